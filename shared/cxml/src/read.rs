@@ -1,0 +1,749 @@
+//! From the element tree to typed documents. Lenient where real senders differ from the
+//! DTD (element order, timestamp formats, optional wrappers), strict where a wrong reading
+//! would cost money (amounts, currencies, quantities, identifiers).
+
+use rust_decimal::Decimal;
+
+use crate::auth::SharedSecret;
+use crate::datetime::parse_timestamp;
+use crate::dom::{self, Element, Limits};
+use crate::error::Rejection;
+use crate::model::*;
+use crate::money::{Currency, Money, parse_amount};
+
+type Result<T> = std::result::Result<T, Rejection>;
+
+/// Reads a cXML document from raw bytes with the default limits.
+pub fn parse(bytes: &[u8]) -> Result<Cxml> {
+    parse_with(bytes, Limits::default())
+}
+
+/// Reads a cXML document from raw bytes with explicit limits.
+pub fn parse_with(bytes: &[u8], limits: Limits) -> Result<Cxml> {
+    let text = dom::decode(bytes, limits)?;
+    let root = dom::parse_tree(&text)?;
+    read_cxml(&root)
+}
+
+/// Attributes the DTD declares on the envelope elements. Anything else there means the
+/// document is not what it claims to be, and it is refused like a DTD validator would.
+const CXML_ATTRS: &[&str] = &[
+    "payloadID",
+    "timestamp",
+    "version",
+    "xml:lang",
+    "signatureVersion",
+];
+const REQUEST_ATTRS: &[&str] = &["deploymentMode", "Id"];
+const RESPONSE_ATTRS: &[&str] = &["Id"];
+const MESSAGE_ATTRS: &[&str] = &["deploymentMode", "inReplyTo", "Id"];
+const STATUS_ATTRS: &[&str] = &["code", "text", "xml:lang"];
+const CREDENTIAL_ATTRS: &[&str] = &["domain", "type"];
+const MONEY_ATTRS: &[&str] = &["currency", "alternateAmount", "alternateCurrency"];
+
+fn check_attrs(el: &Element<'_>, allowed: &[&str]) -> Result<()> {
+    for (key, _) in &el.attrs {
+        let is_namespace = *key == "xmlns" || key.starts_with("xmlns:");
+        if !is_namespace && !allowed.contains(key) {
+            return Err(Rejection::bad_request(format!(
+                "attribute {key} is not allowed on element {}",
+                el.name
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn child<'e, 'a>(el: &'e Element<'a>, name: &str) -> Result<&'e Element<'a>> {
+    el.child(name)
+        .ok_or_else(|| Rejection::bad_request(format!("missing element {name} in {}", el.name)))
+}
+
+fn attr<'e>(el: &'e Element<'_>, name: &str) -> Result<&'e str> {
+    el.attr(name).ok_or_else(|| {
+        Rejection::bad_request(format!("missing attribute {name} on element {}", el.name))
+    })
+}
+
+fn text(el: &Element<'_>) -> String {
+    el.trimmed_text().to_string()
+}
+
+fn child_text(el: &Element<'_>, name: &str) -> Result<String> {
+    child(el, name).map(text)
+}
+
+fn opt_child_text(el: &Element<'_>, name: &str) -> Option<String> {
+    el.child(name).map(text)
+}
+
+fn opt_attr(el: &Element<'_>, name: &str) -> Option<String> {
+    el.attr(name).map(|v| v.trim().to_string())
+}
+
+fn non_empty(value: String, what: &str, parent: &str) -> Result<String> {
+    if value.is_empty() {
+        Err(Rejection::bad_request(format!(
+            "element {what} in {parent} is empty"
+        )))
+    } else {
+        Ok(value)
+    }
+}
+
+fn timestamp_attr(el: &Element<'_>, name: &str) -> Result<time::OffsetDateTime> {
+    let raw = attr(el, name)?;
+    parse_timestamp(raw).ok_or_else(|| {
+        Rejection::bad_request(format!(
+            "attribute {name} on element {} is not a timestamp: '{raw}' (expected ISO 8601, e.g. 2026-01-31T09:30:00+00:00)",
+            el.name
+        ))
+    })
+}
+
+fn decimal_attr(el: &Element<'_>, name: &str) -> Result<Decimal> {
+    let raw = attr(el, name)?;
+    parse_amount(raw).ok_or_else(|| {
+        Rejection::bad_request(format!(
+            "attribute {name} on element {} is not a number: '{raw}'",
+            el.name
+        ))
+    })
+}
+
+fn uint_attr(el: &Element<'_>, name: &str) -> Result<Option<u32>> {
+    match el.attr(name) {
+        None => Ok(None),
+        Some(raw) => raw.trim().parse().map(Some).map_err(|_| {
+            Rejection::bad_request(format!(
+                "attribute {name} on element {} is not a whole number: '{raw}'",
+                el.name
+            ))
+        }),
+    }
+}
+
+/// Reads `<Money currency="USD">12.50</Money>`. `context` names the element holding it.
+fn money(el: &Element<'_>, context: &str) -> Result<Money> {
+    check_attrs(el, MONEY_ATTRS)?;
+    let currency = attr(el, "currency")?;
+    let currency: Currency = currency
+        .parse()
+        .map_err(|e| Rejection::bad_request(format!("Money in {context}: {e}")))?;
+    let raw = el.trimmed_text();
+    if raw.is_empty() {
+        return Err(Rejection::bad_request(format!(
+            "Money in {context} has no amount"
+        )));
+    }
+    let amount = parse_amount(raw).ok_or_else(|| {
+        Rejection::bad_request(format!(
+            "Money in {context} is not a decimal amount: '{raw}'"
+        ))
+    })?;
+    Ok(Money::new(amount, currency))
+}
+
+/// Reads the Money inside a wrapper such as `<Total>` or `<UnitPrice>`.
+fn money_in(el: &Element<'_>, wrapper: &str) -> Result<Money> {
+    let wrapper_el = child(el, wrapper)?;
+    money(child(wrapper_el, "Money")?, wrapper)
+}
+
+/// Like [`money_in`], but an absent wrapper or an empty `<Money currency="USD"/>` is `None`.
+fn opt_money_in(el: &Element<'_>, wrapper: &str) -> Result<Option<Money>> {
+    match el.child(wrapper).and_then(|w| w.child("Money")) {
+        Some(m) if m.trimmed_text().is_empty() => Ok(None),
+        Some(m) => money(m, wrapper).map(Some),
+        None => Ok(None),
+    }
+}
+
+fn read_cxml(root: &Element<'_>) -> Result<Cxml> {
+    check_attrs(root, CXML_ATTRS)?;
+    let payload_id = non_empty(
+        attr(root, "payloadID")?.trim().to_string(),
+        "payloadID",
+        "cXML",
+    )?;
+    let timestamp = timestamp_attr(root, "timestamp")?;
+    let header = root.child("Header").map(read_header).transpose()?;
+    let body = if let Some(el) = root.child("Request") {
+        Body::Request(read_request(el)?)
+    } else if let Some(el) = root.child("Response") {
+        Body::Response(read_response(el)?)
+    } else if let Some(el) = root.child("Message") {
+        Body::Message(read_message(el)?)
+    } else {
+        return Err(Rejection::bad_request(
+            "missing element Request, Response or Message in cXML",
+        ));
+    };
+    if header.is_none() && !matches!(body, Body::Response(_)) {
+        return Err(Rejection::bad_request("missing element Header in cXML"));
+    }
+    Ok(Cxml {
+        payload_id,
+        timestamp,
+        version: opt_attr(root, "version"),
+        lang: opt_attr(root, "xml:lang"),
+        header,
+        body,
+    })
+}
+
+fn read_credentials(el: &Element<'_>) -> Result<Vec<Credential>> {
+    let mut out = Vec::with_capacity(1);
+    for c in el.children_named("Credential") {
+        check_attrs(c, CREDENTIAL_ATTRS)?;
+        out.push(Credential {
+            domain: attr(c, "domain")?.trim().to_string(),
+            identity: child_text(c, "Identity")?,
+            shared_secret: c
+                .child("SharedSecret")
+                .map(|s| SharedSecret::new(s.trimmed_text())),
+        });
+    }
+    if out.is_empty() {
+        return Err(Rejection::bad_request(format!(
+            "missing element Credential in {}",
+            el.name
+        )));
+    }
+    Ok(out)
+}
+
+fn read_header(el: &Element<'_>) -> Result<Header> {
+    let sender = child(el, "Sender")?;
+    Ok(Header {
+        from: read_credentials(child(el, "From")?)?,
+        to: read_credentials(child(el, "To")?)?,
+        sender: read_credentials(sender)?,
+        user_agent: opt_child_text(sender, "UserAgent").unwrap_or_default(),
+    })
+}
+
+fn deployment_mode(el: &Element<'_>) -> Result<DeploymentMode> {
+    match el.attr("deploymentMode").map(str::trim) {
+        None | Some("") | Some("production") => Ok(DeploymentMode::Production),
+        Some("test") => Ok(DeploymentMode::Test),
+        Some(other) => Err(Rejection::bad_request(format!(
+            "deploymentMode on {} must be production or test, not '{other}'",
+            el.name
+        ))),
+    }
+}
+
+/// The one element inside Request / Message / Response that says what the document is.
+fn payload_element<'e, 'a>(el: &'e Element<'a>, skip: &[&str]) -> Result<&'e Element<'a>> {
+    el.children
+        .iter()
+        .find(|c| !skip.contains(&c.name))
+        .ok_or_else(|| {
+            Rejection::bad_request(format!(
+                "element {} is empty: it carries no request or message",
+                el.name
+            ))
+        })
+}
+
+fn read_request(el: &Element<'_>) -> Result<Request> {
+    check_attrs(el, REQUEST_ATTRS)?;
+    let payload_el = payload_element(el, &[])?;
+    let payload = match payload_el.name {
+        "PunchOutSetupRequest" => {
+            RequestPayload::PunchOutSetup(read_punchout_setup_request(payload_el)?)
+        }
+        "OrderRequest" => RequestPayload::Order(read_order_request(payload_el)?),
+        "ProfileRequest" => RequestPayload::Profile(ProfileRequest {}),
+        "InvoiceDetailRequest" => {
+            RequestPayload::InvoiceDetail(read_invoice_detail_request(payload_el)?)
+        }
+        other => RequestPayload::Other(other.to_string()),
+    };
+    Ok(Request {
+        deployment_mode: deployment_mode(el)?,
+        id: opt_attr(el, "Id"),
+        payload,
+    })
+}
+
+fn read_status(el: &Element<'_>) -> Result<Status> {
+    check_attrs(el, STATUS_ATTRS)?;
+    let raw = attr(el, "code")?;
+    let code = raw
+        .trim()
+        .parse()
+        .map_err(|_| Rejection::bad_request(format!("Status code is not a number: '{raw}'")))?;
+    Ok(Status {
+        code,
+        text: attr(el, "text")?.to_string(),
+        message: text(el),
+        lang: opt_attr(el, "xml:lang"),
+    })
+}
+
+fn read_response(el: &Element<'_>) -> Result<Response> {
+    check_attrs(el, RESPONSE_ATTRS)?;
+    let status = read_status(child(el, "Status")?)?;
+    let payload = match el.children.iter().find(|c| c.name != "Status") {
+        None => None,
+        Some(p) if p.name == "PunchOutSetupResponse" => {
+            let start = child(p, "StartPage")?;
+            Some(ResponsePayload::PunchOutSetup(PunchOutSetupResponse {
+                start_page_url: non_empty(child_text(start, "URL")?, "URL", "StartPage")?,
+            }))
+        }
+        Some(p) if p.name == "ProfileResponse" => {
+            Some(ResponsePayload::Profile(read_profile_response(p)?))
+        }
+        Some(p) => Some(ResponsePayload::Other(p.name.to_string())),
+    };
+    Ok(Response {
+        id: opt_attr(el, "Id"),
+        status,
+        payload,
+    })
+}
+
+fn read_profile_options(el: &Element<'_>) -> Result<Vec<ProfileOption>> {
+    el.children_named("Option")
+        .map(|o| {
+            Ok(ProfileOption {
+                name: attr(o, "name")?.to_string(),
+                value: text(o),
+            })
+        })
+        .collect()
+}
+
+fn read_profile_response(el: &Element<'_>) -> Result<ProfileResponse> {
+    let transactions = el
+        .children_named("Transaction")
+        .map(|t| {
+            Ok(Transaction {
+                request_name: attr(t, "requestName")?.to_string(),
+                url: child_text(t, "URL")?,
+                options: read_profile_options(t)?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(ProfileResponse {
+        effective_date: timestamp_attr(el, "effectiveDate")?,
+        options: read_profile_options(el)?,
+        transactions,
+    })
+}
+
+fn read_message(el: &Element<'_>) -> Result<Message> {
+    check_attrs(el, MESSAGE_ATTRS)?;
+    let status = el.child("Status").map(read_status).transpose()?;
+    let payload_el = payload_element(el, &["Status"])?;
+    let payload = match payload_el.name {
+        "PunchOutOrderMessage" => {
+            MessagePayload::PunchOutOrder(read_punchout_order_message(payload_el)?)
+        }
+        other => MessagePayload::Other(other.to_string()),
+    };
+    Ok(Message {
+        deployment_mode: deployment_mode(el)?,
+        in_reply_to: opt_attr(el, "inReplyTo"),
+        id: opt_attr(el, "Id"),
+        status,
+        payload,
+    })
+}
+
+fn read_extrinsics(el: &Element<'_>) -> Result<Vec<Extrinsic>> {
+    el.children_named("Extrinsic")
+        .map(|e| {
+            Ok(Extrinsic {
+                name: attr(e, "name")?.to_string(),
+                value: text(e),
+            })
+        })
+        .collect()
+}
+
+fn read_description(el: &Element<'_>) -> Description {
+    Description {
+        lang: el.attr("xml:lang").unwrap_or("en").to_string(),
+        short_name: opt_child_text(el, "ShortName"),
+        text: text(el),
+    }
+}
+
+fn read_contact(el: &Element<'_>) -> Result<Contact> {
+    let name = child(el, "Name")?;
+    Ok(Contact {
+        role: opt_attr(el, "role"),
+        address_id: opt_attr(el, "addressID"),
+        name: text(name),
+        name_lang: name.attr("xml:lang").unwrap_or("en").to_string(),
+        emails: el.children_named("Email").map(text).collect(),
+    })
+}
+
+fn read_address(wrapper: &Element<'_>) -> Result<Address> {
+    let el = child(wrapper, "Address")?;
+    let name = child(el, "Name")?;
+    let postal = el
+        .child("PostalAddress")
+        .map(|p| -> Result<PostalAddress> {
+            let country = child(p, "Country")?;
+            Ok(PostalAddress {
+                name: opt_attr(p, "name"),
+                deliver_to: p.children_named("DeliverTo").map(text).collect(),
+                street: p.children_named("Street").map(text).collect(),
+                city: opt_child_text(p, "City").unwrap_or_default(),
+                state: opt_child_text(p, "State"),
+                postal_code: opt_child_text(p, "PostalCode"),
+                country: text(country),
+                country_code: attr(country, "isoCountryCode")?.to_string(),
+            })
+        })
+        .transpose()?;
+    Ok(Address {
+        address_id: opt_attr(el, "addressID"),
+        iso_country_code: opt_attr(el, "isoCountryCode"),
+        name: text(name),
+        name_lang: name.attr("xml:lang").unwrap_or("en").to_string(),
+        postal,
+        email: opt_child_text(el, "Email"),
+    })
+}
+
+fn read_item_id(el: &Element<'_>, context: &str) -> Result<ItemId> {
+    let id = child(el, "ItemID")?;
+    let supplier_part_id = child_text(id, "SupplierPartID")?;
+    if supplier_part_id.is_empty() {
+        return Err(Rejection::bad_request(format!(
+            "{context}: SupplierPartID is empty"
+        )));
+    }
+    Ok(ItemId {
+        supplier_part_id,
+        supplier_part_auxiliary_id: opt_child_text(id, "SupplierPartAuxiliaryID")
+            .filter(|s| !s.is_empty()),
+        buyer_part_id: opt_child_text(id, "BuyerPartID").filter(|s| !s.is_empty()),
+    })
+}
+
+fn read_item_detail(el: &Element<'_>, context: &str) -> Result<ItemDetail> {
+    let unit_price = child(el, "UnitPrice")
+        .and_then(|p| child(p, "Money"))
+        .and_then(|m| money(m, "UnitPrice"))
+        .map_err(|e| Rejection::bad_request(format!("{context}: {}", e.text)))?;
+    let classifications = el
+        .children_named("Classification")
+        .map(|c| {
+            Ok(Classification {
+                domain: attr(c, "domain")?.to_string(),
+                code: text(c),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(ItemDetail {
+        unit_price,
+        descriptions: el
+            .children_named("Description")
+            .map(read_description)
+            .collect(),
+        unit_of_measure: opt_child_text(el, "UnitOfMeasure").unwrap_or_default(),
+        classifications,
+        manufacturer_part_id: opt_child_text(el, "ManufacturerPartID"),
+        manufacturer_name: opt_child_text(el, "ManufacturerName"),
+        lead_time: opt_child_text(el, "LeadTime"),
+        extrinsics: read_extrinsics(el)?,
+    })
+}
+
+fn line_context(kind: &str, line_number: Option<u32>, index: usize) -> String {
+    match line_number {
+        Some(n) => format!("{kind} line {n}"),
+        None => format!("{kind} #{}", index + 1),
+    }
+}
+
+fn read_quantity(el: &Element<'_>, context: &str) -> Result<Decimal> {
+    let q = decimal_attr(el, "quantity")
+        .map_err(|e| Rejection::bad_request(format!("{context}: {}", e.text)))?;
+    if q.is_sign_negative() {
+        return Err(Rejection::bad_request(format!(
+            "{context}: quantity must not be negative"
+        )));
+    }
+    Ok(q)
+}
+
+fn read_item_out(el: &Element<'_>, index: usize) -> Result<ItemOut> {
+    let line_number = uint_attr(el, "lineNumber")?;
+    let context = line_context("ItemOut", line_number, index);
+    Ok(ItemOut {
+        quantity: read_quantity(el, &context)?,
+        line_number,
+        requested_delivery_date: opt_attr(el, "requestedDeliveryDate"),
+        item_id: read_item_id(el, &context)?,
+        detail: el
+            .child("ItemDetail")
+            .map(|d| read_item_detail(d, &context))
+            .transpose()?,
+        comments: el
+            .children_named("Comments")
+            .map(text)
+            .filter(|c| !c.is_empty())
+            .collect(),
+    })
+}
+
+fn read_item_in(el: &Element<'_>, index: usize) -> Result<ItemIn> {
+    let line_number = uint_attr(el, "lineNumber")?;
+    let context = line_context("ItemIn", line_number, index);
+    let detail = el
+        .child("ItemDetail")
+        .ok_or_else(|| Rejection::bad_request(format!("{context}: missing element ItemDetail")))?;
+    Ok(ItemIn {
+        quantity: read_quantity(el, &context)?,
+        line_number,
+        item_id: read_item_id(el, &context)?,
+        detail: read_item_detail(detail, &context)?,
+        extrinsics: read_extrinsics(el)?,
+    })
+}
+
+fn read_punchout_setup_request(el: &Element<'_>) -> Result<PunchOutSetupRequest> {
+    check_attrs(el, &["operation"])?;
+    let operation = match attr(el, "operation")?.trim() {
+        "create" => PunchOutOperation::Create,
+        "edit" => PunchOutOperation::Edit,
+        "inspect" => PunchOutOperation::Inspect,
+        "source" => PunchOutOperation::Source,
+        other => {
+            return Err(Rejection::bad_request(format!(
+                "operation on PunchOutSetupRequest must be create, edit, inspect or source, not '{other}'"
+            )));
+        }
+    };
+    let buyer_cookie = child_text(el, "BuyerCookie")?;
+    let url_of = |name: &str| -> Result<Option<String>> {
+        el.child(name).map(|w| child_text(w, "URL")).transpose()
+    };
+    Ok(PunchOutSetupRequest {
+        operation,
+        buyer_cookie,
+        extrinsics: read_extrinsics(el)?,
+        browser_form_post: url_of("BrowserFormPost")?,
+        contacts: el
+            .children_named("Contact")
+            .map(read_contact)
+            .collect::<Result<_>>()?,
+        supplier_setup: url_of("SupplierSetup")?,
+        ship_to: el.child("ShipTo").map(read_address).transpose()?,
+        selected_item: el
+            .child("SelectedItem")
+            .map(|s| read_item_id(s, "SelectedItem"))
+            .transpose()?,
+        items: el
+            .children_named("ItemOut")
+            .enumerate()
+            .map(|(i, item)| read_item_out(item, i))
+            .collect::<Result<_>>()?,
+    })
+}
+
+fn read_charge(el: &Element<'_>, name: &str) -> Result<Option<Charge>> {
+    let Some(c) = el.child(name) else {
+        return Ok(None);
+    };
+    let Some(m) = c.child("Money") else {
+        return Err(Rejection::bad_request(format!(
+            "missing element Money in {name}"
+        )));
+    };
+    if m.trimmed_text().is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(Charge {
+        money: money(m, name)?,
+        description: c
+            .child("Description")
+            .map(read_description)
+            .unwrap_or_else(|| Description::new("en", "")),
+    }))
+}
+
+fn read_punchout_order_message(el: &Element<'_>) -> Result<PunchOutOrderMessage> {
+    let header = child(el, "PunchOutOrderMessageHeader")?;
+    check_attrs(header, &["operationAllowed", "quoteStatus"])?;
+    let operation_allowed = match attr(header, "operationAllowed")?.trim() {
+        "create" => OperationAllowed::Create,
+        "inspect" => OperationAllowed::Inspect,
+        "edit" => OperationAllowed::Edit,
+        other => {
+            return Err(Rejection::bad_request(format!(
+                "operationAllowed must be create, inspect or edit, not '{other}'"
+            )));
+        }
+    };
+    Ok(PunchOutOrderMessage {
+        buyer_cookie: child_text(el, "BuyerCookie")?,
+        header: PunchOutOrderMessageHeader {
+            operation_allowed,
+            total: money_in(header, "Total")?,
+            ship_to: header.child("ShipTo").map(read_address).transpose()?,
+            shipping: read_charge(header, "Shipping")?,
+            tax: read_charge(header, "Tax")?,
+        },
+        items: el
+            .children_named("ItemIn")
+            .enumerate()
+            .map(|(i, item)| read_item_in(item, i))
+            .collect::<Result<_>>()?,
+    })
+}
+
+fn read_order_request(el: &Element<'_>) -> Result<OrderRequest> {
+    let h = child(el, "OrderRequestHeader")?;
+    let order_type = match h.attr("type").map(str::trim) {
+        None | Some("new") => OrderType::New,
+        Some("update") => OrderType::Update,
+        Some("delete") => OrderType::Delete,
+        Some(other) => {
+            return Err(Rejection::bad_request(format!(
+                "type on OrderRequestHeader must be new, update or delete, not '{other}'"
+            )));
+        }
+    };
+    let order_id = non_empty(
+        attr(h, "orderID")?.trim().to_string(),
+        "orderID",
+        "OrderRequestHeader",
+    )?;
+    let items: Vec<ItemOut> = el
+        .children_named("ItemOut")
+        .enumerate()
+        .map(|(i, item)| read_item_out(item, i))
+        .collect::<Result<_>>()?;
+    if items.is_empty() {
+        return Err(Rejection::bad_request(
+            "missing element ItemOut in OrderRequest: an order needs at least one line",
+        ));
+    }
+    Ok(OrderRequest {
+        header: OrderRequestHeader {
+            order_id,
+            order_date: timestamp_attr(h, "orderDate")?,
+            order_type,
+            order_version: opt_attr(h, "orderVersion"),
+            total: money_in(h, "Total")?,
+            ship_to: h.child("ShipTo").map(read_address).transpose()?,
+            bill_to: h.child("BillTo").map(read_address).transpose()?,
+            shipping: read_charge(h, "Shipping")?,
+            tax: read_charge(h, "Tax")?,
+            contacts: h
+                .children_named("Contact")
+                .map(read_contact)
+                .collect::<Result<_>>()?,
+            comments: h
+                .children_named("Comments")
+                .map(text)
+                .filter(|c| !c.is_empty())
+                .collect(),
+            document_reference: h
+                .child("DocumentReference")
+                .map(|d| attr(d, "payloadID").map(str::to_string))
+                .transpose()?,
+            extrinsics: read_extrinsics(h)?,
+        },
+        items,
+    })
+}
+
+fn read_invoice_detail_request(el: &Element<'_>) -> Result<InvoiceDetailRequest> {
+    let h = child(el, "InvoiceDetailRequestHeader")?;
+    let raw_date = attr(h, "invoiceDate")?;
+    let invoice_date = match parse_timestamp(raw_date) {
+        Some(t) => InvoiceDate::At(t),
+        None => InvoiceDate::Unrecognised(raw_date.to_string()),
+    };
+    let header = InvoiceDetailRequestHeader {
+        invoice_id: non_empty(
+            attr(h, "invoiceID")?.trim().to_string(),
+            "invoiceID",
+            "InvoiceDetailRequestHeader",
+        )?,
+        purpose: h.attr("purpose").unwrap_or("standard").to_string(),
+        operation: h.attr("operation").unwrap_or("new").to_string(),
+        invoice_date,
+        is_tax_in_line: h
+            .child("InvoiceDetailLineIndicator")
+            .and_then(|i| i.attr("isTaxInLine"))
+            == Some("yes"),
+        pay_in_number_of_days: h
+            .child("PaymentTerm")
+            .map(|p| uint_attr(p, "payInNumberOfDays"))
+            .transpose()?
+            .flatten(),
+    };
+    let mut orders = Vec::new();
+    for order in el.children_named("InvoiceDetailOrder") {
+        let info = child(order, "InvoiceDetailOrderInfo")?;
+        let reference = info
+            .children
+            .iter()
+            .find(|c| c.name == "OrderReference" || c.name == "MasterAgreementReference")
+            .map(|r| -> Result<OrderReference> {
+                Ok(OrderReference {
+                    kind: r.name.to_string(),
+                    order_id: opt_attr(r, "orderID"),
+                    document_payload_id: attr(child(r, "DocumentReference")?, "payloadID")?
+                        .to_string(),
+                })
+            })
+            .transpose()?
+            .ok_or_else(|| {
+                Rejection::bad_request("missing element OrderReference in InvoiceDetailOrderInfo")
+            })?;
+        let mut items = Vec::new();
+        for item in order.children_named("InvoiceDetailItem") {
+            let line = uint_attr(item, "invoiceLineNumber")?.ok_or_else(|| {
+                Rejection::bad_request("missing attribute invoiceLineNumber on InvoiceDetailItem")
+            })?;
+            let context = format!("InvoiceDetailItem line {line}");
+            let reference_el = child(item, "InvoiceDetailItemReference")?;
+            items.push(InvoiceDetailItem {
+                invoice_line_number: line,
+                quantity: read_quantity(item, &context)?,
+                unit_of_measure: opt_child_text(item, "UnitOfMeasure").unwrap_or_default(),
+                unit_price: money_in(item, "UnitPrice")?,
+                reference_line_number: uint_attr(reference_el, "lineNumber")?.unwrap_or(line),
+                description: reference_el.child("Description").map(read_description),
+                subtotal: opt_money_in(item, "SubtotalAmount")?,
+                tax: opt_money_in(item, "Tax")?,
+            });
+        }
+        orders.push(InvoiceDetailOrder { reference, items });
+    }
+    if orders.is_empty() {
+        return Err(Rejection::bad_request(
+            "missing element InvoiceDetailOrder in InvoiceDetailRequest",
+        ));
+    }
+    let s = child(el, "InvoiceDetailSummary")?;
+    let tax = read_charge(s, "Tax")?
+        .ok_or_else(|| Rejection::bad_request("missing element Tax in InvoiceDetailSummary"))?;
+    let summary = InvoiceDetailSummary {
+        subtotal: money_in(s, "SubtotalAmount")?,
+        tax,
+        special_handling: opt_money_in(s, "SpecialHandlingAmount")?,
+        shipping: opt_money_in(s, "ShippingAmount")?,
+        gross: opt_money_in(s, "GrossAmount")?,
+        net: opt_money_in(s, "NetAmount")?,
+        due: opt_money_in(s, "DueAmount")?,
+    };
+    Ok(InvoiceDetailRequest {
+        header,
+        orders,
+        summary,
+    })
+}
