@@ -1,0 +1,22 @@
+//! invoice-dispatch: consumes the invoice queue and reports failures per message, so one
+//! bad job never makes SQS redeliver the whole batch.
+
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use lambda_runtime::{Error, LambdaEvent};
+use procurement::Deps;
+use procurement::invoices::{self, JobOutcome};
+
+pub async fn handle(deps: &Deps, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, Error> {
+    let mut response = SqsBatchResponse::default();
+    for record in event.payload.records {
+        let id = record.message_id.clone().unwrap_or_default();
+        let body = record.body.as_deref().unwrap_or("");
+        if let JobOutcome::KeepForRetry(reason) = invoices::dispatch(deps, body).await {
+            tracing::info!(message_id = %id, %reason, "invoice job left on the queue");
+            let mut failure = BatchItemFailure::default();
+            failure.item_identifier = id;
+            response.batch_item_failures.push(failure);
+        }
+    }
+    Ok(response)
+}

@@ -1,0 +1,65 @@
+//! Feeds every fixture in events/order-request to the handler, as API Gateway would.
+
+use std::path::PathBuf;
+
+use procurement::fakes::FakeWorld;
+
+fn events_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../events/order-request")
+}
+
+const EXPECTED: &[(&str, u16, &str)] = &[
+    ("coupa-order-request.json", 200, "order PO-4711 received"),
+    ("ariba-order-request.json", 200, "order PO-ARIBA-1 received"),
+    ("missing-shared-secret.json", 401, "no SharedSecret"),
+    (
+        "setup-request-sent-to-order-url.json",
+        501,
+        "OrderRequest only",
+    ),
+    ("empty-body.json", 400, "empty"),
+];
+
+async fn send(world: &FakeWorld, file: &str) -> (u16, String) {
+    let raw = std::fs::read_to_string(events_dir().join(file)).unwrap();
+    let request = lambda_http::request::from_str(&raw).unwrap_or_else(|e| panic!("{file}: {e}"));
+    let response = order_request::handle(&world.deps, request).await.unwrap();
+    (
+        response.status().as_u16(),
+        String::from_utf8_lossy(response.body().as_ref()).to_string(),
+    )
+}
+
+#[tokio::test]
+async fn every_fixture_gets_its_answer() {
+    let world = FakeWorld::demo().await;
+    for (file, status, needle) in EXPECTED {
+        let (got, body) = send(&world, file).await;
+        assert_eq!(got, *status, "{file}: {body}");
+        assert!(
+            body.contains(needle),
+            "{file}: expected {needle:?} in {body}"
+        );
+        cxml::parse(body.as_bytes()).unwrap_or_else(|e| panic!("{file}: answer is not cXML: {e}"));
+    }
+}
+
+#[tokio::test]
+async fn every_fixture_file_has_an_expectation() {
+    for entry in std::fs::read_dir(events_dir()).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().to_string();
+        assert!(
+            EXPECTED.iter().any(|(f, _, _)| *f == name),
+            "no expectation for events/order-request/{name}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_same_order_sent_twice_gets_the_same_answer() {
+    let world = FakeWorld::demo().await;
+    let (first, _) = send(&world, "coupa-order-request.json").await;
+    let (second, body) = send(&world, "coupa-order-request.json").await;
+    assert_eq!((first, second), (200, 200), "{body}");
+    assert!(body.contains("order PO-4711 received"));
+}

@@ -1,0 +1,123 @@
+//! Feeds every fixture in events/punchout-setup to the handler, as API Gateway would.
+
+use std::path::PathBuf;
+
+use procurement::fakes::FakeWorld;
+
+fn events_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../events/punchout-setup")
+}
+
+/// (fixture, HTTP status, text the body must contain)
+const EXPECTED: &[(&str, u16, &str)] = &[
+    ("coupa-setup-request.json", 200, "<StartPage>"),
+    (
+        "coupa-setup-request-ruby-timestamp.json",
+        200,
+        "<StartPage>",
+    ),
+    (
+        "ariba-setup-request-selected-item.json",
+        200,
+        "/punchout/start?token=",
+    ),
+    (
+        "coupa-profile-request.json",
+        200,
+        "requestName=\"OrderRequest\"",
+    ),
+    (
+        "wrong-shared-secret.json",
+        401,
+        "SharedSecret does not match",
+    ),
+    ("unknown-sender.json", 401, "DUNS/stranger"),
+    ("malformed-xml.json", 400, "malformed XML"),
+    ("billion-laughs.json", 400, "declares entities"),
+    ("order-sent-to-setup-url.json", 501, "code=\"450\""),
+    ("start-page-unknown-token.json", 403, "expired"),
+];
+
+#[tokio::test]
+async fn every_fixture_gets_its_answer() {
+    let world = FakeWorld::demo().await;
+    for (file, status, needle) in EXPECTED {
+        let raw = std::fs::read_to_string(events_dir().join(file)).unwrap();
+        let request =
+            lambda_http::request::from_str(&raw).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let response = punchout_setup::handle(&world.deps, request).await.unwrap();
+        let body = String::from_utf8_lossy(response.body().as_ref()).to_string();
+        assert_eq!(response.status().as_u16(), *status, "{file}: {body}");
+        assert!(
+            body.contains(needle),
+            "{file}: expected {needle:?} in {body}"
+        );
+        if body.starts_with("<?xml") {
+            let doc = cxml::parse(body.as_bytes())
+                .unwrap_or_else(|e| panic!("{file}: answer unreadable: {e}"));
+            let status_code = doc.response_status().map(|s| s.code).unwrap();
+            assert_eq!(
+                procurement::http::http_status_for(status_code),
+                *status,
+                "{file}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_fixture_file_has_an_expectation() {
+    for entry in std::fs::read_dir(events_dir()).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().to_string();
+        assert!(
+            EXPECTED.iter().any(|(f, _, _)| *f == name),
+            "no expectation for events/punchout-setup/{name}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn start_page_opens_the_session_the_setup_request_made() {
+    let world = FakeWorld::demo().await;
+    let raw = std::fs::read_to_string(events_dir().join("coupa-setup-request.json")).unwrap();
+    let response =
+        punchout_setup::handle(&world.deps, lambda_http::request::from_str(&raw).unwrap())
+            .await
+            .unwrap();
+    let doc = cxml::parse(response.body().as_ref()).unwrap();
+    let Some(cxml::Body::Response(cxml::Response {
+        payload: Some(cxml::ResponsePayload::PunchOutSetup(setup)),
+        ..
+    })) = Some(doc.body)
+    else {
+        panic!("not a PunchOutSetupResponse");
+    };
+    let token = setup.start_page_url.split("token=").nth(1).unwrap();
+    assert_eq!(token.len(), 64);
+    let session = procurement::punchout::session_for_token(&world.deps, token)
+        .await
+        .unwrap()
+        .expect("session stored");
+    assert_eq!(session.buyer_cookie, "c64af92dc27e68172e030d3dfd1bc944");
+    assert_eq!(
+        session.requester_email.as_deref(),
+        Some("jim.halpert@buyer.example")
+    );
+    assert_eq!(session.requester_name.as_deref(), Some("Jim Halpert"));
+    assert!(session.test, "the demo integration is in test mode");
+
+    let mut start: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(events_dir().join("start-page-unknown-token.json")).unwrap(),
+    )
+    .unwrap();
+    start["rawQueryString"] = format!("token={token}").into();
+    start["queryStringParameters"]["token"] = token.into();
+    let request = lambda_http::request::from_str(&start.to_string()).unwrap();
+    let page = punchout_setup::handle(&world.deps, request).await.unwrap();
+    let html = String::from_utf8_lossy(page.body().as_ref()).to_string();
+    assert_eq!(page.status().as_u16(), 200, "{html}");
+    assert!(
+        html.contains("Ledgerly Analytics") && html.contains("Test mode"),
+        "{html}"
+    );
+}

@@ -1,0 +1,217 @@
+#!/usr/bin/env python3
+"""Writes the Lambda event fixtures in events/ (run after changing a scenario; output is committed).
+
+Each fixture is a real event shape: API Gateway HTTP API (payload 2.0) for the HTTP
+functions, an SQS batch for invoice-dispatch, an EventBridge scheduled event for the
+expiry check. Credentials are the demo ones `make run` seeds (procurement::demo).
+"""
+import json, pathlib
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent / "events"
+COUPA = ("DUNS", "coupa-demo-buyer", "local-demo-coupa-secret")
+ARIBA = ("NetworkID", "AN01000000001", "local-demo-ariba-secret")
+
+def header(party, secret=None, agent="Coupa Procurement 1.0"):
+    domain, identity, real_secret = party
+    secret = real_secret if secret is None else secret
+    secret_xml = f"\n        <SharedSecret>{secret}</SharedSecret>" if secret != "" else ""
+    return f"""  <Header>
+    <From>
+      <Credential domain="{domain}">
+        <Identity>{identity}</Identity>
+      </Credential>
+    </From>
+    <To>
+      <Credential domain="NetworkID">
+        <Identity>marketplace</Identity>
+      </Credential>
+    </To>
+    <Sender>
+      <Credential domain="{domain}">
+        <Identity>{identity}</Identity>{secret_xml}
+      </Credential>
+      <UserAgent>{agent}</UserAgent>
+    </Sender>
+  </Header>"""
+
+def doc(payload_id, body, party=COUPA, secret=None, agent="Coupa Procurement 1.0", timestamp="2026-11-24T10:00:00+00:00"):
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE cXML SYSTEM "http://xml.cxml.org/schemas/cXML/1.2.014/cXML.dtd">
+<cXML payloadID="{payload_id}" timestamp="{timestamp}" xml:lang="en-US">
+{header(party, secret, agent)}
+{body}
+</cXML>
+"""
+
+COUPA_SETUP = """  <Request>
+    <PunchOutSetupRequest operation="create">
+      <BuyerCookie>c64af92dc27e68172e030d3dfd1bc944</BuyerCookie>
+      <Extrinsic name="FirstName">Jim</Extrinsic>
+      <Extrinsic name="LastName">Halpert</Extrinsic>
+      <Extrinsic name="UserEmail">jim.halpert@buyer.example</Extrinsic>
+      <Contact role="endUser">
+        <Name xml:lang="en-US">jim</Name>
+        <Email>jim.halpert@buyer.example</Email>
+      </Contact>
+      <BrowserFormPost>
+        <URL>http://127.0.0.1:9100/punchout/checkout/4</URL>
+      </BrowserFormPost>
+    </PunchOutSetupRequest>
+  </Request>"""
+
+ARIBA_SETUP = """  <Request deploymentMode="test">
+    <PunchOutSetupRequest operation="create">
+      <BuyerCookie>ariba-cookie-7f3e</BuyerCookie>
+      <Extrinsic name="UserEmail">pam.beesly@buyer.example</Extrinsic>
+      <BrowserFormPost>
+        <URL>http://127.0.0.1:9100/ariba/cart</URL>
+      </BrowserFormPost>
+      <Contact role="endUser">
+        <Name xml:lang="en">Pam Beesly</Name>
+        <Email>pam.beesly@buyer.example</Email>
+      </Contact>
+      <SelectedItem>
+        <ItemID>
+          <SupplierPartID>prod-saas-upfront</SupplierPartID>
+        </ItemID>
+      </SelectedItem>
+    </PunchOutSetupRequest>
+  </Request>"""
+
+PROFILE = """  <Request>
+    <ProfileRequest/>
+  </Request>"""
+
+ORDER = """  <Request deploymentMode="test">
+    <OrderRequest>
+      <OrderRequestHeader orderID="PO-4711" orderDate="2026-11-24T09:59:00+00:00" type="new">
+        <Total>
+          <Money currency="USD">12000.00</Money>
+        </Total>
+        <ShipTo>
+          <Address addressID="HQ">
+            <Name xml:lang="en">Buyer Inc. HQ</Name>
+          </Address>
+        </ShipTo>
+        <BillTo>
+          <Address addressID="AP">
+            <Name xml:lang="en">Buyer Inc. Accounts Payable</Name>
+          </Address>
+        </BillTo>
+        <Contact role="endUser">
+          <Name xml:lang="en">Jim Halpert</Name>
+          <Email>jim.halpert@buyer.example</Email>
+        </Contact>
+      </OrderRequestHeader>
+      <ItemOut quantity="1" lineNumber="1">
+        <ItemID>
+          <SupplierPartID>prod-saas-upfront</SupplierPartID>
+          <SupplierPartAuxiliaryID>quote-0001</SupplierPartAuxiliaryID>
+        </ItemID>
+        <ItemDetail>
+          <UnitPrice>
+            <Money currency="USD">12000.00</Money>
+          </UnitPrice>
+          <Description xml:lang="en">Ledgerly Analytics, 12 months</Description>
+          <UnitOfMeasure>EA</UnitOfMeasure>
+          <Classification domain="UNSPSC">81162000</Classification>
+        </ItemDetail>
+      </ItemOut>
+    </OrderRequest>
+  </Request>"""
+
+BILLION_LAUGHS = """<?xml version="1.0"?>
+<!DOCTYPE cXML [
+  <!ENTITY lol "lol">
+  <!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+  <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+]>
+<cXML payloadID="lol@x" timestamp="2026-11-24T10:00:00+00:00"><Request>&lol3;</Request></cXML>
+"""
+
+def http_event(method, path, body="", query="", content_type="text/xml; charset=utf-8", agent="Coupa Procurement 1.0"):
+    qs = {}
+    for pair in filter(None, query.split("&")):
+        k, _, v = pair.partition("=")
+        qs[k] = v
+    event = {
+        "version": "2.0",
+        "routeKey": f"{method} {path}",
+        "rawPath": path,
+        "rawQueryString": query,
+        "headers": {
+            "content-type": content_type,
+            "host": "abc123.execute-api.us-east-1.amazonaws.com",
+            "user-agent": agent,
+            "x-forwarded-proto": "https",
+        },
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "abc123",
+            "domainName": "abc123.execute-api.us-east-1.amazonaws.com",
+            "domainPrefix": "abc123",
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.10", "userAgent": agent},
+            "requestId": "fixture-request",
+            "routeKey": f"{method} {path}",
+            "stage": "$default",
+            "time": "24/Nov/2026:10:00:00 +0000",
+            "timeEpoch": 1795514400000,
+        },
+        "isBase64Encoded": False,
+    }
+    if qs:
+        event["queryStringParameters"] = qs
+    if body:
+        event["body"] = body
+    return event
+
+def write(name, event):
+    path = ROOT / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(event, indent=2) + "\n")
+
+write("punchout-setup/coupa-setup-request.json", http_event("POST", "/punchout/setup", doc("1795514400.1@coupa.example", COUPA_SETUP)))
+write("punchout-setup/coupa-setup-request-ruby-timestamp.json", http_event("POST", "/punchout/setup", doc("1795514400.2@coupa.example", COUPA_SETUP, timestamp="Tue Nov 24 10:00:00 +0000 2026")))
+write("punchout-setup/ariba-setup-request-selected-item.json", http_event("POST", "/punchout/setup", doc("1795514400.3@ariba.example", ARIBA_SETUP, party=ARIBA, agent="Ariba Buyer"), agent="Ariba Buyer"))
+write("punchout-setup/coupa-profile-request.json", http_event("POST", "/punchout/setup", doc("1795514400.4@coupa.example", PROFILE)))
+write("punchout-setup/wrong-shared-secret.json", http_event("POST", "/punchout/setup", doc("1795514400.5@coupa.example", COUPA_SETUP, secret="guessed")))
+write("punchout-setup/unknown-sender.json", http_event("POST", "/punchout/setup", doc("1795514400.6@x.example", COUPA_SETUP, party=("DUNS", "stranger", "x"))))
+write("punchout-setup/malformed-xml.json", http_event("POST", "/punchout/setup", "<cXML payloadID='x'><Header></cXML>"))
+write("punchout-setup/billion-laughs.json", http_event("POST", "/punchout/setup", BILLION_LAUGHS))
+write("punchout-setup/order-sent-to-setup-url.json", http_event("POST", "/punchout/setup", doc("1795514400.7@coupa.example", ORDER)))
+write("punchout-setup/start-page-unknown-token.json", http_event("GET", "/punchout/start", query="token=" + "0" * 64, content_type="text/html", agent="Mozilla/5.0"))
+write("order-request/coupa-order-request.json", http_event("POST", "/order", doc("1795514500.1@coupa.example", ORDER)))
+write("order-request/ariba-order-request.json", http_event("POST", "/order", doc("1795514500.2@ariba.example", ORDER.replace("PO-4711", "PO-ARIBA-1"), party=ARIBA, agent="Ariba Buyer"), agent="Ariba Buyer"))
+write("order-request/missing-shared-secret.json", http_event("POST", "/order", doc("1795514500.3@coupa.example", ORDER, secret="")))
+write("order-request/setup-request-sent-to-order-url.json", http_event("POST", "/order", doc("1795514500.4@coupa.example", COUPA_SETUP)))
+write("order-request/empty-body.json", http_event("POST", "/order", ""))
+
+job = {
+    "org_id": "demo-coupa-org", "order_id": "PO-4711", "agreement_id": "agr-0001", "charge_id": "agr-0001-upfront",
+    "description": "Ledgerly Analytics, 12 months", "amount": {"amount": "12000.00", "currency": "USD"},
+    "due": "2026-11-24T10:00:00+00:00",
+}
+def sqs_record(message_id, body, receive_count=1):
+    return {
+        "messageId": message_id,
+        "receiptHandle": f"receipt-{message_id}",
+        "body": body,
+        "attributes": {
+            "ApproximateReceiveCount": str(receive_count),
+            "SentTimestamp": "1795514400000",
+            "SenderId": "AROAEXAMPLE",
+            "ApproximateFirstReceiveTimestamp": "1795514400100",
+        },
+        "messageAttributes": {},
+        "md5OfBody": "0" * 32,
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:procurement-invoices",
+        "awsRegion": "us-east-1",
+    }
+write("invoice-dispatch/sqs-batch.json", {"Records": [sqs_record("msg-valid-1", json.dumps(job)), sqs_record("msg-malformed-2", "{not json", 3)]})
+write("offer-expiry-check/scheduled.json", {
+    "version": "0", "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa", "detail-type": "Scheduled Event", "source": "aws.events",
+    "account": "123456789012", "time": "2026-11-24T10:00:00Z", "region": "us-east-1",
+    "resources": ["arn:aws:events:us-east-1:123456789012:rule/procurement-offer-expiry-check"], "detail": {},
+})
+print("events written to", ROOT)

@@ -1,0 +1,39 @@
+use async_trait::async_trait;
+use procurement::Queue;
+use procurement::model::InvoiceJob;
+
+pub struct SqsQueue {
+    client: aws_sdk_sqs::Client,
+    queue_url: String,
+}
+
+impl SqsQueue {
+    pub fn new(client: aws_sdk_sqs::Client, queue_url: &str) -> Self {
+        Self {
+            client,
+            queue_url: queue_url.to_string(),
+        }
+    }
+}
+
+#[async_trait]
+impl Queue for SqsQueue {
+    async fn enqueue_invoice(&self, job: &InvoiceJob) -> Result<(), String> {
+        let body = serde_json::to_string(job).map_err(|e| e.to_string())?;
+        // Invoices are due at a time; SQS can delay up to 15 minutes, later ones are
+        // re-queued by invoice-dispatch until due.
+        self.client
+            .send_message()
+            .queue_url(&self.queue_url)
+            .message_body(body)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| {
+                format!(
+                    "SQS send_message failed: {}",
+                    aws_sdk_sqs::error::DisplayErrorContext(e)
+                )
+            })
+    }
+}

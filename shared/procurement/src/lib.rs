@@ -1,0 +1,16 @@
+//! The procurement integration's domain. Storage, mail and queue are reached only through
+//! the small traits in [`ports`]; the Lambda handlers and the AWS adapters live elsewhere.
+
+pub mod config;
+pub mod demo;
+pub mod fakes;
+pub mod http;
+pub mod invoices;
+pub mod model;
+pub mod orders;
+pub mod ports;
+pub mod punchout;
+pub mod sender;
+
+pub use config::Config;
+pub use ports::{Deps, Mailer, Queue, Store, StoreError};

@@ -1,0 +1,210 @@
+//! The records the product keeps.
+
+use cxml::{FormEncoding, Money};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProcurementSystem {
+    Coupa,
+    Ariba,
+}
+
+/// A buyer organisation's procurement system integration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Integration {
+    pub org_id: String,
+    pub system: ProcurementSystem,
+    pub name: String,
+    pub description: String,
+    /// On until the buyer says they are ready: every flow runs, nothing is subscribed or invoiced.
+    pub test_mode: bool,
+    pub redirect: bool,
+    pub ariba_network_id: Option<String>,
+    pub invoice_url: Option<String>,
+    pub preapprove_free: bool,
+    pub preapprove_byol: bool,
+    pub form_encoding: FormEncoding,
+    pub enabled: bool,
+    /// The buyer's From credential and the Sender credential their system uses.
+    pub buyer_domain: String,
+    pub buyer_identity: String,
+    pub sender_domain: String,
+    pub sender_identity: String,
+    /// SHA-256 of the shared secret, hex. The secret itself is shown once and never stored.
+    pub secret_digest: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+impl Integration {
+    pub fn expected_sender(&self) -> Option<cxml::ExpectedSender> {
+        Some(cxml::ExpectedSender {
+            from: cxml::CredentialId::new(&self.buyer_domain, &self.buyer_identity),
+            sender: cxml::CredentialId::new(&self.sender_domain, &self.sender_identity),
+            secret: cxml::SecretDigest::from_hex(&self.secret_digest)?,
+        })
+    }
+}
+
+/// An open punchout: what the procurement system told us in its PunchOutSetupRequest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Session {
+    /// SHA-256 of the StartPage token; the token itself is only in the URL we returned.
+    pub token_digest: String,
+    pub org_id: String,
+    pub buyer_cookie: String,
+    pub browser_form_post: String,
+    pub requester_email: Option<String>,
+    pub requester_name: Option<String>,
+    pub operation: cxml::PunchOutOperation,
+    pub test: bool,
+    /// Product to open directly (SelectedItem), if any.
+    pub selected_product: Option<String>,
+    /// Earlier cart lines on edit/inspect: (product, quote) pairs.
+    pub earlier_items: Vec<(String, Option<String>)>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProductType {
+    Saas,
+    Ami,
+    Container,
+    WafRule,
+    MlAlgorithm,
+    ProfessionalServices,
+}
+
+impl ProductType {
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::Saas => "SaaS",
+            Self::Ami => "Amazon Machine Image",
+            Self::Container => "Container",
+            Self::WafRule => "WAF rules",
+            Self::MlAlgorithm => "Machine learning algorithm",
+            Self::ProfessionalServices => "Professional services",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Installment {
+    #[serde(with = "time::serde::rfc3339")]
+    pub due: OffsetDateTime,
+    pub amount: Money,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "model", rename_all = "snake_case")]
+pub enum Pricing {
+    Free,
+    Byol,
+    FreeTrial {
+        days: u32,
+    },
+    Upfront {
+        amount: Money,
+        months: u32,
+    },
+    FlexiblePaymentSchedule {
+        installments: Vec<Installment>,
+    },
+    PayAsYouGo {
+        summary: String,
+    },
+    ContractWithPayAsYouGo {
+        amount: Money,
+        months: u32,
+        usage_summary: String,
+    },
+    /// Offer terms the procurement flow cannot carry (AMI or container contracts).
+    Contract {
+        amount: Money,
+        months: u32,
+    },
+}
+
+impl Pricing {
+    pub fn label(&self) -> String {
+        match self {
+            Self::Free => "Free".into(),
+            Self::Byol => "Bring your own license".into(),
+            Self::FreeTrial { days } => format!("Free trial, {days} days"),
+            Self::Upfront { amount, months } => format!("{amount} upfront for {months} months"),
+            Self::FlexiblePaymentSchedule { installments } => {
+                format!(
+                    "Flexible payment schedule, {} installments",
+                    installments.len()
+                )
+            }
+            Self::PayAsYouGo { summary } => format!("Pay as you go: {summary}"),
+            Self::ContractWithPayAsYouGo {
+                amount,
+                months,
+                usage_summary,
+            } => {
+                format!("{amount} for {months} months, plus usage: {usage_summary}")
+            }
+            Self::Contract { amount, months } => format!("{amount} contract for {months} months"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PrivateOffer {
+    pub offer_id: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Product {
+    pub id: String,
+    pub title: String,
+    pub vendor: String,
+    pub product_type: ProductType,
+    pub summary: String,
+    pub pricing: Pricing,
+    pub private_offer: Option<PrivateOffer>,
+}
+
+/// A purchase order as received, kept to answer duplicates with the same answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderRecord {
+    pub org_id: String,
+    pub order_id: String,
+    pub payload_id: String,
+    pub order_type: cxml::OrderType,
+    pub test: bool,
+    pub lines: usize,
+    pub total: Money,
+    #[serde(with = "time::serde::rfc3339")]
+    pub received_at: OffsetDateTime,
+}
+
+/// An email for SES.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Email {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+}
+
+/// One charge to invoice, queued on SQS for invoice-dispatch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InvoiceJob {
+    pub org_id: String,
+    pub order_id: String,
+    pub agreement_id: String,
+    /// Stable per charge so a retry resends the same invoice.
+    pub charge_id: String,
+    pub description: String,
+    pub amount: Money,
+    #[serde(with = "time::serde::rfc3339")]
+    pub due: OffsetDateTime,
+}
