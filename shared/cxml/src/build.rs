@@ -5,6 +5,7 @@ use time::OffsetDateTime;
 use crate::error::Rejection;
 use crate::model::*;
 use crate::payload::new_payload_id;
+use crate::write::CXML_VERSION;
 
 impl Cxml {
     /// A Response document carrying `status` (and an optional payload).
@@ -12,7 +13,7 @@ impl Cxml {
         Self {
             payload_id: new_payload_id(host),
             timestamp: OffsetDateTime::now_utc(),
-            version: None,
+            version: Some(CXML_VERSION.into()),
             lang: Some("en-US".into()),
             header: None,
             body: Body::Response(Response {
@@ -44,7 +45,7 @@ impl Cxml {
         Self {
             payload_id: new_payload_id(host),
             timestamp: OffsetDateTime::now_utc(),
-            version: None,
+            version: Some(CXML_VERSION.into()),
             lang: Some("en-US".into()),
             header: Some(header),
             body: Body::Request(Request {
@@ -65,7 +66,7 @@ impl Cxml {
         Self {
             payload_id: new_payload_id(host),
             timestamp: OffsetDateTime::now_utc(),
-            version: None,
+            version: Some(CXML_VERSION.into()),
             lang: Some("en-US".into()),
             header: Some(header),
             body: Body::Message(Message {

@@ -166,7 +166,7 @@ fn request(out: &mut Map<String, Value>, payload: &RequestPayload) {
                 "totals".into(),
                 json!({
                     "subtotal": money(&s.subtotal),
-                    "tax": money(&s.tax.money),
+                    "tax": s.tax.as_ref().map(|c| money(&c.money)),
                     "net": s.net.as_ref().map(money),
                     "due": s.due.as_ref().map(money),
                 }),

@@ -543,7 +543,9 @@ pub struct InvoiceDetailItem {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InvoiceDetailSummary {
     pub subtotal: Money,
-    pub tax: Charge,
+    /// Optional only because real senders leave `<Money/>` empty here (the tax is then in
+    /// the TaxDetails); we always write the element.
+    pub tax: Option<Charge>,
     pub special_handling: Option<Money>,
     pub shipping: Option<Money>,
     pub gross: Option<Money>,

@@ -394,7 +394,12 @@ fn read_address(wrapper: &Element<'_>) -> Result<Address> {
             Ok(PostalAddress {
                 name: opt_attr(p, "name"),
                 deliver_to: p.children_named("DeliverTo").map(text).collect(),
-                street: p.children_named("Street").map(text).collect(),
+                // An empty Street is the placeholder the DTD makes writers put in.
+                street: p
+                    .children_named("Street")
+                    .map(text)
+                    .filter(|s| !s.is_empty())
+                    .collect(),
                 city: opt_child_text(p, "City").unwrap_or_default(),
                 state: opt_child_text(p, "State"),
                 postal_code: opt_child_text(p, "PostalCode"),
@@ -411,6 +416,14 @@ fn read_address(wrapper: &Element<'_>) -> Result<Address> {
         postal,
         email: opt_child_text(el, "Email"),
     })
+}
+
+fn is_blank_address(a: &Address) -> bool {
+    a.name.is_empty()
+        && a.address_id.is_none()
+        && a.iso_country_code.is_none()
+        && a.postal.is_none()
+        && a.email.is_none()
 }
 
 fn read_item_id(el: &Element<'_>, context: &str) -> Result<ItemId> {
@@ -434,7 +447,9 @@ fn read_item_detail(el: &Element<'_>, context: &str) -> Result<ItemDetail> {
         .and_then(|p| child(p, "Money"))
         .and_then(|m| money(m, "UnitPrice"))
         .map_err(|e| Rejection::bad_request(format!("{context}: {}", e.text)))?;
-    let classifications = el
+    // Empty Description and Classification elements are the placeholders the DTD's
+    // `Description+` and `Classification+` make writers put in; they say nothing.
+    let mut classifications = el
         .children_named("Classification")
         .map(|c| {
             Ok(Classification {
@@ -443,11 +458,13 @@ fn read_item_detail(el: &Element<'_>, context: &str) -> Result<ItemDetail> {
             })
         })
         .collect::<Result<Vec<_>>>()?;
+    classifications.retain(|c| !c.code.is_empty());
     Ok(ItemDetail {
         unit_price,
         descriptions: el
             .children_named("Description")
             .map(read_description)
+            .filter(|d| !d.text.is_empty() || d.short_name.is_some())
             .collect(),
         unit_of_measure: opt_child_text(el, "UnitOfMeasure").unwrap_or_default(),
         classifications,
@@ -637,7 +654,12 @@ fn read_order_request(el: &Element<'_>) -> Result<OrderRequest> {
             order_version: opt_attr(h, "orderVersion"),
             total: money_in(h, "Total")?,
             ship_to: h.child("ShipTo").map(read_address).transpose()?,
-            bill_to: h.child("BillTo").map(read_address).transpose()?,
+            // The DTD requires BillTo; a blank one is the writer's placeholder for none.
+            bill_to: h
+                .child("BillTo")
+                .map(read_address)
+                .transpose()?
+                .filter(|a| !is_blank_address(a)),
             shipping: read_charge(h, "Shipping")?,
             tax: read_charge(h, "Tax")?,
             contacts: h
@@ -730,8 +752,12 @@ fn read_invoice_detail_request(el: &Element<'_>) -> Result<InvoiceDetailRequest>
         ));
     }
     let s = child(el, "InvoiceDetailSummary")?;
-    let tax = read_charge(s, "Tax")?
-        .ok_or_else(|| Rejection::bad_request("missing element Tax in InvoiceDetailSummary"))?;
+    if s.child("Tax").is_none() {
+        return Err(Rejection::bad_request(
+            "missing element Tax in InvoiceDetailSummary",
+        ));
+    }
+    let tax = read_charge(s, "Tax")?;
     let summary = InvoiceDetailSummary {
         subtotal: money_in(s, "SubtotalAmount")?,
         tax,

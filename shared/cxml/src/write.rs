@@ -95,8 +95,12 @@ impl XmlOut {
         let mut attrs = vec![
             ("payloadID", doc.payload_id.as_str()),
             ("timestamp", timestamp.as_str()),
-            ("version", doc.version.as_deref().unwrap_or(CXML_VERSION)),
         ];
+        // Written as the document says: a document read without a version is written without
+        // one (the DTD then defaults it to the DOCTYPE's version). The builders set it.
+        if let Some(version) = &doc.version {
+            attrs.push(("version", version));
+        }
         if let Some(lang) = &doc.lang {
             attrs.push(("xml:lang", lang));
         }
@@ -459,8 +463,16 @@ impl XmlOut {
         if let Some(a) = &h.ship_to {
             self.address("ShipTo", a);
         }
-        if let Some(a) = &h.bill_to {
-            self.address("BillTo", a);
+        match &h.bill_to {
+            Some(a) => self.address("BillTo", a),
+            // The DTD requires BillTo; a blank Address reads back as none.
+            None => {
+                self.open("BillTo", &[]);
+                self.open("Address", &[]);
+                self.empty("Name", &[("xml:lang", "en")]);
+                self.close("Address");
+                self.close("BillTo");
+            }
         }
         if let Some(c) = &h.shipping {
             self.charge("Shipping", c);
@@ -540,7 +552,15 @@ impl XmlOut {
         let s = &i.summary;
         self.open("InvoiceDetailSummary", &[]);
         self.money_in("SubtotalAmount", &s.subtotal);
-        self.charge("Tax", &s.tax);
+        match &s.tax {
+            Some(c) => self.charge("Tax", c),
+            None => {
+                self.open("Tax", &[]);
+                self.empty("Money", &[("currency", s.subtotal.currency.code())]);
+                self.description(&Description::new("en", ""));
+                self.close("Tax");
+            }
+        }
         if let Some(m) = &s.special_handling {
             self.money_in("SpecialHandlingAmount", m);
         }
