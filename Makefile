@@ -3,13 +3,38 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: test lint unit bench fuzz tools inspect
+.PHONY: test lint unit bench fuzz tools inspect python-tools validate build run stop
 
 ## test: everything CI checks (installs its own tools first)
-test: tools lint unit
+test: tools validate lint unit
 
 tools:
 	scripts/ensure-tools.sh rust xmllint
+
+python-tools:
+	scripts/ensure-tools.sh python
+
+# Offline: the SAM CLI and cfn-lint need a region name, never credentials.
+SAM_ENV := AWS_DEFAULT_REGION=us-east-1 SAM_CLI_TELEMETRY=0
+
+## validate: template.yaml through cfn-lint and `sam validate --lint`, and the SAM-transformed
+## template through cfn-lint (circular dependencies only show after the transform)
+validate: python-tools
+	$(SAM_ENV) .venv/bin/cfn-lint template.yaml
+	$(SAM_ENV) .venv/bin/sam validate --lint --template template.yaml
+	$(SAM_ENV) .venv/bin/python scripts/validate_template.py template.yaml
+
+## build: `sam build` (cargo lambda, arm64 release binaries into .aws-sam/); then `sam deploy --guided`
+build:
+	scripts/ensure-tools.sh rust lambda
+	PATH="$(CURDIR)/.venv/bin:$$PATH" $(SAM_ENV) .venv/bin/sam build --template template.yaml
+
+## run: the product on this machine without AWS (moto + cargo lambda watch); stop with `make stop`
+run:
+	scripts/run-local.sh
+
+stop:
+	scripts/stop-local.sh
 
 lint:
 	$(CARGO) fmt --all -- --check

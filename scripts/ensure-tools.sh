@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests and the local stack need on a fresh machine, idempotently:
 # Debian packages with apt-get, Python tools into ./.venv, Rust components with rustup.
-# Usage: scripts/ensure-tools.sh [xmllint] [python] [lambda] [browser] [fuzz]
+# Usage: scripts/ensure-tools.sh [rust] [xmllint] [python] [lambda] [browser] [fuzz]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,13 +19,24 @@ apt_install() {
 }
 
 python_tools() {
-  local stamp=.venv/.installed-v1
-  [ -f "$stamp" ] && return 0
-  echo "== Python tools into .venv (moto server, cfn-lint, AWS SAM CLI, cargo-lambda)"
-  python3 -m venv .venv
-  .venv/bin/pip install -q --upgrade pip
-  .venv/bin/pip install -q -r scripts/requirements.txt
-  touch "$stamp"
+  # The stamp records which requirements were installed: editing requirements.txt reinstalls.
+  local stamp=.venv/.installed-requirements want_hash
+  want_hash=$(sha256sum scripts/requirements.txt | cut -d' ' -f1)
+  [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want_hash" ] && [ -x .venv/bin/python ] && return 0
+  echo "== Python tools into .venv (moto server, cfn-lint, AWS SAM CLI, cargo-lambda, boto3)"
+  python3 -c 'import ensurepip, venv' 2>/dev/null || apt_install python3-venv
+  [ -x .venv/bin/python ] || python3 -m venv .venv
+  .venv/bin/pip install -q --disable-pip-version-check --upgrade pip
+  .venv/bin/pip install -q --disable-pip-version-check -r scripts/requirements.txt
+  echo "$want_hash" > "$stamp"
+}
+
+# `sam build` / `cargo lambda build --arm64` cross-compile for Graviton with the zig linker
+# that the cargo-lambda wheel brings along (ziglang); only the Rust target is missing.
+lambda_tools() {
+  python_tools
+  rustup target list --installed 2>/dev/null | grep -qx 'aarch64-unknown-linux-gnu' \
+    || rustup target add aarch64-unknown-linux-gnu
 }
 
 rust_components() {
@@ -37,6 +48,7 @@ for what in "${@:-xmllint}"; do
   case "$what" in
     xmllint) command -v xmllint >/dev/null 2>&1 || apt_install libxml2-utils ;;
     python) python_tools ;;
+    lambda) lambda_tools ;;
     rust) rust_components ;;
     browser) apt_install chromium chromium-driver ;;
     *) echo "ensure-tools: unknown tool set '$what'" >&2; exit 2 ;;

@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# `make run`: the whole product on this machine, without an AWS account.
+#   moto (DynamoDB, SQS, SES) on 127.0.0.1:$MOTO_PORT, with the resources of template.yaml;
+#   `cargo lambda watch` on 127.0.0.1:$WATCH_PORT serving the four functions with the API
+#   Gateway routes (Cargo.toml [workspace.metadata.lambda.watch.router]);
+#   an SQS poller standing in for the invoice queue -> invoice-dispatch event source, and the
+#   hourly offer-expiry-check schedule.
+# Every run starts from a fresh, freshly seeded stack (moto keeps its data in memory only).
+# Stop everything with `make stop`.
+#
+# Environment: MOTO_PORT (5055), WATCH_PORT (9000), SQS_VISIBILITY_TIMEOUT (seconds before a
+# failed invoice job is retried; default the queue's own), SCHEDULE_EVERY_SECONDS (3600).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export MOTO_PORT="${MOTO_PORT:-5055}"
+export WATCH_PORT="${WATCH_PORT:-9000}"
+SCHEDULE_EVERY_SECONDS="${SCHEDULE_EVERY_SECONDS:-3600}"
+FUNCTIONS=(punchout-setup order-request invoice-dispatch offer-expiry-check)
+
+scripts/ensure-tools.sh rust python
+# .venv/bin has cargo-lambda (so `cargo lambda` works) and moto_server.
+export PATH="$PWD/.venv/bin:$PATH"
+PY=.venv/bin/python
+STACK=(scripts/local_stack.py)
+
+port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# A fresh stack each time: stop what an earlier `make run` left running.
+"$PY" "${STACK[@]}" down
+if port_taken "$WATCH_PORT"; then
+  echo "run-local: port $WATCH_PORT is taken by another program; set WATCH_PORT" >&2
+  exit 1
+fi
+
+"$PY" "${STACK[@]}" up
+set -a
+# shellcheck disable=SC1091
+. .local/stack.env
+set +a
+
+# The binaries of the workspace, to build only what exists (the functions are being written).
+mapfile -t BINS < <(cargo metadata --format-version 1 --no-deps 2>/dev/null | "$PY" -c '
+import json, sys
+for p in json.load(sys.stdin)["packages"]:
+    for t in p["targets"]:
+        if "bin" in t["kind"]:
+            print(t["name"])')
+has_bin() { local b; for b in "${BINS[@]}"; do [ "$b" = "$1" ] && return 0; done; return 1; }
+
+# `cargo lambda watch` compiles a function at its first invocation with `cargo run --bin NAME`;
+# build the same way now so the first request does not wait for the compiler.
+for f in "${FUNCTIONS[@]}"; do
+  if has_bin "$f"; then
+    echo "== cargo build --bin $f"
+    cargo build --bin "$f"
+  else
+    echo "run-local: WARNING: no binary '$f' in the workspace yet; its routes will answer 404" >&2
+  fi
+done
+
+SEED_JSON=.local/seed.json
+rm -f "$SEED_JSON"
+if has_bin seed-demo; then
+  echo "== seeding demo data (cargo run -p procurement-aws --bin seed-demo)"
+  cargo run -q -p procurement-aws --bin seed-demo > "$SEED_JSON"
+else
+  echo "run-local: WARNING: the seed-demo binary (package procurement-aws) does not exist yet: no demo data" >&2
+fi
+
+"$PY" "${STACK[@]}" spawn watch -- cargo lambda watch \
+  --invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT" --env-file .local/stack.env --disable-cors
+POLLER_ARGS=()
+[ -n "${SQS_VISIBILITY_TIMEOUT:-}" ] && POLLER_ARGS+=(--visibility-timeout "$SQS_VISIBILITY_TIMEOUT")
+"$PY" "${STACK[@]}" spawn sqs-poller -- "$PY" "${STACK[@]}" sqs-poller "${POLLER_ARGS[@]}"
+
+echo "== waiting for the API on http://127.0.0.1:$WATCH_PORT"
+for _ in $(seq 1 600); do
+  port_taken "$WATCH_PORT" && break
+  sleep 1
+done
+# The first request starts punchout-setup (and compiles it if the build above was skipped).
+status=$("$PY" - "http://127.0.0.1:$WATCH_PORT/punchout/start" <<'PYEOF' || true
+import sys, urllib.error, urllib.request
+try:
+    print(urllib.request.urlopen(sys.argv[1], timeout=900).status)
+except urllib.error.HTTPError as e:
+    print(e.code)
+except Exception as e:
+    print(0)
+PYEOF
+)
+if [ -z "$status" ] || [ "$status" = "0" ]; then
+  echo "run-local: the API does not answer; see .local/watch.log" >&2
+  exit 1
+fi
+echo "   GET /punchout/start without a session answered HTTP $status"
+if has_bin offer-expiry-check; then
+  "$PY" "${STACK[@]}" spawn schedule -- "$PY" "${STACK[@]}" schedule --every "$SCHEDULE_EVERY_SECONDS"
+fi
+
+BASE="http://127.0.0.1:$WATCH_PORT"
+cat <<EOF
+
+Local stack is up (no AWS account involved; everything on 127.0.0.1).
+
+  Punchout setup URL   $BASE/punchout/setup      (cXML PunchOutSetupRequest / ProfileRequest)
+  Order URL            $BASE/order               (cXML OrderRequest)
+  Catalog              $BASE/catalog             (via the StartPage of a punchout session)
+  Search               $BASE/search
+  Admin API            $BASE/admin/organizations/{orgId}/integration
+                       (locally no IAM signature is checked: API Gateway does that in AWS)
+  Moto (AWS services)  $AWS_ENDPOINT_URL/moto-api/
+  Sent emails          $PY scripts/local_stack.py emails
+  Offer expiry check   $PY scripts/local_stack.py schedule     (runs every ${SCHEDULE_EVERY_SECONDS}s too)
+  Logs                 .local/watch.log  .local/sqs-poller.log  .local/moto.log
+  Environment          .local/stack.env
+  Stop                 make stop
+EOF
+if [ -s "$SEED_JSON" ]; then
+  echo
+  echo "Test integration (from seed-demo, also in $SEED_JSON):"
+  "$PY" -m json.tool "$SEED_JSON" || cat "$SEED_JSON"
+fi
