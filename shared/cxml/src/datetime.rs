@@ -10,7 +10,14 @@ use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
 /// - ISO 8601 without an offset (taken as UTC), with or without seconds or milliseconds;
 /// - a bare date (`2023-01-23`, midnight UTC);
 /// - Coupa's Ruby-style `Mon May 19 18:29:48 +0000 2008`.
+///
+/// The result is in UTC; an instant that has no UTC form (a year past 9999 once the offset
+/// is applied) is refused like any other unreadable timestamp.
 pub fn parse_timestamp(raw: &str) -> Option<OffsetDateTime> {
+    parse_any_offset(raw)?.checked_to_offset(UtcOffset::UTC)
+}
+
+fn parse_any_offset(raw: &str) -> Option<OffsetDateTime> {
     let s = raw.trim();
     if s.is_empty() {
         return None;
@@ -72,7 +79,14 @@ pub fn parse_timestamp(raw: &str) -> Option<OffsetDateTime> {
 /// Writes a timestamp in UTC as `2026-11-24T09:30:00+00:00`: cXML wants the offset written out,
 /// and some receivers refuse `Z`. Sub-second precision is dropped, as the DTD examples do.
 pub fn format_timestamp(t: OffsetDateTime) -> String {
-    let utc = t.to_offset(UtcOffset::UTC);
+    // Values built in code may sit at the edge of the calendar; clamp instead of panicking.
+    let utc = t
+        .checked_to_offset(UtcOffset::UTC)
+        .unwrap_or(if t.year() > 0 {
+            time::PrimitiveDateTime::MAX.assume_utc()
+        } else {
+            time::PrimitiveDateTime::MIN.assume_utc()
+        });
     let fmt = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]+00:00");
     utc.format(fmt)
         .unwrap_or_else(|_| String::from("1970-01-01T00:00:00+00:00"))
@@ -137,7 +151,14 @@ mod tests {
 
     #[test]
     fn refuses_what_is_not_a_time() {
-        for raw in ["", "invoice_date", "2023-13-01T00:00:00Z", "yesterday"] {
+        for raw in [
+            "",
+            "invoice_date",
+            "2023-13-01T00:00:00Z",
+            "yesterday",
+            // Found by fuzzing: valid with its offset, past year 9999 in UTC.
+            "9999-12-31T23:59:59-01:00",
+        ] {
             assert_eq!(parse_timestamp(raw), None, "{raw}");
         }
     }

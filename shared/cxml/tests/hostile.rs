@@ -880,3 +880,22 @@ fn prefixes_short_of_the_root_end_are_refused() {
         }
     }
 }
+
+/// Found by fuzzing: a timestamp whose UTC form is past year 9999 used to be accepted and
+/// then panic the writer and `cxml inspect`.
+#[test]
+fn timestamps_without_a_utc_form_are_refused_not_panicked_on() {
+    for (stamp, at) in [
+        ("9999-12-31T23:59:59-01:00", "timestamp"),
+        ("-9999-01-01T00:00:00+01:00", "timestamp"),
+    ] {
+        let doc = format!(
+            r#"<cXML payloadID="1@x" timestamp="{stamp}"><Response><Status code="200" text="OK"/></Response></cXML>"#
+        );
+        let err = cxml::parse(doc.as_bytes()).unwrap_err();
+        assert_eq!(err.code, 400, "{stamp}");
+        assert!(err.text.contains(at), "{stamp}: {}", err.text);
+    }
+    let t = time::macros::datetime!(9999-12-31 23:59:59 -01:00);
+    assert!(cxml::format_timestamp(t).starts_with("9999-12-31T23:59:59"));
+}
