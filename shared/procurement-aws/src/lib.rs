@@ -64,3 +64,11 @@ pub fn into_response(
             fallback
         })
 }
+
+/// What every function's `main` does first: JSON logging, configuration from the
+/// environment, SDK clients. Once per Lambda instance.
+pub async fn deps_from_env() -> Result<Deps, procurement::config::MissingVar> {
+    init_logging();
+    let config = Config::from_env()?;
+    Ok(aws_deps(config).await)
+}
