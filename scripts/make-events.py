@@ -129,14 +129,17 @@ BILLION_LAUGHS = """<?xml version="1.0"?>
 <cXML payloadID="lol@x" timestamp="2026-11-24T10:00:00+00:00"><Request>&lol3;</Request></cXML>
 """
 
-def http_event(method, path, body="", query="", content_type="text/xml; charset=utf-8", agent="Coupa Procurement 1.0"):
+def http_event(method, path, body="", query="", content_type="text/xml; charset=utf-8", agent="Coupa Procurement 1.0", route_key=None, iam_account=None):
+    """route_key: the API Gateway route that matched (default: method and path).
+    iam_account: the AWS account that signed the request, as the IAM authorizer reports it."""
+    route_key = route_key or f"{method} {path}"
     qs = {}
     for pair in filter(None, query.split("&")):
         k, _, v = pair.partition("=")
         qs[k] = v
     event = {
         "version": "2.0",
-        "routeKey": f"{method} {path}",
+        "routeKey": route_key,
         "rawPath": path,
         "rawQueryString": query,
         "headers": {
@@ -152,13 +155,26 @@ def http_event(method, path, body="", query="", content_type="text/xml; charset=
             "domainPrefix": "abc123",
             "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.10", "userAgent": agent},
             "requestId": "fixture-request",
-            "routeKey": f"{method} {path}",
+            "routeKey": route_key,
             "stage": "$default",
             "time": "24/Nov/2026:10:00:00 +0000",
             "timeEpoch": 1795514400000,
         },
         "isBase64Encoded": False,
     }
+    if iam_account:
+        event["requestContext"]["authorizer"] = {"iam": {
+            "accessKey": "AKIAIOSFODNN7EXAMPLE",
+            "accountId": iam_account,
+            "callerId": "AIDACKCEVSQ6C2EXAMPLE",
+            "cognitoIdentity": None,
+            "principalOrgId": None,
+            "userArn": f"arn:aws:iam::{iam_account}:user/procurement-admin",
+            "userId": "AIDACKCEVSQ6C2EXAMPLE",
+        }}
+    if route_key.endswith("{proxy+}"):
+        prefix = route_key.split(" ", 1)[1].split("{proxy+}")[0]
+        event["pathParameters"] = {"proxy": path[len(prefix):]}
     if qs:
         event["queryStringParameters"] = qs
     if body:
@@ -180,8 +196,10 @@ write("punchout-setup/malformed-xml.json", http_event("POST", "/punchout/setup",
 write("punchout-setup/billion-laughs.json", http_event("POST", "/punchout/setup", BILLION_LAUGHS))
 write("punchout-setup/order-sent-to-setup-url.json", http_event("POST", "/punchout/setup", doc("1795514400.7@coupa.example", ORDER)))
 write("punchout-setup/start-page-unknown-token.json", http_event("GET", "/punchout/start", query="token=" + "0" * 64, content_type="text/html", agent="Mozilla/5.0"))
+# Admin API: IAM-signed by the Coupa demo organisation's management account (111111111111).
+write("punchout-setup/admin-get-integration.json", http_event("GET", "/admin/orgs/demo-coupa-org/integration", content_type="application/json", agent="aws-cli/2.17.0", route_key="ANY /admin/{proxy+}", iam_account="111111111111"))
 write("order-request/coupa-order-request.json", http_event("POST", "/order", doc("1795514500.1@coupa.example", ORDER)))
-write("order-request/ariba-order-request.json", http_event("POST", "/order", doc("1795514500.2@ariba.example", ORDER.replace("PO-4711", "PO-ARIBA-1"), party=ARIBA, agent="Ariba Buyer"), agent="Ariba Buyer"))
+write("order-request/ariba-order-request.json", http_event("POST", "/order", doc("1795514500.2@ariba.example", ORDER.replace("PO-4711", "PO-ARIBA-1").replace("quote-0001", "quote-0002"), party=ARIBA, agent="Ariba Buyer"), agent="Ariba Buyer"))
 write("order-request/missing-shared-secret.json", http_event("POST", "/order", doc("1795514500.3@coupa.example", ORDER, secret="")))
 write("order-request/setup-request-sent-to-order-url.json", http_event("POST", "/order", doc("1795514500.4@coupa.example", COUPA_SETUP)))
 write("order-request/empty-body.json", http_event("POST", "/order", ""))

@@ -15,6 +15,8 @@ cd "$(dirname "$0")/.."
 
 export MOTO_PORT="${MOTO_PORT:-5055}"
 export WATCH_PORT="${WATCH_PORT:-9000}"
+# Where the stack keeps pid files, logs and stack.env (the e2e tier runs its own in .local/e2e).
+export LOCAL_DIR="${LOCAL_DIR:-$PWD/.local}"
 SCHEDULE_EVERY_SECONDS="${SCHEDULE_EVERY_SECONDS:-3600}"
 FUNCTIONS=(punchout-setup order-request invoice-dispatch offer-expiry-check)
 
@@ -36,7 +38,7 @@ fi
 "$PY" "${STACK[@]}" up
 set -a
 # shellcheck disable=SC1091
-. .local/stack.env
+. "$LOCAL_DIR/stack.env"
 set +a
 
 # The binaries of the workspace, to build only what exists (the functions are being written).
@@ -59,7 +61,7 @@ for f in "${FUNCTIONS[@]}"; do
   fi
 done
 
-SEED_JSON=.local/seed.json
+SEED_JSON="$LOCAL_DIR/seed.json"
 rm -f "$SEED_JSON"
 if has_bin seed-demo; then
   echo "== seeding demo data (cargo run -p procurement-aws --bin seed-demo)"
@@ -69,7 +71,7 @@ else
 fi
 
 "$PY" "${STACK[@]}" spawn watch -- cargo lambda watch \
-  --invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT" --env-file .local/stack.env --disable-cors
+  --invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT" --env-file "$LOCAL_DIR/stack.env" --disable-cors
 POLLER_ARGS=()
 [ -n "${SQS_VISIBILITY_TIMEOUT:-}" ] && POLLER_ARGS+=(--visibility-timeout "$SQS_VISIBILITY_TIMEOUT")
 "$PY" "${STACK[@]}" spawn sqs-poller -- "$PY" "${STACK[@]}" sqs-poller "${POLLER_ARGS[@]}"
@@ -91,7 +93,7 @@ except Exception as e:
 PYEOF
 )
 if [ -z "$status" ] || [ "$status" = "0" ]; then
-  echo "run-local: the API does not answer; see .local/watch.log" >&2
+  echo "run-local: the API does not answer; see $LOCAL_DIR/watch.log" >&2
   exit 1
 fi
 echo "   GET /punchout/start without a session answered HTTP $status"
@@ -108,13 +110,14 @@ Local stack is up (no AWS account involved; everything on 127.0.0.1).
   Order URL            $BASE/order               (cXML OrderRequest)
   Catalog              $BASE/catalog             (via the StartPage of a punchout session)
   Search               $BASE/search
-  Admin API            $BASE/admin/organizations/{orgId}/integration
-                       (locally no IAM signature is checked: API Gateway does that in AWS)
+  Admin API            $BASE/admin/orgs/{orgId}/integration
+                       (IAM-signed in AWS; locally, send the API Gateway event with the caller's
+                        account through cargo lambda invoke: see README "Local invoke")
   Moto (AWS services)  $AWS_ENDPOINT_URL/moto-api/
   Sent emails          $PY scripts/local_stack.py emails
   Offer expiry check   $PY scripts/local_stack.py schedule     (runs every ${SCHEDULE_EVERY_SECONDS}s too)
-  Logs                 .local/watch.log  .local/sqs-poller.log  .local/moto.log
-  Environment          .local/stack.env
+  Logs                 $LOCAL_DIR/{watch,sqs-poller,moto}.log
+  Environment          $LOCAL_DIR/stack.env
   Stop                 make stop
 EOF
 if [ -s "$SEED_JSON" ]; then

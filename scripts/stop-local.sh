@@ -7,7 +7,7 @@ if [ -x .venv/bin/python ]; then
 fi
 # Without the venv: the same pid files, each process in its own group.
 for name in sqs-poller schedule watch moto; do
-  f=".local/$name.pid"
+  f="${LOCAL_DIR:-.local}/$name.pid"
   [ -f "$f" ] || continue
   pid=$(cat "$f")
   if kill -0 "$pid" 2>/dev/null; then

@@ -1,5 +1,5 @@
-//! offer-expiry-check: runs on a schedule. The check of pending quotes against their private
-//! offers arrives with issue #6; until then a run reports what it looked at.
+//! offer-expiry-check: the scheduled run. It sends the emails an earlier attempt could not
+//! (the outbox). The check of pending quotes against their private offers is issue #6.
 
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use lambda_runtime::{Error, LambdaEvent};
@@ -7,7 +7,7 @@ use procurement::Deps;
 use serde_json::{Value, json};
 
 pub async fn handle(
-    _deps: &Deps,
+    deps: &Deps,
     event: LambdaEvent<EventBridgeEvent<Value>>,
 ) -> Result<Value, Error> {
     let scheduled_at = event
@@ -15,6 +15,8 @@ pub async fn handle(
         .time
         .map(|t| t.to_rfc3339())
         .unwrap_or_default();
-    tracing::info!(%scheduled_at, "offer expiry check ran");
-    Ok(json!({"scheduled_at": scheduled_at, "checked": 0, "expired": 0}))
+    // A storage failure fails the run: EventBridge retries it, nothing is skipped.
+    let emails_sent = procurement::notify::flush_outbox(deps).await?;
+    tracing::info!(%scheduled_at, emails_sent, "scheduled run finished");
+    Ok(json!({"scheduled_at": scheduled_at, "emails_sent": emails_sent}))
 }

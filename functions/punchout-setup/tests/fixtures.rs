@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use procurement::demo;
 use procurement::fakes::FakeWorld;
 
 fn events_dir() -> PathBuf {
@@ -36,6 +37,11 @@ const EXPECTED: &[(&str, u16, &str)] = &[
     ("billion-laughs.json", 400, "declares entities"),
     ("order-sent-to-setup-url.json", 501, "code=\"450\""),
     ("start-page-unknown-token.json", 403, "expired"),
+    (
+        "admin-get-integration.json",
+        200,
+        "\"purchase_information\"",
+    ),
 ];
 
 #[tokio::test]
@@ -76,6 +82,46 @@ async fn every_fixture_file_has_an_expectation() {
     }
 }
 
+/// The admin GET, signed by the Coupa organisation's management account, shows the settings
+/// and what to paste into Coupa, and neither the shared secret nor its digest.
+#[tokio::test]
+async fn admin_get_shows_the_settings_and_never_the_secret() {
+    let world = FakeWorld::demo().await;
+    let raw = std::fs::read_to_string(events_dir().join("admin-get-integration.json")).unwrap();
+    let response =
+        punchout_setup::handle(&world.deps, lambda_http::request::from_str(&raw).unwrap())
+            .await
+            .unwrap();
+    let body = String::from_utf8_lossy(response.body().as_ref()).to_string();
+    assert_eq!(response.status().as_u16(), 200, "{body}");
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(json["org_id"], demo::COUPA_ORG);
+    assert_eq!(json["settings"]["system"], "coupa");
+    assert_eq!(
+        json["purchase_information"]["buyer_identity"],
+        demo::COUPA_IDENTITY
+    );
+    let digest = cxml::SecretDigest::of(demo::COUPA_SECRET).to_hex();
+    for secret in [
+        demo::COUPA_SECRET,
+        digest.as_str(),
+        "shared_secret",
+        "secret_digest",
+    ] {
+        assert!(!body.contains(secret), "{secret:?} in {body}");
+    }
+
+    // Without the IAM authorizer block (an unsigned call) the same request gets 401.
+    let mut unsigned: serde_json::Value = serde_json::from_str(&raw).unwrap();
+    unsigned["requestContext"]
+        .as_object_mut()
+        .unwrap()
+        .remove("authorizer");
+    let request = lambda_http::request::from_str(&unsigned.to_string()).unwrap();
+    let response = punchout_setup::handle(&world.deps, request).await.unwrap();
+    assert_eq!(response.status().as_u16(), 401);
+}
+
 #[tokio::test]
 async fn start_page_opens_the_session_the_setup_request_made() {
     let world = FakeWorld::demo().await;
@@ -94,7 +140,7 @@ async fn start_page_opens_the_session_the_setup_request_made() {
     };
     let token = setup.start_page_url.split("token=").nth(1).unwrap();
     assert_eq!(token.len(), 64);
-    let session = procurement::punchout::session_for_token(&world.deps, token)
+    let session = procurement::catalog::session_for_token(&world.deps, token)
         .await
         .unwrap()
         .expect("session stored");
@@ -118,6 +164,27 @@ async fn start_page_opens_the_session_the_setup_request_made() {
     assert_eq!(page.status().as_u16(), 200, "{html}");
     assert!(
         html.contains("Ledgerly Analytics") && html.contains("Test mode"),
+        "{html}"
+    );
+
+    // Request approval, as the browser posts the form through API Gateway.
+    let mut post = start.clone();
+    post["routeKey"] = "ANY /catalog/{proxy+}".into();
+    post["rawPath"] = "/catalog/request-approval".into();
+    post["rawQueryString"] = "".into();
+    post.as_object_mut()
+        .unwrap()
+        .remove("queryStringParameters");
+    post["requestContext"]["http"]["method"] = "POST".into();
+    post["requestContext"]["http"]["path"] = "/catalog/request-approval".into();
+    post["headers"]["content-type"] = "application/x-www-form-urlencoded".into();
+    post["body"] = format!("token={token}&product_id=prod-saas-upfront").into();
+    let request = lambda_http::request::from_str(&post.to_string()).unwrap();
+    let page = punchout_setup::handle(&world.deps, request).await.unwrap();
+    let html = String::from_utf8_lossy(page.body().as_ref()).to_string();
+    assert_eq!(page.status().as_u16(), 200, "{html}");
+    assert!(
+        html.contains("name=\"cxml-urlencoded\"") && html.contains("Return the cart to Coupa"),
         "{html}"
     );
 }

@@ -3,25 +3,57 @@
 //!
 //! | record      | PK                      | SK          | GSI1PK / GSI1SK                      |
 //! |-------------|-------------------------|-------------|--------------------------------------|
-//! | integration | `ORG#<org>`             | INTEGRATION | `SENDER#<domain lc>#<identity>` / INTEGRATION |
+//! | integration | `ORG#<org>`             | INTEGRATION | `BUYER#<domain lc>#<identity>` / INTEGRATION |
+//! | organisation| `ORG#<org>`             | ORG         |                                      |
+//! | account     | `ACCOUNT#<aws account>` | ACCOUNT     | (attribute `org_id`: its organisation) |
+//! | quote       | `QUOTE#<quote>`         | QUOTE       |                                      |
+//! | agreement   | `AGREEMENT#<agreement>` | AGREEMENT   |                                      |
 //! | session     | `SESSION#<token sha256>`| SESSION     |                                      |
 //! | product     | `PRODUCT#<id>`          | PRODUCT     | `CATALOG` / `<title>#<id>`           |
 //! | order       | `ORDER#<org>#<orderID>` | ORDER       |                                      |
+//! | order change| `ORDER#<org>#<orderID>` | `CHANGE#<type>#<payloadID>` |                      |
 //! | payload     | `PAYLOAD#<payloadID>`   | ORDER       | (points at the order)                |
+//! | outbox email| `OUTBOX#<email>`        | OUTBOX      | GSI2: `OUTBOX` / `<created>#<email>` |
+//! | charge      | `CHARGE#<charge>`       | CHARGE      | GSI2 while scheduled: `CHARGE#scheduled` / `<due>#<charge>` |
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
-use procurement::model::{Integration, OrderRecord, Product, Session};
-use procurement::ports::Recorded;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use procurement::model::{
+    Agreement, Integration, OrderRecord, Organization, Product, Quote, Session,
+};
+use procurement::model::{AgreementStatus, OutboxEmail};
+use procurement::ports::{OrderPlan, Recorded};
 use procurement::{Store, StoreError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 type Item = HashMap<String, AttributeValue>;
+
+/// GSI2 partitions: emails not yet sent, and charges waiting for their due date.
+const OUTBOX_INDEX: &str = "OUTBOX";
+const SCHEDULED_CHARGES_INDEX: &str = "CHARGE#scheduled";
+/// DynamoDB's limit on the items of one TransactWriteItems call.
+const MAX_TRANSACTION_ITEMS: usize = 100;
+
+fn rfc3339(t: time::OffsetDateTime) -> String {
+    cxml::format_timestamp(t)
+}
+
+/// The original order is unique per orderID; each update or delete per payloadID.
+fn order_key(record: &OrderRecord) -> (String, String) {
+    let pk = format!("ORDER#{}#{}", record.org_id, record.order_id);
+    match record.order_type {
+        cxml::OrderType::New => (pk, "ORDER".into()),
+        other => (
+            pk,
+            format!("CHANGE#{}#{}", other.as_str(), record.payload_id),
+        ),
+    }
+}
 
 pub struct DynamoStore {
     client: aws_sdk_dynamodb::Client,
@@ -67,9 +99,27 @@ fn decode<T: DeserializeOwned>(item: &Item) -> Result<T, StoreError> {
     })
 }
 
-fn sender_key(domain: &str, identity: &str) -> String {
+/// Every AWS account of the organisation, once each (a transaction may not name an item twice).
+fn org_accounts(org: &Organization) -> BTreeSet<String> {
+    std::iter::once(&org.management_account_id)
+        .chain(&org.member_account_ids)
+        .map(|a| a.trim().to_string())
+        .filter(|a| !a.is_empty())
+        .collect()
+}
+
+/// `ACCOUNT#<id>` / `ACCOUNT`: which organisation an AWS account belongs to.
+fn account_item(account_id: &str, org_id: &str) -> Item {
+    HashMap::from([
+        ("PK".to_string(), s(format!("ACCOUNT#{account_id}"))),
+        ("SK".to_string(), s("ACCOUNT")),
+        ("org_id".to_string(), s(org_id)),
+    ])
+}
+
+fn buyer_key(domain: &str, identity: &str) -> String {
     format!(
-        "SENDER#{}#{}",
+        "BUYER#{}#{}",
         domain.trim().to_ascii_lowercase(),
         identity.trim()
     )
@@ -112,6 +162,27 @@ impl DynamoStore {
         out.item().map(decode).transpose()
     }
 
+    /// A transaction step that writes `item`, replacing what is there.
+    fn put_step(&self, item: Item) -> Result<TransactWriteItem, StoreError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .build()
+            .map_err(unavailable)?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// A transaction step that writes `item` only if its key is new.
+    fn put_new(&self, item: Item) -> Result<TransactWriteItem, StoreError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(PK)")
+            .build()
+            .map_err(unavailable)?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
     /// All items of one GSI1 partition, following pagination.
     async fn query_gsi1(&self, pk: &str) -> Result<Vec<Item>, StoreError> {
         let mut items = Vec::new();
@@ -147,9 +218,9 @@ impl Store for DynamoStore {
         )?;
         item.insert(
             "GSI1PK".into(),
-            s(sender_key(
-                &integration.sender_domain,
-                &integration.sender_identity,
+            s(buyer_key(
+                &integration.buyer_domain,
+                &integration.buyer_identity,
             )),
         );
         item.insert("GSI1SK".into(), s("INTEGRATION"));
@@ -160,13 +231,129 @@ impl Store for DynamoStore {
         self.get(format!("ORG#{org_id}"), "INTEGRATION").await
     }
 
-    async fn find_integration_by_sender(
+    async fn find_integration_by_buyer(
         &self,
         domain: &str,
         identity: &str,
     ) -> Result<Option<Integration>, StoreError> {
-        let items = self.query_gsi1(&sender_key(domain, identity)).await?;
+        let items = self.query_gsi1(&buyer_key(domain, identity)).await?;
         items.first().map(decode).transpose()
+    }
+
+    /// Writes the organisation and one `ACCOUNT#<id>` item per account (management and
+    /// members) naming it, so a marketplace user's account finds its organisation with one
+    /// read. Accounts that left the organisation are forgotten.
+    async fn put_organization(&self, org: &Organization) -> Result<(), StoreError> {
+        let previous: Option<Organization> = self.get(format!("ORG#{}", org.org_id), "ORG").await?;
+        let accounts = org_accounts(org);
+        let mut steps = vec![self.put_step(item(format!("ORG#{}", org.org_id), "ORG", org)?)?];
+        for account in &accounts {
+            steps.push(self.put_step(account_item(account, &org.org_id))?);
+        }
+        // A transaction holds at most 100 steps; a larger organisation is written in several
+        // (every step is a plain put, so writing again completes a partial write).
+        for chunk in steps.chunks(100) {
+            self.client
+                .transact_write_items()
+                .set_transact_items(Some(chunk.to_vec()))
+                .send()
+                .await
+                .map_err(unavailable)?;
+        }
+        let gone = previous.map(|p| org_accounts(&p)).unwrap_or_default();
+        for account in gone.difference(&accounts) {
+            // Only if it still names this organisation: another may have claimed it since.
+            let result = self
+                .client
+                .delete_item()
+                .table_name(&self.table)
+                .key("PK", s(format!("ACCOUNT#{account}")))
+                .key("SK", s("ACCOUNT"))
+                .condition_expression("org_id = :org")
+                .expression_attribute_values(":org", s(&org.org_id))
+                .send()
+                .await;
+            match result {
+                Ok(_) => {}
+                Err(SdkError::ServiceError(e))
+                    if e.err().is_conditional_check_failed_exception() => {}
+                Err(e) => return Err(unavailable(e)),
+            }
+        }
+        Ok(())
+    }
+
+    async fn get_organization(&self, org_id: &str) -> Result<Option<Organization>, StoreError> {
+        self.get(format!("ORG#{org_id}"), "ORG").await
+    }
+
+    async fn find_organization_by_account(
+        &self,
+        account_id: &str,
+    ) -> Result<Option<Organization>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("PK", s(format!("ACCOUNT#{}", account_id.trim())))
+            .key("SK", s("ACCOUNT"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let Some(org_id) = out
+            .item()
+            .and_then(|i| i.get("org_id"))
+            .and_then(|v| v.as_s().ok())
+        else {
+            return Ok(None);
+        };
+        // The organisation record is the truth; the account item only points at it.
+        Ok(self
+            .get_organization(org_id)
+            .await?
+            .filter(|o| org_accounts(o).contains(account_id.trim())))
+    }
+
+    async fn create_quote(
+        &self,
+        quote: &Quote,
+        agreement: Option<&Agreement>,
+    ) -> Result<(), StoreError> {
+        let mut quote_item = item(format!("QUOTE#{}", quote.quote_id), "QUOTE", quote)?;
+        quote_item.insert("status".into(), s(quote.status.as_str()));
+        let mut request = self
+            .client
+            .transact_write_items()
+            .transact_items(self.put_new(quote_item)?);
+        if let Some(a) = agreement {
+            let agreement_item = item(format!("AGREEMENT#{}", a.agreement_id), "AGREEMENT", a)?;
+            request = request.transact_items(self.put_new(agreement_item)?);
+        }
+        match request.send().await {
+            Ok(_) => Ok(()),
+            Err(SdkError::ServiceError(e))
+                if matches!(
+                    e.err(),
+                    TransactWriteItemsError::TransactionCanceledException(_)
+                ) =>
+            {
+                Err(StoreError::Conflict(format!(
+                    "quote {} exists",
+                    quote.quote_id
+                )))
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn get_quote(&self, quote_id: &str) -> Result<Option<Quote>, StoreError> {
+        self.get(format!("QUOTE#{quote_id}"), "QUOTE").await
+    }
+
+    async fn get_agreement(&self, agreement_id: &str) -> Result<Option<Agreement>, StoreError> {
+        self.get(format!("AGREEMENT#{agreement_id}"), "AGREEMENT")
+            .await
     }
 
     async fn put_session(&self, session: &Session) -> Result<(), StoreError> {
@@ -209,47 +396,212 @@ impl Store for DynamoStore {
             .collect()
     }
 
-    async fn record_order(&self, order: &OrderRecord) -> Result<Recorded<OrderRecord>, StoreError> {
-        let order_key = format!("ORDER#{}#{}", order.org_id, order.order_id);
-        let payload_key = format!("PAYLOAD#{}", order.payload_id);
-        let put = |pk: &str| -> Result<TransactWriteItem, StoreError> {
+    async fn place_order(&self, plan: &OrderPlan) -> Result<Recorded<OrderRecord>, StoreError> {
+        let record = &plan.record;
+        let (order_pk, order_sk) = order_key(record);
+        let payload_pk = format!("PAYLOAD#{}", record.payload_id);
+        // The order and payload keys come first, so their cancellation reasons are 0 and 1.
+        let mut steps = vec![
+            self.put_new(item(order_pk.clone(), &order_sk, record)?)?,
+            self.put_new(item(payload_pk.clone(), "ORDER", record)?)?,
+        ];
+        for (quote, expected) in &plan.quotes {
+            let mut quote_item = item(format!("QUOTE#{}", quote.quote_id), "QUOTE", quote)?;
+            quote_item.insert("status".into(), s(quote.status.as_str()));
             let put = Put::builder()
                 .table_name(&self.table)
-                .set_item(Some(item(pk.to_string(), "ORDER", order)?))
-                .condition_expression("attribute_not_exists(PK)")
+                .set_item(Some(quote_item))
+                .condition_expression("#status = :expected")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":expected", s(expected.as_str()))
                 .build()
                 .map_err(unavailable)?;
-            Ok(TransactWriteItem::builder().put(put).build())
-        };
-        // Both keys in one transaction: a retry with the same payloadID and a resend with
-        // a new payloadID but the same orderID are both caught, also when they race.
+            steps.push(TransactWriteItem::builder().put(put).build());
+        }
+        for agreement in &plan.agreements {
+            let agreement_item = item(
+                format!("AGREEMENT#{}", agreement.agreement_id),
+                "AGREEMENT",
+                agreement,
+            )?;
+            steps.push(match agreement.status {
+                AgreementStatus::Active => self.put_new(agreement_item)?,
+                AgreementStatus::Cancelled => self.put_step(agreement_item)?,
+            });
+        }
+        for outbox in &plan.outbox {
+            let mut outbox_item = item(format!("OUTBOX#{}", outbox.email_id), "OUTBOX", outbox)?;
+            outbox_item.insert("GSI2PK".into(), s(OUTBOX_INDEX));
+            outbox_item.insert(
+                "GSI2SK".into(),
+                s(format!(
+                    "{}#{}",
+                    rfc3339(outbox.created_at),
+                    outbox.email_id
+                )),
+            );
+            steps.push(self.put_new(outbox_item)?);
+        }
+        for job in &plan.charges {
+            let mut charge_item = item(format!("CHARGE#{}", job.charge_id), "CHARGE", job)?;
+            charge_item.insert("status".into(), s("scheduled"));
+            charge_item.insert("GSI2PK".into(), s(SCHEDULED_CHARGES_INDEX));
+            charge_item.insert(
+                "GSI2SK".into(),
+                s(format!("{}#{}", rfc3339(job.due), job.charge_id)),
+            );
+            steps.push(self.put_new(charge_item)?);
+        }
+        for charge_id in &plan.cancelled_charges {
+            let update = Update::builder()
+                .table_name(&self.table)
+                .key("PK", s(format!("CHARGE#{charge_id}")))
+                .key("SK", s("CHARGE"))
+                .update_expression("SET #status = :cancelled REMOVE GSI2PK, GSI2SK")
+                .condition_expression("#status = :scheduled")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":cancelled", s("cancelled"))
+                .expression_attribute_values(":scheduled", s("scheduled"))
+                .build()
+                .map_err(unavailable)?;
+            steps.push(TransactWriteItem::builder().update(update).build());
+        }
+        if steps.len() > MAX_TRANSACTION_ITEMS {
+            return Err(StoreError::Conflict(format!(
+                "order {} changes {} records, more than one transaction holds ({MAX_TRANSACTION_ITEMS}); split the order",
+                record.order_id,
+                steps.len()
+            )));
+        }
+        // A transaction that overlaps another on the same keys is cancelled with
+        // TransactionConflict; once the other commits, the retry sees the duplicate.
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(steps.clone()))
+                .send()
+                .await;
+            let reasons: Vec<String> = match result {
+                Ok(_) => return Ok(Recorded::Created),
+                Err(SdkError::ServiceError(e)) => match e.err() {
+                    TransactWriteItemsError::TransactionCanceledException(c) => c
+                        .cancellation_reasons()
+                        .iter()
+                        .map(|r| r.code().unwrap_or("None").to_string())
+                        .collect(),
+                    TransactWriteItemsError::TransactionInProgressException(_) => {
+                        vec!["TransactionConflict".into()]
+                    }
+                    _ => return Err(unavailable(SdkError::ServiceError(e))),
+                },
+                Err(e) => return Err(unavailable(e)),
+            };
+            let existing: Option<OrderRecord> = match self.get(order_pk.clone(), &order_sk).await? {
+                Some(o) => Some(o),
+                None => self.get(payload_pk.clone(), "ORDER").await?,
+            };
+            if let Some(existing) = existing {
+                return Ok(Recorded::Existing(existing));
+            }
+            let conflicted = reasons.iter().any(|r| r == "TransactionConflict");
+            if conflicted && attempt < 6 {
+                tokio::time::sleep(std::time::Duration::from_millis(40 * u64::from(attempt))).await;
+                continue;
+            }
+            return Err(StoreError::Conflict(format!(
+                "order {} could not be recorded: {}",
+                record.order_id,
+                reasons.join(", ")
+            )));
+        }
+    }
+
+    async fn find_order(
+        &self,
+        org_id: &str,
+        order_id: &str,
+    ) -> Result<Option<OrderRecord>, StoreError> {
+        self.get(format!("ORDER#{org_id}#{order_id}"), "ORDER")
+            .await
+    }
+
+    async fn find_order_by_payload(
+        &self,
+        payload_id: &str,
+    ) -> Result<Option<OrderRecord>, StoreError> {
+        self.get(format!("PAYLOAD#{payload_id}"), "ORDER").await
+    }
+
+    async fn mark_charge_queued(&self, charge_id: &str) -> Result<bool, StoreError> {
         let result = self
             .client
-            .transact_write_items()
-            .transact_items(put(&order_key)?)
-            .transact_items(put(&payload_key)?)
+            .update_item()
+            .table_name(&self.table)
+            .key("PK", s(format!("CHARGE#{charge_id}")))
+            .key("SK", s("CHARGE"))
+            .update_expression("SET #status = :queued REMOVE GSI2PK, GSI2SK")
+            .condition_expression("#status = :scheduled")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":queued", s("queued"))
+            .expression_attribute_values(":scheduled", s("scheduled"))
             .send()
             .await;
         match result {
-            Ok(_) => Ok(Recorded::Created),
-            Err(SdkError::ServiceError(e))
-                if matches!(
-                    e.err(),
-                    TransactWriteItemsError::TransactionCanceledException(_)
-                ) =>
-            {
-                let existing: Option<OrderRecord> = match self.get(order_key, "ORDER").await? {
-                    Some(o) => Some(o),
-                    None => self.get(payload_key, "ORDER").await?,
-                };
-                existing.map(Recorded::Existing).ok_or_else(|| {
-                    StoreError::Conflict(format!(
-                        "order {} conflicted with a concurrent write; retry",
-                        order.order_id
-                    ))
-                })
+            Ok(_) => Ok(true),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+                Ok(false)
             }
             Err(e) => Err(unavailable(e)),
         }
+    }
+
+    async fn charge_status(&self, charge_id: &str) -> Result<Option<String>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("PK", s(format!("CHARGE#{charge_id}")))
+            .key("SK", s("CHARGE"))
+            .consistent_read(true)
+            .projection_expression("#status")
+            .expression_attribute_names("#status", "status")
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(out
+            .item()
+            .and_then(|i| i.get("status"))
+            .and_then(|v| v.as_s().ok())
+            .cloned())
+    }
+
+    async fn pending_emails(&self, limit: usize) -> Result<Vec<OutboxEmail>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("GSI2")
+            .key_condition_expression("GSI2PK = :pk")
+            .expression_attribute_values(":pk", s(OUTBOX_INDEX))
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        out.items().iter().map(decode).collect()
+    }
+
+    async fn email_sent(&self, email_id: &str) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("PK", s(format!("OUTBOX#{email_id}")))
+            .key("SK", s("OUTBOX"))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(unavailable)
     }
 }

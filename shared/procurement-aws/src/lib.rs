@@ -15,17 +15,22 @@ pub use sqs::SqsQueue;
 /// and builds the three adapters. Call once per Lambda instance, in `main`.
 pub async fn aws_deps(config: Config) -> Deps {
     let sdk = aws_config::load_from_env().await;
+    deps_with_sdk(config, &sdk)
+}
+
+/// The three adapters on an SDK configuration the caller built (tests point it at moto).
+pub fn deps_with_sdk(config: Config, sdk: &aws_config::SdkConfig) -> Deps {
     Deps {
         store: Arc::new(DynamoStore::new(
-            aws_sdk_dynamodb::Client::new(&sdk),
+            aws_sdk_dynamodb::Client::new(sdk),
             &config.table_name,
         )),
         mailer: Arc::new(SesMailer::new(
-            aws_sdk_sesv2::Client::new(&sdk),
+            aws_sdk_sesv2::Client::new(sdk),
             &config.sender_email,
         )),
         queue: Arc::new(SqsQueue::new(
-            aws_sdk_sqs::Client::new(&sdk),
+            aws_sdk_sqs::Client::new(sdk),
             &config.invoice_queue_url,
         )),
         config,

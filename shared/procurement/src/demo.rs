@@ -17,6 +17,103 @@ pub const ARIBA_DOMAIN: &str = "NetworkID";
 pub const ARIBA_IDENTITY: &str = "AN01000000001";
 pub const ARIBA_SECRET: &str = "local-demo-ariba-secret";
 
+/// AWS accounts of the demo organisations (the admin API checks the caller against them).
+pub const COUPA_MANAGEMENT_ACCOUNT: &str = "111111111111";
+pub const COUPA_MEMBER_ACCOUNT: &str = "222222222222";
+pub const ARIBA_MANAGEMENT_ACCOUNT: &str = "333333333333";
+
+/// Products in the Ariba organisation's private marketplace (the Coupa one sees everything).
+pub const ARIBA_PRIVATE_MARKETPLACE: [&str; 5] = [
+    "prod-saas-upfront",
+    "prod-saas-payg",
+    "prod-ami-free",
+    "prod-ami-byol",
+    "prod-saas-private",
+];
+
+pub fn organizations() -> Vec<Organization> {
+    vec![
+        Organization {
+            org_id: COUPA_ORG.into(),
+            name: "Demo buyer on Coupa".into(),
+            management_account_id: COUPA_MANAGEMENT_ACCOUNT.into(),
+            member_account_ids: vec![COUPA_MEMBER_ACCOUNT.into()],
+            private_marketplace: None,
+        },
+        Organization {
+            org_id: ARIBA_ORG.into(),
+            name: "Demo buyer on SAP Ariba".into(),
+            management_account_id: ARIBA_MANAGEMENT_ACCOUNT.into(),
+            member_account_ids: Vec::new(),
+            private_marketplace: Some(
+                ARIBA_PRIVATE_MARKETPLACE
+                    .iter()
+                    .map(|id| id.to_string())
+                    .collect(),
+            ),
+        },
+    ]
+}
+
+/// Writes the demo organisations, integrations and catalog: what `make run` and
+/// [`crate::fakes::FakeWorld::demo`] start from.
+pub async fn seed(store: &dyn crate::Store, now: OffsetDateTime) -> Result<(), crate::StoreError> {
+    for product in products(now) {
+        store.put_product(&product).await?;
+    }
+    for org in organizations() {
+        store.put_organization(&org).await?;
+    }
+    store.put_integration(&coupa_integration(now)).await?;
+    store.put_integration(&ariba_integration(now)).await?;
+    for quote in quotes(now) {
+        match store.create_quote(&quote, None).await {
+            // Seeding twice keeps the first quote (and whatever happened to it).
+            Ok(()) | Err(crate::StoreError::Conflict(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Quotes pending approval that the order fixtures in `events/order-request` refer to
+/// (`quote-0001` for the Coupa buyer, `quote-0002` for the Ariba buyer).
+pub fn quotes(now: OffsetDateTime) -> Vec<Quote> {
+    let product = products(now)
+        .into_iter()
+        .find(|p| p.id == "prod-saas-upfront")
+        .expect("the demo catalog has prod-saas-upfront");
+    [
+        ("quote-0001", coupa_integration(now)),
+        ("quote-0002", ariba_integration(now)),
+    ]
+    .into_iter()
+    .map(|(quote_id, integration)| {
+        let lines = crate::cart::cart_lines(&product, &integration)
+            .expect("an upfront SaaS product is supported")
+            .into_cart()
+            .lines;
+        Quote {
+            quote_id: quote_id.into(),
+            org_id: integration.org_id.clone(),
+            product_id: product.id.clone(),
+            product_title: product.title.clone(),
+            lines,
+            status: QuoteStatus::PendingApproval,
+            test: integration.test_mode,
+            never_invoiced: false,
+            private_offer: None,
+            requester_email: Some("jim.halpert@buyer.example".into()),
+            requester_name: Some("Jim Halpert".into()),
+            buyer_cookie: "c64af92dc27e68172e030d3dfd1bc944".into(),
+            created_at: now,
+            order_id: None,
+            agreement_id: None,
+        }
+    })
+    .collect()
+}
+
 pub fn coupa_integration(now: OffsetDateTime) -> Integration {
     Integration {
         org_id: COUPA_ORG.into(),

@@ -6,8 +6,11 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 
 use crate::config::Config;
-use crate::model::{Email, Integration, InvoiceJob, OrderRecord, Product, Session};
-use crate::ports::{Deps, Mailer, Queue, Recorded, Store, StoreError};
+use crate::model::{
+    Agreement, Email, Integration, InvoiceJob, OrderRecord, Organization, OutboxEmail, Product,
+    Quote, Session,
+};
+use crate::ports::{Deps, Mailer, OrderPlan, Queue, Recorded, Store, StoreError};
 
 #[derive(Default)]
 pub struct MemoryStore {
@@ -15,6 +18,26 @@ pub struct MemoryStore {
     sessions: Mutex<HashMap<String, Session>>,
     products: Mutex<HashMap<String, Product>>,
     orders: Mutex<HashMap<String, OrderRecord>>,
+    organizations: Mutex<HashMap<String, Organization>>,
+    quotes: Mutex<HashMap<String, Quote>>,
+    agreements: Mutex<HashMap<String, Agreement>>,
+    /// Charge ID -> (job, status).
+    pub charges: Mutex<HashMap<String, (InvoiceJob, String)>>,
+    outbox: Mutex<Vec<OutboxEmail>>,
+}
+
+/// The key an order record is unique under: the original per orderID, each change per payloadID.
+fn order_key(record: &OrderRecord) -> String {
+    match record.order_type {
+        cxml::OrderType::New => format!("{}#{}", record.org_id, record.order_id),
+        other => format!(
+            "{}#{}#{}#{}",
+            record.org_id,
+            record.order_id,
+            other.as_str(),
+            record.payload_id
+        ),
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -32,15 +55,64 @@ impl Store for MemoryStore {
         Ok(lock(&self.integrations).get(org_id).cloned())
     }
 
-    async fn find_integration_by_sender(
+    async fn find_integration_by_buyer(
         &self,
         domain: &str,
         identity: &str,
     ) -> Result<Option<Integration>, StoreError> {
         Ok(lock(&self.integrations)
             .values()
-            .find(|i| i.sender_domain.eq_ignore_ascii_case(domain) && i.sender_identity == identity)
+            .find(|i| i.buyer_domain.eq_ignore_ascii_case(domain) && i.buyer_identity == identity)
             .cloned())
+    }
+
+    async fn put_organization(&self, org: &Organization) -> Result<(), StoreError> {
+        lock(&self.organizations).insert(org.org_id.clone(), org.clone());
+        Ok(())
+    }
+
+    async fn get_organization(&self, org_id: &str) -> Result<Option<Organization>, StoreError> {
+        Ok(lock(&self.organizations).get(org_id).cloned())
+    }
+
+    async fn find_organization_by_account(
+        &self,
+        account_id: &str,
+    ) -> Result<Option<Organization>, StoreError> {
+        Ok(lock(&self.organizations)
+            .values()
+            .find(|o| {
+                o.management_account_id == account_id
+                    || o.member_account_ids.iter().any(|a| a == account_id)
+            })
+            .cloned())
+    }
+
+    async fn create_quote(
+        &self,
+        quote: &Quote,
+        agreement: Option<&Agreement>,
+    ) -> Result<(), StoreError> {
+        let mut quotes = lock(&self.quotes);
+        if quotes.contains_key(&quote.quote_id) {
+            return Err(StoreError::Conflict(format!(
+                "quote {} exists",
+                quote.quote_id
+            )));
+        }
+        quotes.insert(quote.quote_id.clone(), quote.clone());
+        if let Some(a) = agreement {
+            lock(&self.agreements).insert(a.agreement_id.clone(), a.clone());
+        }
+        Ok(())
+    }
+
+    async fn get_quote(&self, quote_id: &str) -> Result<Option<Quote>, StoreError> {
+        Ok(lock(&self.quotes).get(quote_id).cloned())
+    }
+
+    async fn get_agreement(&self, agreement_id: &str) -> Result<Option<Agreement>, StoreError> {
+        Ok(lock(&self.agreements).get(agreement_id).cloned())
     }
 
     async fn put_session(&self, session: &Session) -> Result<(), StoreError> {
@@ -67,27 +139,103 @@ impl Store for MemoryStore {
         Ok(all)
     }
 
-    async fn record_order(&self, order: &OrderRecord) -> Result<Recorded<OrderRecord>, StoreError> {
+    async fn place_order(&self, plan: &OrderPlan) -> Result<Recorded<OrderRecord>, StoreError> {
+        // One lock order (orders, then the rest) keeps the fake atomic like the transaction.
         let mut orders = lock(&self.orders);
-        let by_order = format!("{}#{}", order.org_id, order.order_id);
-        let by_payload = format!("payload#{}", order.payload_id);
-        if let Some(existing) = orders.get(&by_order).or_else(|| orders.get(&by_payload)) {
+        let key = order_key(&plan.record);
+        let by_payload = format!("payload#{}", plan.record.payload_id);
+        if let Some(existing) = orders.get(&key).or_else(|| orders.get(&by_payload)) {
             return Ok(Recorded::Existing(existing.clone()));
         }
-        orders.insert(by_order, order.clone());
-        orders.insert(by_payload, order.clone());
+        let mut quotes = lock(&self.quotes);
+        for (quote, expected) in &plan.quotes {
+            let current = quotes.get(&quote.quote_id).map(|q| q.status);
+            if current != Some(*expected) {
+                return Err(StoreError::Conflict(format!(
+                    "quote {} is {:?}, expected {:?}",
+                    quote.quote_id, current, expected
+                )));
+            }
+        }
+        for (quote, _) in &plan.quotes {
+            quotes.insert(quote.quote_id.clone(), quote.clone());
+        }
+        let mut agreements = lock(&self.agreements);
+        for a in &plan.agreements {
+            agreements.insert(a.agreement_id.clone(), a.clone());
+        }
+        let mut charges = lock(&self.charges);
+        for job in &plan.charges {
+            charges.insert(job.charge_id.clone(), (job.clone(), "scheduled".into()));
+        }
+        for id in &plan.cancelled_charges {
+            if let Some(entry) = charges.get_mut(id) {
+                entry.1 = "cancelled".into();
+            }
+        }
+        lock(&self.outbox).extend(plan.outbox.iter().cloned());
+        orders.insert(key, plan.record.clone());
+        orders.insert(by_payload, plan.record.clone());
         Ok(Recorded::Created)
+    }
+
+    async fn find_order(
+        &self,
+        org_id: &str,
+        order_id: &str,
+    ) -> Result<Option<OrderRecord>, StoreError> {
+        Ok(lock(&self.orders)
+            .get(&format!("{org_id}#{order_id}"))
+            .cloned())
+    }
+
+    async fn find_order_by_payload(
+        &self,
+        payload_id: &str,
+    ) -> Result<Option<OrderRecord>, StoreError> {
+        Ok(lock(&self.orders)
+            .get(&format!("payload#{payload_id}"))
+            .cloned())
+    }
+
+    async fn mark_charge_queued(&self, charge_id: &str) -> Result<bool, StoreError> {
+        let mut charges = lock(&self.charges);
+        match charges.get_mut(charge_id) {
+            Some(entry) if entry.1 == "scheduled" => {
+                entry.1 = "queued".into();
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn charge_status(&self, charge_id: &str) -> Result<Option<String>, StoreError> {
+        Ok(lock(&self.charges).get(charge_id).map(|(_, s)| s.clone()))
+    }
+
+    async fn pending_emails(&self, limit: usize) -> Result<Vec<OutboxEmail>, StoreError> {
+        Ok(lock(&self.outbox).iter().take(limit).cloned().collect())
+    }
+
+    async fn email_sent(&self, email_id: &str) -> Result<(), StoreError> {
+        lock(&self.outbox).retain(|e| e.email_id != email_id);
+        Ok(())
     }
 }
 
 #[derive(Default)]
 pub struct MemoryMailer {
     pub sent: Mutex<Vec<Email>>,
+    /// When set, every send fails (an SES outage).
+    pub failing: std::sync::atomic::AtomicBool,
 }
 
 #[async_trait]
 impl Mailer for MemoryMailer {
     async fn send(&self, email: &Email) -> Result<(), String> {
+        if self.failing.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err("SES is unavailable (simulated)".into());
+        }
         lock(&self.sent).push(email.clone());
         Ok(())
     }
@@ -138,18 +286,9 @@ impl FakeWorld {
     /// A world holding the demo catalog and integrations, as `make run` seeds them.
     pub async fn demo() -> Self {
         let world = Self::new(Config::example());
-        let now = time::OffsetDateTime::now_utc();
-        for p in crate::demo::products(now) {
-            let _ = world.store.put_product(&p).await;
-        }
-        let _ = world
-            .store
-            .put_integration(&crate::demo::coupa_integration(now))
-            .await;
-        let _ = world
-            .store
-            .put_integration(&crate::demo::ariba_integration(now))
-            .await;
+        crate::demo::seed(world.store.as_ref(), time::OffsetDateTime::now_utc())
+            .await
+            .expect("the in-memory store never fails");
         world
     }
 }

@@ -88,3 +88,42 @@ pub fn escape_html(text: &str) -> String {
     }
     out
 }
+
+/// An HTTP request as the domain sees it: the Lambda layer fills this from the API Gateway
+/// event, so handlers and their tests never touch Lambda types.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WebRequest {
+    pub method: String,
+    pub path: String,
+    pub query: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// The `Authorization` header, if any.
+    pub authorization: Option<String>,
+    /// The AWS account that signed the request (API Gateway's IAM authorizer), if any.
+    pub caller_account: Option<String>,
+}
+
+impl WebRequest {
+    pub fn new(method: &str, path: &str) -> Self {
+        Self {
+            method: method.to_ascii_uppercase(),
+            path: path.to_string(),
+            ..Self::default()
+        }
+    }
+
+    /// The first query parameter of this name.
+    pub fn query(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body read as an HTML form (`application/x-www-form-urlencoded`).
+    pub fn form(&self) -> Vec<(String, String)> {
+        form_urlencoded::parse(&self.body)
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect()
+    }
+}

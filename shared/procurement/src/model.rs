@@ -185,6 +185,30 @@ pub struct OrderRecord {
     pub total: Money,
     #[serde(with = "time::serde::rfc3339")]
     pub received_at: OffsetDateTime,
+    /// The answer given, repeated word for word to a duplicate.
+    #[serde(default = "default_answer_code")]
+    pub answer_code: u16,
+    #[serde(default)]
+    pub answer_text: String,
+    #[serde(default)]
+    pub quote_ids: Vec<String>,
+    #[serde(default)]
+    pub agreement_ids: Vec<String>,
+}
+
+fn default_answer_code() -> u16 {
+    200
+}
+
+/// An email waiting to be sent: written in the same transaction as what it reports, so a
+/// failing SES never loses a notice. Removed once SES accepts it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutboxEmail {
+    /// Stable per notice (e.g. `subscribed#<agreement>`), so a retry never sends it twice.
+    pub email_id: String,
+    pub email: Email,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
 }
 
 /// An email for SES.
@@ -207,4 +231,135 @@ pub struct InvoiceJob {
     pub amount: Money,
     #[serde(with = "time::serde::rfc3339")]
     pub due: OffsetDateTime,
+}
+
+/// A buyer organisation: who may administer its integration, and its private marketplace.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Organization {
+    pub org_id: String,
+    pub name: String,
+    /// The AWS account that may change the organisation's settings.
+    pub management_account_id: String,
+    /// Other accounts of the organisation: they may read settings, never change them.
+    #[serde(default)]
+    pub member_account_ids: Vec<String>,
+    /// Pre-approved product IDs. `Some` means a private marketplace: only these are shown.
+    #[serde(default)]
+    pub private_marketplace: Option<Vec<String>>,
+}
+
+/// What a cart line stands for, so orders and invoices can treat it right.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChargeKind {
+    /// The contract price (upfront) or the total contract value (payment schedule).
+    Contract,
+    /// A blanket amount approved for pay-as-you-go usage.
+    Usage,
+    /// A 0.00 line for Free, BYOL or a free trial.
+    NoCharge,
+}
+
+/// One line of the cart sent for approval.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QuoteLine {
+    pub line_number: u32,
+    pub description: String,
+    pub kind: ChargeKind,
+    pub quantity: rust_decimal::Decimal,
+    pub unit_price: Money,
+    pub unit_of_measure: String,
+    pub unspsc: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QuoteStatus {
+    /// The cart went to the procurement system; waiting for its purchase order.
+    PendingApproval,
+    /// A purchase order arrived and the agreement exists.
+    Ordered,
+    /// The private offer expired (or its expiry changed) before the order: resend for approval.
+    Expired,
+    /// Pre-approved (Free or BYOL): subscribed at once, no cart sent.
+    Subscribed,
+    /// Cancelled by an OrderRequest of type delete.
+    Cancelled,
+}
+
+impl QuoteStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::PendingApproval => "pending_approval",
+            Self::Ordered => "ordered",
+            Self::Expired => "expired",
+            Self::Subscribed => "subscribed",
+            Self::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// What the user asked approval for: the cart's content, kept to match the purchase order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Quote {
+    pub quote_id: String,
+    pub org_id: String,
+    pub product_id: String,
+    pub product_title: String,
+    pub lines: Vec<QuoteLine>,
+    pub status: QuoteStatus,
+    pub test: bool,
+    /// Free trials: approved at 0.00 and never invoiced.
+    pub never_invoiced: bool,
+    /// The private offer as it stood when the cart was sent.
+    pub private_offer: Option<PrivateOffer>,
+    pub requester_email: Option<String>,
+    pub requester_name: Option<String>,
+    pub buyer_cookie: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// The purchase order (orderID) once one arrived.
+    #[serde(default)]
+    pub order_id: Option<String>,
+    #[serde(default)]
+    pub agreement_id: Option<String>,
+}
+
+impl Quote {
+    pub fn total(&self) -> Option<Money> {
+        let currency = self.lines.first()?.unit_price.currency.clone();
+        let amount = self
+            .lines
+            .iter()
+            .map(|l| l.unit_price.amount * l.quantity)
+            .sum();
+        Some(Money::new(amount, currency))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AgreementStatus {
+    Active,
+    Cancelled,
+}
+
+/// The subscription: made once per quote, tied to the purchase order when there is one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Agreement {
+    pub agreement_id: String,
+    pub org_id: String,
+    pub product_id: String,
+    pub quote_id: String,
+    /// The purchase order number (cXML orderID); none for pre-approved Free/BYOL products.
+    pub po_number: Option<String>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub order_date: Option<OffsetDateTime>,
+    pub subscriber_email: Option<String>,
+    pub status: AgreementStatus,
+    /// The invoice charges of this agreement (none when it is never invoiced).
+    #[serde(default)]
+    pub charge_ids: Vec<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
 }

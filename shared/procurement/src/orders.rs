@@ -1,17 +1,47 @@
-//! OrderRequest intake: authenticated, recorded exactly once per payloadID and orderID.
+//! Purchase orders: from a cXML OrderRequest to the subscription, exactly once.
+//!
+//! Everything an order changes (the order record, its payloadID, the quotes, the agreements,
+//! the subscriber's email and the invoice charges) is planned first and written in one
+//! transaction keyed by orderID and payloadID ([`Store::place_order`]). A duplicate, also one
+//! arriving at the same moment, finds the keys taken and gets the first answer again.
+//! Side effects that reach outside (SES, SQS) happen after the commit and are retried from
+//! the table (outbox emails, scheduled charges), so a failure there never loses anything.
 
-use cxml::{Body, Cxml, Rejection, RequestPayload, Status};
+use cxml::{Body, Cxml, ItemOut, OrderRequest, OrderType, Rejection, RequestPayload, Status};
 use time::OffsetDateTime;
 
-use crate::http::HttpReply;
-use crate::model::OrderRecord;
-use crate::ports::{Deps, Recorded};
+use crate::http::{HttpReply, http_status_for};
+use crate::model::{
+    Agreement, AgreementStatus, ChargeKind, Email, Integration, InvoiceJob, OrderRecord,
+    OutboxEmail, Pricing, ProcurementSystem, Product, Quote, QuoteLine, QuoteStatus,
+};
+use crate::notify;
+use crate::ports::{Deps, OrderPlan, Recorded, StoreError};
 use crate::sender::authenticated_integration;
+
+/// The answer to an order, kept with it so a duplicate hears the same.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub code: u16,
+    pub text: String,
+}
+
+impl Answer {
+    fn of(record: &OrderRecord) -> Self {
+        Self {
+            code: record.answer_code,
+            text: record.answer_text.clone(),
+        }
+    }
+}
 
 pub async fn handle_order(deps: &Deps, body: &[u8]) -> HttpReply {
     let host = deps.config.payload_host();
     match order(deps, body).await {
-        Ok(status) => HttpReply::cxml(200, &Cxml::response(host, status, None)),
+        Ok(answer) => HttpReply::cxml(
+            http_status_for(answer.code),
+            &Cxml::response(host, Status::new(answer.code, answer.text), None),
+        ),
         Err(rejection) => {
             tracing::info!(code = rejection.code, reason = %rejection.text, "order refused");
             HttpReply::cxml_rejection(host, &rejection)
@@ -19,7 +49,7 @@ pub async fn handle_order(deps: &Deps, body: &[u8]) -> HttpReply {
     }
 }
 
-async fn order(deps: &Deps, body: &[u8]) -> Result<Status, Rejection> {
+async fn order(deps: &Deps, body: &[u8]) -> Result<Answer, Rejection> {
     let doc = cxml::parse(body)?;
     let (Some(header), Body::Request(request)) = (&doc.header, &doc.body) else {
         return Err(Rejection::bad_request(format!(
@@ -34,30 +64,634 @@ async fn order(deps: &Deps, body: &[u8]) -> Result<Status, Rejection> {
         )));
     };
     let integration = authenticated_integration(deps, header).await?;
-    let record = OrderRecord {
-        org_id: integration.org_id.clone(),
-        order_id: order.header.order_id.clone(),
+    let org_id = integration.org_id.as_str();
+    let order_id = order.header.order_id.trim();
+    if order_id.is_empty() {
+        return Err(Rejection::bad_request(
+            "OrderRequestHeader has an empty orderID: the PO number is required",
+        ));
+    }
+    let test = integration.test_mode || request.deployment_mode == cxml::DeploymentMode::Test;
+    let now = OffsetDateTime::now_utc();
+    let mut record = OrderRecord {
+        org_id: org_id.to_string(),
+        order_id: order_id.to_string(),
         payload_id: doc.payload_id.clone(),
         order_type: order.header.order_type,
-        test: integration.test_mode || request.deployment_mode == cxml::DeploymentMode::Test,
+        test,
         lines: order.items.len(),
         total: order.header.total.clone(),
-        received_at: OffsetDateTime::now_utc(),
+        received_at: now,
+        answer_code: 200,
+        answer_text: String::new(),
+        quote_ids: Vec::new(),
+        agreement_ids: Vec::new(),
     };
-    match deps.store.record_order(&record).await? {
-        Recorded::Created => {
-            tracing::info!(org_id = %record.org_id, order_id = %record.order_id, lines = record.lines, test = record.test, "order recorded");
-            Ok(Status::new(
-                200,
-                format!("OK: order {} received", record.order_id),
-            ))
+    // Fast path for duplicates; the transaction below is what guarantees it.
+    if let Some(earlier) = find_duplicate(deps, &record).await? {
+        return Ok(duplicate(&earlier));
+    }
+    let planned = match order.header.order_type {
+        OrderType::New => plan_new(deps, &integration, order, &mut record, now).await,
+        OrderType::Update => plan_update(deps, order, &mut record).await,
+        OrderType::Delete => plan_delete(deps, order, &mut record).await,
+    };
+    let plan = match planned {
+        Ok(plan) => plan,
+        Err(refusal) => {
+            // A duplicate racing this one may have committed since the lookups above, and
+            // changed the quotes under the plan: then the answer is the duplicate's.
+            if let Some(earlier) = find_duplicate(deps, &record).await? {
+                return Ok(duplicate(&earlier));
+            }
+            return Err(refusal);
         }
-        Recorded::Existing(earlier) => {
-            tracing::info!(org_id = %earlier.org_id, order_id = %earlier.order_id, "duplicate order answered as before");
-            Ok(Status::new(
-                200,
-                format!("OK: order {} received", earlier.order_id),
+    };
+    match deps.store.place_order(&plan).await {
+        Ok(Recorded::Created) => {
+            tracing::info!(
+                org_id,
+                order_id,
+                order_type = record.order_type.as_str(),
+                test,
+                code = record.answer_code,
+                agreements = record.agreement_ids.len(),
+                "order recorded"
+            );
+            notify::deliver(deps, &plan.outbox).await;
+            enqueue_due_charges(deps, &plan.charges, now).await;
+            Ok(Answer::of(&plan.record))
+        }
+        Ok(Recorded::Existing(earlier)) => Ok(duplicate(&earlier)),
+        Err(StoreError::Conflict(reason)) => {
+            tracing::info!(org_id, order_id, %reason, "order lost a race for its quotes");
+            Err(Rejection::conflict(format!(
+                "order {order_id}: a quote changed while the order was processed ({reason}); \
+                 it may have been ordered under another PO"
+            )))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The order this one repeats: same payloadID, or (for a new order) same orderID.
+async fn find_duplicate(
+    deps: &Deps,
+    record: &OrderRecord,
+) -> Result<Option<OrderRecord>, StoreError> {
+    if let Some(earlier) = deps.store.find_order_by_payload(&record.payload_id).await? {
+        return Ok(Some(earlier));
+    }
+    if record.order_type == OrderType::New {
+        return deps
+            .store
+            .find_order(&record.org_id, &record.order_id)
+            .await;
+    }
+    Ok(None)
+}
+
+fn duplicate(earlier: &OrderRecord) -> Answer {
+    tracing::info!(org_id = %earlier.org_id, order_id = %earlier.order_id, "duplicate order answered as before");
+    Answer::of(earlier)
+}
+
+fn empty_plan(record: &OrderRecord) -> OrderPlan {
+    OrderPlan {
+        record: record.clone(),
+        quotes: Vec::new(),
+        agreements: Vec::new(),
+        outbox: Vec::new(),
+        charges: Vec::new(),
+        cancelled_charges: Vec::new(),
+    }
+}
+
+/// Which quote lines the PO lines are, grouped by quote in PO order.
+struct Matched {
+    quote: Quote,
+    product: Option<Product>,
+}
+
+fn line_number(item: &ItemOut, index: usize) -> String {
+    item.line_number
+        .map(|n| n.to_string())
+        .unwrap_or_else(|| (index + 1).to_string())
+}
+
+/// Matches every PO line to a line of its quote: product, quantity, price and currency must
+/// agree with what was approved. Errors name the line and the field.
+async fn match_lines(
+    deps: &Deps,
+    org_id: &str,
+    order: &OrderRequest,
+) -> Result<Vec<Matched>, Rejection> {
+    if order.items.is_empty() {
+        return Err(Rejection::bad_request(
+            "the OrderRequest has no ItemOut lines",
+        ));
+    }
+    let mut matched: Vec<Matched> = Vec::new();
+    let mut used: Vec<(String, u32)> = Vec::new();
+    for (index, item) in order.items.iter().enumerate() {
+        let line = line_number(item, index);
+        let Some(quote_id) = item
+            .item_id
+            .supplier_part_auxiliary_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|q| !q.is_empty())
+        else {
+            return Err(Rejection::bad_request(format!(
+                "line {line}: SupplierPartAuxiliaryID is missing; it must carry the quote ID from the cart"
+            )));
+        };
+        let quote = match matched.iter().find(|m| m.quote.quote_id == quote_id) {
+            Some(m) => m.quote.clone(),
+            None => match deps.store.get_quote(quote_id).await? {
+                Some(q) if q.org_id == org_id => {
+                    let product = deps.store.get_product(&q.product_id).await?;
+                    matched.push(Matched {
+                        quote: q.clone(),
+                        product,
+                    });
+                    q
+                }
+                _ => {
+                    return Err(Rejection::bad_request(format!(
+                        "line {line}: SupplierPartAuxiliaryID {quote_id} is not a quote of this marketplace for your organisation"
+                    )));
+                }
+            },
+        };
+        let part = item.item_id.supplier_part_id.trim();
+        if part != quote.product_id {
+            return Err(Rejection::bad_request(format!(
+                "line {line}: SupplierPartID {part} does not match quote {quote_id}, which is for product {}",
+                quote.product_id
+            )));
+        }
+        let Some(detail) = &item.detail else {
+            return Err(Rejection::bad_request(format!(
+                "line {line}: ItemDetail with UnitPrice is missing"
+            )));
+        };
+        let price = &detail.unit_price;
+        let candidates: Vec<&QuoteLine> = quote
+            .lines
+            .iter()
+            .filter(|l| !used.contains(&(quote.quote_id.clone(), l.line_number)))
+            .collect();
+        let quoted = candidates
+            .iter()
+            .find(|l| l.unit_price == *price)
+            .or_else(|| (candidates.len() == 1).then(|| &candidates[0]))
+            .copied()
+            .ok_or_else(|| {
+                Rejection::bad_request(format!(
+                    "line {line}: unit price {price} matches no line of quote {quote_id} (quoted: {})",
+                    quote
+                        .lines
+                        .iter()
+                        .map(|l| l.unit_price.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            })?;
+        if price.currency != quoted.unit_price.currency {
+            return Err(Rejection::bad_request(format!(
+                "line {line}: currency {} does not match the quote's {}",
+                price.currency, quoted.unit_price.currency
+            )));
+        }
+        if price.amount != quoted.unit_price.amount {
+            return Err(Rejection::bad_request(format!(
+                "line {line}: unit price {price} does not match the quoted {}",
+                quoted.unit_price
+            )));
+        }
+        if item.quantity != quoted.quantity {
+            return Err(Rejection::bad_request(format!(
+                "line {line}: quantity {} does not match the quoted {}",
+                item.quantity, quoted.quantity
+            )));
+        }
+        used.push((quote.quote_id.clone(), quoted.line_number));
+    }
+    Ok(matched)
+}
+
+/// Has the private offer behind this quote expired, or did the seller change its expiry
+/// since the cart was sent?
+pub fn offer_lapsed(quote: &Quote, product: Option<&Product>, now: OffsetDateTime) -> bool {
+    let Some(offer) = &quote.private_offer else {
+        return false;
+    };
+    let current = product.and_then(|p| p.private_offer.as_ref());
+    offer.expires_at <= now || current.map(|c| c.expires_at) != Some(offer.expires_at)
+}
+
+/// The email telling a requester their approved offer expired and must be resent.
+pub fn offer_expired_email(quote: &Quote, config: &crate::Config) -> Option<OutboxEmail> {
+    let to = quote.requester_email.clone()?;
+    let offer = quote.private_offer.as_ref()?;
+    Some(OutboxEmail {
+        email_id: format!("offer-expired#{}", quote.quote_id),
+        email: Email {
+            to,
+            subject: format!(
+                "Private offer expired: {} needs a new approval",
+                quote.product_title
+            ),
+            text: format!(
+                "Hello {name},\n\nThe private offer {offer} for {title} expired (or its expiry date was changed by the seller) \
+                 before your purchase order arrived, so no subscription was created.\n\n\
+                 What to do: ask the seller to extend or renew the offer, then punch out from your procurement system \
+                 again and press Request approval to send the new offer for approval.\n\n\
+                 Quote: {quote}\nMarketplace: {url}\n",
+                name = quote.requester_name.as_deref().unwrap_or("there"),
+                offer = offer.offer_id,
+                title = quote.product_title,
+                quote = quote.quote_id,
+                url = config.public_base_url,
+            ),
+        },
+        created_at: OffsetDateTime::now_utc(),
+    })
+}
+
+async fn plan_new(
+    deps: &Deps,
+    integration: &Integration,
+    order: &OrderRequest,
+    record: &mut OrderRecord,
+    now: OffsetDateTime,
+) -> Result<OrderPlan, Rejection> {
+    let matched = match_lines(deps, &integration.org_id, order).await?;
+    record.quote_ids = matched.iter().map(|m| m.quote.quote_id.clone()).collect();
+    for m in &matched {
+        let q = &m.quote;
+        match q.status {
+            QuoteStatus::PendingApproval => {}
+            QuoteStatus::Ordered => {
+                return Err(Rejection::conflict(format!(
+                    "quote {} was already ordered under PO {}",
+                    q.quote_id,
+                    q.order_id.as_deref().unwrap_or("(unknown)")
+                )));
+            }
+            QuoteStatus::Subscribed => {
+                return Err(Rejection::conflict(format!(
+                    "quote {} was pre-approved and subscribed at once; it needs no purchase order",
+                    q.quote_id
+                )));
+            }
+            QuoteStatus::Cancelled => {
+                return Err(Rejection::conflict(format!(
+                    "quote {} was cancelled; request approval again from the marketplace",
+                    q.quote_id
+                )));
+            }
+            QuoteStatus::Expired => {
+                return Err(Rejection::conflict(format!(
+                    "quote {}: the private offer expired; it must be resent for approval from the marketplace",
+                    q.quote_id
+                )));
+            }
+        }
+    }
+    let mut plan = empty_plan(record);
+
+    // Lapsed private offers: nothing is subscribed; the quotes are marked expired, the
+    // requesters told, and the answer says to resend.
+    let lapsed: Vec<&Matched> = matched
+        .iter()
+        .filter(|m| offer_lapsed(&m.quote, m.product.as_ref(), now))
+        .collect();
+    if !lapsed.is_empty() {
+        let mut names = Vec::new();
+        for m in lapsed {
+            let mut expired = m.quote.clone();
+            expired.status = QuoteStatus::Expired;
+            expired.order_id = Some(record.order_id.clone());
+            plan.outbox
+                .extend(offer_expired_email(&expired, &deps.config));
+            names.push(format!(
+                "{} (offer {})",
+                m.quote.product_title,
+                m.quote
+                    .private_offer
+                    .as_ref()
+                    .map(|o| o.offer_id.as_str())
+                    .unwrap_or("-")
+            ));
+            plan.quotes.push((expired, QuoteStatus::PendingApproval));
+        }
+        record.answer_code = 409;
+        record.answer_text = format!(
+            "Offer expired: the private offer for {} expired or changed before this order arrived; \
+             no subscription was created. Resend the request for approval from the marketplace.",
+            names.join(", ")
+        );
+        plan.record = record.clone();
+        return Ok(plan);
+    }
+
+    if record.test {
+        record.answer_text = format!(
+            "OK: test order {} received; test mode creates no subscription and sends no invoice",
+            record.order_id
+        );
+        plan.record = record.clone();
+        return Ok(plan);
+    }
+
+    let invoiced_by_coupa =
+        integration.system == ProcurementSystem::Coupa && integration.invoice_url.is_some();
+    for m in &matched {
+        let quote = &m.quote;
+        let agreement_id = agreement_id_for(&quote.quote_id);
+        let charges = if invoiced_by_coupa && !quote.never_invoiced {
+            charges_for(record, &agreement_id, quote, m.product.as_ref(), now)
+        } else {
+            Vec::new()
+        };
+        let agreement = Agreement {
+            agreement_id: agreement_id.clone(),
+            org_id: record.org_id.clone(),
+            product_id: quote.product_id.clone(),
+            quote_id: quote.quote_id.clone(),
+            po_number: Some(record.order_id.clone()),
+            order_date: Some(order.header.order_date),
+            subscriber_email: quote.requester_email.clone(),
+            status: AgreementStatus::Active,
+            charge_ids: charges.iter().map(|c| c.charge_id.clone()).collect(),
+            created_at: now,
+        };
+        let mut ordered = quote.clone();
+        ordered.status = QuoteStatus::Ordered;
+        ordered.order_id = Some(record.order_id.clone());
+        ordered.agreement_id = Some(agreement_id.clone());
+        plan.outbox.extend(subscribed_email(
+            &agreement,
+            quote,
+            m.product.as_ref(),
+            &deps.config,
+        ));
+        plan.quotes.push((ordered, QuoteStatus::PendingApproval));
+        plan.charges.extend(charges);
+        plan.agreements.push(agreement);
+        record.agreement_ids.push(agreement_id);
+    }
+    record.answer_text = format!(
+        "OK: order {} accepted; agreement {} created",
+        record.order_id,
+        record.agreement_ids.join(", ")
+    );
+    plan.record = record.clone();
+    Ok(plan)
+}
+
+/// One agreement per quote, named after it: a second agreement for a quote cannot exist.
+fn agreement_id_for(quote_id: &str) -> String {
+    format!("agmt-{}", quote_id.trim_start_matches("q-"))
+}
+
+/// The invoice charges of a newly ordered quote: upfront contracts now; a flexible payment
+/// schedule one charge per installment on its date. Usage, free trials, Free and BYOL: none.
+fn charges_for(
+    record: &OrderRecord,
+    agreement_id: &str,
+    quote: &Quote,
+    product: Option<&Product>,
+    now: OffsetDateTime,
+) -> Vec<InvoiceJob> {
+    let contract_lines: Vec<&QuoteLine> = quote
+        .lines
+        .iter()
+        .filter(|l| l.kind == ChargeKind::Contract)
+        .collect();
+    let job =
+        |n: usize, description: String, amount: cxml::Money, due: OffsetDateTime| InvoiceJob {
+            org_id: record.org_id.clone(),
+            order_id: record.order_id.clone(),
+            agreement_id: agreement_id.to_string(),
+            charge_id: format!("{agreement_id}-{n}"),
+            description,
+            amount,
+            due,
+        };
+    match product.map(|p| &p.pricing) {
+        Some(Pricing::FlexiblePaymentSchedule { installments }) => {
+            let scheduled: rust_decimal::Decimal =
+                installments.iter().map(|i| i.amount.amount).sum();
+            let approved: rust_decimal::Decimal = contract_lines
+                .iter()
+                .map(|l| l.unit_price.amount * l.quantity)
+                .sum();
+            if scheduled == approved {
+                let count = installments.len();
+                return installments
+                    .iter()
+                    .enumerate()
+                    .map(|(i, inst)| {
+                        job(
+                            i + 1,
+                            format!("{}: installment {} of {count}", quote.product_title, i + 1),
+                            inst.amount.clone(),
+                            inst.due.max(now),
+                        )
+                    })
+                    .collect();
+            }
+            // The schedule changed since approval: invoice what was approved, now.
+            tracing::warn!(quote_id = %quote.quote_id, "payment schedule differs from the approved total; invoicing the approved total");
+            contract_lines
+                .iter()
+                .enumerate()
+                .map(|(i, l)| job(i + 1, l.description.clone(), l.unit_price.clone(), now))
+                .collect()
+        }
+        Some(Pricing::Upfront { .. }) | Some(Pricing::ContractWithPayAsYouGo { .. }) => {
+            contract_lines
+                .iter()
+                .enumerate()
+                .map(|(i, l)| job(i + 1, l.description.clone(), l.unit_price.clone(), now))
+                .collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+fn subscribed_email(
+    agreement: &Agreement,
+    quote: &Quote,
+    product: Option<&Product>,
+    config: &crate::Config,
+) -> Option<OutboxEmail> {
+    let to = agreement.subscriber_email.clone()?;
+    let vendor = product.map(|p| p.vendor.as_str()).unwrap_or("the seller");
+    Some(OutboxEmail {
+        email_id: format!("subscribed#{}", agreement.agreement_id),
+        email: Email {
+            to,
+            subject: format!("Your subscription to {} is ready", quote.product_title),
+            text: format!(
+                "Hello {name},\n\nYour subscription is ready.\n\n\
+                 Product:      {title} by {vendor}\n\
+                 PO number:    {po}\n\
+                 Agreement ID: {agreement}\n\n\
+                 Where to start: sign in to the marketplace ({url}), open Manage subscriptions and choose agreement \
+                 {agreement}; the seller's setup instructions are there.\n",
+                name = quote.requester_name.as_deref().unwrap_or("there"),
+                title = quote.product_title,
+                po = agreement.po_number.as_deref().unwrap_or("-"),
+                agreement = agreement.agreement_id,
+                url = config.public_base_url,
+            ),
+        },
+        created_at: OffsetDateTime::now_utc(),
+    })
+}
+
+/// The original order an update or delete refers to (DocumentReference, else the orderID).
+async fn earlier_order(
+    deps: &Deps,
+    order: &OrderRequest,
+    record: &OrderRecord,
+) -> Result<OrderRecord, Rejection> {
+    let by_reference = match &order.header.document_reference {
+        Some(payload_id) => deps.store.find_order_by_payload(payload_id).await?,
+        None => None,
+    };
+    let earlier = match by_reference {
+        Some(o) => Some(o),
+        None => {
+            deps.store
+                .find_order(&record.org_id, &record.order_id)
+                .await?
+        }
+    };
+    earlier
+        .filter(|o| o.org_id == record.org_id && o.order_id == record.order_id)
+        .ok_or_else(|| {
+            Rejection::bad_request(format!(
+                "{} order {}: DocumentReference and orderID name no order this marketplace received from you",
+                record.order_type.as_str(),
+                record.order_id
             ))
+        })
+}
+
+/// type="update": what may change (nothing that was approved: product, quantity, price)
+/// is recorded; a change to an active subscription's terms is refused with 409.
+async fn plan_update(
+    deps: &Deps,
+    order: &OrderRequest,
+    record: &mut OrderRecord,
+) -> Result<OrderPlan, Rejection> {
+    let earlier = earlier_order(deps, order, record).await?;
+    record.quote_ids = earlier.quote_ids.clone();
+    record.agreement_ids = earlier.agreement_ids.clone();
+    if !earlier.test && earlier.answer_code == 200 {
+        let matched = match_lines(deps, &record.org_id, order)
+            .await
+            .map_err(|r| {
+                Rejection::conflict(format!(
+                    "order {}: the subscription is active and its approved terms cannot change ({}); \
+                     cancel it with a delete and send a new order",
+                    record.order_id, r.text
+                ))
+            })?;
+        if let Some(other) = matched
+            .iter()
+            .find(|m| !earlier.quote_ids.contains(&m.quote.quote_id))
+        {
+            return Err(Rejection::conflict(format!(
+                "order {}: quote {} was not part of this order; an update cannot add products, send a new order",
+                record.order_id, other.quote.quote_id
+            )));
+        }
+    }
+    record.answer_text = format!(
+        "OK: update of order {} recorded; the subscription terms are unchanged",
+        record.order_id
+    );
+    Ok(empty_plan(record))
+}
+
+/// type="delete": cancels the order's agreements that have not started (no invoice queued or
+/// sent); refuses with 409 when one has.
+async fn plan_delete(
+    deps: &Deps,
+    order: &OrderRequest,
+    record: &mut OrderRecord,
+) -> Result<OrderPlan, Rejection> {
+    let earlier = earlier_order(deps, order, record).await?;
+    record.quote_ids = earlier.quote_ids.clone();
+    record.agreement_ids = earlier.agreement_ids.clone();
+    let mut plan = empty_plan(record);
+    for agreement_id in &earlier.agreement_ids {
+        let Some(mut agreement) = deps.store.get_agreement(agreement_id).await? else {
+            continue;
+        };
+        if agreement.status == AgreementStatus::Cancelled {
+            continue;
+        }
+        for charge_id in &agreement.charge_ids {
+            let status = deps.store.charge_status(charge_id).await?;
+            if status.as_deref() != Some("scheduled") {
+                return Err(Rejection::conflict(format!(
+                    "order {}: agreement {agreement_id} has started (charge {charge_id} is {}); it cannot be cancelled by a purchase order change, contact the seller",
+                    record.order_id,
+                    status.as_deref().unwrap_or("unknown")
+                )));
+            }
+            plan.cancelled_charges.push(charge_id.clone());
+        }
+        agreement.status = AgreementStatus::Cancelled;
+        if let Some(mut quote) = deps.store.get_quote(&agreement.quote_id).await?
+            && quote.status == QuoteStatus::Ordered
+        {
+            quote.status = QuoteStatus::Cancelled;
+            plan.quotes.push((quote, QuoteStatus::Ordered));
+        }
+        plan.agreements.push(agreement);
+    }
+    record.answer_text = if plan.agreements.is_empty() {
+        format!(
+            "OK: order {} deleted; it had no active subscription",
+            record.order_id
+        )
+    } else {
+        format!(
+            "OK: order {} deleted; agreement {} cancelled",
+            record.order_id,
+            plan.agreements
+                .iter()
+                .map(|a| a.agreement_id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    plan.record = record.clone();
+    Ok(plan)
+}
+
+/// Hands the charges due now to the invoice queue. One that fails stays scheduled in the
+/// table, where the scheduled run picks it up.
+pub async fn enqueue_due_charges(deps: &Deps, charges: &[InvoiceJob], now: OffsetDateTime) {
+    for job in charges.iter().filter(|c| c.due <= now) {
+        match deps.queue.enqueue_invoice(job).await {
+            Ok(()) => {
+                if let Err(e) = deps.store.mark_charge_queued(&job.charge_id).await {
+                    // Left scheduled: it is queued again later; dispatch is idempotent per charge.
+                    tracing::warn!(charge_id = %job.charge_id, error = %e, "could not mark the charge queued");
+                }
+            }
+            Err(e) => {
+                tracing::warn!(charge_id = %job.charge_id, error = %e, "invoice job not queued; the scheduled run will retry");
+            }
         }
     }
 }

@@ -1,11 +1,12 @@
-//! PunchOutSetupRequest and ProfileRequest: opening a punchout session.
+//! PunchOutSetupRequest and ProfileRequest: opening a punchout session. The StartPage it
+//! returns is served by [`crate::catalog`].
 
 use cxml::{
     Body, Cxml, ProfileResponse, Rejection, RequestPayload, ResponsePayload, Status, Transaction,
 };
 use time::{Duration, OffsetDateTime};
 
-use crate::http::{HttpReply, escape_html};
+use crate::http::HttpReply;
 use crate::model::Session;
 use crate::ports::Deps;
 use crate::sender::authenticated_integration;
@@ -119,79 +120,4 @@ async fn setup(deps: &Deps, body: &[u8]) -> Result<HttpReply, Rejection> {
             )))
         }
     }
-}
-
-/// Resolves the StartPage token to its open session.
-pub async fn session_for_token(
-    deps: &Deps,
-    token: &str,
-) -> Result<Option<Session>, crate::StoreError> {
-    if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Ok(None);
-    }
-    let digest = cxml::SecretDigest::of(token).to_hex();
-    let session = deps.store.get_session(&digest).await?;
-    Ok(session.filter(|s| s.expires_at > OffsetDateTime::now_utc()))
-}
-
-/// GET StartPage: the catalog the punchout user lands on.
-pub async fn handle_start(deps: &Deps, token: Option<&str>) -> HttpReply {
-    let session = match session_for_token(deps, token.unwrap_or("")).await {
-        Ok(Some(s)) => s,
-        Ok(None) => {
-            return HttpReply::html(
-                403,
-                page(
-                    "Session expired",
-                    "<p>This punchout session has expired or is not valid. Please start again from your procurement system.</p>",
-                ),
-            );
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "could not read the punchout session");
-            return HttpReply::html(
-                503,
-                page(
-                    "Try again",
-                    "<p>The catalog is briefly unavailable. Please try again.</p>",
-                ),
-            );
-        }
-    };
-    let products = match deps.store.list_products().await {
-        Ok(p) => p,
-        Err(e) => {
-            tracing::error!(error = %e, "could not list products");
-            return HttpReply::html(
-                503,
-                page(
-                    "Try again",
-                    "<p>The catalog is briefly unavailable. Please try again.</p>",
-                ),
-            );
-        }
-    };
-    let mut body = String::new();
-    if session.test {
-        body.push_str("<p role=\"status\" class=\"test\">Test mode: nothing you request here is subscribed or invoiced.</p>");
-    }
-    body.push_str("<ul class=\"products\">");
-    for p in &products {
-        body.push_str(&format!(
-            "<li><h2>{}</h2><p>{} · {}</p><p>{}</p></li>",
-            escape_html(&p.title),
-            escape_html(&p.vendor),
-            escape_html(p.product_type.label()),
-            escape_html(&p.pricing.label())
-        ));
-    }
-    body.push_str("</ul>");
-    HttpReply::html(200, page("Marketplace catalog", &body))
-}
-
-fn page(title: &str, body: &str) -> String {
-    format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{t}</title></head><body><main><h1>{t}</h1>{body}</main></body></html>",
-        t = escape_html(title)
-    )
 }

@@ -12,17 +12,18 @@ impl From<StoreError> for Rejection {
     }
 }
 
-/// Finds the integration the Sender credential belongs to, authenticates the From/Sender
-/// pair and shared secret, and refuses disabled integrations with 403.
+/// Finds the integration of the buyer named in From (unique per buyer, where Sender may be a
+/// network shared by many buyers), authenticates From, Sender and the shared secret, and
+/// refuses disabled integrations with 403.
 pub async fn authenticated_integration(
     deps: &Deps,
     header: &Header,
 ) -> Result<Integration, Rejection> {
     let mut found = None;
-    for credential in &header.sender {
+    for credential in &header.from {
         if let Some(integration) = deps
             .store
-            .find_integration_by_sender(credential.domain.trim(), credential.identity.trim())
+            .find_integration_by_buyer(credential.domain.trim(), credential.identity.trim())
             .await?
         {
             found = Some(integration);
@@ -31,12 +32,12 @@ pub async fn authenticated_integration(
     }
     let Some(integration) = found else {
         let named = header
-            .sender
+            .from
             .first()
             .map(|c| format!("{}/{}", c.domain, c.identity))
             .unwrap_or_default();
         return Err(Rejection::unauthorized(format!(
-            "Sender credential {named} is not configured for any procurement integration"
+            "From credential {named} is not configured for any procurement integration"
         )));
     };
     let expected = integration.expected_sender().ok_or_else(|| {

@@ -1,4 +1,4 @@
-//! Seeds the local stack: the demo catalog and two integrations in test mode (Coupa and
+//! Seeds the local stack: the demo catalog, two organisations and their integrations in test mode (Coupa and
 //! SAP Ariba). Prints the credentials a person needs as JSON. For local use only.
 
 use procurement::demo;
@@ -10,21 +10,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let config = procurement::Config::from_env()?;
     let deps = procurement_aws::aws_deps(config.clone()).await;
     let now = OffsetDateTime::now_utc();
-    for product in demo::products(now) {
-        deps.store.put_product(&product).await?;
-    }
-    deps.store
-        .put_integration(&demo::coupa_integration(now))
-        .await?;
-    deps.store
-        .put_integration(&demo::ariba_integration(now))
-        .await?;
+    demo::seed(deps.store.as_ref(), now).await?;
     let out = json!({
         "products": demo::products(now).len(),
         "punchout_setup_url": config.url(procurement::punchout::SETUP_PATH),
         "order_url": config.url(procurement::punchout::ORDER_PATH),
-        "coupa": {"org_id": demo::COUPA_ORG, "domain": demo::COUPA_DOMAIN, "identity": demo::COUPA_IDENTITY, "shared_secret": demo::COUPA_SECRET, "test_mode": true},
-        "ariba": {"org_id": demo::ARIBA_ORG, "domain": demo::ARIBA_DOMAIN, "identity": demo::ARIBA_IDENTITY, "shared_secret": demo::ARIBA_SECRET, "test_mode": true},
+        "coupa": {"org_id": demo::COUPA_ORG, "management_account_id": demo::COUPA_MANAGEMENT_ACCOUNT, "domain": demo::COUPA_DOMAIN, "identity": demo::COUPA_IDENTITY, "shared_secret": demo::COUPA_SECRET, "test_mode": true},
+        "ariba": {"org_id": demo::ARIBA_ORG, "management_account_id": demo::ARIBA_MANAGEMENT_ACCOUNT, "domain": demo::ARIBA_DOMAIN, "identity": demo::ARIBA_IDENTITY, "shared_secret": demo::ARIBA_SECRET, "test_mode": true},
     });
     println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(())

@@ -1,0 +1,804 @@
+//! The admin API against the demo world: who may do what, what the settings accept, and that
+//! the secret it hands out is the one the punchout setup URL then accepts.
+
+use procurement::admin::handle_admin;
+use procurement::demo;
+use procurement::fakes::FakeWorld;
+use procurement::http::{HttpReply, WebRequest};
+use procurement::model::Organization;
+use procurement::punchout::handle_setup;
+use serde_json::{Value, json};
+
+/// An organisation without an integration yet, added to the demo world.
+const NEW_ORG: &str = "acme-org";
+const NEW_MANAGEMENT_ACCOUNT: &str = "444444444444";
+const NEW_MEMBER_ACCOUNT: &str = "555555555555";
+
+async fn world() -> FakeWorld {
+    let world = FakeWorld::demo().await;
+    world
+        .deps
+        .store
+        .put_organization(&Organization {
+            org_id: NEW_ORG.into(),
+            name: "Acme".into(),
+            management_account_id: NEW_MANAGEMENT_ACCOUNT.into(),
+            member_account_ids: vec![NEW_MEMBER_ACCOUNT.into()],
+            private_marketplace: None,
+        })
+        .await
+        .unwrap();
+    world
+}
+
+fn integration_path(org: &str) -> String {
+    format!("/admin/orgs/{org}/integration")
+}
+
+fn secret_path(org: &str) -> String {
+    format!("/admin/orgs/{org}/integration/secret")
+}
+
+async fn call(
+    world: &FakeWorld,
+    method: &str,
+    path: &str,
+    account: Option<&str>,
+    body: Option<&Value>,
+) -> (HttpReply, Value) {
+    let mut request = WebRequest::new(method, path);
+    request.caller_account = account.map(str::to_string);
+    request.body = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
+    let reply = handle_admin(&world.deps, &request).await;
+    assert_eq!(reply.content_type, "application/json");
+    let json: Value = serde_json::from_str(&reply.body)
+        .unwrap_or_else(|e| panic!("{method} {path}: not JSON ({e}): {}", reply.body));
+    (reply, json)
+}
+
+fn error_message(json: &Value) -> &str {
+    json["error"]["message"].as_str().unwrap_or_default()
+}
+
+fn no_store(reply: &HttpReply) -> bool {
+    reply
+        .headers
+        .iter()
+        .any(|(name, value)| *name == "cache-control" && value == "no-store")
+}
+
+fn acme_coupa() -> Value {
+    json!({
+        "system": "coupa",
+        "name": "Acme on Coupa",
+        "description": "Acme's Coupa instance",
+        "invoice_url": "https://acme.coupahost.com/cxml/invoices",
+        "buyer_domain": "DUNS",
+        "buyer_identity": "acme-coupa",
+    })
+}
+
+/// A PunchOutSetupRequest as Coupa sends it, From and Sender the same credential.
+fn setup_request(domain: &str, identity: &str, secret: &str) -> Vec<u8> {
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE cXML SYSTEM "http://xml.cxml.org/schemas/cXML/1.2.014/cXML.dtd">
+<cXML payloadID="1795514400.99@buyer.example" timestamp="2026-11-24T10:00:00+00:00" xml:lang="en-US">
+  <Header>
+    <From><Credential domain="{domain}"><Identity>{identity}</Identity></Credential></From>
+    <To><Credential domain="NetworkID"><Identity>marketplace</Identity></Credential></To>
+    <Sender>
+      <Credential domain="{domain}"><Identity>{identity}</Identity><SharedSecret>{secret}</SharedSecret></Credential>
+      <UserAgent>Coupa Procurement 1.0</UserAgent>
+    </Sender>
+  </Header>
+  <Request>
+    <PunchOutSetupRequest operation="create">
+      <BuyerCookie>admin-test-cookie</BuyerCookie>
+      <BrowserFormPost><URL>https://buyer.example/punchout/checkout</URL></BrowserFormPost>
+    </PunchOutSetupRequest>
+  </Request>
+</cXML>
+"#
+    )
+    .into_bytes()
+}
+
+async fn setup_status(world: &FakeWorld, domain: &str, identity: &str, secret: &str) -> u16 {
+    handle_setup(&world.deps, &setup_request(domain, identity, secret))
+        .await
+        .status
+}
+
+/// Creates the Acme integration and returns the secret the response showed.
+async fn create_acme(world: &FakeWorld, settings: &Value) -> String {
+    let (reply, json) = call(
+        world,
+        "PUT",
+        &integration_path(NEW_ORG),
+        Some(NEW_MANAGEMENT_ACCOUNT),
+        Some(settings),
+    )
+    .await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    json["purchase_information"]["shared_secret"]
+        .as_str()
+        .expect("a new integration shows its secret")
+        .to_string()
+}
+
+#[tokio::test]
+async fn create_shows_the_secret_once_and_get_never_shows_it() {
+    let world = world().await;
+    let (reply, json) = call(
+        &world,
+        "PUT",
+        &integration_path(NEW_ORG),
+        Some(NEW_MANAGEMENT_ACCOUNT),
+        Some(&acme_coupa()),
+    )
+    .await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    assert!(no_store(&reply), "a reply with a secret must not be cached");
+    let secret = json["purchase_information"]["shared_secret"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(secret.len(), 64);
+    assert!(secret.bytes().all(|b| b.is_ascii_hexdigit()));
+
+    let info = &json["purchase_information"];
+    assert_eq!(
+        info["punchout_setup_url"],
+        "https://api.marketplace.example/punchout/setup"
+    );
+    assert_eq!(info["order_url"], "https://api.marketplace.example/order");
+    assert_eq!(info["supplier_domain"], "NetworkID");
+    assert_eq!(info["supplier_identity"], "marketplace");
+    assert_eq!(info["buyer_domain"], "DUNS");
+    assert_eq!(info["buyer_identity"], "acme-coupa");
+
+    // Only the digest is kept.
+    let stored = world
+        .deps
+        .store
+        .get_integration(NEW_ORG)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(stored.secret_digest, secret);
+    assert_eq!(
+        stored.secret_digest,
+        cxml::SecretDigest::of(&secret).to_hex()
+    );
+    assert!(!reply.body.contains(&stored.secret_digest));
+
+    for account in [NEW_MANAGEMENT_ACCOUNT, NEW_MEMBER_ACCOUNT] {
+        let (reply, json) = call(
+            &world,
+            "GET",
+            &integration_path(NEW_ORG),
+            Some(account),
+            None,
+        )
+        .await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        assert!(!reply.body.contains(&secret), "GET showed the secret");
+        assert!(
+            !reply.body.contains(&stored.secret_digest),
+            "GET showed the digest"
+        );
+        assert!(!reply.body.contains("shared_secret") && !reply.body.contains("secret_digest"));
+        assert_eq!(json["settings"]["name"], "Acme on Coupa");
+        assert_eq!(json["purchase_information"]["buyer_identity"], "acme-coupa");
+    }
+
+    // A second PUT updates: the secret stays and is not shown again.
+    let mut renamed = acme_coupa();
+    renamed["name"] = json!("Acme (renamed)");
+    let (reply, json) = call(
+        &world,
+        "PUT",
+        &integration_path(NEW_ORG),
+        Some(NEW_MANAGEMENT_ACCOUNT),
+        Some(&renamed),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert!(!reply.body.contains("shared_secret"), "{}", reply.body);
+    assert_eq!(json["settings"]["name"], "Acme (renamed)");
+    assert_eq!(
+        setup_status(&world, "DUNS", "acme-coupa", &secret).await,
+        200
+    );
+}
+
+#[tokio::test]
+async fn the_new_secret_opens_punchout_and_rotation_retires_the_old_one() {
+    let world = world().await;
+    let first = create_acme(&world, &acme_coupa()).await;
+    assert_eq!(
+        setup_status(&world, "DUNS", "acme-coupa", &first).await,
+        200
+    );
+    assert_eq!(
+        setup_status(&world, "DUNS", "acme-coupa", "guessed").await,
+        401
+    );
+
+    let (reply, json) = call(
+        &world,
+        "POST",
+        &secret_path(NEW_ORG),
+        Some(NEW_MANAGEMENT_ACCOUNT),
+        None,
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert!(no_store(&reply));
+    let second = json["purchase_information"]["shared_secret"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(first, second);
+    assert_eq!(
+        setup_status(&world, "DUNS", "acme-coupa", &first).await,
+        401
+    );
+    assert_eq!(
+        setup_status(&world, "DUNS", "acme-coupa", &second).await,
+        200
+    );
+    assert_eq!(
+        json["settings"]["name"], "Acme on Coupa",
+        "rotation keeps the settings"
+    );
+}
+
+#[tokio::test]
+async fn rotating_the_demo_secret_retires_the_published_one() {
+    let world = world().await;
+    assert_eq!(
+        setup_status(
+            &world,
+            demo::COUPA_DOMAIN,
+            demo::COUPA_IDENTITY,
+            demo::COUPA_SECRET
+        )
+        .await,
+        200
+    );
+    let (reply, json) = call(
+        &world,
+        "POST",
+        &secret_path(demo::COUPA_ORG),
+        Some(demo::COUPA_MANAGEMENT_ACCOUNT),
+        None,
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let secret = json["purchase_information"]["shared_secret"]
+        .as_str()
+        .unwrap();
+    assert_eq!(
+        setup_status(
+            &world,
+            demo::COUPA_DOMAIN,
+            demo::COUPA_IDENTITY,
+            demo::COUPA_SECRET
+        )
+        .await,
+        401
+    );
+    assert_eq!(
+        setup_status(&world, demo::COUPA_DOMAIN, demo::COUPA_IDENTITY, secret).await,
+        200
+    );
+}
+
+#[tokio::test]
+async fn ariba_needs_its_network_id() {
+    let world = world().await;
+    let doc = json!({"system": "ariba", "name": "Acme on Ariba"});
+    let (reply, json) = call(
+        &world,
+        "PUT",
+        &integration_path(NEW_ORG),
+        Some(NEW_MANAGEMENT_ACCOUNT),
+        Some(&doc),
+    )
+    .await;
+    assert_eq!(reply.status, 400);
+    assert!(
+        error_message(&json).contains("ariba_network_id"),
+        "{}",
+        reply.body
+    );
+
+    let doc = json!({"system": "ariba", "name": "Acme on Ariba", "ariba_network_id": "acme"});
+    let (reply, json) = call(
+        &world,
+        "PUT",
+        &integration_path(NEW_ORG),
+        Some(NEW_MANAGEMENT_ACCOUNT),
+        Some(&doc),
+    )
+    .await;
+    assert_eq!(reply.status, 400);
+    assert!(
+        error_message(&json).contains("ariba_network_id"),
+        "{}",
+        reply.body
+    );
+}
+
+#[tokio::test]
+async fn ariba_buyer_credential_defaults_to_the_network_id() {
+    let world = world().await;
+    let doc = json!({
+        "system": "ariba",
+        "name": "Acme on Ariba",
+        "ariba_network_id": "AN01000000777",
+        "form_encoding": "cxml-base64",
+    });
+    let secret = create_acme(&world, &doc).await;
+    let (_, json) = call(
+        &world,
+        "GET",
+        &integration_path(NEW_ORG),
+        Some(NEW_MEMBER_ACCOUNT),
+        None,
+    )
+    .await;
+    assert_eq!(json["settings"]["buyer_domain"], "NetworkID");
+    assert_eq!(json["settings"]["buyer_identity"], "AN01000000777");
+    assert_eq!(json["settings"]["sender_identity"], "AN01000000777");
+    assert_eq!(json["settings"]["form_encoding"], "cxml-base64");
+    assert_eq!(
+        setup_status(&world, "NetworkID", "AN01000000777", &secret).await,
+        200
+    );
+
+    let doc = json!({"system": "ariba", "name": "x", "ariba_network_id": "AN0100", "invoice_url": "https://x.example"});
+    let (reply, json) = call(
+        &world,
+        "PUT",
+        &integration_path(NEW_ORG),
+        Some(NEW_MANAGEMENT_ACCOUNT),
+        Some(&doc),
+    )
+    .await;
+    assert_eq!(reply.status, 400);
+    assert!(
+        error_message(&json).contains("invoice_url"),
+        "{}",
+        reply.body
+    );
+}
+
+#[tokio::test]
+async fn coupa_invoice_url_must_be_https_and_anid_must_be_absent() {
+    let world = world().await;
+    let mut doc = acme_coupa();
+    doc["invoice_url"] = json!("http://acme.coupahost.com/cxml/invoices");
+    let (reply, json) = call(
+        &world,
+        "PUT",
+        &integration_path(NEW_ORG),
+        Some(NEW_MANAGEMENT_ACCOUNT),
+        Some(&doc),
+    )
+    .await;
+    assert_eq!(reply.status, 400);
+    assert!(
+        error_message(&json).contains("invoice_url"),
+        "{}",
+        reply.body
+    );
+    assert!(error_message(&json).contains("https://"), "{}", reply.body);
+
+    let mut doc = acme_coupa();
+    doc["ariba_network_id"] = json!("AN01000000001");
+    let (reply, json) = call(
+        &world,
+        "PUT",
+        &integration_path(NEW_ORG),
+        Some(NEW_MANAGEMENT_ACCOUNT),
+        Some(&doc),
+    )
+    .await;
+    assert_eq!(reply.status, 400);
+    assert!(
+        error_message(&json).contains("ariba_network_id"),
+        "{}",
+        reply.body
+    );
+    assert!(
+        world
+            .deps
+            .store
+            .get_integration(NEW_ORG)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn unknown_fields_and_bad_values_are_refused_by_name() {
+    let world = world().await;
+    let cases = [
+        ("colour", json!("red"), "colour"),
+        ("test_mode", json!("yes"), "test_mode"),
+        ("system", json!("sap"), "system"),
+        ("name", json!(""), "name"),
+        ("description", json!("d".repeat(501)), "description"),
+        ("form_encoding", json!("xml"), "form_encoding"),
+    ];
+    for (field, value, named) in cases {
+        let mut doc = acme_coupa();
+        doc[field] = value;
+        let (reply, json) = call(
+            &world,
+            "PUT",
+            &integration_path(NEW_ORG),
+            Some(NEW_MANAGEMENT_ACCOUNT),
+            Some(&doc),
+        )
+        .await;
+        assert_eq!(reply.status, 400, "{field}: {}", reply.body);
+        assert!(
+            error_message(&json).contains(named),
+            "{field}: {}",
+            reply.body
+        );
+    }
+    let mut doc = acme_coupa();
+    doc.as_object_mut().unwrap().remove("name");
+    let (reply, json) = call(
+        &world,
+        "PUT",
+        &integration_path(NEW_ORG),
+        Some(NEW_MANAGEMENT_ACCOUNT),
+        Some(&doc),
+    )
+    .await;
+    assert_eq!(reply.status, 400);
+    assert!(error_message(&json).contains("name"), "{}", reply.body);
+
+    let mut request = WebRequest::new("PUT", &integration_path(NEW_ORG));
+    request.caller_account = Some(NEW_MANAGEMENT_ACCOUNT.into());
+    request.body = b"system=coupa".to_vec();
+    let reply = handle_admin(&world.deps, &request).await;
+    assert_eq!(reply.status, 400);
+    assert!(reply.body.contains("not valid JSON"), "{}", reply.body);
+
+    request.body = vec![b' '; procurement::admin::MAX_BODY_BYTES + 1];
+    assert_eq!(handle_admin(&world.deps, &request).await.status, 413);
+    assert!(
+        world
+            .deps
+            .store
+            .get_integration(NEW_ORG)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn test_mode_and_enabled_default_to_true() {
+    let world = world().await;
+    let doc = json!({"system": "coupa", "name": "Minimal", "buyer_domain": "DUNS", "buyer_identity": "acme-min"});
+    create_acme(&world, &doc).await;
+    let stored = world
+        .deps
+        .store
+        .get_integration(NEW_ORG)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        stored.test_mode,
+        "test mode protects the buyer until they switch it off"
+    );
+    assert!(stored.enabled);
+    assert!(!stored.redirect && !stored.preapprove_free && !stored.preapprove_byol);
+    assert_eq!(stored.form_encoding, cxml::FormEncoding::UrlEncoded);
+    assert_eq!(
+        (
+            stored.sender_domain.as_str(),
+            stored.sender_identity.as_str()
+        ),
+        ("DUNS", "acme-min")
+    );
+    assert_eq!(stored.description, "");
+    assert_eq!(stored.invoice_url, None);
+}
+
+#[tokio::test]
+async fn members_may_read_but_only_the_management_account_may_change() {
+    let world = world().await;
+    let path = integration_path(demo::COUPA_ORG);
+    let (reply, _) = call(&world, "GET", &path, Some(demo::COUPA_MEMBER_ACCOUNT), None).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+
+    let mut doc = acme_coupa();
+    doc["buyer_identity"] = json!(demo::COUPA_IDENTITY);
+    let (reply, json) = call(
+        &world,
+        "PUT",
+        &path,
+        Some(demo::COUPA_MEMBER_ACCOUNT),
+        Some(&doc),
+    )
+    .await;
+    assert_eq!(reply.status, 403);
+    let message = error_message(&json);
+    assert!(
+        message.contains(demo::COUPA_MANAGEMENT_ACCOUNT) && message.contains(demo::COUPA_ORG),
+        "{message}"
+    );
+    let (reply, _) = call(
+        &world,
+        "POST",
+        &secret_path(demo::COUPA_ORG),
+        Some(demo::COUPA_MEMBER_ACCOUNT),
+        None,
+    )
+    .await;
+    assert_eq!(reply.status, 403);
+    assert_eq!(
+        setup_status(
+            &world,
+            demo::COUPA_DOMAIN,
+            demo::COUPA_IDENTITY,
+            demo::COUPA_SECRET
+        )
+        .await,
+        200,
+        "a refused change changes nothing"
+    );
+
+    // The management account of another organisation is a stranger here.
+    let (reply, json) = call(
+        &world,
+        "GET",
+        &path,
+        Some(demo::ARIBA_MANAGEMENT_ACCOUNT),
+        None,
+    )
+    .await;
+    assert_eq!(reply.status, 403);
+    assert!(error_message(&json).contains(demo::ARIBA_MANAGEMENT_ACCOUNT));
+    let (reply, _) = call(
+        &world,
+        "PUT",
+        &path,
+        Some(demo::ARIBA_MANAGEMENT_ACCOUNT),
+        Some(&doc),
+    )
+    .await;
+    assert_eq!(reply.status, 403);
+
+    let (reply, _) = call(
+        &world,
+        "PUT",
+        &path,
+        Some(demo::COUPA_MANAGEMENT_ACCOUNT),
+        Some(&doc),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+#[tokio::test]
+async fn unsigned_requests_get_401() {
+    let world = world().await;
+    for (method, path) in [
+        ("GET", integration_path(demo::COUPA_ORG)),
+        ("PUT", integration_path(demo::COUPA_ORG)),
+        ("POST", secret_path(demo::COUPA_ORG)),
+    ] {
+        let (reply, json) = call(&world, method, &path, None, Some(&acme_coupa())).await;
+        assert_eq!(reply.status, 401, "{method} {path}");
+        assert!(error_message(&json).contains("SigV4"), "{}", reply.body);
+    }
+    let (reply, _) = call(
+        &world,
+        "GET",
+        &integration_path(demo::COUPA_ORG),
+        Some(""),
+        None,
+    )
+    .await;
+    assert_eq!(reply.status, 401);
+}
+
+#[tokio::test]
+async fn unknown_orgs_paths_and_methods() {
+    let world = world().await;
+    let (reply, _) = call(
+        &world,
+        "GET",
+        &integration_path("no-such-org"),
+        Some(demo::COUPA_MANAGEMENT_ACCOUNT),
+        None,
+    )
+    .await;
+    assert_eq!(reply.status, 404);
+    let (reply, json) = call(
+        &world,
+        "GET",
+        &integration_path(NEW_ORG),
+        Some(NEW_MANAGEMENT_ACCOUNT),
+        None,
+    )
+    .await;
+    assert_eq!(reply.status, 404, "no integration yet");
+    assert!(error_message(&json).contains("no procurement integration yet"));
+    let (reply, _) = call(
+        &world,
+        "POST",
+        &secret_path(NEW_ORG),
+        Some(NEW_MANAGEMENT_ACCOUNT),
+        None,
+    )
+    .await;
+    assert_eq!(reply.status, 404, "nothing to rotate yet");
+
+    for (method, path, allow) in [
+        ("DELETE", integration_path(demo::COUPA_ORG), "GET, PUT"),
+        ("POST", integration_path(demo::COUPA_ORG), "GET, PUT"),
+        ("GET", secret_path(demo::COUPA_ORG), "POST"),
+    ] {
+        let (reply, _) = call(
+            &world,
+            method,
+            &path,
+            Some(demo::COUPA_MANAGEMENT_ACCOUNT),
+            None,
+        )
+        .await;
+        assert_eq!(reply.status, 405, "{method} {path}");
+        assert!(reply.headers.contains(&("allow", allow.to_string())));
+    }
+    for path in [
+        "/admin/",
+        "/admin/orgs",
+        "/admin/orgs/demo-coupa-org",
+        "/admin/orgs/demo-coupa-org/integration/other",
+    ] {
+        let (reply, _) = call(
+            &world,
+            "GET",
+            path,
+            Some(demo::COUPA_MANAGEMENT_ACCOUNT),
+            None,
+        )
+        .await;
+        assert_eq!(reply.status, 404, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn a_buyer_credential_belongs_to_one_organisation() {
+    let world = world().await;
+    let mut doc = acme_coupa();
+    doc["buyer_identity"] = json!(demo::COUPA_IDENTITY);
+    let (reply, json) = call(
+        &world,
+        "PUT",
+        &integration_path(NEW_ORG),
+        Some(NEW_MANAGEMENT_ACCOUNT),
+        Some(&doc),
+    )
+    .await;
+    assert_eq!(reply.status, 409, "{}", reply.body);
+    assert!(error_message(&json).contains("buyer_identity"));
+    assert!(
+        world
+            .deps
+            .store
+            .get_integration(NEW_ORG)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn disabling_refuses_punchout_and_re_enabling_restores_it() {
+    let world = world().await;
+    let mut doc = acme_coupa();
+    doc["test_mode"] = json!(false);
+    doc["preapprove_free"] = json!(true);
+    let secret = create_acme(&world, &doc).await;
+    let (_, before) = call(
+        &world,
+        "GET",
+        &integration_path(NEW_ORG),
+        Some(NEW_MANAGEMENT_ACCOUNT),
+        None,
+    )
+    .await;
+
+    doc["enabled"] = json!(false);
+    let (reply, json) = call(
+        &world,
+        "PUT",
+        &integration_path(NEW_ORG),
+        Some(NEW_MANAGEMENT_ACCOUNT),
+        Some(&doc),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(json["settings"]["enabled"], false);
+    assert_eq!(
+        setup_status(&world, "DUNS", "acme-coupa", &secret).await,
+        403
+    );
+
+    doc["enabled"] = json!(true);
+    let (reply, _) = call(
+        &world,
+        "PUT",
+        &integration_path(NEW_ORG),
+        Some(NEW_MANAGEMENT_ACCOUNT),
+        Some(&doc),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(
+        setup_status(&world, "DUNS", "acme-coupa", &secret).await,
+        200
+    );
+    let (_, after) = call(
+        &world,
+        "GET",
+        &integration_path(NEW_ORG),
+        Some(NEW_MANAGEMENT_ACCOUNT),
+        None,
+    )
+    .await;
+    assert_eq!(
+        after["settings"], before["settings"],
+        "every setting survives"
+    );
+    assert_eq!(after["settings"]["test_mode"], false);
+    assert_eq!(after["settings"]["preapprove_free"], true);
+}
+
+#[tokio::test]
+async fn get_settings_can_be_put_back_unchanged() {
+    let world = world().await;
+    let path = integration_path(demo::ARIBA_ORG);
+    let (_, before) = call(
+        &world,
+        "GET",
+        &path,
+        Some(demo::ARIBA_MANAGEMENT_ACCOUNT),
+        None,
+    )
+    .await;
+    let (reply, after) = call(
+        &world,
+        "PUT",
+        &path,
+        Some(demo::ARIBA_MANAGEMENT_ACCOUNT),
+        Some(&before["settings"]),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(after["settings"], before["settings"]);
+    assert_eq!(
+        setup_status(
+            &world,
+            demo::ARIBA_DOMAIN,
+            demo::ARIBA_IDENTITY,
+            demo::ARIBA_SECRET
+        )
+        .await,
+        200
+    );
+}

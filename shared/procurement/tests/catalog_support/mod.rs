@@ -1,0 +1,301 @@
+//! Helpers for the catalog, cart and search tests: open a punchout session the way Coupa or
+//! Ariba would, press buttons, and read the cart back out of the page.
+#![allow(dead_code)]
+
+use std::io::Write as _;
+use std::path::Path;
+use std::process::Command;
+
+use procurement::catalog::handle_page;
+use procurement::demo;
+use procurement::fakes::FakeWorld;
+use procurement::http::{HttpReply, WebRequest};
+use procurement::model::Integration;
+use procurement::punchout::handle_setup;
+
+/// The official cXML 1.2.069 DTDs (read-only, outside the repository).
+pub const DTD_DIR: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../../shared/cxml/dtd/1.2.069"
+);
+
+pub const COUPA_COOKIE: &str = "coupa-cookie-<&>\"1\"";
+pub const ARIBA_COOKIE: &str = "ariba-cookie-7f3e";
+pub const FORM_POST: &str = "https://buyer.example/punchout/return?x=1&y=2";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Buyer {
+    Coupa,
+    Ariba,
+}
+
+/// How a session is opened.
+#[derive(Debug, Clone)]
+pub struct Setup {
+    pub buyer: Buyer,
+    pub selected: Option<String>,
+    pub operation: &'static str,
+    pub deployment_mode: &'static str,
+}
+
+impl Setup {
+    pub fn coupa() -> Self {
+        Self {
+            buyer: Buyer::Coupa,
+            selected: None,
+            operation: "create",
+            deployment_mode: "test",
+        }
+    }
+
+    pub fn ariba() -> Self {
+        Self {
+            buyer: Buyer::Ariba,
+            ..Self::coupa()
+        }
+    }
+
+    pub fn selected(mut self, product_id: &str) -> Self {
+        self.selected = Some(product_id.into());
+        self
+    }
+
+    pub fn production(mut self) -> Self {
+        self.deployment_mode = "production";
+        self
+    }
+
+    pub fn operation(mut self, operation: &'static str) -> Self {
+        self.operation = operation;
+        self
+    }
+
+    pub fn xml(&self) -> String {
+        let (domain, identity, secret, cookie) = match self.buyer {
+            Buyer::Coupa => (
+                demo::COUPA_DOMAIN,
+                demo::COUPA_IDENTITY,
+                demo::COUPA_SECRET,
+                "coupa-cookie-&lt;&amp;&gt;&quot;1&quot;",
+            ),
+            Buyer::Ariba => (
+                demo::ARIBA_DOMAIN,
+                demo::ARIBA_IDENTITY,
+                demo::ARIBA_SECRET,
+                ARIBA_COOKIE,
+            ),
+        };
+        let selected = self
+            .selected
+            .as_ref()
+            .map(|id| {
+                format!(
+                    "<SelectedItem><ItemID><SupplierPartID>{id}</SupplierPartID></ItemID></SelectedItem>"
+                )
+            })
+            .unwrap_or_default();
+        format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE cXML SYSTEM "http://xml.cxml.org/schemas/cXML/1.2.069/cXML.dtd">
+<cXML payloadID="1795514400.1@buyer.example" timestamp="2026-11-24T10:00:00+00:00" xml:lang="en-US">
+  <Header>
+    <From><Credential domain="{domain}"><Identity>{identity}</Identity></Credential></From>
+    <To><Credential domain="NetworkID"><Identity>marketplace</Identity></Credential></To>
+    <Sender><Credential domain="{domain}"><Identity>{identity}</Identity><SharedSecret>{secret}</SharedSecret></Credential><UserAgent>Buyer</UserAgent></Sender>
+  </Header>
+  <Request deploymentMode="{mode}">
+    <PunchOutSetupRequest operation="{operation}">
+      <BuyerCookie>{cookie}</BuyerCookie>
+      <Extrinsic name="UserEmail">jim.halpert@buyer.example</Extrinsic>
+      <Extrinsic name="FirstName">Jim</Extrinsic>
+      <Extrinsic name="LastName">Halpert</Extrinsic>
+      <BrowserFormPost><URL>https://buyer.example/punchout/return?x=1&amp;y=2</URL></BrowserFormPost>
+      {selected}
+    </PunchOutSetupRequest>
+  </Request>
+</cXML>"#,
+            mode = self.deployment_mode,
+            operation = self.operation,
+        )
+    }
+}
+
+/// Opens a punchout session and returns the StartPage token.
+pub async fn open_session(world: &FakeWorld, setup: &Setup) -> String {
+    let reply = handle_setup(&world.deps, setup.xml().as_bytes()).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let doc = cxml::parse(reply.body.as_bytes()).unwrap();
+    let Some(cxml::Response {
+        payload: Some(cxml::ResponsePayload::PunchOutSetup(setup)),
+        ..
+    }) = (match doc.body {
+        cxml::Body::Response(r) => Some(r),
+        _ => None,
+    })
+    else {
+        panic!("not a PunchOutSetupResponse: {}", reply.body);
+    };
+    let token = setup
+        .start_page_url
+        .split("token=")
+        .nth(1)
+        .expect("token in StartPage URL")
+        .to_string();
+    assert_eq!(token.len(), 64);
+    token
+}
+
+pub async fn get(world: &FakeWorld, path: &str, query: &[(&str, &str)]) -> HttpReply {
+    let mut request = WebRequest::new("GET", path);
+    request.query = query
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    handle_page(&world.deps, &request).await
+}
+
+pub fn form_request(path: &str, fields: &[(&str, &str)]) -> WebRequest {
+    let mut request = WebRequest::new("POST", path);
+    let mut body = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in fields {
+        body.append_pair(k, v);
+    }
+    request.body = body.finish().into_bytes();
+    request
+}
+
+pub async fn post(world: &FakeWorld, path: &str, fields: &[(&str, &str)]) -> HttpReply {
+    handle_page(&world.deps, &form_request(path, fields)).await
+}
+
+pub async fn request_approval(world: &FakeWorld, token: &str, product_id: &str) -> HttpReply {
+    post(
+        world,
+        "/catalog/request-approval",
+        &[("token", token), ("product_id", product_id)],
+    )
+    .await
+}
+
+/// Undoes `escape_html` (and the numeric line-break references the cart page uses).
+pub fn unescape(text: &str) -> String {
+    text.replace("&#10;", "\n")
+        .replace("&#13;", "\r")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// The value of the first `attr="..."` after `after` in `html`, unescaped.
+pub fn attribute_after(html: &str, after: &str, attr: &str) -> Option<String> {
+    let start = html.find(after)?;
+    let rest = &html[start..];
+    let marker = format!("{attr}=\"");
+    let from = rest.find(&marker)? + marker.len();
+    let to = rest[from..].find('"')? + from;
+    Some(unescape(&rest[from..to]))
+}
+
+/// The cart on a cart page: the form's action, the field's encoding and the cXML in it,
+/// read back the way the procurement system reads the submitted form.
+pub struct PostedCart {
+    pub action: String,
+    pub encoding: cxml::FormEncoding,
+    pub xml: String,
+    pub doc: cxml::Cxml,
+}
+
+impl PostedCart {
+    pub fn message(&self) -> &cxml::Message {
+        match &self.doc.body {
+            cxml::Body::Message(m) => m,
+            other => panic!("not a Message: {other:?}"),
+        }
+    }
+
+    pub fn poom(&self) -> &cxml::PunchOutOrderMessage {
+        match &self.message().payload {
+            cxml::MessagePayload::PunchOutOrder(p) => p,
+            other => panic!("not a PunchOutOrderMessage: {other:?}"),
+        }
+    }
+}
+
+pub fn posted_cart(html: &str) -> PostedCart {
+    let action = attribute_after(html, "<form id=\"cart\"", "action").expect("cart form");
+    let field = attribute_after(html, "<form id=\"cart\"", "name").expect("cart field");
+    let value = attribute_after(html, &format!("name=\"{field}\""), "value").expect("value");
+    let body = form_urlencoded::Serializer::new(String::new())
+        .append_pair(&field, &value)
+        .finish();
+    let (encoding, bytes) = cxml::decode_form_body(body.as_bytes()).expect("decodable form");
+    let xml = String::from_utf8(bytes).expect("UTF-8 cXML");
+    let doc = cxml::parse(xml.as_bytes()).unwrap_or_else(|e| panic!("{e}\n{xml}"));
+    PostedCart {
+        action,
+        encoding,
+        xml,
+        doc,
+    }
+}
+
+pub async fn integration(world: &FakeWorld, org: &str) -> Integration {
+    world
+        .deps
+        .store
+        .get_integration(org)
+        .await
+        .unwrap()
+        .expect("demo integration")
+}
+
+pub async fn change_integration(
+    world: &FakeWorld,
+    org: &str,
+    change: impl FnOnce(&mut Integration),
+) {
+    let mut i = integration(world, org).await;
+    change(&mut i);
+    world.deps.store.put_integration(&i).await.unwrap();
+}
+
+/// Validates `xml` with xmllint against the cXML 1.2.069 DTD; xmllint's complaint on failure.
+pub fn xmllint(xml: &str) -> Result<(), String> {
+    let dtd_path = Path::new(DTD_DIR).join("cXML.dtd");
+    assert!(
+        dtd_path.is_file(),
+        "DTD {} not found (expected the cXML 1.2.069 DTDs under {DTD_DIR})",
+        dtd_path.display()
+    );
+    let mut file = tempfile::Builder::new()
+        .prefix("poom-dtd-")
+        .suffix(".xml")
+        .tempfile()
+        .expect("temp file");
+    file.write_all(xml.as_bytes()).expect("write temp file");
+    file.flush().expect("flush temp file");
+    let output = Command::new("xmllint")
+        .arg("--noout")
+        .arg("--nonet")
+        .arg("--dtdvalid")
+        .arg(&dtd_path)
+        .arg(file.path())
+        .output()
+        .unwrap_or_else(|e| {
+            panic!(
+                "xmllint could not be run ({e}): these tests need it; install libxml2-utils \
+                 (apt-get install libxml2-utils) or libxml2 (brew install libxml2)"
+            )
+        });
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ))
+    }
+}

@@ -1,0 +1,406 @@
+//! Purchase orders against the in-memory ports: matching, exactly once, expiry, test mode,
+//! update/delete, SES failure and invoice jobs. The same flows run end to end in tests/.
+
+use std::sync::atomic::Ordering;
+
+use cxml::{
+    Body, Credential, Cxml, DeploymentMode, Header, ItemDetail, ItemId, ItemOut, OrderRequest,
+    OrderRequestHeader, OrderType, RequestPayload,
+};
+use procurement::cart::{self, CartDecision};
+use procurement::demo;
+use procurement::fakes::FakeWorld;
+use procurement::model::{AgreementStatus, Quote, QuoteStatus};
+use procurement::orders::handle_order;
+use procurement::{Store, notify};
+use time::{Duration, OffsetDateTime};
+
+/// Stores the quote Request approval would have made for `product_id` (Coupa demo org).
+async fn quote_for(world: &FakeWorld, product_id: &str, quote_id: &str) -> Quote {
+    let product = world.store.get_product(product_id).await.unwrap().unwrap();
+    let integration = world
+        .store
+        .get_integration(demo::COUPA_ORG)
+        .await
+        .unwrap()
+        .unwrap();
+    let CartDecision::SendForApproval(cart) = cart::cart_lines(&product, &integration).unwrap()
+    else {
+        panic!("{product_id} is sent for approval");
+    };
+    let quote = Quote {
+        quote_id: quote_id.into(),
+        org_id: demo::COUPA_ORG.into(),
+        product_id: product.id.clone(),
+        product_title: product.title.clone(),
+        lines: cart.lines,
+        status: QuoteStatus::PendingApproval,
+        test: false,
+        never_invoiced: cart.never_invoiced,
+        private_offer: product.private_offer.clone(),
+        requester_email: Some("jim.halpert@buyer.example".into()),
+        requester_name: Some("Jim Halpert".into()),
+        buyer_cookie: "cookie".into(),
+        created_at: OffsetDateTime::now_utc(),
+        order_id: None,
+        agreement_id: None,
+    };
+    world.store.create_quote(&quote, None).await.unwrap();
+    quote
+}
+
+/// Production mode with an invoice URL: what a Coupa buyer has after testing.
+async fn live_world() -> FakeWorld {
+    let world = FakeWorld::demo().await;
+    let mut integration = world
+        .store
+        .get_integration(demo::COUPA_ORG)
+        .await
+        .unwrap()
+        .unwrap();
+    integration.test_mode = false;
+    world.store.put_integration(&integration).await.unwrap();
+    world
+}
+
+fn po(order_id: &str, payload_id: &str, kind: OrderType, quotes: &[&Quote]) -> Vec<u8> {
+    let mut from = Credential::new(demo::COUPA_DOMAIN, demo::COUPA_IDENTITY);
+    let mut sender = from.clone();
+    sender.shared_secret = Some(cxml::SharedSecret::new(demo::COUPA_SECRET));
+    from.shared_secret = None;
+    let items: Vec<ItemOut> = quotes
+        .iter()
+        .flat_map(|q| {
+            q.lines.iter().map(|l| ItemOut {
+                quantity: l.quantity,
+                line_number: None,
+                requested_delivery_date: None,
+                item_id: ItemId {
+                    supplier_part_id: q.product_id.clone(),
+                    supplier_part_auxiliary_id: Some(q.quote_id.clone()),
+                    buyer_part_id: None,
+                },
+                detail: Some(ItemDetail {
+                    unit_price: l.unit_price.clone(),
+                    descriptions: vec![cxml::Description {
+                        lang: "en".into(),
+                        short_name: None,
+                        text: l.description.clone(),
+                    }],
+                    unit_of_measure: l.unit_of_measure.clone(),
+                    classifications: Vec::new(),
+                    manufacturer_part_id: None,
+                    manufacturer_name: None,
+                    lead_time: None,
+                    extrinsics: Vec::new(),
+                }),
+                comments: Vec::new(),
+            })
+        })
+        .collect();
+    let total = quotes.iter().filter_map(|q| q.total()).next().unwrap();
+    let order = OrderRequest {
+        header: OrderRequestHeader {
+            order_id: order_id.into(),
+            order_date: OffsetDateTime::now_utc().replace_nanosecond(0).unwrap(),
+            order_type: kind,
+            order_version: None,
+            total,
+            ship_to: None,
+            bill_to: None,
+            shipping: None,
+            tax: None,
+            contacts: Vec::new(),
+            comments: Vec::new(),
+            document_reference: None,
+            extrinsics: Vec::new(),
+        },
+        items,
+    };
+    let header = Header {
+        from: vec![from],
+        to: vec![Credential::new("NetworkID", "marketplace")],
+        sender: vec![sender],
+        user_agent: "Coupa Procurement 1.0".into(),
+    };
+    let mut doc = Cxml::request(
+        "buyer.example",
+        header,
+        DeploymentMode::Production,
+        RequestPayload::Order(order),
+    );
+    doc.payload_id = payload_id.into();
+    cxml::to_xml(&doc).into_bytes()
+}
+
+fn answer(reply: &procurement::http::HttpReply) -> (u16, String) {
+    let doc = cxml::parse(reply.body.as_bytes()).unwrap();
+    let status = doc.response_status().unwrap();
+    assert!(matches!(doc.body, Body::Response(_)));
+    (status.code, status.text.clone())
+}
+
+#[tokio::test]
+async fn a_new_order_creates_one_agreement_emails_and_queues_the_upfront_invoice() {
+    let world = live_world().await;
+    let quote = quote_for(&world, "prod-saas-upfront", "q-1").await;
+    let reply = handle_order(&world.deps, &po("PO-1", "p-1", OrderType::New, &[&quote])).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let stored = world.store.get_quote("q-1").await.unwrap().unwrap();
+    assert_eq!(stored.status, QuoteStatus::Ordered);
+    assert_eq!(stored.order_id.as_deref(), Some("PO-1"));
+    let agreement = world
+        .store
+        .get_agreement(stored.agreement_id.as_deref().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(agreement.po_number.as_deref(), Some("PO-1"));
+    assert_eq!(agreement.status, AgreementStatus::Active);
+
+    let sent = world.mailer.sent.lock().unwrap().clone();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].to, "jim.halpert@buyer.example");
+    assert!(sent[0].text.contains("PO-1") && sent[0].text.contains(&agreement.agreement_id));
+
+    let jobs = world.queue.jobs.lock().unwrap().clone();
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0].order_id, "PO-1");
+    assert_eq!(jobs[0].amount.amount.to_string(), "12000.00");
+}
+
+#[tokio::test]
+async fn the_same_order_again_gets_the_same_answer_and_no_second_agreement() {
+    let world = live_world().await;
+    let quote = quote_for(&world, "prod-saas-upfront", "q-2").await;
+    let first = handle_order(&world.deps, &po("PO-2", "p-2", OrderType::New, &[&quote])).await;
+    // Same payloadID, and a resend with a new payloadID but the same orderID.
+    let again = handle_order(&world.deps, &po("PO-2", "p-2", OrderType::New, &[&quote])).await;
+    let resent = handle_order(&world.deps, &po("PO-2", "p-2b", OrderType::New, &[&quote])).await;
+    assert_eq!(answer(&first), answer(&again));
+    assert_eq!(answer(&first), answer(&resent));
+    assert_eq!(world.mailer.sent.lock().unwrap().len(), 1);
+    assert_eq!(world.queue.jobs.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn mismatched_lines_are_refused_naming_the_line_and_field() {
+    let world = live_world().await;
+    let mut quote = quote_for(&world, "prod-saas-upfront", "q-3").await;
+    quote.lines[0].unit_price.amount = rust_decimal::Decimal::new(100, 0);
+    let reply = handle_order(&world.deps, &po("PO-3", "p-3", OrderType::New, &[&quote])).await;
+    let (code, text) = answer(&reply);
+    assert_eq!(code, 400);
+    assert!(
+        text.contains("line 1") && text.contains("unit price"),
+        "{text}"
+    );
+
+    let mut wrong_product = quote_for(&world, "prod-saas-upfront", "q-3b").await;
+    wrong_product.product_id = "prod-saas-payg".into();
+    let (code, text) = answer(
+        &handle_order(
+            &world.deps,
+            &po("PO-3b", "p-3b", OrderType::New, &[&wrong_product]),
+        )
+        .await,
+    );
+    assert_eq!(code, 400);
+    assert!(text.contains("SupplierPartID"), "{text}");
+
+    let mut unknown = quote.clone();
+    unknown.quote_id = "q-nope".into();
+    let (code, text) = answer(
+        &handle_order(
+            &world.deps,
+            &po("PO-3c", "p-3c", OrderType::New, &[&unknown]),
+        )
+        .await,
+    );
+    assert_eq!(code, 400);
+    assert!(text.contains("SupplierPartAuxiliaryID q-nope"), "{text}");
+    // Nothing was subscribed by any of these.
+    assert!(world.mailer.sent.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn an_expired_private_offer_makes_no_agreement_and_tells_the_requester() {
+    let world = live_world().await;
+    let mut quote = quote_for(&world, "prod-saas-private", "q-4").await;
+    // The offer expired while approval was pending.
+    let mut product = world
+        .store
+        .get_product("prod-saas-private")
+        .await
+        .unwrap()
+        .unwrap();
+    let past = OffsetDateTime::now_utc() - Duration::days(1);
+    product.private_offer.as_mut().unwrap().expires_at = past;
+    world.store.put_product(&product).await.unwrap();
+    quote.private_offer.as_mut().unwrap().expires_at = past;
+
+    let (code, text) =
+        answer(&handle_order(&world.deps, &po("PO-4", "p-4", OrderType::New, &[&quote])).await);
+    assert_eq!(code, 409);
+    assert!(
+        text.contains("Offer expired") && text.contains("Resend"),
+        "{text}"
+    );
+    assert_eq!(
+        world.store.get_quote("q-4").await.unwrap().unwrap().status,
+        QuoteStatus::Expired
+    );
+    let sent = world.mailer.sent.lock().unwrap().clone();
+    assert_eq!(sent.len(), 1);
+    assert!(sent[0].subject.contains("expired"));
+    assert!(world.queue.jobs.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_seller_change_to_the_offer_expiry_counts_as_expired() {
+    let world = live_world().await;
+    let quote = quote_for(&world, "prod-saas-private", "q-5").await;
+    let mut product = world
+        .store
+        .get_product("prod-saas-private")
+        .await
+        .unwrap()
+        .unwrap();
+    product.private_offer.as_mut().unwrap().expires_at += Duration::days(30);
+    world.store.put_product(&product).await.unwrap();
+    let (code, _) =
+        answer(&handle_order(&world.deps, &po("PO-5", "p-5", OrderType::New, &[&quote])).await);
+    assert_eq!(code, 409);
+}
+
+#[tokio::test]
+async fn test_mode_answers_200_and_creates_nothing() {
+    let world = FakeWorld::demo().await; // the demo Coupa integration is in test mode
+    let quote = quote_for(&world, "prod-saas-upfront", "q-6").await;
+    let (code, text) =
+        answer(&handle_order(&world.deps, &po("PO-6", "p-6", OrderType::New, &[&quote])).await);
+    assert_eq!(code, 200);
+    assert!(text.contains("test"), "{text}");
+    let stored = world.store.get_quote("q-6").await.unwrap().unwrap();
+    assert_eq!(stored.agreement_id, None);
+    assert!(world.queue.jobs.lock().unwrap().is_empty());
+    assert!(world.mailer.sent.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn ses_failure_keeps_the_order_and_the_email_is_sent_by_the_next_run() {
+    let world = live_world().await;
+    world.mailer.failing.store(true, Ordering::SeqCst);
+    let quote = quote_for(&world, "prod-saas-upfront", "q-7").await;
+    let (code, _) =
+        answer(&handle_order(&world.deps, &po("PO-7", "p-7", OrderType::New, &[&quote])).await);
+    assert_eq!(code, 200);
+    assert_eq!(world.store.pending_emails(10).await.unwrap().len(), 1);
+    world.mailer.failing.store(false, Ordering::SeqCst);
+    assert_eq!(notify::flush_outbox(&world.deps).await.unwrap(), 1);
+    assert!(world.store.pending_emails(10).await.unwrap().is_empty());
+    assert_eq!(world.mailer.sent.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn payment_schedule_installments_are_scheduled_on_their_dates_and_payg_is_not_invoiced() {
+    let world = live_world().await;
+    let fps = quote_for(&world, "prod-saas-fps", "q-8").await;
+    let payg = quote_for(&world, "prod-saas-payg", "q-9").await;
+    handle_order(&world.deps, &po("PO-8", "p-8", OrderType::New, &[&fps])).await;
+    handle_order(&world.deps, &po("PO-9", "p-9", OrderType::New, &[&payg])).await;
+    let charges = world.store.charges.lock().unwrap().clone();
+    let mut fps_charges: Vec<_> = charges
+        .values()
+        .filter(|(job, _)| job.order_id == "PO-8")
+        .collect();
+    fps_charges.sort_by_key(|(job, _)| job.due);
+    assert_eq!(fps_charges.len(), 2);
+    assert_eq!(
+        fps_charges[0].1, "queued",
+        "the first installment is due now"
+    );
+    assert_eq!(
+        fps_charges[1].1, "scheduled",
+        "the second waits for its date"
+    );
+    assert!(charges.values().all(|(job, _)| job.order_id != "PO-9"));
+    assert_eq!(world.queue.jobs.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn delete_cancels_what_has_not_started_and_refuses_what_has() {
+    let world = live_world().await;
+    // Pay-as-you-go: no charge queued yet, so a delete cancels it.
+    let payg = quote_for(&world, "prod-saas-payg", "q-10").await;
+    handle_order(&world.deps, &po("PO-10", "p-10", OrderType::New, &[&payg])).await;
+    let (code, text) = answer(
+        &handle_order(
+            &world.deps,
+            &po("PO-10", "p-10d", OrderType::Delete, &[&payg]),
+        )
+        .await,
+    );
+    assert_eq!(code, 200, "{text}");
+    let stored = world.store.get_quote("q-10").await.unwrap().unwrap();
+    assert_eq!(stored.status, QuoteStatus::Cancelled);
+    let agreement = world
+        .store
+        .get_agreement(stored.agreement_id.as_deref().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(agreement.status, AgreementStatus::Cancelled);
+
+    // Upfront: the invoice is queued at once, so the agreement has started.
+    let upfront = quote_for(&world, "prod-saas-upfront", "q-11").await;
+    handle_order(
+        &world.deps,
+        &po("PO-11", "p-11", OrderType::New, &[&upfront]),
+    )
+    .await;
+    let (code, text) = answer(
+        &handle_order(
+            &world.deps,
+            &po("PO-11", "p-11d", OrderType::Delete, &[&upfront]),
+        )
+        .await,
+    );
+    assert_eq!(code, 409, "{text}");
+    assert!(text.contains("has started"), "{text}");
+}
+
+#[tokio::test]
+async fn update_keeps_approved_terms_and_refuses_changed_ones() {
+    let world = live_world().await;
+    let quote = quote_for(&world, "prod-saas-payg", "q-12").await;
+    handle_order(&world.deps, &po("PO-12", "p-12", OrderType::New, &[&quote])).await;
+    let (code, _) = answer(
+        &handle_order(
+            &world.deps,
+            &po("PO-12", "p-12u", OrderType::Update, &[&quote]),
+        )
+        .await,
+    );
+    assert_eq!(code, 200);
+    let mut changed = quote.clone();
+    changed.lines[0].quantity = rust_decimal::Decimal::TWO;
+    let (code, text) = answer(
+        &handle_order(
+            &world.deps,
+            &po("PO-12", "p-12v", OrderType::Update, &[&changed]),
+        )
+        .await,
+    );
+    assert_eq!(code, 409, "{text}");
+    assert!(text.contains("quantity"), "{text}");
+
+    let (code, text) = answer(
+        &handle_order(
+            &world.deps,
+            &po("PO-404", "p-404", OrderType::Update, &[&quote]),
+        )
+        .await,
+    );
+    assert_eq!(code, 400, "{text}");
+}
