@@ -3,10 +3,10 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: test lint unit bench fuzz tools inspect python-tools validate build run stop
+.PHONY: test lint unit e2e demo bench fuzz tools inspect python-tools validate build run stop
 
 ## test: everything CI checks (installs its own tools first)
-test: tools validate lint unit
+test: tools validate lint unit e2e
 
 tools:
 	scripts/ensure-tools.sh rust xmllint
@@ -35,6 +35,15 @@ run:
 
 stop:
 	scripts/stop-local.sh
+
+## e2e: the end-to-end tier in tests/ against its own local stack (started and stopped here)
+e2e: python-tools
+	scripts/e2e.sh
+
+## demo: a whole procurement round trip against the stack `make run` started, printing each
+## cXML exchange (the buyer's endpoint listens on 127.0.0.1:$${BUYER_PORT:-9100})
+demo:
+	$(CARGO) run -q -p e2e --bin demo
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -1,0 +1,169 @@
+//! The buyer's side of the wire: a local HTTP endpoint standing in for the procurement
+//! system's BrowserFormPost (where carts arrive) and its invoice URL. It records every
+//! request and answers as told: 200, an error status, or not at all (to test timeouts).
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+
+use crate::Error;
+
+/// How the endpoint answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BuyerMode {
+    /// A cXML Response with this status code (200, 401, 500, ...), and the same HTTP status.
+    Status(u16),
+    /// Accept the connection, never answer.
+    Hang,
+}
+
+/// One request the endpoint received.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub method: String,
+    pub path: String,
+    pub content_type: String,
+    pub body: Vec<u8>,
+}
+
+impl Received {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+#[derive(Default)]
+struct State {
+    mode: Mutex<Option<BuyerMode>>,
+    received: Mutex<Vec<Received>>,
+    arrived: Notify,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+pub struct BuyerEndpoint {
+    pub addr: SocketAddr,
+    state: Arc<State>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl BuyerEndpoint {
+    /// Listens on 127.0.0.1:`port` (0 picks a free port).
+    pub async fn start(port: u16) -> Result<Self, Error> {
+        let listener = TcpListener::bind(("127.0.0.1", port)).await?;
+        let addr = listener.local_addr()?;
+        let state = Arc::new(State::default());
+        let shared = state.clone();
+        let server = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let state = shared.clone();
+                tokio::spawn(async move {
+                    let service = service_fn(move |req| answer(state.clone(), req));
+                    let _ = http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Ok(Self {
+            addr,
+            state,
+            server,
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub fn set_mode(&self, mode: BuyerMode) {
+        *lock(&self.state.mode) = Some(mode);
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        lock(&self.state.received).clone()
+    }
+
+    /// Waits until `count` requests have arrived in all, or `timeout` passes.
+    pub async fn wait_for(&self, count: usize, timeout: Duration) -> Vec<Received> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.state.arrived.notified();
+            let seen = self.received();
+            if seen.len() >= count {
+                return seen;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return self.received();
+            }
+        }
+    }
+}
+
+impl Drop for BuyerEndpoint {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+async fn answer(
+    state: Arc<State>,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let method = req.method().to_string();
+    let path = req.uri().path().to_string();
+    let content_type = req
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let body = match req.into_body().collect().await {
+        Ok(collected) => collected.to_bytes().to_vec(),
+        Err(_) => Vec::new(),
+    };
+    lock(&state.received).push(Received {
+        method,
+        path,
+        content_type,
+        body,
+    });
+    state.arrived.notify_waiters();
+    let mode = lock(&state.mode).clone().unwrap_or(BuyerMode::Status(200));
+    let code = match mode {
+        BuyerMode::Hang => {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            500
+        }
+        BuyerMode::Status(code) => code,
+    };
+    let text = if code < 300 {
+        "OK"
+    } else {
+        "Refused by the buyer endpoint"
+    };
+    let xml = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!DOCTYPE cXML SYSTEM \"http://xml.cxml.org/schemas/cXML/1.2.069/cXML.dtd\">\n<cXML payloadID=\"{}@buyer.local\" timestamp=\"2026-11-24T10:00:00+00:00\"><Response><Status code=\"{code}\" text=\"{text}\"/></Response></cXML>\n",
+        std::process::id()
+    );
+    let mut response = Response::new(Full::new(Bytes::from(xml)));
+    *response.status_mut() =
+        hyper::StatusCode::from_u16(code).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+    response.headers_mut().insert(
+        "content-type",
+        hyper::header::HeaderValue::from_static("text/xml; charset=utf-8"),
+    );
+    Ok(response)
+}

@@ -1,0 +1,295 @@
+//! The running local stack, as `make run` leaves it: `.local/stack.env` names the moto
+//! endpoint, the table, the queues and the API address.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use procurement::Config;
+use procurement_aws::DynamoStore;
+use serde_json::{Value, json};
+
+use crate::Error;
+
+/// A reply from the API: status, content type and body text.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub content_type: String,
+    pub body: String,
+}
+
+pub struct LocalStack {
+    pub env: HashMap<String, String>,
+    pub config: Config,
+    pub api: String,
+    pub moto: String,
+    http: reqwest::Client,
+    sdk: aws_config::SdkConfig,
+}
+
+/// The repository's `.local` directory (or `LOCAL_DIR`), where `make run` writes its state.
+pub fn local_dir() -> PathBuf {
+    std::env::var_os("LOCAL_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.local"))
+}
+
+fn read_env_file(path: &Path) -> Result<HashMap<String, String>, Error> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        format!(
+            "{}: {e}; start the local stack first (`make run`)",
+            path.display()
+        )
+    })?;
+    Ok(text
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect())
+}
+
+impl LocalStack {
+    /// Connects to the stack `make run` started; fails with a clear message if it is not up.
+    pub async fn connect() -> Result<Self, Error> {
+        let env = read_env_file(&local_dir().join("stack.env"))?;
+        let config = Config::from_map(&env)?;
+        let moto = env
+            .get("AWS_ENDPOINT_URL")
+            .ok_or("stack.env has no AWS_ENDPOINT_URL")?
+            .clone();
+        let region = env.get("AWS_REGION").cloned().unwrap_or("us-east-1".into());
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(&moto)
+            .region(aws_config::Region::new(region))
+            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+                "testing",
+                "testing",
+                None,
+                None,
+                "local-stack",
+            ))
+            .load()
+            .await;
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(120))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?;
+        let stack = Self {
+            api: config.public_base_url.clone(),
+            env,
+            config,
+            moto,
+            http,
+            sdk,
+        };
+        let status = stack.get("/punchout/setup").await.map_err(|e| {
+            format!(
+                "the API at {} does not answer ({e}); start it with `make run`",
+                stack.api
+            )
+        })?;
+        if status.status >= 500 {
+            return Err(format!("the API at {} answers {}", stack.api, status.status).into());
+        }
+        Ok(stack)
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        if path.starts_with("http://") || path.starts_with("https://") {
+            path.to_string()
+        } else {
+            format!("{}{}", self.api, path)
+        }
+    }
+
+    /// The table through the product's own DynamoDB adapter.
+    pub fn store(&self) -> DynamoStore {
+        DynamoStore::new(
+            aws_sdk_dynamodb::Client::new(&self.sdk),
+            &self.config.table_name,
+        )
+    }
+
+    /// The product's own adapters (DynamoDB, SES, SQS) on moto: for driving a domain handler
+    /// in-process against the real services, as a function instance does.
+    pub fn deps(&self) -> procurement::Deps {
+        procurement_aws::deps_with_sdk(self.config.clone(), &self.sdk)
+    }
+
+    pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
+        aws_sdk_dynamodb::Client::new(&self.sdk)
+    }
+
+    pub fn sqs(&self) -> aws_sdk_sqs::Client {
+        aws_sdk_sqs::Client::new(&self.sdk)
+    }
+
+    async fn reply(response: reqwest::Response) -> Result<Reply, Error> {
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let body = response.text().await?;
+        Ok(Reply {
+            status,
+            content_type,
+            body,
+        })
+    }
+
+    pub async fn get(&self, path: &str) -> Result<Reply, Error> {
+        Self::reply(self.http.get(self.url(path)).send().await?).await
+    }
+
+    /// POSTs a cXML document as a procurement system does (text/xml).
+    pub async fn post_cxml(&self, path: &str, xml: &str) -> Result<Reply, Error> {
+        let response = self
+            .http
+            .post(self.url(path))
+            .header("content-type", "text/xml; charset=utf-8")
+            .body(xml.to_string())
+            .send()
+            .await?;
+        Self::reply(response).await
+    }
+
+    /// POSTs an HTML form as a browser does.
+    pub async fn post_form(&self, url: &str, fields: &[(String, String)]) -> Result<Reply, Error> {
+        let body: String = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        let response = self
+            .http
+            .post(self.url(url))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await?;
+        Self::reply(response).await
+    }
+
+    /// Sends a raw Lambda event to a function through cargo lambda watch's invoke API:
+    /// how tests give the admin API the IAM caller that API Gateway would put in the event.
+    pub async fn invoke(&self, function: &str, event: &Value) -> Result<Value, Error> {
+        let response = self
+            .http
+            .post(self.url(&format!("/2015-03-31/functions/{function}/invocations")))
+            .json(event)
+            .send()
+            .await?;
+        let status = response.status();
+        let text = response.text().await?;
+        if !status.is_success() {
+            return Err(format!("invoke {function}: {status}: {text}").into());
+        }
+        Ok(serde_json::from_str(&text)?)
+    }
+
+    /// An admin API call signed (as API Gateway reports it) by `account_id`.
+    pub async fn admin(
+        &self,
+        account_id: Option<&str>,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<(u16, Value), Error> {
+        let event = api_gateway_event(method, path, body.map(Value::to_string), account_id);
+        let out = self.invoke("punchout-setup", &event).await?;
+        let status = out["statusCode"].as_u64().unwrap_or(0) as u16;
+        let body = out["body"].as_str().unwrap_or("null");
+        Ok((status, serde_json::from_str(body).unwrap_or(Value::Null)))
+    }
+
+    /// Emails SES (moto) has accepted, oldest first: (to, subject, body).
+    pub async fn sent_emails(&self) -> Result<Vec<SentEmail>, Error> {
+        let data: Value = self
+            .http
+            .get(format!("{}/moto-api/data.json", self.moto))
+            .send()
+            .await?
+            .json()
+            .await?;
+        // moto keeps SES v1 and v2 sends in one backend: `ses` -> `Message`.
+        Ok(data["ses"]["Message"]
+            .as_array()
+            .map(|messages| messages.iter().map(SentEmail::from_moto).collect())
+            .unwrap_or_default())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentEmail {
+    pub to: Vec<String>,
+    pub subject: String,
+    pub body: String,
+}
+
+impl SentEmail {
+    fn from_moto(m: &Value) -> Self {
+        let strings = |v: &Value| -> Vec<String> {
+            v.as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| x.as_str().map(String::from))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let to = if m["destinations"]["ToAddresses"].is_array() {
+            strings(&m["destinations"]["ToAddresses"])
+        } else {
+            strings(&m["destinations"])
+        };
+        Self {
+            to,
+            subject: m["subject"].as_str().unwrap_or_default().to_string(),
+            body: m["body"].as_str().unwrap_or_default().to_string(),
+        }
+    }
+}
+
+/// An API Gateway HTTP API (payload 2.0) event, with the IAM authorizer block when signed.
+pub fn api_gateway_event(
+    method: &str,
+    path: &str,
+    body: Option<String>,
+    account_id: Option<&str>,
+) -> Value {
+    let mut context = json!({
+        "accountId": "123456789012",
+        "apiId": "local",
+        "domainName": "127.0.0.1",
+        "domainPrefix": "local",
+        "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
+                 "sourceIp": "127.0.0.1", "userAgent": "e2e"},
+        "requestId": "e2e",
+        "routeKey": "ANY /admin/{proxy+}",
+        "stage": "$default",
+        "time": "24/Nov/2026:10:00:00 +0000",
+        "timeEpoch": 1_795_514_400_000u64,
+    });
+    if let Some(account) = account_id {
+        context["authorizer"] = json!({"iam": {
+            "accessKey": "AKIAEXAMPLE",
+            "accountId": account,
+            "callerId": "AIDAEXAMPLE",
+            "principalOrgId": null,
+            "userArn": format!("arn:aws:iam::{account}:user/admin"),
+            "userId": "AIDAEXAMPLE",
+        }});
+    }
+    json!({
+        "version": "2.0",
+        "routeKey": "ANY /admin/{proxy+}",
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": {"content-type": "application/json", "host": "127.0.0.1"},
+        "requestContext": context,
+        "body": body,
+        "isBase64Encoded": false,
+    })
+}
