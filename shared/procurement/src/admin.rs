@@ -261,19 +261,25 @@ fn check_anid(anid: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Invoices carry prices and purchase order numbers: only over TLS.
+/// Invoices carry prices and purchase order numbers: only over TLS. The one exception is
+/// the machine itself (127.0.0.1, localhost), where a local stack's stand-in buyer listens:
+/// nothing leaves the host there, and no deployed buyer can be reached that way.
 fn check_https_url(field: &str, url: &str) -> Result<(), String> {
     check_text(field, url, URL_MAX_CHARS)?;
-    let rest = url
-        .get(..8)
-        .filter(|scheme| scheme.eq_ignore_ascii_case("https://"))
-        .map(|_| &url[8..]);
-    let host = rest.map(|r| r.split(['/', '?', '#']).next().unwrap_or(""));
-    match host {
-        Some(host) if !host.is_empty() && !host.contains(char::is_whitespace) => Ok(()),
-        _ => Err(format!(
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", ""));
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = authority.rsplit_once(':').map_or(authority, |(h, _)| h);
+    let loopback = matches!(host, "127.0.0.1" | "localhost");
+    let usable = !host.is_empty() && !authority.contains(char::is_whitespace);
+    if usable
+        && (scheme.eq_ignore_ascii_case("https")
+            || (scheme.eq_ignore_ascii_case("http") && loopback))
+    {
+        Ok(())
+    } else {
+        Err(format!(
             "field `{field}` must be an https:// URL with a host, not '{url}'"
-        )),
+        ))
     }
 }
 
@@ -717,6 +723,8 @@ mod tests {
             );
         }
         assert!(check(json!({"invoice_url": "HTTPS://buyer.example/inv"})).is_ok());
+        assert!(check(json!({"invoice_url": "http://127.0.0.1:9100/invoices"})).is_ok());
+        assert!(check(json!({"invoice_url": "http://127.0.0.1.evil.example/inv"})).is_err());
         assert!(
             check(json!({"buyer_identity": null}))
                 .unwrap_err()

@@ -50,6 +50,29 @@ async fn run() -> Result<(), Error> {
         coupa.url("/")
     );
 
+    banner("0. The buyer's admin finishes testing: test mode off, invoices to Coupa");
+    // The admin API is IAM-signed; API Gateway puts the caller's account in the event.
+    let admin_path = format!("/admin/orgs/{}/integration", procurement::demo::COUPA_ORG);
+    let account = Some(procurement::demo::COUPA_MANAGEMENT_ACCOUNT);
+    let (status, current) = stack.admin(account, "GET", &admin_path, None).await?;
+    if status != 200 {
+        return Err(format!("admin GET answered {status}: {current}").into());
+    }
+    let mut settings = current["settings"].clone();
+    settings["test_mode"] = false.into();
+    settings["invoice_url"] = coupa.url("/invoices").into();
+    let (status, updated) = stack
+        .admin(account, "PUT", &admin_path, Some(&settings))
+        .await?;
+    println!(
+        "PUT {admin_path} (signed by account {}) -> HTTP {status}\n{}",
+        procurement::demo::COUPA_MANAGEMENT_ACCOUNT,
+        serde_json::to_string_pretty(&updated)?
+    );
+    if status != 200 {
+        return Err("the admin API refused the settings".into());
+    }
+
     banner("1. Coupa asks what the marketplace supports (ProfileRequest)");
     let profile = buyer::profile_request(&party);
     show("Coupa -> marketplace", "POST /punchout/setup", &profile);
