@@ -495,3 +495,287 @@ async fn twenty_duplicates_racing_in_separate_instances_make_one_agreement() {
     assert_eq!(answers[0].0, 200, "{answers:?}");
     assert_eq!(agreements_of_quote(&stack, &quote_id).await, 1);
 }
+
+// ---------------------------------------------------------------- admin API and catalog rules
+
+/// An organisation with no integration yet, administered by `account`.
+async fn new_org(stack: &LocalStack, tag: &str, account: &str) -> String {
+    let org_id = format!(
+        "e2e-{tag}-{}",
+        time::OffsetDateTime::now_utc().unix_timestamp_nanos()
+    );
+    let mut org = procurement::demo::organizations().remove(0);
+    org.org_id = org_id.clone();
+    org.management_account_id = account.into();
+    org.member_account_ids = vec!["444444444444".into()];
+    stack.store().put_organization(&org).await.unwrap();
+    org_id
+}
+
+#[tokio::test]
+async fn admin_creates_an_integration_whose_secret_opens_punchout_and_rotation_retires_it() {
+    let stack = stack().await;
+    let admin = "555555555555";
+    let org_id = new_org(&stack, "admin", admin).await;
+    let path = format!("/admin/orgs/{org_id}/integration");
+    let settings = json!({
+        "system": "coupa", "name": "Coupa production", "buyer_domain": "DUNS",
+        "buyer_identity": org_id, "invoice_url": "https://buyer.example/cxml/invoices"
+    });
+
+    // Unsigned, signed by a member, signed by a stranger: refused with clear reasons.
+    let (status, body) = stack
+        .admin(None, "PUT", &path, Some(&settings))
+        .await
+        .unwrap();
+    assert_eq!(status, 401, "{body}");
+    let (status, body) = stack
+        .admin(Some("444444444444"), "PUT", &path, Some(&settings))
+        .await
+        .unwrap();
+    assert_eq!(status, 403, "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains(admin));
+
+    let (status, created) = stack
+        .admin(Some(admin), "PUT", &path, Some(&settings))
+        .await
+        .unwrap();
+    assert_eq!(status, 201, "{created}");
+    let info = &created["purchase_information"];
+    let secret = info["shared_secret"]
+        .as_str()
+        .expect("the secret, shown once")
+        .to_string();
+    assert_eq!(secret.len(), 64);
+    assert_eq!(
+        info["punchout_setup_url"],
+        format!("{}/punchout/setup", stack.api)
+    );
+    assert_eq!(info["order_url"], format!("{}/order", stack.api));
+    assert_eq!(
+        created["settings"]["test_mode"], true,
+        "test mode is on by default"
+    );
+
+    // A member may read; the secret never shows again, nor is it in the table.
+    let (status, read) = stack
+        .admin(Some("444444444444"), "GET", &path, None)
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{read}");
+    assert!(!read.to_string().contains(&secret));
+    let raw = stack
+        .dynamodb()
+        .get_item()
+        .table_name(&stack.config.table_name)
+        .key("PK", AttributeValue::S(format!("ORG#{org_id}")))
+        .key("SK", AttributeValue::S("INTEGRATION".into()))
+        .send()
+        .await
+        .unwrap();
+    assert!(!format!("{:?}", raw.item()).contains(&secret));
+
+    let party = Party {
+        domain: "DUNS".into(),
+        identity: org_id.clone(),
+        secret: secret.clone(),
+        user_agent: "Coupa Procurement 1.0".into(),
+    };
+    let punchout = Punchout::new("cookie-admin", "http://127.0.0.1:1/cart");
+    punch_out(&stack, &party, &punchout).await;
+
+    let (status, rotated) = stack
+        .admin(Some(admin), "POST", &format!("{path}/secret"), None)
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{rotated}");
+    let new_secret = rotated["purchase_information"]["shared_secret"]
+        .as_str()
+        .unwrap();
+    assert_ne!(new_secret, secret);
+    let old = stack
+        .post_cxml("/punchout/setup", &buyer::setup_request(&party, &punchout))
+        .await
+        .unwrap();
+    assert_eq!(
+        old.status, 401,
+        "the rotated-out secret no longer opens punchout"
+    );
+    punch_out(&stack, &party.with_secret(new_secret), &punchout).await;
+
+    // Bad settings: 400 naming the field.
+    let mut bad = settings.clone();
+    bad["invoice_url"] = "http://buyer.example/invoices".into();
+    let (status, body) = stack
+        .admin(Some(admin), "PUT", &path, Some(&bad))
+        .await
+        .unwrap();
+    assert_eq!(status, 400);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("invoice_url"),
+        "{body}"
+    );
+
+    // Disabled: setup refused with 403; settings kept for re-enabling.
+    let mut disabled = settings.clone();
+    disabled["enabled"] = false.into();
+    let (status, _) = stack
+        .admin(Some(admin), "PUT", &path, Some(&disabled))
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    let refused = stack
+        .post_cxml(
+            "/punchout/setup",
+            &buyer::setup_request(&party.with_secret(new_secret), &punchout),
+        )
+        .await
+        .unwrap();
+    assert_eq!(refused.status, 403, "{}", refused.body);
+}
+
+#[tokio::test]
+async fn unsupported_products_show_no_button_and_a_forged_request_is_refused() {
+    let stack = stack().await;
+    let party = live_buyer(&stack, "unsupported", None).await;
+    let mut punchout = Punchout::new("cookie-unsupported", "http://127.0.0.1:1/cart");
+    punchout.selected_item = Some("prod-proserv".into());
+    let start = punch_out(&stack, &party, &punchout).await;
+    let page = stack.get(&start).await.unwrap();
+    assert_eq!(page.status, 200);
+    assert!(
+        !html::forms(&page.body)
+            .iter()
+            .any(|f| f.action.ends_with("/catalog/request-approval")),
+        "professional services must have no Request approval button"
+    );
+    let token = start.split("token=").nth(1).unwrap().to_string();
+    let forged = stack
+        .post_form(
+            "/catalog/request-approval",
+            &[
+                ("token".into(), token),
+                ("product_id".into(), "prod-proserv".into()),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(forged.status, 400, "{}", forged.body);
+}
+
+#[tokio::test]
+async fn pre_approved_free_products_subscribe_at_once_and_send_no_cart() {
+    let stack = stack().await;
+    let party = live_buyer(&stack, "preapproved", None).await;
+    let store = stack.store();
+    let mut integration = store
+        .find_integration_by_buyer(&party.domain, &party.identity)
+        .await
+        .unwrap()
+        .unwrap();
+    integration.preapprove_free = true;
+    store.put_integration(&integration).await.unwrap();
+
+    let mut punchout = Punchout::new("cookie-free", "http://127.0.0.1:1/cart");
+    punchout.selected_item = Some("prod-ami-free".into());
+    let start = punch_out(&stack, &party, &punchout).await;
+    let page = stack.get(&start).await.unwrap();
+    let form = html::forms(&page.body)
+        .into_iter()
+        .find(|f| f.action.ends_with("/catalog/request-approval"))
+        .expect("Free products can be requested");
+    let done = stack.post_form(&form.action, &form.fields).await.unwrap();
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert!(
+        !html::forms(&done.body)
+            .iter()
+            .any(|f| f.action.contains("127.0.0.1:1")),
+        "no cart goes to the procurement system"
+    );
+    let agreements = stack
+        .dynamodb()
+        .scan()
+        .table_name(&stack.config.table_name)
+        .filter_expression("SK = :sk")
+        .expression_attribute_values(":sk", AttributeValue::S("AGREEMENT".into()))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        agreements
+            .items()
+            .iter()
+            .filter_map(|i| i.get("data").and_then(|d| d.as_s().ok()))
+            .any(|d| d.contains(&integration.org_id) && d.contains("prod-ami-free")),
+        "the subscription exists at once"
+    );
+}
+
+#[tokio::test]
+async fn the_ariba_private_marketplace_shows_only_its_products() {
+    let stack = stack().await;
+    let start = punch_out(
+        &stack,
+        &Party::ariba_demo(),
+        &Punchout::new("cookie-ariba", "http://127.0.0.1:1/cart"),
+    )
+    .await;
+    let page = stack.get(&start).await.unwrap();
+    assert_eq!(page.status, 200);
+    let products: Vec<String> = html::links(&page.body)
+        .into_iter()
+        .filter(|l| l.contains("/catalog/products/"))
+        .collect();
+    assert!(!products.is_empty());
+    for allowed in procurement::demo::ARIBA_PRIVATE_MARKETPLACE {
+        assert!(
+            products.iter().any(|l| l.contains(allowed)),
+            "{allowed} missing"
+        );
+    }
+    assert!(
+        !products.iter().any(|l| l.contains("prod-saas-fps")),
+        "outside the private marketplace"
+    );
+}
+
+#[tokio::test]
+async fn in_tool_search_answers_the_procurement_system_with_products_to_punch_out_to() {
+    let stack = stack().await;
+    let user = format!(
+        "{}/{}",
+        procurement::demo::COUPA_DOMAIN,
+        procurement::demo::COUPA_IDENTITY
+    );
+    let client = reqwest::Client::new();
+    let reply = client
+        .get(stack.url("/search?q=ledgerly"))
+        .basic_auth(user, Some(procurement::demo::COUPA_SECRET))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status().as_u16(), 200);
+    let body: serde_json::Value = reply.json().await.unwrap();
+    let first = &body["results"][0];
+    assert_eq!(first["id"], "prod-saas-upfront");
+    assert!(
+        first["price_summary"]
+            .as_str()
+            .unwrap()
+            .contains("12,000.00")
+            || first["price_summary"]
+                .as_str()
+                .unwrap()
+                .contains("12000.00"),
+        "{first}"
+    );
+    let unauthorised = client
+        .get(stack.url("/search?q=ledgerly"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unauthorised.status().as_u16(), 401);
+}
