@@ -117,6 +117,10 @@ impl LocalStack {
         procurement_aws::deps_with_sdk(self.config.clone(), &self.sdk)
     }
 
+    pub fn sdk_config(&self) -> aws_config::SdkConfig {
+        self.sdk.clone()
+    }
+
     pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
         aws_sdk_dynamodb::Client::new(&self.sdk)
     }

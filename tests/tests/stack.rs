@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use cxml::Body;
 use e2e::procurement_system::{self as buyer, Party, Punchout, PurchaseOrder};
 use e2e::{BuyerEndpoint, LocalStack};
 use serde_json::json;
@@ -266,7 +267,8 @@ async fn agreements_of_quote(stack: &LocalStack, quote_id: &str) -> usize {
             .items()
             .iter()
             .filter_map(|i| i.get("data").and_then(|d| d.as_s().ok()))
-            .filter(|data| data.contains(&format!("\"quote_id\":\"{quote_id}\"")))
+            .filter_map(|data| serde_json::from_str::<serde_json::Value>(data).ok())
+            .filter(|agreement| agreement["quote_id"] == quote_id)
             .count();
         start = page.last_evaluated_key().cloned();
         if start.is_none() {
@@ -778,4 +780,355 @@ async fn in_tool_search_answers_the_procurement_system_with_products_to_punch_ou
         .await
         .unwrap();
     assert_eq!(unauthorised.status().as_u16(), 401);
+}
+
+// ---------------------------------------------------------------- Coupa's own purchase orders
+
+fn samples_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/cxml/samples/OrderRequest")
+}
+
+/// Seeds what a Coupa sample order refers to (its buyer's integration, its products and a
+/// quote per SupplierPartAuxiliaryID matching its lines) and returns the document to send;
+/// a sample without a SharedSecret gets the seeded one, as a configured Coupa would send it.
+async fn seed_for_sample(stack: &LocalStack, stem: &str, text: &str) -> String {
+    use procurement::model::*;
+    let injected = "e2e-sample-secret";
+    let text = if text.contains("<SharedSecret>") {
+        text.to_string()
+    } else {
+        let sender = text.find("<Sender>").expect("a Sender");
+        let end = sender + text[sender..].find("</Identity>").unwrap() + "</Identity>".len();
+        format!(
+            "{}<SharedSecret>{injected}</SharedSecret>{}",
+            &text[..end],
+            &text[end..]
+        )
+    };
+    let doc = cxml::parse(text.as_bytes()).expect("the sample parses");
+    let header = doc.header.as_ref().unwrap();
+    let Body::Request(cxml::Request {
+        payload: cxml::RequestPayload::Order(order),
+        ..
+    }) = &doc.body
+    else {
+        panic!("{stem} is not an OrderRequest");
+    };
+    let now = time::OffsetDateTime::now_utc();
+    let org_id = format!("sample-{stem}");
+    let sender = header.sender_credential().unwrap();
+    let secret = sender.shared_secret.as_ref().unwrap().expose().to_string();
+    let mut integration = procurement::demo::coupa_integration(now);
+    integration.org_id = org_id.clone();
+    integration.test_mode = false;
+    integration.invoice_url = None;
+    integration.buyer_domain = header.from[0].domain.clone();
+    integration.buyer_identity = header.from[0].identity.clone();
+    integration.sender_domain = sender.domain.clone();
+    integration.sender_identity = sender.identity.clone();
+    integration.secret_digest = cxml::SecretDigest::of(&secret).to_hex();
+    let store = stack.store();
+    let mut org = procurement::demo::organizations().remove(0);
+    org.org_id = org_id.clone();
+    store.put_organization(&org).await.unwrap();
+    store.put_integration(&integration).await.unwrap();
+    let mut quotes: Vec<Quote> = Vec::new();
+    for (n, item) in order.items.iter().enumerate() {
+        let detail = item.detail.as_ref().unwrap();
+        let product = Product {
+            id: item.item_id.supplier_part_id.clone(),
+            title: detail
+                .descriptions
+                .first()
+                .map(|d| d.text.clone())
+                .unwrap_or_default(),
+            vendor: "Sample vendor".into(),
+            product_type: ProductType::Saas,
+            summary: String::new(),
+            pricing: Pricing::Upfront {
+                amount: detail.unit_price.clone(),
+                months: 12,
+            },
+            private_offer: None,
+        };
+        store.put_product(&product).await.unwrap();
+        let quote_id = item.item_id.supplier_part_auxiliary_id.clone().unwrap();
+        let line = QuoteLine {
+            line_number: n as u32 + 1,
+            description: product.title.clone(),
+            kind: ChargeKind::Contract,
+            quantity: item.quantity,
+            unit_price: detail.unit_price.clone(),
+            unit_of_measure: detail.unit_of_measure.clone(),
+            unspsc: "81162000".into(),
+        };
+        match quotes.iter_mut().find(|q| q.quote_id == quote_id) {
+            Some(q) => q.lines.push(line),
+            None => quotes.push(Quote {
+                quote_id,
+                org_id: org_id.clone(),
+                product_id: product.id.clone(),
+                product_title: product.title.clone(),
+                lines: vec![line],
+                status: QuoteStatus::PendingApproval,
+                test: false,
+                never_invoiced: false,
+                private_offer: None,
+                requester_email: Some("requester@buyer.example".into()),
+                requester_name: None,
+                buyer_cookie: "sample".into(),
+                created_at: now,
+                order_id: None,
+                agreement_id: None,
+            }),
+        }
+    }
+    for quote in &quotes {
+        // A rerun on a kept stack finds them already there (and ordered).
+        let _ = store.create_quote(quote, None).await;
+    }
+    text
+}
+
+#[tokio::test]
+async fn coupas_sample_purchase_orders_become_agreements_once() {
+    let stack = stack().await;
+    let mut handled = 0;
+    for entry in std::fs::read_dir(samples_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        if !text.contains("<UserAgent>Coupa") {
+            continue;
+        }
+        let stem = path
+            .file_stem()
+            .unwrap()
+            .to_string_lossy()
+            .replace("__", "-");
+        let document = seed_for_sample(&stack, &stem, &text).await;
+        let first = stack.post_cxml("/order", &document).await.unwrap();
+        assert_eq!(first.status, 200, "{stem}: {}", first.body);
+        let again = stack.post_cxml("/order", &document).await.unwrap();
+        assert_eq!(status_of(&first.body), status_of(&again.body), "{stem}");
+
+        let doc = cxml::parse(document.as_bytes()).unwrap();
+        let Body::Request(cxml::Request {
+            payload: cxml::RequestPayload::Order(order),
+            ..
+        }) = doc.body
+        else {
+            unreachable!()
+        };
+        let store = stack.store();
+        for item in &order.items {
+            let quote_id = item.item_id.supplier_part_auxiliary_id.as_deref().unwrap();
+            let quote = store.get_quote(quote_id).await.unwrap().unwrap();
+            assert_eq!(quote.status, QuoteStatus::Ordered, "{stem}: {quote_id}");
+            let agreement = store
+                .get_agreement(quote.agreement_id.as_deref().unwrap())
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(
+                agreement.po_number.as_deref(),
+                Some(order.header.order_id.as_str())
+            );
+            assert_eq!(
+                agreements_of_quote(&stack, quote_id).await,
+                1,
+                "{stem}: {quote_id}"
+            );
+        }
+        handled += 1;
+    }
+    assert_eq!(handled, 2, "both Coupa samples in OrderRequest/");
+}
+
+#[tokio::test]
+async fn an_offer_that_expired_during_approval_is_refused_and_the_requester_told() {
+    let _ses = SES.read().await;
+    let stack = stack().await;
+    let endpoint = BuyerEndpoint::start(0).await.unwrap();
+    let party = live_buyer(&stack, "expired", None).await;
+    let delivered = request_approval(&stack, &party, &endpoint, "prod-saas-private").await;
+    let poom = buyer::cart_message(&delivered.doc).unwrap();
+    let quote_id = poom.items[0]
+        .item_id
+        .supplier_part_auxiliary_id
+        .clone()
+        .unwrap();
+    // The seller moves the offer's expiry while the buyer's approval runs.
+    let store = stack.store();
+    let mut quote = store.get_quote(&quote_id).await.unwrap().unwrap();
+    assert!(
+        quote.private_offer.is_some(),
+        "the offer is kept with the quote"
+    );
+    let product = store
+        .get_product("prod-saas-private")
+        .await
+        .unwrap()
+        .unwrap();
+    let mut moved = product.clone();
+    moved.id = format!("prod-private-{}", quote_id);
+    moved.private_offer.as_mut().unwrap().expires_at -= Duration::from_secs(86400 * 30);
+    store.put_product(&moved).await.unwrap();
+    // Point this quote at the changed copy, so other tests keep the shared demo product.
+    quote.product_id = moved.id.clone();
+    stack
+        .dynamodb()
+        .delete_item()
+        .table_name(&stack.config.table_name)
+        .key("PK", AttributeValue::S(format!("QUOTE#{quote_id}")))
+        .key("SK", AttributeValue::S("QUOTE".into()))
+        .send()
+        .await
+        .unwrap();
+    store.create_quote(&quote, None).await.unwrap();
+
+    let mut po = PurchaseOrder::from_cart(&format!("PO-EXP-{quote_id}"), poom);
+    po.lines[0].supplier_part_id = moved.id.clone();
+    let reply = stack.post_cxml("/order", &po.to_xml(&party)).await.unwrap();
+    let (code, text) = status_of(&reply.body);
+    assert_eq!(code, 409, "{text}");
+    assert!(
+        text.contains("expired") && text.contains("Resend"),
+        "{text}"
+    );
+    assert_eq!(
+        store.get_quote(&quote_id).await.unwrap().unwrap().status,
+        QuoteStatus::Expired
+    );
+    assert_eq!(agreements_of_quote(&stack, &quote_id).await, 0);
+    let emails = stack.sent_emails().await.unwrap();
+    assert!(
+        emails
+            .iter()
+            .any(|e| e.body.contains(&quote_id) && e.subject.contains("expired")),
+        "the requester is told to resend"
+    );
+}
+
+#[tokio::test]
+async fn update_keeps_the_subscription_and_delete_cancels_what_has_not_started() {
+    let stack = stack().await;
+    let endpoint = BuyerEndpoint::start(0).await.unwrap();
+    let party = live_buyer(&stack, "change", None).await;
+    let delivered = request_approval(&stack, &party, &endpoint, "prod-saas-payg").await;
+    let poom = buyer::cart_message(&delivered.doc).unwrap();
+    let quote_id = poom.items[0]
+        .item_id
+        .supplier_part_auxiliary_id
+        .clone()
+        .unwrap();
+    let order_id = format!("PO-CHG-{quote_id}");
+    let original = PurchaseOrder::from_cart(&order_id, poom);
+    let reply = stack
+        .post_cxml("/order", &original.to_xml(&party))
+        .await
+        .unwrap();
+    assert_eq!(reply.status, 200, "{}", reply.body);
+
+    let mut update = PurchaseOrder::from_cart(&order_id, poom);
+    update.order_type = "update".into();
+    update.reference = Some(original.payload_id.clone());
+    let reply = stack
+        .post_cxml("/order", &update.to_xml(&party))
+        .await
+        .unwrap();
+    assert_eq!(status_of(&reply.body).0, 200, "{}", reply.body);
+
+    let mut raise = PurchaseOrder::from_cart(&order_id, poom);
+    raise.order_type = "update".into();
+    raise.reference = Some(original.payload_id.clone());
+    raise.lines[0].quantity = "2".into();
+    let (code, text) = status_of(
+        &stack
+            .post_cxml("/order", &raise.to_xml(&party))
+            .await
+            .unwrap()
+            .body,
+    );
+    assert_eq!(code, 409, "{text}");
+
+    let mut delete = PurchaseOrder::from_cart(&order_id, poom);
+    delete.order_type = "delete".into();
+    delete.reference = Some(original.payload_id.clone());
+    let (code, text) = status_of(
+        &stack
+            .post_cxml("/order", &delete.to_xml(&party))
+            .await
+            .unwrap()
+            .body,
+    );
+    assert_eq!(code, 200, "{text}");
+    let store = stack.store();
+    let quote = store.get_quote(&quote_id).await.unwrap().unwrap();
+    assert_eq!(quote.status, QuoteStatus::Cancelled);
+    let agreement = store
+        .get_agreement(quote.agreement_id.as_deref().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(agreement.status, AgreementStatus::Cancelled);
+}
+
+#[tokio::test]
+async fn when_ses_fails_the_order_stands_and_the_email_follows_on_the_next_run() {
+    let _ses = SES.write().await; // nobody else reads emails while SES is down
+    let stack = stack().await;
+    let endpoint = BuyerEndpoint::start(0).await.unwrap();
+    let party = live_buyer(&stack, "ses", None).await;
+    let delivered = request_approval(&stack, &party, &endpoint, "prod-saas-upfront").await;
+    let poom = buyer::cart_message(&delivered.doc).unwrap();
+    let quote_id = poom.items[0]
+        .item_id
+        .supplier_part_auxiliary_id
+        .clone()
+        .unwrap();
+    let order_id = format!("PO-SES-{quote_id}");
+
+    // SES refuses to send from an unverified identity: take the sender identity away.
+    let sesv2 = aws_sdk_sesv2::Client::new(&stack.sdk_config());
+    let sender = stack.config.sender_email.clone();
+    sesv2
+        .delete_email_identity()
+        .email_identity(&sender)
+        .send()
+        .await
+        .unwrap();
+    let reply = stack
+        .post_cxml(
+            "/order",
+            &PurchaseOrder::from_cart(&order_id, poom).to_xml(&party),
+        )
+        .await;
+    sesv2
+        .create_email_identity()
+        .email_identity(&sender)
+        .send()
+        .await
+        .unwrap();
+    let reply = reply.unwrap();
+    assert_eq!(reply.status, 200, "the order stands: {}", reply.body);
+    let store = stack.store();
+    assert_eq!(
+        store.get_quote(&quote_id).await.unwrap().unwrap().status,
+        QuoteStatus::Ordered
+    );
+    let told =
+        |emails: Vec<e2e::stack::SentEmail>| emails.iter().any(|e| e.body.contains(&order_id));
+    assert!(!told(stack.sent_emails().await.unwrap()), "SES was down");
+
+    // The scheduled run sends what is waiting in the outbox.
+    let event = json!({
+        "version": "0", "id": "e2e-ses", "detail-type": "Scheduled Event", "source": "aws.events",
+        "account": "123456789012", "time": "2026-11-24T10:00:00Z", "region": "us-east-1",
+        "resources": [], "detail": {}
+    });
+    stack.invoke("offer-expiry-check", &event).await.unwrap();
+    assert!(
+        told(stack.sent_emails().await.unwrap()),
+        "sent by the next run"
+    );
 }
