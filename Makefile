@@ -38,6 +38,7 @@ stop:
 
 ## e2e: the end-to-end tier in tests/ against its own local stack (started and stopped here)
 e2e: python-tools
+	scripts/ensure-tools.sh browser xmllint
 	scripts/e2e.sh
 
 ## demo: a whole procurement round trip against the stack `make run` started, printing each

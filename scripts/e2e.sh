@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make e2e`: the end-to-end tier. Starts its own local stack exactly as `make run` does
 # (moto + cargo lambda watch + SQS poller), on its own ports and state directory so a stack
-# you are using is left alone, runs `cargo test -p e2e --features stack`, and stops the stack.
+# you are using is left alone, runs `cargo test -p e2e --features stack` and the headless Chromium
+# test in tests/browser/, and stops the stack.
 #
 # Environment: E2E_MOTO_PORT (5065), E2E_WATCH_PORT (9010), E2E_KEEP=1 keeps the stack up.
 set -euo pipefail
@@ -32,6 +33,10 @@ scripts/run-local.sh > "$LOCAL_DIR.run.log" 2>&1 || {
 echo "e2e: local stack up (API http://127.0.0.1:$WATCH_PORT, moto http://127.0.0.1:$MOTO_PORT)"
 status=0
 cargo test -p e2e --features stack --locked -- --test-threads 4 "$@" || status=$?
+if [ "$status" = 0 ]; then
+  echo "e2e: browser test (headless Chromium)"
+  .venv/bin/python tests/browser/punchout_in_chromium.py || status=$?
+fi
 if [ "$status" != 0 ]; then
   echo "e2e: failed; the functions' log is $LOCAL_DIR/watch.log (last lines below)" >&2
   tail -n 40 "$LOCAL_DIR/watch.log" >&2 || true

@@ -1,0 +1,183 @@
+#!/usr/bin/env python3
+"""Browser test: a Coupa user's punchout in headless Chromium, against the local stack.
+
+Starts where Coupa starts (a PunchOutSetupRequest), opens the StartPage in Chromium, searches,
+opens the product, presses Request approval, and lets the hand-off page post the cart to a
+local buyer endpoint (standing in for Coupa's BrowserFormPost URL). The cart that arrives is
+decoded and checked: DTD-valid, buyer cookie echoed, price and UNSPSC right. Then the same
+hand-off with JavaScript off, through the visible button.
+
+Run by `make e2e` (scripts/e2e.sh) while its stack is up. Needs Debian's chromium and
+chromium-driver (scripts/ensure-tools.sh browser) and selenium (scripts/requirements.txt).
+Environment: LOCAL_DIR (the stack's state directory, for stack.env).
+"""
+import http.server
+import os
+import pathlib
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+import urllib.request
+import uuid
+import xml.etree.ElementTree as ET
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+DTD = ROOT.parent / "shared" / "cxml" / "dtd" / "1.2.069" / "cXML.dtd"
+LOCAL_DIR = pathlib.Path(os.environ.get("LOCAL_DIR", ROOT / ".local"))
+
+
+def stack_env() -> dict:
+    env = {}
+    for line in (LOCAL_DIR / "stack.env").read_text().splitlines():
+        if "=" in line:
+            k, v = line.split("=", 1)
+            env[k.strip()] = v.strip()
+    return env
+
+
+class Buyer(http.server.BaseHTTPRequestHandler):
+    """Coupa's BrowserFormPost endpoint: records what the browser posts."""
+
+    received: list = []
+    arrived = threading.Event()
+
+    def do_POST(self):
+        length = int(self.headers.get("content-length") or 0)
+        body = self.rfile.read(length)
+        Buyer.received.append((self.path, self.headers.get("content-type", ""), body))
+        Buyer.arrived.set()
+        page = b"<!doctype html><html lang=en><title>Coupa</title><h1>Cart received</h1></html>"
+        self.send_response(200)
+        self.send_header("content-type", "text/html")
+        self.send_header("content-length", str(len(page)))
+        self.end_headers()
+        self.wfile.write(page)
+
+    def log_message(self, *args):
+        pass
+
+
+def setup_request(api: str, cookie: str, form_post: str) -> str:
+    xml = f"""<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE cXML SYSTEM "http://xml.cxml.org/schemas/cXML/1.2.014/cXML.dtd">
+<cXML payloadID="{uuid.uuid4()}@coupa.browser-test" timestamp="{time.strftime('%Y-%m-%dT%H:%M:%S+00:00', time.gmtime())}" xml:lang="en-US">
+  <Header>
+    <From><Credential domain="DUNS"><Identity>coupa-demo-buyer</Identity></Credential></From>
+    <To><Credential domain="NetworkID"><Identity>marketplace</Identity></Credential></To>
+    <Sender><Credential domain="DUNS"><Identity>coupa-demo-buyer</Identity><SharedSecret>local-demo-coupa-secret</SharedSecret></Credential>
+      <UserAgent>Coupa Procurement 1.0</UserAgent></Sender>
+  </Header>
+  <Request deploymentMode="test">
+    <PunchOutSetupRequest operation="create">
+      <BuyerCookie>{cookie}</BuyerCookie>
+      <Extrinsic name="UserEmail">pam.beesly@buyer.example</Extrinsic>
+      <BrowserFormPost><URL>{form_post}</URL></BrowserFormPost>
+    </PunchOutSetupRequest>
+  </Request>
+</cXML>"""
+    req = urllib.request.Request(
+        f"{api}/punchout/setup", data=xml.encode(), headers={"content-type": "text/xml"}, method="POST"
+    )
+    with urllib.request.urlopen(req, timeout=120) as r:
+        answer = ET.fromstring(r.read())
+    url = answer.find(".//StartPage/URL")
+    assert url is not None and url.text, "no StartPage in the setup response"
+    return url.text.strip()
+
+
+def browser(javascript: bool) -> webdriver.Chrome:
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"):
+        options.add_argument(arg)
+    if not javascript:
+        options.add_experimental_option(
+            "prefs", {"profile.managed_default_content_settings.javascript": 2}
+        )
+    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+
+
+def check_cart(body: bytes, cookie: str) -> None:
+    fields = urllib.parse.parse_qs(body.decode())
+    assert "cxml-urlencoded" in fields, f"the Coupa demo posts cxml-urlencoded, got {list(fields)}"
+    xml = fields["cxml-urlencoded"][0]
+    with tempfile.NamedTemporaryFile("w", suffix=".xml", delete=False) as f:
+        f.write(xml)
+    lint = subprocess.run(
+        ["xmllint", "--noout", "--nonet", "--dtdvalid", str(DTD), f.name], capture_output=True, text=True
+    )
+    assert lint.returncode == 0, f"cart is not DTD-valid: {lint.stderr}\n{xml}"
+    doc = ET.fromstring(xml.encode())
+    assert doc.findtext(".//BuyerCookie") == cookie, "buyer cookie not echoed"
+    assert doc.find(".//Message").get("deploymentMode") == "test", "demo integration is in test mode"
+    item = doc.find(".//ItemIn")
+    assert item.findtext("ItemID/SupplierPartID") == "prod-saas-upfront"
+    assert item.findtext("ItemID/SupplierPartAuxiliaryID", "").startswith("q-")
+    money = item.find("ItemDetail/UnitPrice/Money")
+    assert (money.get("currency"), money.text) == ("USD", "12000.00"), (money.get("currency"), money.text)
+    assert item.find("ItemDetail/Classification[@domain='UNSPSC']").text == "81162000"
+
+
+def punch_out(api: str, buyer_url: str, javascript: bool) -> None:
+    cookie = f"browser-{uuid.uuid4().hex[:12]}"
+    start = setup_request(api, cookie, buyer_url)
+    Buyer.received.clear()
+    Buyer.arrived.clear()
+    driver = browser(javascript)
+    try:
+        wait = WebDriverWait(driver, 60)
+        driver.get(start)
+        assert driver.find_element(By.CSS_SELECTOR, "html").get_attribute("lang"), "page language"
+        search = wait.until(EC.presence_of_element_located((By.NAME, "q")))
+        search.clear()
+        search.send_keys("Ledgerly")
+        search.submit()
+        link = wait.until(
+            EC.element_to_be_clickable((By.CSS_SELECTOR, "a[href*='/catalog/products/prod-saas-upfront']"))
+        )
+        link.click()
+        button = wait.until(
+            EC.element_to_be_clickable(
+                (By.CSS_SELECTOR, "form[action$='/catalog/request-approval'] button[type=submit]")
+            )
+        )
+        button.click()
+        if not javascript:
+            # Scripts off: the hand-off page shows its button; the user presses it.
+            wait.until(
+                EC.element_to_be_clickable((By.CSS_SELECTOR, f"form[action='{buyer_url}'] button[type=submit]"))
+            ).click()
+        assert Buyer.arrived.wait(30), "no cart arrived at the buyer endpoint"
+    finally:
+        driver.quit()
+    path, content_type, body = Buyer.received[0]
+    assert content_type.startswith("application/x-www-form-urlencoded"), content_type
+    check_cart(body, cookie)
+    print(f"ok: cart delivered by Chromium with JavaScript {'on' if javascript else 'off'}")
+
+
+def main() -> int:
+    env = stack_env()
+    api = env["PUBLIC_BASE_URL"]
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Buyer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    buyer_url = f"http://127.0.0.1:{server.server_address[1]}/punchout/checkout"
+    try:
+        punch_out(api, buyer_url, javascript=True)
+        punch_out(api, buyer_url, javascript=False)
+    finally:
+        server.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
