@@ -63,6 +63,9 @@ LOCAL_PARAMETERS = {
     # The functions build StartPage / catalog / order URLs from this: `cargo lambda watch`.
     "PublicBaseUrl": WATCH_URL,
     "LogLevel": "info",
+    # Local only, public: invoices to the loopback stand-in buyer are signed with secrets
+    # derived from it.
+    "InvoiceSecretKey": "local-invoice-secret-key-not-for-production-0001",
 }
 
 # Processes `down` stops, in this order (consumers first, moto last).

@@ -1,32 +1,95 @@
-//! The SQS batch fixture: every message that is not done is reported back, one by one.
+//! The SQS batch fixture: only messages that are not done are reported back, one by one.
 
+use aws_lambda_events::event::sqs::SqsBatchResponse;
 use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_runtime::{Context, LambdaEvent};
+use procurement::Store;
 use procurement::fakes::FakeWorld;
+use procurement::model::InvoiceJob;
 
-#[tokio::test]
-async fn failures_are_reported_per_message_and_nothing_is_dropped() {
-    let world = FakeWorld::demo().await;
+fn fixture() -> SqsEvent {
     let raw = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../../events/invoice-dispatch/sqs-batch.json"
     ))
     .unwrap();
-    let event: SqsEvent = serde_json::from_str(&raw).unwrap();
+    serde_json::from_str(&raw).unwrap()
+}
+
+/// Stores the fixture's valid job as a queued charge, as the order transaction would.
+fn add_fixture_charge(world: &FakeWorld, event: &SqsEvent) -> String {
+    let body = event.records[0].body.as_deref().unwrap();
+    let job: InvoiceJob = serde_json::from_str(body).unwrap();
+    let id = job.charge_id.clone();
+    world
+        .store
+        .charges
+        .lock()
+        .unwrap()
+        .insert(id.clone(), (job, "queued".into()));
+    id
+}
+
+async fn run(world: &FakeWorld, event: SqsEvent) -> Vec<String> {
+    let response: SqsBatchResponse =
+        invoice_dispatch::handle(&world.deps, LambdaEvent::new(event, Context::default()))
+            .await
+            .unwrap();
+    response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_valid_job_is_invoiced_and_only_the_malformed_one_is_reported() {
+    let world = FakeWorld::demo().await;
+    let mut integration = world
+        .store
+        .get_integration(procurement::demo::COUPA_ORG)
+        .await
+        .unwrap()
+        .unwrap();
+    integration.test_mode = false;
+    world.store.put_integration(&integration).await.unwrap();
+    let event = fixture();
+    let charge = add_fixture_charge(&world, &event);
+
+    assert_eq!(run(&world, event).await, ["msg-malformed-2"]);
+    assert_eq!(
+        world.store.charge_status(&charge).await.unwrap().as_deref(),
+        Some("invoiced")
+    );
+    assert_eq!(world.invoice_sender.posts().len(), 1);
+
+    // The same batch again (redelivery): nothing is sent twice.
+    run(&world, fixture()).await;
+    assert_eq!(world.invoice_sender.posts().len(), 1);
+}
+
+#[tokio::test]
+async fn test_mode_acknowledges_the_job_without_sending() {
+    let world = FakeWorld::demo().await; // the demo Coupa integration is in test mode
+    let event = fixture();
+    let charge = add_fixture_charge(&world, &event);
+    assert_eq!(run(&world, event).await, ["msg-malformed-2"]);
+    assert_eq!(
+        world.store.charge_status(&charge).await.unwrap().as_deref(),
+        Some("skipped")
+    );
+    assert!(world.invoice_sender.posts().is_empty());
+}
+
+#[tokio::test]
+async fn a_job_for_an_unknown_charge_stays_on_the_queue() {
+    let world = FakeWorld::demo().await;
+    let event = fixture();
     let ids: Vec<String> = event
         .records
         .iter()
         .filter_map(|r| r.message_id.clone())
         .collect();
-    let response =
-        invoice_dispatch::handle(&world.deps, LambdaEvent::new(event, Context::default()))
-            .await
-            .unwrap();
-    let failed: Vec<String> = response
-        .batch_item_failures
-        .iter()
-        .map(|f| f.item_identifier.clone())
-        .collect();
-    // Until invoice delivery lands (issue #6) no job may be acknowledged, valid or not.
-    assert_eq!(failed, ids);
+    // No charge in the table: the job is not ours to send; SQS dead-letters it in the end.
+    assert_eq!(run(&world, event).await, ids);
 }

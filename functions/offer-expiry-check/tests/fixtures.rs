@@ -17,3 +17,85 @@ async fn the_scheduled_event_runs_the_check() {
         .unwrap();
     assert_eq!(out["scheduled_at"], "2026-11-24T10:00:00+00:00");
 }
+
+#[tokio::test]
+async fn the_run_expires_lapsed_offers_and_queues_due_charges_once() {
+    use procurement::Store;
+    use procurement::model::{InvoiceJob, QuoteStatus};
+
+    let world = FakeWorld::demo().await;
+    let now = time::OffsetDateTime::now_utc();
+    // A quote sent for approval with an offer whose expiry the seller has since changed.
+    let product = world
+        .store
+        .get_product("prod-saas-private")
+        .await
+        .unwrap()
+        .unwrap();
+    let mut quote = procurement::demo::quotes(now).remove(0);
+    quote.quote_id = "quote-private".into();
+    quote.product_id = product.id.clone();
+    let mut offer = product.private_offer.clone().unwrap();
+    offer.expires_at -= time::Duration::days(1);
+    quote.private_offer = Some(offer);
+    world.store.create_quote(&quote, None).await.unwrap();
+    // An installment that fell due.
+    let job = InvoiceJob {
+        org_id: procurement::demo::COUPA_ORG.into(),
+        order_id: "PO-1".into(),
+        agreement_id: "agmt-1".into(),
+        charge_id: "agmt-1-2".into(),
+        description: "installment 2 of 2".into(),
+        amount: cxml::Money::new(rust_decimal::Decimal::new(500_000, 2), cxml::Currency::USD),
+        due: now - time::Duration::hours(1),
+        po_line_number: Some(1),
+    };
+    world
+        .store
+        .charges
+        .lock()
+        .unwrap()
+        .insert(job.charge_id.clone(), (job.clone(), "scheduled".into()));
+
+    let raw = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../events/offer-expiry-check/scheduled.json"
+    ))
+    .unwrap();
+    let event: EventBridgeEvent<Value> = serde_json::from_str(&raw).unwrap();
+    let out = offer_expiry_check::handle(
+        &world.deps,
+        LambdaEvent::new(event.clone(), Context::default()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(out["quotes_expired"], 1);
+    assert_eq!(out["charges_queued"], 1);
+    assert_eq!(
+        world
+            .store
+            .get_quote("quote-private")
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        QuoteStatus::Expired
+    );
+    assert_eq!(world.mailer.sent.lock().unwrap().len(), 1);
+    assert_eq!(world.queue.jobs.lock().unwrap().len(), 1);
+
+    // The next run finds nothing to do.
+    let again =
+        offer_expiry_check::handle(&world.deps, LambdaEvent::new(event, Context::default()))
+            .await
+            .unwrap();
+    assert_eq!(
+        (
+            again["quotes_expired"].as_u64(),
+            again["charges_queued"].as_u64()
+        ),
+        (Some(0), Some(0))
+    );
+    assert_eq!(world.mailer.sent.lock().unwrap().len(), 1);
+    assert_eq!(world.queue.jobs.lock().unwrap().len(), 1);
+}

@@ -6,7 +6,7 @@
 //! | integration | `ORG#<org>`             | INTEGRATION | `BUYER#<domain lc>#<identity>` / INTEGRATION |
 //! | organisation| `ORG#<org>`             | ORG         |                                      |
 //! | account     | `ACCOUNT#<aws account>` | ACCOUNT     | (attribute `org_id`: its organisation) |
-//! | quote       | `QUOTE#<quote>`         | QUOTE       |                                      |
+//! | quote       | `QUOTE#<quote>`         | QUOTE       | GSI2 while pending with a private offer: `QUOTE#pending_offer` / `<offer expires>#<quote>` |
 //! | agreement   | `AGREEMENT#<agreement>` | AGREEMENT   |                                      |
 //! | session     | `SESSION#<token sha256>`| SESSION     |                                      |
 //! | product     | `PRODUCT#<id>`          | PRODUCT     | `CATALOG` / `<title>#<id>`           |
@@ -14,7 +14,10 @@
 //! | order change| `ORDER#<org>#<orderID>` | `CHANGE#<type>#<payloadID>` |                      |
 //! | payload     | `PAYLOAD#<payloadID>`   | ORDER       | (points at the order)                |
 //! | outbox email| `OUTBOX#<email>`        | OUTBOX      | GSI2: `OUTBOX` / `<created>#<email>` |
-//! | charge      | `CHARGE#<charge>`       | CHARGE      | GSI2 while scheduled: `CHARGE#scheduled` / `<due>#<charge>` |
+//! | charge      | `CHARGE#<charge>`       | CHARGE      | GSI2 while scheduled: `CHARGE#scheduled` / `<due>#<charge>`; once failed: `CHARGE#failed` / `<failed at>#<charge>` |
+//!
+//! Charges also carry `status` (scheduled, queued, invoiced, failed, skipped, cancelled) and,
+//! once settled, `outcome` (the [`ChargeOutcome`] as JSON); quotes carry `status`.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -25,8 +28,10 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use procurement::model::{
     Agreement, Integration, OrderRecord, Organization, Product, Quote, Session,
 };
-use procurement::model::{AgreementStatus, OutboxEmail};
-use procurement::ports::{OrderPlan, Recorded};
+use procurement::model::{
+    AgreementStatus, ChargeOutcome, ChargeStatus, InvoiceJob, OutboxEmail, QuoteStatus,
+};
+use procurement::ports::{OrderPlan, Page, Recorded};
 use procurement::{Store, StoreError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -36,6 +41,10 @@ type Item = HashMap<String, AttributeValue>;
 /// GSI2 partitions: emails not yet sent, and charges waiting for their due date.
 const OUTBOX_INDEX: &str = "OUTBOX";
 const SCHEDULED_CHARGES_INDEX: &str = "CHARGE#scheduled";
+/// Charges whose invoice failed for good, by time: for the operators' follow-up.
+const FAILED_CHARGES_INDEX: &str = "CHARGE#failed";
+/// Quotes pending approval with a private offer, by offer expiry: the expiry check's list.
+const PENDING_OFFER_INDEX: &str = "QUOTE#pending_offer";
 /// DynamoDB's limit on the items of one TransactWriteItems call.
 const MAX_TRANSACTION_ITEMS: usize = 100;
 
@@ -117,6 +126,68 @@ fn account_item(account_id: &str, org_id: &str) -> Item {
     ])
 }
 
+/// A quote as stored: in the pending-offer index only while pending with a private offer, so a
+/// quote leaves the index with any write that moves it on (each write replaces the item).
+fn quote_item(quote: &Quote) -> Result<Item, StoreError> {
+    let mut quote_item = item(format!("QUOTE#{}", quote.quote_id), "QUOTE", quote)?;
+    quote_item.insert("status".into(), s(quote.status.as_str()));
+    if let (QuoteStatus::PendingApproval, Some(offer)) = (quote.status, &quote.private_offer) {
+        quote_item.insert("GSI2PK".into(), s(PENDING_OFFER_INDEX));
+        quote_item.insert(
+            "GSI2SK".into(),
+            s(format!("{}#{}", rfc3339(offer.expires_at), quote.quote_id)),
+        );
+    }
+    Ok(quote_item)
+}
+
+/// An outbox email, listed in GSI2 `OUTBOX` by creation time until SES accepts it.
+fn outbox_item(outbox: &OutboxEmail) -> Result<Item, StoreError> {
+    let mut outbox_item = item(format!("OUTBOX#{}", outbox.email_id), "OUTBOX", outbox)?;
+    outbox_item.insert("GSI2PK".into(), s(OUTBOX_INDEX));
+    outbox_item.insert(
+        "GSI2SK".into(),
+        s(format!(
+            "{}#{}",
+            rfc3339(outbox.created_at),
+            outbox.email_id
+        )),
+    );
+    Ok(outbox_item)
+}
+
+/// A page cursor: DynamoDB's LastEvaluatedKey (string attributes only) as JSON.
+fn encode_cursor(key: &Item) -> Option<String> {
+    let fields: serde_json::Map<String, serde_json::Value> = key
+        .iter()
+        .filter_map(|(name, value)| Some((name.clone(), value.as_s().ok()?.clone().into())))
+        .collect();
+    (!fields.is_empty()).then(|| serde_json::Value::Object(fields).to_string())
+}
+
+fn decode_cursor(cursor: &str) -> Result<Item, StoreError> {
+    let corrupt = |reason: String| StoreError::Corrupt {
+        key: "page cursor".into(),
+        reason,
+    };
+    let fields: HashMap<String, String> =
+        serde_json::from_str(cursor).map_err(|e| corrupt(e.to_string()))?;
+    Ok(fields.into_iter().map(|(k, v)| (k, s(v))).collect())
+}
+
+/// The records of a listing; one unreadable item is logged and skipped, so it cannot stall
+/// a scheduled run that pages past it.
+fn decode_listed<T: DeserializeOwned>(items: &[Item]) -> Vec<T> {
+    items
+        .iter()
+        .filter_map(|i| {
+            decode(i)
+                .map_err(|e| tracing::error!(error = %e, "unreadable record skipped in a listing"))
+                .ok()
+        })
+        .collect()
+}
+
 fn buyer_key(domain: &str, identity: &str) -> String {
     format!(
         "BUYER#{}#{}",
@@ -181,6 +252,34 @@ impl DynamoStore {
             .build()
             .map_err(unavailable)?;
         Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// One page of a GSI2 partition in sort key order, optionally only keys below `below`.
+    async fn query_gsi2_page(
+        &self,
+        pk: &str,
+        below: Option<String>,
+        limit: usize,
+        cursor: Option<String>,
+    ) -> Result<(Vec<Item>, Option<String>), StoreError> {
+        let start = cursor.as_deref().map(decode_cursor).transpose()?;
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("GSI2")
+            .expression_attribute_values(":pk", s(pk))
+            .limit(i32::try_from(limit.max(1)).unwrap_or(i32::MAX))
+            .set_exclusive_start_key(start);
+        query = match below {
+            Some(upper) => query
+                .key_condition_expression("GSI2PK = :pk AND GSI2SK < :upper")
+                .expression_attribute_values(":upper", s(upper)),
+            None => query.key_condition_expression("GSI2PK = :pk"),
+        };
+        let out = query.send().await.map_err(unavailable)?;
+        let next = out.last_evaluated_key().and_then(encode_cursor);
+        Ok((out.items().to_vec(), next))
     }
 
     /// All items of one GSI1 partition, following pagination.
@@ -320,12 +419,10 @@ impl Store for DynamoStore {
         quote: &Quote,
         agreement: Option<&Agreement>,
     ) -> Result<(), StoreError> {
-        let mut quote_item = item(format!("QUOTE#{}", quote.quote_id), "QUOTE", quote)?;
-        quote_item.insert("status".into(), s(quote.status.as_str()));
         let mut request = self
             .client
             .transact_write_items()
-            .transact_items(self.put_new(quote_item)?);
+            .transact_items(self.put_new(quote_item(quote)?)?);
         if let Some(a) = agreement {
             let agreement_item = item(format!("AGREEMENT#{}", a.agreement_id), "AGREEMENT", a)?;
             request = request.transact_items(self.put_new(agreement_item)?);
@@ -406,11 +503,9 @@ impl Store for DynamoStore {
             self.put_new(item(payload_pk.clone(), "ORDER", record)?)?,
         ];
         for (quote, expected) in &plan.quotes {
-            let mut quote_item = item(format!("QUOTE#{}", quote.quote_id), "QUOTE", quote)?;
-            quote_item.insert("status".into(), s(quote.status.as_str()));
             let put = Put::builder()
                 .table_name(&self.table)
-                .set_item(Some(quote_item))
+                .set_item(Some(quote_item(quote)?))
                 .condition_expression("#status = :expected")
                 .expression_attribute_names("#status", "status")
                 .expression_attribute_values(":expected", s(expected.as_str()))
@@ -430,17 +525,7 @@ impl Store for DynamoStore {
             });
         }
         for outbox in &plan.outbox {
-            let mut outbox_item = item(format!("OUTBOX#{}", outbox.email_id), "OUTBOX", outbox)?;
-            outbox_item.insert("GSI2PK".into(), s(OUTBOX_INDEX));
-            outbox_item.insert(
-                "GSI2SK".into(),
-                s(format!(
-                    "{}#{}",
-                    rfc3339(outbox.created_at),
-                    outbox.email_id
-                )),
-            );
-            steps.push(self.put_new(outbox_item)?);
+            steps.push(self.put_new(outbox_item(outbox)?)?);
         }
         for job in &plan.charges {
             let mut charge_item = item(format!("CHARGE#{}", job.charge_id), "CHARGE", job)?;
@@ -576,6 +661,172 @@ impl Store for DynamoStore {
             .and_then(|i| i.get("status"))
             .and_then(|v| v.as_s().ok())
             .cloned())
+    }
+
+    async fn due_charges(
+        &self,
+        now: time::OffsetDateTime,
+        limit: usize,
+        cursor: Option<String>,
+    ) -> Result<Page<InvoiceJob>, StoreError> {
+        // Sort keys are `<due>#<charge>` with fixed-width UTC times; '$' sorts right after
+        // '#', so this bound takes every charge due up to this second.
+        let below = format!("{}$", rfc3339(now));
+        let (items, next) = self
+            .query_gsi2_page(SCHEDULED_CHARGES_INDEX, Some(below), limit, cursor)
+            .await?;
+        Ok(Page {
+            items: decode_listed(&items),
+            next,
+        })
+    }
+
+    async fn record_charge_outcome(
+        &self,
+        charge_id: &str,
+        outcome: &ChargeOutcome,
+    ) -> Result<bool, StoreError> {
+        let key = format!("CHARGE#{charge_id}");
+        let json = serde_json::to_string(outcome).map_err(|e| StoreError::Corrupt {
+            key: key.clone(),
+            reason: e.to_string(),
+        })?;
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("PK", s(&key))
+            .key("SK", s("CHARGE"))
+            .condition_expression("#status IN (:scheduled, :queued)")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":status", s(outcome.status.as_str()))
+            .expression_attribute_values(":outcome", s(json))
+            .expression_attribute_values(":scheduled", s(ChargeStatus::Scheduled.as_str()))
+            .expression_attribute_values(":queued", s(ChargeStatus::Queued.as_str()));
+        update = if outcome.status == ChargeStatus::Failed {
+            update
+                .update_expression(
+                    "SET #status = :status, outcome = :outcome, GSI2PK = :index, GSI2SK = :sk",
+                )
+                .expression_attribute_values(":index", s(FAILED_CHARGES_INDEX))
+                .expression_attribute_values(
+                    ":sk",
+                    s(format!("{}#{charge_id}", rfc3339(outcome.at))),
+                )
+        } else {
+            update.update_expression(
+                "SET #status = :status, outcome = :outcome REMOVE GSI2PK, GSI2SK",
+            )
+        };
+        match update.send().await {
+            Ok(_) => Ok(true),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+                Ok(false)
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn charge_outcome(&self, charge_id: &str) -> Result<Option<ChargeOutcome>, StoreError> {
+        let key = format!("CHARGE#{charge_id}");
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("PK", s(&key))
+            .key("SK", s("CHARGE"))
+            .consistent_read(true)
+            .projection_expression("outcome")
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let Some(json) = out
+            .item()
+            .and_then(|i| i.get("outcome"))
+            .and_then(|v| v.as_s().ok())
+        else {
+            return Ok(None);
+        };
+        serde_json::from_str(json)
+            .map(Some)
+            .map_err(|e| StoreError::Corrupt {
+                key,
+                reason: e.to_string(),
+            })
+    }
+
+    async fn pending_offer_quotes(
+        &self,
+        limit: usize,
+        cursor: Option<String>,
+    ) -> Result<Page<Quote>, StoreError> {
+        let (items, next) = self
+            .query_gsi2_page(PENDING_OFFER_INDEX, None, limit, cursor)
+            .await?;
+        Ok(Page {
+            items: decode_listed(&items),
+            next,
+        })
+    }
+
+    async fn expire_quote(
+        &self,
+        quote: &Quote,
+        email: Option<&OutboxEmail>,
+    ) -> Result<bool, StoreError> {
+        let mut expired = quote.clone();
+        expired.status = QuoteStatus::Expired;
+        // Written only while the quote is still pending: a second run, or an order that
+        // arrived meanwhile, wins and nothing is written (no second notice either).
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(quote_item(&expired)?))
+            .condition_expression("#status = :pending")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":pending", s(QuoteStatus::PendingApproval.as_str()))
+            .build()
+            .map_err(unavailable)?;
+        let mut steps = vec![TransactWriteItem::builder().put(put).build()];
+        if let Some(email) = email {
+            steps.push(self.put_step(outbox_item(email)?)?);
+        }
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(steps.clone()))
+                .send()
+                .await;
+            let reasons: Vec<String> = match result {
+                Ok(_) => return Ok(true),
+                Err(SdkError::ServiceError(e)) => match e.err() {
+                    TransactWriteItemsError::TransactionCanceledException(c) => c
+                        .cancellation_reasons()
+                        .iter()
+                        .map(|r| r.code().unwrap_or("None").to_string())
+                        .collect(),
+                    _ => return Err(unavailable(SdkError::ServiceError(e))),
+                },
+                Err(e) => return Err(unavailable(e)),
+            };
+            if reasons
+                .first()
+                .is_some_and(|r| r == "ConditionalCheckFailed")
+            {
+                return Ok(false);
+            }
+            if reasons.iter().any(|r| r == "TransactionConflict") && attempt < 4 {
+                tokio::time::sleep(std::time::Duration::from_millis(40 * u64::from(attempt))).await;
+                continue;
+            }
+            return Err(StoreError::Unavailable(format!(
+                "quote {} not expired: {}",
+                quote.quote_id,
+                reasons.join(", ")
+            )));
+        }
     }
 
     async fn pending_emails(&self, limit: usize) -> Result<Vec<OutboxEmail>, StoreError> {

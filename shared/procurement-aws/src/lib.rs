@@ -1,12 +1,14 @@
 //! DynamoDB, SES v2 and SQS behind the domain's ports, and the one place SDK clients are built.
 
 mod dynamo;
+mod invoice_http;
 mod ses;
 mod sqs;
 
 use std::sync::Arc;
 
 pub use dynamo::DynamoStore;
+pub use invoice_http::HttpInvoiceSender;
 use procurement::{Config, Deps};
 pub use ses::SesMailer;
 pub use sqs::SqsQueue;
@@ -18,7 +20,7 @@ pub async fn aws_deps(config: Config) -> Deps {
     deps_with_sdk(config, &sdk)
 }
 
-/// The three adapters on an SDK configuration the caller built (tests point it at moto).
+/// The adapters on an SDK configuration the caller built (tests point it at moto).
 pub fn deps_with_sdk(config: Config, sdk: &aws_config::SdkConfig) -> Deps {
     Deps {
         store: Arc::new(DynamoStore::new(
@@ -33,6 +35,7 @@ pub fn deps_with_sdk(config: Config, sdk: &aws_config::SdkConfig) -> Deps {
             aws_sdk_sqs::Client::new(sdk),
             &config.invoice_queue_url,
         )),
+        invoice_sender: Arc::new(HttpInvoiceSender::new()),
         config,
     }
 }

@@ -20,8 +20,8 @@ impl SqsQueue {
 impl Queue for SqsQueue {
     async fn enqueue_invoice(&self, job: &InvoiceJob) -> Result<(), String> {
         let body = serde_json::to_string(job).map_err(|e| e.to_string())?;
-        // Invoices are due at a time; SQS can delay up to 15 minutes, later ones are
-        // re-queued by invoice-dispatch until due.
+        // Only charges already due are queued: the order (due now) or the scheduled run
+        // (installments on their date) sends them, so no delivery delay is needed.
         self.client
             .send_message()
             .queue_url(&self.queue_url)

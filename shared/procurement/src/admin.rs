@@ -595,6 +595,14 @@ fn document(deps: &Deps, integration: &Integration, new_secret: Option<&str>) ->
             )
             .into(),
         );
+        // What our invoices present as Sender SharedSecret, for Coupa's supplier setup. Derived
+        // from INVOICE_SECRET_KEY (never stored) and shown with the punchout secret only, so
+        // read-only member accounts never see it; a rotation shows it again (unchanged).
+        if integration.system == ProcurementSystem::Coupa
+            && let Some(invoice) = crate::invoices::invoice_secret(config, &integration.org_id)
+        {
+            fields.insert("invoice_shared_secret".into(), invoice.expose().into());
+        }
     }
     json!({
         "org_id": integration.org_id,

@@ -1,6 +1,9 @@
 //! Configuration from the environment variables `template.yaml` sets.
 
 use std::collections::HashMap;
+use std::time::Duration;
+
+use cxml::SharedSecret;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -14,6 +17,12 @@ pub struct Config {
     pub supplier_identity: String,
     /// How long a punchout session stays open.
     pub session_minutes: i64,
+    /// HTTP timeout of one invoice POST (INVOICE_TIMEOUT_SECONDS, default 20, 1 to 60).
+    pub invoice_timeout: Duration,
+    /// INVOICE_SECRET_KEY: the key each organisation's invoice shared secret is derived from
+    /// (see [`crate::invoices::invoice_secret`]). Only invoice-dispatch and the admin API get
+    /// it; its Debug output is redacted.
+    pub invoice_secret_key: Option<SharedSecret>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -47,6 +56,17 @@ impl Config {
             supplier_domain: optional("SUPPLIER_DOMAIN", "NetworkID"),
             supplier_identity: optional("SUPPLIER_IDENTITY", "marketplace"),
             session_minutes: optional("SESSION_MINUTES", "60").parse().unwrap_or(60),
+            invoice_timeout: Duration::from_secs(
+                optional("INVOICE_TIMEOUT_SECONDS", "20")
+                    .parse::<u64>()
+                    .unwrap_or(20)
+                    .clamp(1, 60),
+            ),
+            invoice_secret_key: vars
+                .get("INVOICE_SECRET_KEY")
+                .map(|v| v.trim())
+                .filter(|v| !v.is_empty())
+                .map(SharedSecret::new),
         })
     }
 
@@ -79,6 +99,10 @@ impl Config {
             supplier_domain: "NetworkID".into(),
             supplier_identity: "marketplace".into(),
             session_minutes: 60,
+            invoice_timeout: Duration::from_secs(20),
+            invoice_secret_key: Some(SharedSecret::new(
+                "example-invoice-secret-key-for-tests-only-0123456789",
+            )),
         }
     }
 }
@@ -93,6 +117,34 @@ mod tests {
         assert_eq!(
             Config::from_map(&vars),
             Err(MissingVar("INVOICE_QUEUE_URL"))
+        );
+    }
+
+    #[test]
+    fn invoice_settings_have_defaults_and_bounds() {
+        let mut vars: HashMap<String, String> = [
+            ("TABLE_NAME", "t"),
+            ("INVOICE_QUEUE_URL", "q"),
+            ("SENDER_EMAIL", "a@b.c"),
+            ("PUBLIC_BASE_URL", "https://x.example"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let c = Config::from_map(&vars).unwrap();
+        assert_eq!(c.invoice_timeout, Duration::from_secs(20));
+        assert_eq!(c.invoice_secret_key, None);
+        vars.insert("INVOICE_TIMEOUT_SECONDS".into(), "500".into());
+        vars.insert("INVOICE_SECRET_KEY".into(), " k3y ".into());
+        let c = Config::from_map(&vars).unwrap();
+        assert_eq!(c.invoice_timeout, Duration::from_secs(60));
+        assert_eq!(
+            c.invoice_secret_key.as_ref().map(|k| k.expose()),
+            Some("k3y")
+        );
+        assert!(
+            !format!("{c:?}").contains("k3y"),
+            "the key never shows in Debug"
         );
     }
 

@@ -1,16 +1,19 @@
 //! In-memory implementations of the ports, for unit tests and fixture tests.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use async_trait::async_trait;
 
 use crate::config::Config;
 use crate::model::{
-    Agreement, Email, Integration, InvoiceJob, OrderRecord, Organization, OutboxEmail, Product,
-    Quote, Session,
+    Agreement, ChargeOutcome, Email, Integration, InvoiceJob, OrderRecord, Organization,
+    OutboxEmail, Product, Quote, QuoteStatus, Session,
 };
-use crate::ports::{Deps, Mailer, OrderPlan, Queue, Recorded, Store, StoreError};
+use crate::ports::{
+    Deps, InvoiceSender, Mailer, OrderPlan, Page, Queue, Recorded, SendError, Store, StoreError,
+};
 
 #[derive(Default)]
 pub struct MemoryStore {
@@ -23,7 +26,31 @@ pub struct MemoryStore {
     agreements: Mutex<HashMap<String, Agreement>>,
     /// Charge ID -> (job, status).
     pub charges: Mutex<HashMap<String, (InvoiceJob, String)>>,
+    /// Charge ID -> what became of its invoice.
+    pub charge_outcomes: Mutex<HashMap<String, ChargeOutcome>>,
     outbox: Mutex<Vec<OutboxEmail>>,
+}
+
+/// One page of `rows` (sorted by key) after `cursor`, the way a DynamoDB query pages:
+/// `next` is the last key returned when more rows follow.
+fn page_of<T>(mut rows: Vec<(String, T)>, limit: usize, cursor: Option<String>) -> Page<T> {
+    rows.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut rest: Vec<(String, T)> = rows
+        .into_iter()
+        .filter(|(key, _)| cursor.as_ref().is_none_or(|c| key > c))
+        .collect();
+    let limit = limit.max(1);
+    let more = rest.len() > limit;
+    rest.truncate(limit);
+    let next = if more {
+        rest.last().map(|(key, _)| key.clone())
+    } else {
+        None
+    };
+    Page {
+        items: rest.into_iter().map(|(_, item)| item).collect(),
+        next,
+    }
 }
 
 /// The key an order record is unique under: the original per orderID, each change per payloadID.
@@ -213,6 +240,85 @@ impl Store for MemoryStore {
         Ok(lock(&self.charges).get(charge_id).map(|(_, s)| s.clone()))
     }
 
+    async fn due_charges(
+        &self,
+        now: time::OffsetDateTime,
+        limit: usize,
+        cursor: Option<String>,
+    ) -> Result<Page<InvoiceJob>, StoreError> {
+        let rows = lock(&self.charges)
+            .values()
+            .filter(|(job, status)| status == "scheduled" && job.due <= now)
+            .map(|(job, _)| {
+                let key = format!("{}#{}", cxml::format_timestamp(job.due), job.charge_id);
+                (key, job.clone())
+            })
+            .collect();
+        Ok(page_of(rows, limit, cursor))
+    }
+
+    async fn record_charge_outcome(
+        &self,
+        charge_id: &str,
+        outcome: &ChargeOutcome,
+    ) -> Result<bool, StoreError> {
+        let mut charges = lock(&self.charges);
+        match charges.get_mut(charge_id) {
+            Some(entry) if entry.1 == "scheduled" || entry.1 == "queued" => {
+                entry.1 = outcome.status.as_str().into();
+                lock(&self.charge_outcomes).insert(charge_id.to_string(), outcome.clone());
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn charge_outcome(&self, charge_id: &str) -> Result<Option<ChargeOutcome>, StoreError> {
+        Ok(lock(&self.charge_outcomes).get(charge_id).cloned())
+    }
+
+    async fn pending_offer_quotes(
+        &self,
+        limit: usize,
+        cursor: Option<String>,
+    ) -> Result<Page<Quote>, StoreError> {
+        let rows = lock(&self.quotes)
+            .values()
+            .filter(|q| q.status == QuoteStatus::PendingApproval)
+            .filter_map(|q| {
+                let offer = q.private_offer.as_ref()?;
+                let key = format!(
+                    "{}#{}",
+                    cxml::format_timestamp(offer.expires_at),
+                    q.quote_id
+                );
+                Some((key, q.clone()))
+            })
+            .collect();
+        Ok(page_of(rows, limit, cursor))
+    }
+
+    async fn expire_quote(
+        &self,
+        quote: &Quote,
+        email: Option<&OutboxEmail>,
+    ) -> Result<bool, StoreError> {
+        let mut quotes = lock(&self.quotes);
+        let current = quotes.get(&quote.quote_id).map(|q| q.status);
+        if current != Some(QuoteStatus::PendingApproval) {
+            return Ok(false);
+        }
+        let mut expired = quote.clone();
+        expired.status = QuoteStatus::Expired;
+        quotes.insert(quote.quote_id.clone(), expired);
+        if let Some(email) = email {
+            let mut outbox = lock(&self.outbox);
+            outbox.retain(|e| e.email_id != email.email_id);
+            outbox.push(email.clone());
+        }
+        Ok(true)
+    }
+
     async fn pending_emails(&self, limit: usize) -> Result<Vec<OutboxEmail>, StoreError> {
         Ok(lock(&self.outbox).iter().take(limit).cloned().collect())
     }
@@ -254,12 +360,76 @@ impl Queue for MemoryQueue {
     }
 }
 
+/// One POST the fake invoice endpoint received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostedInvoice {
+    pub url: String,
+    pub body: String,
+    pub timeout: Duration,
+}
+
+type SendResult = Result<(u16, String), SendError>;
+
+/// A buyer's invoice URL: records every POST and answers from a script, then with the
+/// default answer (a cXML 200 OK unless changed with [`ScriptedInvoiceSender::always`]).
+pub struct ScriptedInvoiceSender {
+    pub posted: Mutex<Vec<PostedInvoice>>,
+    script: Mutex<VecDeque<SendResult>>,
+    default: Mutex<SendResult>,
+}
+
+impl Default for ScriptedInvoiceSender {
+    fn default() -> Self {
+        Self {
+            posted: Mutex::new(Vec::new()),
+            script: Mutex::new(VecDeque::new()),
+            default: Mutex::new(Ok(Self::cxml_answer(200, 200, "OK"))),
+        }
+    }
+}
+
+impl ScriptedInvoiceSender {
+    /// Answers the next POST (not yet answered by earlier scripted answers) with `answer`.
+    pub fn then(&self, answer: SendResult) {
+        lock(&self.script).push_back(answer);
+    }
+
+    /// Answers every POST after the scripted ones with `answer`.
+    pub fn always(&self, answer: SendResult) {
+        *lock(&self.default) = answer;
+    }
+
+    /// An HTTP status with a cXML Response carrying `code` and `text`, as a buyer answers.
+    pub fn cxml_answer(http: u16, code: u16, text: &str) -> (u16, String) {
+        let doc = cxml::Cxml::response("buyer.example", cxml::Status::new(code, text), None);
+        (http, cxml::to_xml(&doc))
+    }
+
+    pub fn posts(&self) -> Vec<PostedInvoice> {
+        lock(&self.posted).clone()
+    }
+}
+
+#[async_trait]
+impl InvoiceSender for ScriptedInvoiceSender {
+    async fn post(&self, url: &str, body: String, timeout: Duration) -> SendResult {
+        lock(&self.posted).push(PostedInvoice {
+            url: url.to_string(),
+            body,
+            timeout,
+        });
+        let scripted = lock(&self.script).pop_front();
+        scripted.unwrap_or_else(|| lock(&self.default).clone())
+    }
+}
+
 /// Deps wired to fresh in-memory fakes, with handles to inspect them.
 pub struct FakeWorld {
     pub deps: Deps,
     pub store: Arc<MemoryStore>,
     pub mailer: Arc<MemoryMailer>,
     pub queue: Arc<MemoryQueue>,
+    pub invoice_sender: Arc<ScriptedInvoiceSender>,
 }
 
 impl FakeWorld {
@@ -267,17 +437,20 @@ impl FakeWorld {
         let store = Arc::new(MemoryStore::default());
         let mailer = Arc::new(MemoryMailer::default());
         let queue = Arc::new(MemoryQueue::default());
+        let invoice_sender = Arc::new(ScriptedInvoiceSender::default());
         let deps = Deps {
             config,
             store: store.clone(),
             mailer: mailer.clone(),
             queue: queue.clone(),
+            invoice_sender: invoice_sender.clone(),
         };
         Self {
             deps,
             store,
             mailer,
             queue,
+            invoice_sender,
         }
     }
 }

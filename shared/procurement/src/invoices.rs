@@ -1,9 +1,26 @@
-//! Invoice jobs as they arrive from the queue. Delivery to the buyer's invoice URL is
-//! issue #6; until it lands a valid job is handed back to the queue (never dropped), so
-//! the redrive policy parks it in the dead-letter queue where it can be replayed.
+//! Invoices: each charge of an agreement becomes one cXML InvoiceDetailRequest, POSTed to the
+//! buyer's invoice URL once it is due.
+//!
+//! Exactly once per charge, as far as the buyer can tell: the invoiceID and payloadID are
+//! derived from the charge ID, so a retry resends the same invoice rather than a second one,
+//! and the charge's status in the table (scheduled, queued, then invoiced, failed or skipped)
+//! makes a redelivered job a no-op. A buyer's refusal (4xx) is final and raises the
+//! `INVOICE_PERMANENT_FAILURE` alarm; a 5xx, a timeout or a broken connection leaves the job
+//! on the queue, which redelivers it after the visibility timeout and dead-letters it after
+//! maxReceiveCount.
 
-use crate::model::InvoiceJob;
-use crate::ports::Deps;
+use cxml::{
+    Body, Charge, Credential, Cxml, DeploymentMode, Description, Header, InvoiceDate,
+    InvoiceDetailItem, InvoiceDetailOrder, InvoiceDetailRequest, InvoiceDetailRequestHeader,
+    InvoiceDetailSummary, Money, OrderReference, RequestPayload, SharedSecret,
+};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use time::{Duration, OffsetDateTime};
+
+use crate::config::Config;
+use crate::model::{ChargeOutcome, ChargeStatus, Integration, InvoiceJob};
+use crate::ports::{Deps, SendError, StoreError};
 
 /// What became of one queued job.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,20 +30,451 @@ pub enum JobOutcome {
     KeepForRetry(String),
 }
 
-pub async fn dispatch(_deps: &Deps, body: &str) -> JobOutcome {
+const USER_AGENT: &str = "Software Marketplace procurement invoicing 1.0";
+/// Longest buyer status text kept on a charge (Coupa can answer with whole stack traces).
+const MAX_STATUS_TEXT: usize = 1000;
+/// A job this far ahead of its due date was not queued by us: leave it to the scheduled run.
+const EARLY_TOLERANCE: Duration = Duration::hours(1);
+/// Page size of the scheduled run's walk over due charges.
+const PAGE_SIZE: usize = 100;
+
+/// The shared secret the marketplace presents (Sender credential) on invoices to `org_id`:
+/// hex(HMAC-SHA256(INVOICE_SECRET_KEY, "invoice:" + org_id)).
+///
+/// Derived rather than stored: the table keeps only a digest of the buyer's punchout secret,
+/// which cannot be presented, and a derived secret needs no storage, no rotation job and is
+/// the same in every function that knows the key. None when the key is not configured.
+pub fn invoice_secret(config: &Config, org_id: &str) -> Option<SharedSecret> {
+    let key = config.invoice_secret_key.as_ref()?;
+    // HMAC takes keys of any length; this never fails.
+    let mut mac = Hmac::<Sha256>::new_from_slice(key.expose().as_bytes()).ok()?;
+    mac.update(b"invoice:");
+    mac.update(org_id.as_bytes());
+    Some(SharedSecret::new(cxml::payload::hex(
+        &mac.finalize().into_bytes(),
+    )))
+}
+
+/// The invoiceID of a charge: the charge ID itself, the same on every attempt.
+pub fn invoice_id(job: &InvoiceJob) -> String {
+    job.charge_id.clone()
+}
+
+/// The payloadID of a charge's invoice: stable, so the buyer recognises a resend.
+pub fn invoice_payload_id(config: &Config, charge_id: &str) -> String {
+    format!("{charge_id}.invoice@{}", config.payload_host())
+}
+
+/// The InvoiceDetailRequest for one charge: one line (quantity 1) against the PO line, no
+/// tax, summary amounts that add up. Refuses (with the reason) a charge it cannot invoice.
+pub fn build_invoice(
+    config: &Config,
+    integration: &Integration,
+    job: &InvoiceJob,
+    secret: &SharedSecret,
+    now: OffsetDateTime,
+) -> Result<Cxml, String> {
+    let po_number = job.order_id.trim();
+    if po_number.is_empty() {
+        return Err("the charge has no purchase order number".into());
+    }
+    if job.charge_id.trim().is_empty() {
+        return Err("the charge has no ID".into());
+    }
+    if !job.amount.currency.is_iso() {
+        return Err(format!(
+            "currency {} is not an ISO 4217 code",
+            job.amount.currency
+        ));
+    }
+    let amount = job.amount.rounded();
+    // An amount finer than the currency allows would be invoiced as a different amount.
+    if amount.amount != job.amount.amount {
+        return Err(format!(
+            "amount {} has more decimals than {} allows",
+            job.amount, job.amount.currency
+        ));
+    }
+    if amount.amount <= rust_decimal::Decimal::ZERO {
+        return Err(format!(
+            "amount {amount} is not positive: nothing to invoice"
+        ));
+    }
+    let zero = Money::zero(amount.currency.clone()).rounded();
+    let description = match job.description.trim() {
+        "" => format!("Charge {}", job.charge_id),
+        text => text.to_string(),
+    };
+    let item = InvoiceDetailItem {
+        invoice_line_number: 1,
+        quantity: rust_decimal::Decimal::ONE,
+        unit_of_measure: "EA".into(),
+        unit_price: amount.clone(),
+        reference_line_number: job.po_line_number.unwrap_or(1),
+        description: Some(Description::new("en", description)),
+        subtotal: Some(amount.clone()),
+        tax: None,
+    };
+    let invoice = InvoiceDetailRequest {
+        header: InvoiceDetailRequestHeader {
+            invoice_id: invoice_id(job),
+            purpose: "standard".into(),
+            operation: "new".into(),
+            invoice_date: InvoiceDate::At(job.due.to_offset(time::UtcOffset::UTC)),
+            is_tax_in_line: false,
+            pay_in_number_of_days: None,
+        },
+        orders: vec![InvoiceDetailOrder {
+            // Coupa matches an invoice to its PO by the PO number in DocumentReference.
+            reference: OrderReference {
+                kind: "OrderReference".into(),
+                order_id: Some(po_number.to_string()),
+                document_payload_id: po_number.to_string(),
+            },
+            items: vec![item],
+        }],
+        summary: InvoiceDetailSummary {
+            subtotal: amount.clone(),
+            tax: Some(Charge {
+                money: zero,
+                description: Description::new("en", "No tax charged"),
+            }),
+            special_handling: None,
+            shipping: None,
+            gross: None,
+            // Net and due are the subtotal: no tax, no discount, nothing paid in advance.
+            net: Some(amount.clone()),
+            due: Some(amount),
+        },
+    };
+    let supplier = Credential::new(&config.supplier_domain, &config.supplier_identity);
+    let mut sender = supplier.clone();
+    sender.shared_secret = Some(secret.clone());
+    let header = Header {
+        from: vec![supplier],
+        to: vec![Credential::new(
+            &integration.buyer_domain,
+            &integration.buyer_identity,
+        )],
+        sender: vec![sender],
+        user_agent: USER_AGENT.into(),
+    };
+    let mut doc = Cxml::request(
+        config.payload_host(),
+        header,
+        DeploymentMode::Production,
+        RequestPayload::InvoiceDetail(invoice),
+    );
+    doc.payload_id = invoice_payload_id(config, &job.charge_id);
+    doc.timestamp = now;
+    Ok(doc)
+}
+
+/// How the buyer answered an invoice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Answer {
+    Accepted { code: u16, text: String },
+    Refused { code: u16, text: String },
+    Retry(String),
+}
+
+/// Reads the buyer's answer. The cXML Status code decides (cXML errors often travel in
+/// HTTP 200); the HTTP status only when the body is not a cXML Response, or when it says
+/// the server side failed (5xx, 408, 429), which is always worth another try.
+fn read_answer(http: u16, body: &str) -> Answer {
+    let status = cxml::parse(body.as_bytes())
+        .ok()
+        .and_then(|doc| match doc.body {
+            Body::Response(r) => Some(r.status),
+            _ => None,
+        });
+    let text = match &status {
+        Some(s) => {
+            let mut text = s.text.trim().to_string();
+            let message = s.message.trim();
+            if !message.is_empty() {
+                text = if text.is_empty() {
+                    message.to_string()
+                } else {
+                    format!("{text}: {message}")
+                };
+            }
+            text
+        }
+        None => format!("HTTP {http}; the answer is not a cXML Response: {body}"),
+    };
+    let text = clip(&text);
+    if http >= 500 || http == 408 || http == 429 {
+        return Answer::Retry(format!("HTTP {http}: {text}"));
+    }
+    let code = status.as_ref().map_or(http, |s| s.code);
+    match code {
+        200..=299 => Answer::Accepted { code, text },
+        500..=599 => Answer::Retry(format!("cXML status {code}: {text}")),
+        _ => Answer::Refused { code, text },
+    }
+}
+
+/// One line, at most [`MAX_STATUS_TEXT`] characters: fit for a record and a log line.
+fn clip(text: &str) -> String {
+    let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match one_line.char_indices().nth(MAX_STATUS_TEXT) {
+        Some((cut, _)) => format!("{}...", &one_line[..cut]),
+        None => one_line,
+    }
+}
+
+/// Handles one message of the invoice queue.
+pub async fn dispatch(deps: &Deps, body: &str) -> JobOutcome {
     match serde_json::from_str::<InvoiceJob>(body) {
         Err(e) => {
             tracing::error!(error = %e, "INVOICE_JOB_MALFORMED: message is not an invoice job");
             JobOutcome::KeepForRetry(format!("not an invoice job: {e}"))
         }
-        Ok(job) => {
-            tracing::warn!(
-                org_id = %job.org_id,
-                order_id = %job.order_id,
-                charge_id = %job.charge_id,
-                "invoice delivery is not enabled in this build; job kept on the queue"
-            );
-            JobOutcome::KeepForRetry("invoice delivery not enabled".into())
+        Ok(job) => dispatch_job(deps, &job, OffsetDateTime::now_utc()).await,
+    }
+}
+
+/// Invoices one charge, unless its status says that is done (or must not be done).
+pub async fn dispatch_job(deps: &Deps, job: &InvoiceJob, now: OffsetDateTime) -> JobOutcome {
+    let charge_id = job.charge_id.as_str();
+    let status = match deps.store.charge_status(charge_id).await {
+        Ok(status) => status,
+        Err(e) => return storage_failed(job, &e),
+    };
+    let status = match status.as_deref().map(ChargeStatus::parse) {
+        Some(Some(status)) => status,
+        // Charges are written with their order before any job is queued: a job without
+        // one is not ours to send. The dead-letter queue keeps it for a look.
+        None => {
+            tracing::error!(org_id = %job.org_id, charge_id, "INVOICE_JOB_UNKNOWN_CHARGE: no such charge in the table");
+            return JobOutcome::KeepForRetry(format!("charge {charge_id} is not in the table"));
+        }
+        Some(None) => {
+            tracing::error!(charge_id, status = ?status, "INVOICE_JOB_UNKNOWN_STATUS");
+            return JobOutcome::KeepForRetry(format!("charge {charge_id} has an unknown status"));
+        }
+    };
+    if status.is_final() {
+        tracing::info!(
+            charge_id,
+            status = status.as_str(),
+            "charge already settled; job acknowledged without sending"
+        );
+        return JobOutcome::Done;
+    }
+    if status == ChargeStatus::Scheduled && job.due > now + EARLY_TOLERANCE {
+        tracing::info!(charge_id, due = %cxml::format_timestamp(job.due), "charge not due yet; the scheduled run queues it on its date");
+        return JobOutcome::Done;
+    }
+    let integration = match deps.store.get_integration(&job.org_id).await {
+        Ok(Some(integration)) => integration,
+        Ok(None) => {
+            return refused(
+                deps,
+                job,
+                None,
+                None,
+                "the organisation has no procurement integration",
+                now,
+            )
+            .await;
+        }
+        Err(e) => return storage_failed(job, &e),
+    };
+    if integration.test_mode {
+        let outcome = ChargeOutcome {
+            status: ChargeStatus::Skipped,
+            invoice_id: None,
+            payload_id: None,
+            code: None,
+            text: "the integration is in test mode: no invoice is sent".into(),
+            at: now,
+        };
+        tracing::info!(org_id = %job.org_id, charge_id, "test mode: invoice not sent");
+        return record(deps, job, &outcome).await;
+    }
+    let Some(url) = integration
+        .invoice_url
+        .as_deref()
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+    else {
+        return refused(
+            deps,
+            job,
+            None,
+            None,
+            "the integration has no invoice URL",
+            now,
+        )
+        .await;
+    };
+    let Some(secret) = invoice_secret(&deps.config, &job.org_id) else {
+        // Our configuration, not the buyer's: keep the job until INVOICE_SECRET_KEY is set.
+        tracing::error!(
+            charge_id,
+            "INVOICE_SECRET_KEY_MISSING: invoices cannot be signed"
+        );
+        return JobOutcome::KeepForRetry("INVOICE_SECRET_KEY is not configured".into());
+    };
+    let doc = match build_invoice(&deps.config, &integration, job, &secret, now) {
+        Ok(doc) => doc,
+        Err(reason) => {
+            return refused(
+                deps,
+                job,
+                None,
+                None,
+                &format!("invoice not built: {reason}"),
+                now,
+            )
+            .await;
+        }
+    };
+    let payload_id = doc.payload_id.clone();
+    // The document carries the shared secret: it is sent, never logged.
+    let xml = cxml::to_xml(&doc);
+    match deps
+        .invoice_sender
+        .post(url, xml, deps.config.invoice_timeout)
+        .await
+    {
+        Ok((http, body)) => match read_answer(http, &body) {
+            Answer::Accepted { code, text } => {
+                tracing::info!(org_id = %job.org_id, order_id = %job.order_id, charge_id, code, %text, "invoice accepted by the buyer");
+                let outcome = ChargeOutcome {
+                    status: ChargeStatus::Invoiced,
+                    invoice_id: Some(invoice_id(job)),
+                    payload_id: Some(payload_id),
+                    code: Some(code),
+                    text,
+                    at: now,
+                };
+                record(deps, job, &outcome).await
+            }
+            Answer::Refused { code, text } => {
+                refused(deps, job, Some(code), Some(payload_id), &text, now).await
+            }
+            Answer::Retry(reason) => retry(job, reason),
+        },
+        Err(SendError::Invalid(reason)) => {
+            refused(
+                deps,
+                job,
+                None,
+                None,
+                &format!("invoice URL unusable: {reason}"),
+                now,
+            )
+            .await
+        }
+        Err(e) => retry(job, e.to_string()),
+    }
+}
+
+fn retry(job: &InvoiceJob, reason: String) -> JobOutcome {
+    tracing::warn!(org_id = %job.org_id, charge_id = %job.charge_id, %reason, "invoice not delivered; the queue retries it");
+    JobOutcome::KeepForRetry(reason)
+}
+
+fn storage_failed(job: &InvoiceJob, e: &StoreError) -> JobOutcome {
+    retry(job, format!("storage failed: {e}"))
+}
+
+/// A permanent failure: recorded on the charge, logged for the alarm, never retried.
+async fn refused(
+    deps: &Deps,
+    job: &InvoiceJob,
+    code: Option<u16>,
+    payload_id: Option<String>,
+    text: &str,
+    now: OffsetDateTime,
+) -> JobOutcome {
+    let text = clip(text);
+    tracing::error!(
+        org_id = %job.org_id,
+        order_id = %job.order_id,
+        charge_id = %job.charge_id,
+        code,
+        reason = %text,
+        "INVOICE_PERMANENT_FAILURE: invoice refused or not sendable; not retried"
+    );
+    let outcome = ChargeOutcome {
+        status: ChargeStatus::Failed,
+        invoice_id: payload_id.as_ref().map(|_| invoice_id(job)),
+        payload_id,
+        code,
+        text,
+        at: now,
+    };
+    record(deps, job, &outcome).await
+}
+
+async fn record(deps: &Deps, job: &InvoiceJob, outcome: &ChargeOutcome) -> JobOutcome {
+    match deps
+        .store
+        .record_charge_outcome(&job.charge_id, outcome)
+        .await
+    {
+        Ok(true) => JobOutcome::Done,
+        Ok(false) => {
+            // Another delivery of the same job settled it first.
+            tracing::info!(charge_id = %job.charge_id, "charge was settled meanwhile");
+            JobOutcome::Done
+        }
+        // Unrecorded, the job comes back and the same invoice is sent again: the buyer sees
+        // the same invoiceID, so no second invoice arises.
+        Err(e) => storage_failed(job, &e),
+    }
+}
+
+/// What one scheduled run did with the due charges.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueuedCharges {
+    pub queued: usize,
+    /// Not queued (SQS or the table failed); they stay scheduled for the next run.
+    pub failed: usize,
+}
+
+/// The scheduled run's part of invoicing: hands every scheduled charge due by `now` to the
+/// invoice queue and marks it queued. Enqueue first, then mark: a charge queued but left
+/// scheduled is queued again by the next run, and dispatch sends it once all the same.
+pub async fn queue_due_charges(
+    deps: &Deps,
+    now: OffsetDateTime,
+) -> Result<QueuedCharges, StoreError> {
+    let mut run = QueuedCharges::default();
+    let mut cursor = None;
+    loop {
+        let page = deps.store.due_charges(now, PAGE_SIZE, cursor).await?;
+        for job in page.items.iter().filter(|j| j.due <= now) {
+            // The index lags the table: a consistent read says whether it is still waiting.
+            match deps.store.charge_status(&job.charge_id).await {
+                Ok(Some(status)) if status == ChargeStatus::Scheduled.as_str() => {}
+                Ok(_) => continue,
+                Err(e) => {
+                    tracing::warn!(charge_id = %job.charge_id, error = %e, "charge status unreadable; left for the next run");
+                    run.failed += 1;
+                    continue;
+                }
+            }
+            if let Err(e) = deps.queue.enqueue_invoice(job).await {
+                tracing::warn!(charge_id = %job.charge_id, error = %e, "invoice job not queued; the next run retries");
+                run.failed += 1;
+                continue;
+            }
+            run.queued += 1;
+            if let Err(e) = deps.store.mark_charge_queued(&job.charge_id).await {
+                tracing::warn!(charge_id = %job.charge_id, error = %e, "queued but not marked; it may be queued again (sent once)");
+            }
+        }
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => return Ok(run),
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -11,6 +11,7 @@ pub mod http;
 pub mod invoices;
 pub mod model;
 pub mod notify;
+pub mod offers;
 pub mod orders;
 pub mod pages;
 pub mod ports;
@@ -19,4 +20,4 @@ pub mod search;
 pub mod sender;
 
 pub use config::Config;
-pub use ports::{Deps, Mailer, Queue, Store, StoreError};
+pub use ports::{Deps, InvoiceSender, Mailer, Queue, Store, StoreError};

@@ -231,6 +231,77 @@ pub struct InvoiceJob {
     pub amount: Money,
     #[serde(with = "time::serde::rfc3339")]
     pub due: OffsetDateTime,
+    /// The purchase order line the charge bills against (InvoiceDetailItemReference).
+    /// Absent in jobs queued before it was recorded: line 1 is assumed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub po_line_number: Option<u32>,
+}
+
+/// Where a charge stands. Stored as the charge item's `status` attribute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChargeStatus {
+    /// Waiting for its due date (indexed under `CHARGE#scheduled`).
+    Scheduled,
+    /// Handed to the invoice queue.
+    Queued,
+    /// The buyer accepted the invoice (cXML 2xx).
+    Invoiced,
+    /// The buyer refused it (4xx) or it could not be built or addressed: not retried.
+    Failed,
+    /// Not sent because the integration is in test mode.
+    Skipped,
+    /// The order was deleted before the charge started.
+    Cancelled,
+}
+
+impl ChargeStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Scheduled => "scheduled",
+            Self::Queued => "queued",
+            Self::Invoiced => "invoiced",
+            Self::Failed => "failed",
+            Self::Skipped => "skipped",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "scheduled" => Self::Scheduled,
+            "queued" => Self::Queued,
+            "invoiced" => Self::Invoiced,
+            "failed" => Self::Failed,
+            "skipped" => Self::Skipped,
+            "cancelled" => Self::Cancelled,
+            _ => return None,
+        })
+    }
+
+    /// Nothing more happens to a charge in this status: a redelivered job is acknowledged.
+    pub fn is_final(&self) -> bool {
+        matches!(
+            self,
+            Self::Invoiced | Self::Failed | Self::Skipped | Self::Cancelled
+        )
+    }
+}
+
+/// What became of a charge's invoice, kept on the charge record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChargeOutcome {
+    /// Invoiced, Failed or Skipped.
+    pub status: ChargeStatus,
+    /// The invoiceID and payloadID sent (the same on every attempt); none if nothing was sent.
+    pub invoice_id: Option<String>,
+    pub payload_id: Option<String>,
+    /// The buyer's cXML Status code (or the HTTP status when the answer was not cXML).
+    pub code: Option<u16>,
+    /// The buyer's status text, or why nothing was sent.
+    pub text: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
 }
 
 /// A buyer organisation: who may administer its integration, and its private marketplace.

@@ -171,6 +171,8 @@ fn empty_plan(record: &OrderRecord) -> OrderPlan {
 struct Matched {
     quote: Quote,
     product: Option<Product>,
+    /// (quote line number, PO line number) of each PO line matched to this quote.
+    po_lines: Vec<(u32, u32)>,
 }
 
 fn line_number(item: &ItemOut, index: usize) -> String {
@@ -214,6 +216,7 @@ async fn match_lines(
                     matched.push(Matched {
                         quote: q.clone(),
                         product,
+                        po_lines: Vec::new(),
                     });
                     q
                 }
@@ -277,6 +280,13 @@ async fn match_lines(
             )));
         }
         used.push((quote.quote_id.clone(), quoted.line_number));
+        // Invoices quote the PO line they bill (InvoiceDetailItemReference@lineNumber).
+        let po_line = item
+            .line_number
+            .unwrap_or_else(|| u32::try_from(index + 1).unwrap_or(u32::MAX));
+        if let Some(m) = matched.iter_mut().find(|m| m.quote.quote_id == quote_id) {
+            m.po_lines.push((quoted.line_number, po_line));
+        }
     }
     Ok(matched)
 }
@@ -412,7 +422,14 @@ async fn plan_new(
         let quote = &m.quote;
         let agreement_id = agreement_id_for(&quote.quote_id);
         let charges = if invoiced_by_coupa && !quote.never_invoiced {
-            charges_for(record, &agreement_id, quote, m.product.as_ref(), now)
+            charges_for(
+                record,
+                &agreement_id,
+                quote,
+                m.product.as_ref(),
+                &m.po_lines,
+                now,
+            )
         } else {
             Vec::new()
         };
@@ -464,6 +481,7 @@ fn charges_for(
     agreement_id: &str,
     quote: &Quote,
     product: Option<&Product>,
+    po_lines: &[(u32, u32)],
     now: OffsetDateTime,
 ) -> Vec<InvoiceJob> {
     let contract_lines: Vec<&QuoteLine> = quote
@@ -471,16 +489,28 @@ fn charges_for(
         .iter()
         .filter(|l| l.kind == ChargeKind::Contract)
         .collect();
-    let job =
-        |n: usize, description: String, amount: cxml::Money, due: OffsetDateTime| InvoiceJob {
-            org_id: record.org_id.clone(),
-            order_id: record.order_id.clone(),
-            agreement_id: agreement_id.to_string(),
-            charge_id: format!("{agreement_id}-{n}"),
-            description,
-            amount,
-            due,
-        };
+    let po_line = |quote_line: u32| {
+        po_lines
+            .iter()
+            .find(|(q, _)| *q == quote_line)
+            .map(|(_, po)| *po)
+    };
+    // Installments bill the (first) contract line.
+    let contract_po_line = contract_lines.first().and_then(|l| po_line(l.line_number));
+    let job = |n: usize,
+               description: String,
+               amount: cxml::Money,
+               due: OffsetDateTime,
+               po_line_number: Option<u32>| InvoiceJob {
+        org_id: record.org_id.clone(),
+        order_id: record.order_id.clone(),
+        agreement_id: agreement_id.to_string(),
+        charge_id: format!("{agreement_id}-{n}"),
+        description,
+        amount,
+        due,
+        po_line_number,
+    };
     match product.map(|p| &p.pricing) {
         Some(Pricing::FlexiblePaymentSchedule { installments }) => {
             let scheduled: rust_decimal::Decimal =
@@ -500,6 +530,7 @@ fn charges_for(
                             format!("{}: installment {} of {count}", quote.product_title, i + 1),
                             inst.amount.clone(),
                             inst.due.max(now),
+                            contract_po_line,
                         )
                     })
                     .collect();
@@ -509,14 +540,30 @@ fn charges_for(
             contract_lines
                 .iter()
                 .enumerate()
-                .map(|(i, l)| job(i + 1, l.description.clone(), l.unit_price.clone(), now))
+                .map(|(i, l)| {
+                    job(
+                        i + 1,
+                        l.description.clone(),
+                        l.unit_price.clone(),
+                        now,
+                        po_line(l.line_number),
+                    )
+                })
                 .collect()
         }
         Some(Pricing::Upfront { .. }) | Some(Pricing::ContractWithPayAsYouGo { .. }) => {
             contract_lines
                 .iter()
                 .enumerate()
-                .map(|(i, l)| job(i + 1, l.description.clone(), l.unit_price.clone(), now))
+                .map(|(i, l)| {
+                    job(
+                        i + 1,
+                        l.description.clone(),
+                        l.unit_price.clone(),
+                        now,
+                        po_line(l.line_number),
+                    )
+                })
                 .collect()
         }
         _ => Vec::new(),

@@ -2,13 +2,14 @@
 //! Each has one AWS implementation (procurement-aws) and an in-memory fake ([`crate::fakes`]).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 
 use crate::config::Config;
 use crate::model::{
-    Agreement, Email, Integration, InvoiceJob, OrderRecord, Organization, OutboxEmail, Product,
-    Quote, QuoteStatus, Session,
+    Agreement, ChargeOutcome, Email, Integration, InvoiceJob, OrderRecord, Organization,
+    OutboxEmail, Product, Quote, QuoteStatus, Session,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -87,12 +88,52 @@ pub trait Store: Send + Sync {
     ) -> Result<Option<OrderRecord>, StoreError>;
     /// Marks a scheduled charge as handed to the invoice queue (false if it was not scheduled).
     async fn mark_charge_queued(&self, charge_id: &str) -> Result<bool, StoreError>;
-    /// A charge's current status (scheduled, queued, invoiced, failed, cancelled).
+    /// A charge's current status (scheduled, queued, invoiced, failed, skipped, cancelled).
     async fn charge_status(&self, charge_id: &str) -> Result<Option<String>, StoreError>;
+    /// Scheduled charges due at or before `now`, oldest due first, one page at a time
+    /// (`cursor` is the `next` of the previous page).
+    async fn due_charges(
+        &self,
+        now: time::OffsetDateTime,
+        limit: usize,
+        cursor: Option<String>,
+    ) -> Result<Page<InvoiceJob>, StoreError>;
+    /// Records what became of a charge's invoice (its status becomes `outcome.status`), only
+    /// while the charge is scheduled or queued. False if it was not (already recorded,
+    /// cancelled, or unknown): nothing is written then.
+    async fn record_charge_outcome(
+        &self,
+        charge_id: &str,
+        outcome: &ChargeOutcome,
+    ) -> Result<bool, StoreError>;
+    /// The recorded outcome of a charge's invoice, if any.
+    async fn charge_outcome(&self, charge_id: &str) -> Result<Option<ChargeOutcome>, StoreError>;
+
+    /// Quotes pending approval that carry a private offer, by offer expiry, one page at a time.
+    /// Only pending quotes are listed: a quote leaves the list when it leaves that status.
+    async fn pending_offer_quotes(
+        &self,
+        limit: usize,
+        cursor: Option<String>,
+    ) -> Result<Page<Quote>, StoreError>;
+    /// Marks a pending quote expired and stores its notice in the outbox, in one write, only
+    /// if the quote is still pending approval. False if it was not: nothing is written then.
+    async fn expire_quote(
+        &self,
+        quote: &Quote,
+        email: Option<&OutboxEmail>,
+    ) -> Result<bool, StoreError>;
 
     /// Emails not yet accepted by SES, oldest first.
     async fn pending_emails(&self, limit: usize) -> Result<Vec<OutboxEmail>, StoreError>;
     async fn email_sent(&self, email_id: &str) -> Result<(), StoreError>;
+}
+
+/// One page of a listing; `next` is the cursor of the following page, none after the last.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<String>,
 }
 
 /// Everything one purchase order changes: see [`Store::place_order`].
@@ -120,6 +161,31 @@ pub trait Queue: Send + Sync {
     async fn enqueue_invoice(&self, job: &InvoiceJob) -> Result<(), String>;
 }
 
+/// Why an invoice POST got no answer. Every variant but `Invalid` is worth a retry.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    #[error("no answer within {0:?}")]
+    Timeout(Duration),
+    /// Connecting, TLS, or the exchange itself failed.
+    #[error("connection failed: {0}")]
+    Connection(String),
+    /// The request cannot be made at all (unusable URL): retrying will not help.
+    #[error("invalid request: {0}")]
+    Invalid(String),
+}
+
+/// POSTs a cXML document to a buyer's URL (Content-Type text/xml; charset=UTF-8).
+#[async_trait]
+pub trait InvoiceSender: Send + Sync {
+    /// The HTTP status and body of the answer, or why there was none.
+    async fn post(
+        &self,
+        url: &str,
+        body: String,
+        timeout: Duration,
+    ) -> Result<(u16, String), SendError>;
+}
+
 /// Everything a handler needs, built once per Lambda instance.
 #[derive(Clone)]
 pub struct Deps {
@@ -127,4 +193,5 @@ pub struct Deps {
     pub store: Arc<dyn Store>,
     pub mailer: Arc<dyn Mailer>,
     pub queue: Arc<dyn Queue>,
+    pub invoice_sender: Arc<dyn InvoiceSender>,
 }

@@ -1,0 +1,703 @@
+//! Invoice dispatch against the in-memory ports and a scripted buyer endpoint.
+
+use std::io::Write as _;
+use std::process::Command;
+use std::time::Duration as StdDuration;
+
+use cxml::{Currency, Money};
+use rust_decimal_macros::dec;
+use time::macros::datetime;
+
+use super::*;
+use crate::Store;
+use crate::demo;
+use crate::fakes::{FakeWorld, ScriptedInvoiceSender};
+
+const DUE: OffsetDateTime = datetime!(2026-11-24 10:00:00 UTC);
+
+fn job(charge_id: &str, due: OffsetDateTime) -> InvoiceJob {
+    InvoiceJob {
+        org_id: demo::COUPA_ORG.into(),
+        order_id: "PO-4711".into(),
+        agreement_id: "agmt-0001".into(),
+        charge_id: charge_id.into(),
+        description: "Ledgerly Analytics, 12 months".into(),
+        amount: Money::new(dec!(12000.00), Currency::USD),
+        due,
+        po_line_number: Some(1),
+    }
+}
+
+/// The demo world with the Coupa buyer out of test mode, as after their testing.
+async fn live_world() -> FakeWorld {
+    let world = FakeWorld::demo().await;
+    let mut integration = world
+        .store
+        .get_integration(demo::COUPA_ORG)
+        .await
+        .unwrap()
+        .unwrap();
+    integration.test_mode = false;
+    world.store.put_integration(&integration).await.unwrap();
+    world
+}
+
+/// Stores a charge as the order transaction would, in `status`.
+fn add_charge(world: &FakeWorld, job: &InvoiceJob, status: &str) {
+    world
+        .store
+        .charges
+        .lock()
+        .unwrap()
+        .insert(job.charge_id.clone(), (job.clone(), status.into()));
+}
+
+async fn status(world: &FakeWorld, charge_id: &str) -> String {
+    world
+        .store
+        .charge_status(charge_id)
+        .await
+        .unwrap()
+        .unwrap_or_default()
+}
+
+async fn outcome(world: &FakeWorld, charge_id: &str) -> ChargeOutcome {
+    world
+        .store
+        .charge_outcome(charge_id)
+        .await
+        .unwrap()
+        .expect("an outcome is recorded")
+}
+
+fn now() -> OffsetDateTime {
+    DUE + Duration::minutes(1)
+}
+
+/// Validates with xmllint against the official cXML 1.2.069 InvoiceDetail DTD.
+fn xmllint(xml: &str) -> Result<(), String> {
+    let dtd = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/cxml/dtd/1.2.069/InvoiceDetail.dtd"
+    );
+    assert!(
+        std::path::Path::new(dtd).is_file(),
+        "DTD not found at {dtd}"
+    );
+    let mut file = tempfile::Builder::new()
+        .prefix("invoice-")
+        .suffix(".xml")
+        .tempfile()
+        .expect("temp file");
+    file.write_all(xml.as_bytes()).expect("write temp file");
+    file.flush().expect("flush temp file");
+    let output = Command::new("xmllint")
+        .args(["--noout", "--nonet", "--dtdvalid", dtd])
+        .arg(file.path())
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("xmllint could not be run ({e}); install libxml2-utils (apt-get install libxml2-utils)")
+        });
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ))
+    }
+}
+
+#[tokio::test]
+async fn a_200_answer_records_the_charge_invoiced_with_the_buyers_text() {
+    let world = live_world().await;
+    let job = job("agmt-0001-1", DUE);
+    add_charge(&world, &job, "queued");
+    world
+        .invoice_sender
+        .then(Ok(ScriptedInvoiceSender::cxml_answer(
+            200,
+            200,
+            "Invoice received",
+        )));
+
+    assert_eq!(
+        dispatch_job(&world.deps, &job, now()).await,
+        JobOutcome::Done
+    );
+
+    assert_eq!(status(&world, "agmt-0001-1").await, "invoiced");
+    let recorded = outcome(&world, "agmt-0001-1").await;
+    assert_eq!(recorded.status, ChargeStatus::Invoiced);
+    assert_eq!(recorded.code, Some(200));
+    assert_eq!(recorded.text, "Invoice received");
+    assert_eq!(recorded.at, now());
+    assert_eq!(recorded.invoice_id.as_deref(), Some("agmt-0001-1"));
+    assert_eq!(
+        recorded.payload_id.as_deref(),
+        Some("agmt-0001-1.invoice@api.marketplace.example")
+    );
+    let posts = world.invoice_sender.posts();
+    assert_eq!(posts.len(), 1);
+    assert_eq!(posts[0].url, "http://127.0.0.1:9100/invoices");
+    assert_eq!(posts[0].timeout, StdDuration::from_secs(20));
+}
+
+#[tokio::test]
+async fn the_posted_invoice_is_what_coupa_expects() {
+    let world = live_world().await;
+    let job = job("agmt-0001-1", DUE);
+    add_charge(&world, &job, "queued");
+    dispatch_job(&world.deps, &job, now()).await;
+
+    let body = world.invoice_sender.posts()[0].body.clone();
+    xmllint(&body).unwrap_or_else(|e| panic!("{e}\n{body}"));
+    assert!(body.contains("InvoiceDetail.dtd"), "{body}");
+    assert!(
+        body.contains(r#"invoiceID="agmt-0001-1" purpose="standard" operation="new" invoiceDate="2026-11-24T10:00:00+00:00""#),
+        "{body}"
+    );
+    assert!(
+        body.contains(r#"<OrderReference orderID="PO-4711">"#)
+            && body.contains(r#"<DocumentReference payloadID="PO-4711"/>"#),
+        "{body}"
+    );
+    let doc = cxml::parse(body.as_bytes()).unwrap();
+    assert_eq!(
+        doc.payload_id,
+        "agmt-0001-1.invoice@api.marketplace.example"
+    );
+    let header = doc.header.as_ref().unwrap();
+    assert_eq!(
+        (
+            header.from[0].domain.as_str(),
+            header.from[0].identity.as_str()
+        ),
+        ("NetworkID", "marketplace")
+    );
+    assert_eq!(
+        (header.to[0].domain.as_str(), header.to[0].identity.as_str()),
+        (demo::COUPA_DOMAIN, demo::COUPA_IDENTITY)
+    );
+    let secret = invoice_secret(&world.deps.config, demo::COUPA_ORG).unwrap();
+    assert_eq!(
+        header.sender[0].shared_secret.as_ref().map(|s| s.expose()),
+        Some(secret.expose())
+    );
+    assert_eq!(doc.deployment_mode(), DeploymentMode::Production);
+    let Body::Request(request) = &doc.body else {
+        panic!("a request")
+    };
+    let RequestPayload::InvoiceDetail(invoice) = &request.payload else {
+        panic!("an InvoiceDetailRequest")
+    };
+    let item = &invoice.orders[0].items[0];
+    assert_eq!(item.quantity, dec!(1));
+    assert_eq!(item.unit_price.amount_text(), "12000.00");
+    assert_eq!(item.reference_line_number, 1);
+    assert_eq!(
+        item.description.as_ref().map(|d| d.text.as_str()),
+        Some("Ledgerly Analytics, 12 months")
+    );
+    let s = &invoice.summary;
+    let tax = s.tax.as_ref().unwrap();
+    assert_eq!(tax.money.amount_text(), "0.00");
+    assert!(!tax.description.text.is_empty());
+    let net = s.net.as_ref().unwrap();
+    let due = s.due.as_ref().unwrap();
+    assert_eq!(s.subtotal.amount + tax.money.amount, net.amount);
+    assert_eq!(net, due);
+    assert_eq!(net.amount_text(), "12000.00");
+}
+
+#[tokio::test]
+async fn a_201_answer_is_also_invoiced() {
+    let world = live_world().await;
+    let job = job("agmt-0001-1", DUE);
+    add_charge(&world, &job, "queued");
+    world
+        .invoice_sender
+        .then(Ok(ScriptedInvoiceSender::cxml_answer(201, 201, "Accepted")));
+    assert_eq!(
+        dispatch_job(&world.deps, &job, now()).await,
+        JobOutcome::Done
+    );
+    assert_eq!(status(&world, "agmt-0001-1").await, "invoiced");
+    assert_eq!(outcome(&world, "agmt-0001-1").await.code, Some(201));
+}
+
+#[tokio::test]
+async fn a_401_is_recorded_failed_with_the_buyers_text_and_not_retried() {
+    let world = live_world().await;
+    let job = job("agmt-0001-1", DUE);
+    add_charge(&world, &job, "queued");
+    world
+        .invoice_sender
+        .then(Ok(ScriptedInvoiceSender::cxml_answer(
+            401,
+            401,
+            "Unauthorized: shared secret does not match",
+        )));
+
+    assert_eq!(
+        dispatch_job(&world.deps, &job, now()).await,
+        JobOutcome::Done
+    );
+    assert_eq!(status(&world, "agmt-0001-1").await, "failed");
+    let recorded = outcome(&world, "agmt-0001-1").await;
+    assert_eq!(recorded.status, ChargeStatus::Failed);
+    assert_eq!(recorded.code, Some(401));
+    assert_eq!(recorded.text, "Unauthorized: shared secret does not match");
+
+    // The same message again (SQS redelivery): nothing is sent.
+    assert_eq!(
+        dispatch_job(&world.deps, &job, now()).await,
+        JobOutcome::Done
+    );
+    assert_eq!(world.invoice_sender.posts().len(), 1);
+}
+
+#[tokio::test]
+async fn a_cxml_refusal_inside_http_200_is_permanent() {
+    let world = live_world().await;
+    let job = job("agmt-0001-1", DUE);
+    add_charge(&world, &job, "queued");
+    world
+        .invoice_sender
+        .then(Ok(ScriptedInvoiceSender::cxml_answer(
+            200,
+            400,
+            "PO-4711 not found",
+        )));
+    assert_eq!(
+        dispatch_job(&world.deps, &job, now()).await,
+        JobOutcome::Done
+    );
+    assert_eq!(status(&world, "agmt-0001-1").await, "failed");
+    assert_eq!(outcome(&world, "agmt-0001-1").await.code, Some(400));
+}
+
+#[tokio::test]
+async fn a_500_is_retried_and_the_retry_resends_the_same_invoice() {
+    let world = live_world().await;
+    let job = job("agmt-0001-1", DUE);
+    add_charge(&world, &job, "queued");
+    world
+        .invoice_sender
+        .then(Ok(ScriptedInvoiceSender::cxml_answer(
+            500,
+            500,
+            "Internal Server Error",
+        )));
+
+    let first = dispatch_job(&world.deps, &job, now()).await;
+    assert!(matches!(first, JobOutcome::KeepForRetry(_)), "{first:?}");
+    assert_eq!(status(&world, "agmt-0001-1").await, "queued");
+
+    // SQS redelivers after the visibility timeout; the buyer is back.
+    let later = now() + Duration::minutes(24);
+    assert_eq!(
+        dispatch_job(&world.deps, &job, later).await,
+        JobOutcome::Done
+    );
+    assert_eq!(status(&world, "agmt-0001-1").await, "invoiced");
+
+    let posts = world.invoice_sender.posts();
+    assert_eq!(posts.len(), 2);
+    let ids = |body: &str| {
+        let doc = cxml::parse(body.as_bytes()).unwrap();
+        let Body::Request(r) = doc.body else { panic!() };
+        let RequestPayload::InvoiceDetail(i) = r.payload else {
+            panic!()
+        };
+        (doc.payload_id, i.header.invoice_id)
+    };
+    assert_eq!(
+        ids(&posts[0].body),
+        ids(&posts[1].body),
+        "one invoice, sent twice"
+    );
+}
+
+#[tokio::test]
+async fn timeouts_and_connection_errors_are_retried() {
+    let world = live_world().await;
+    let job = job("agmt-0001-1", DUE);
+    add_charge(&world, &job, "queued");
+    world
+        .invoice_sender
+        .then(Err(SendError::Timeout(StdDuration::from_secs(20))));
+    world
+        .invoice_sender
+        .then(Err(SendError::Connection("connection refused".into())));
+    world
+        .invoice_sender
+        .then(Ok((503, "<html>Service Unavailable</html>".into())));
+    world.invoice_sender.then(Ok((429, String::new())));
+    for _ in 0..4 {
+        let outcome = dispatch_job(&world.deps, &job, now()).await;
+        assert!(
+            matches!(outcome, JobOutcome::KeepForRetry(_)),
+            "{outcome:?}"
+        );
+        assert_eq!(status(&world, "agmt-0001-1").await, "queued");
+    }
+    assert_eq!(
+        world.store.charge_outcome("agmt-0001-1").await.unwrap(),
+        None
+    );
+}
+
+#[tokio::test]
+async fn redelivery_of_an_invoiced_charge_sends_nothing() {
+    let world = live_world().await;
+    let job = job("agmt-0001-1", DUE);
+    add_charge(&world, &job, "queued");
+    let body = serde_json::to_string(&job).unwrap();
+    assert_eq!(dispatch(&world.deps, &body).await, JobOutcome::Done);
+    assert_eq!(dispatch(&world.deps, &body).await, JobOutcome::Done);
+    assert_eq!(world.invoice_sender.posts().len(), 1);
+    assert_eq!(status(&world, "agmt-0001-1").await, "invoiced");
+}
+
+#[tokio::test]
+async fn cancelled_charges_are_never_sent() {
+    let world = live_world().await;
+    let job = job("agmt-0001-1", DUE);
+    add_charge(&world, &job, "cancelled");
+    assert_eq!(
+        dispatch_job(&world.deps, &job, now()).await,
+        JobOutcome::Done
+    );
+    assert!(world.invoice_sender.posts().is_empty());
+    assert_eq!(status(&world, "agmt-0001-1").await, "cancelled");
+}
+
+#[tokio::test]
+async fn test_mode_sends_nothing_and_records_why() {
+    let world = FakeWorld::demo().await; // the demo Coupa integration is in test mode
+    let job = job("agmt-0001-1", DUE);
+    add_charge(&world, &job, "queued");
+    assert_eq!(
+        dispatch_job(&world.deps, &job, now()).await,
+        JobOutcome::Done
+    );
+    assert!(world.invoice_sender.posts().is_empty());
+    assert_eq!(status(&world, "agmt-0001-1").await, "skipped");
+    assert!(
+        outcome(&world, "agmt-0001-1")
+            .await
+            .text
+            .contains("test mode")
+    );
+}
+
+#[tokio::test]
+async fn a_missing_invoice_url_or_integration_is_a_recorded_permanent_failure() {
+    let world = live_world().await;
+    let mut integration = world
+        .store
+        .get_integration(demo::COUPA_ORG)
+        .await
+        .unwrap()
+        .unwrap();
+    integration.invoice_url = Some("  ".into());
+    world.store.put_integration(&integration).await.unwrap();
+    let job1 = job("agmt-0001-1", DUE);
+    add_charge(&world, &job1, "queued");
+    assert_eq!(
+        dispatch_job(&world.deps, &job1, now()).await,
+        JobOutcome::Done
+    );
+    assert_eq!(status(&world, "agmt-0001-1").await, "failed");
+    assert!(
+        outcome(&world, "agmt-0001-1")
+            .await
+            .text
+            .contains("invoice URL")
+    );
+
+    let mut orphan = job("agmt-0002-1", DUE);
+    orphan.org_id = "no-such-org".into();
+    add_charge(&world, &orphan, "queued");
+    assert_eq!(
+        dispatch_job(&world.deps, &orphan, now()).await,
+        JobOutcome::Done
+    );
+    assert_eq!(status(&world, "agmt-0002-1").await, "failed");
+    assert!(world.invoice_sender.posts().is_empty());
+}
+
+#[tokio::test]
+async fn an_unusable_url_is_permanent() {
+    let world = live_world().await;
+    let job = job("agmt-0001-1", DUE);
+    add_charge(&world, &job, "queued");
+    world.invoice_sender.then(Err(SendError::Invalid(
+        "ftp://x: not an http(s) URL".into(),
+    )));
+    assert_eq!(
+        dispatch_job(&world.deps, &job, now()).await,
+        JobOutcome::Done
+    );
+    assert_eq!(status(&world, "agmt-0001-1").await, "failed");
+}
+
+#[tokio::test]
+async fn unknown_charges_and_malformed_jobs_stay_on_the_queue() {
+    let world = live_world().await;
+    let unknown = job("agmt-9999-1", DUE);
+    assert!(matches!(
+        dispatch_job(&world.deps, &unknown, now()).await,
+        JobOutcome::KeepForRetry(_)
+    ));
+    assert!(matches!(
+        dispatch(&world.deps, "{not json").await,
+        JobOutcome::KeepForRetry(_)
+    ));
+    assert!(world.invoice_sender.posts().is_empty());
+}
+
+#[tokio::test]
+async fn without_the_secret_key_jobs_wait_on_the_queue() {
+    let mut config = Config::example();
+    config.invoice_secret_key = None;
+    let world = FakeWorld::new(config);
+    demo::seed(world.store.as_ref(), now()).await.unwrap();
+    let mut integration = demo::coupa_integration(now());
+    integration.test_mode = false;
+    world.store.put_integration(&integration).await.unwrap();
+    let job = job("agmt-0001-1", DUE);
+    add_charge(&world, &job, "queued");
+    assert!(matches!(
+        dispatch_job(&world.deps, &job, now()).await,
+        JobOutcome::KeepForRetry(_)
+    ));
+    assert_eq!(status(&world, "agmt-0001-1").await, "queued");
+    assert!(world.invoice_sender.posts().is_empty());
+}
+
+#[tokio::test]
+async fn a_charge_that_cannot_be_invoiced_fails_visibly_without_a_panic() {
+    let world = live_world().await;
+    let cases = [
+        ("neg-1", Money::new(dec!(-5.00), Currency::USD)),
+        ("zero-1", Money::new(dec!(0), Currency::USD)),
+        ("frac-1", Money::new(dec!(10.005), Currency::USD)),
+        (
+            "cur-1",
+            Money::new(dec!(10), "currency_code".parse().unwrap()),
+        ),
+    ];
+    for (charge_id, amount) in cases {
+        let mut bad = job(charge_id, DUE);
+        bad.amount = amount;
+        add_charge(&world, &bad, "queued");
+        assert_eq!(
+            dispatch_job(&world.deps, &bad, now()).await,
+            JobOutcome::Done
+        );
+        assert_eq!(status(&world, charge_id).await, "failed", "{charge_id}");
+    }
+    assert!(world.invoice_sender.posts().is_empty());
+}
+
+#[tokio::test]
+async fn a_job_far_ahead_of_its_date_waits_for_the_scheduled_run() {
+    let world = live_world().await;
+    let future = job("agmt-0001-2", now() + Duration::days(180));
+    add_charge(&world, &future, "scheduled");
+    assert_eq!(
+        dispatch_job(&world.deps, &future, now()).await,
+        JobOutcome::Done
+    );
+    assert!(world.invoice_sender.posts().is_empty());
+    assert_eq!(status(&world, "agmt-0001-2").await, "scheduled");
+}
+
+#[test]
+fn every_invoice_built_validates_against_the_dtd() {
+    let config = Config::example();
+    let integration = demo::coupa_integration(DUE);
+    let secret = invoice_secret(&config, demo::COUPA_ORG).unwrap();
+    let mut jobs = vec![job("agmt-0001-1", DUE)];
+    let mut installment = job("agmt-0002-2", DUE + Duration::days(180));
+    installment.description = "Orbit CRM <Enterprise> & \"friends\": installment 2 of 2".into();
+    installment.amount = Money::new(dec!(5000), Currency::EUR);
+    installment.po_line_number = None;
+    jobs.push(installment);
+    let mut yen = job("agmt-0003-1", DUE);
+    yen.amount = Money::new(dec!(150000), Currency::iso("JPY").unwrap());
+    yen.description = String::new();
+    yen.po_line_number = Some(3);
+    jobs.push(yen);
+    for job in &jobs {
+        let doc = build_invoice(&config, &integration, job, &secret, DUE).unwrap();
+        let xml = cxml::to_xml(&doc);
+        xmllint(&xml).unwrap_or_else(|e| panic!("{}: {e}\n{xml}", job.charge_id));
+        assert!(xml.contains("+00:00"), "{xml}");
+    }
+    // The checker must be able to say no, or the loop above proves nothing.
+    let doc = build_invoice(&config, &integration, &jobs[0], &secret, DUE).unwrap();
+    let broken = cxml::to_xml(&doc).replace("<NetAmount>", "<Bogus/><NetAmount>");
+    assert!(
+        xmllint(&broken).is_err(),
+        "xmllint accepted an undeclared element"
+    );
+}
+
+#[test]
+fn invoice_secrets_are_derived_per_organisation() {
+    let config = Config::example();
+    let coupa = invoice_secret(&config, demo::COUPA_ORG).unwrap();
+    // hex(HMAC-SHA256(key, "invoice:demo-coupa-org")), computed independently.
+    assert_eq!(
+        coupa.expose(),
+        "7f26630e4fdb24be24f9cbd0d76b5796c1a919772e7d3b1a3e60949c43203604"
+    );
+    let other = invoice_secret(&config, "another-org").unwrap();
+    assert_ne!(coupa, other);
+    assert_eq!(format!("{coupa:?}"), "SharedSecret(<redacted>)");
+    let mut unkeyed = config.clone();
+    unkeyed.invoice_secret_key = None;
+    assert!(invoice_secret(&unkeyed, demo::COUPA_ORG).is_none());
+}
+
+#[test]
+fn answers_are_read_by_their_cxml_status_first() {
+    let cxml = |code, text| ScriptedInvoiceSender::cxml_answer(200, code, text).1;
+    assert!(matches!(
+        read_answer(200, &cxml(200, "OK")),
+        Answer::Accepted { code: 200, .. }
+    ));
+    assert!(matches!(
+        read_answer(200, &cxml(403, "No")),
+        Answer::Refused { code: 403, .. }
+    ));
+    assert!(matches!(
+        read_answer(200, &cxml(500, "Later")),
+        Answer::Retry(_)
+    ));
+    assert!(matches!(read_answer(502, "<html/>"), Answer::Retry(_)));
+    assert!(matches!(
+        read_answer(302, ""),
+        Answer::Refused { code: 302, .. }
+    ));
+    assert!(matches!(
+        read_answer(404, "Not Found"),
+        Answer::Refused { code: 404, .. }
+    ));
+    // A plain 200 without a cXML body: received, with the body kept as the text.
+    let Answer::Accepted { text, .. } = read_answer(200, "thanks") else {
+        panic!("accepted")
+    };
+    assert!(text.contains("thanks"));
+    let long = "x".repeat(5000);
+    let Answer::Refused { text, .. } = read_answer(400, &long) else {
+        panic!("refused")
+    };
+    assert!(text.chars().count() <= MAX_STATUS_TEXT + 3);
+}
+
+#[tokio::test]
+async fn installments_are_queued_only_once_due() {
+    let world = live_world().await;
+    let first = job("agmt-0002-1", DUE);
+    let second = job("agmt-0002-2", DUE + Duration::days(180));
+    add_charge(&world, &first, "scheduled");
+    add_charge(&world, &second, "scheduled");
+
+    let run = queue_due_charges(&world.deps, now()).await.unwrap();
+    assert_eq!(
+        run,
+        QueuedCharges {
+            queued: 1,
+            failed: 0
+        }
+    );
+    assert_eq!(status(&world, "agmt-0002-1").await, "queued");
+    assert_eq!(status(&world, "agmt-0002-2").await, "scheduled");
+    // The same day again: nothing new.
+    let again = queue_due_charges(&world.deps, now() + Duration::hours(1))
+        .await
+        .unwrap();
+    assert_eq!(again.queued, 0);
+    // Its date comes.
+    let later = queue_due_charges(&world.deps, second.due).await.unwrap();
+    assert_eq!(later.queued, 1);
+    let jobs = world.queue.jobs.lock().unwrap().clone();
+    let ids: Vec<&str> = jobs.iter().map(|j| j.charge_id.as_str()).collect();
+    assert_eq!(ids, ["agmt-0002-1", "agmt-0002-2"]);
+    // What was queued is invoiced by dispatch, once.
+    for job in &jobs {
+        assert_eq!(
+            dispatch_job(&world.deps, job, second.due).await,
+            JobOutcome::Done
+        );
+    }
+    assert_eq!(world.invoice_sender.posts().len(), 2);
+}
+
+#[tokio::test]
+async fn the_scheduled_run_pages_through_many_due_charges() {
+    let world = live_world().await;
+    for n in 0..250 {
+        let mut charge = job(&format!("agmt-{n:04}-1"), DUE - Duration::minutes(n));
+        charge.agreement_id = format!("agmt-{n:04}");
+        add_charge(&world, &charge, "scheduled");
+    }
+    let run = queue_due_charges(&world.deps, now()).await.unwrap();
+    assert_eq!(run.queued, 250);
+    assert_eq!(world.queue.jobs.lock().unwrap().len(), 250);
+    assert_eq!(
+        queue_due_charges(&world.deps, now()).await.unwrap().queued,
+        0
+    );
+}
+
+#[tokio::test]
+async fn the_admin_api_shows_the_invoice_secret_with_a_coupa_secret_only() {
+    use crate::admin::handle_admin;
+    use crate::http::WebRequest;
+
+    let world = FakeWorld::demo().await;
+    let call = |method: &str, org: &str, suffix: &str, account: &str| {
+        let mut request =
+            WebRequest::new(method, &format!("/admin/orgs/{org}/integration{suffix}"));
+        request.caller_account = Some(account.to_string());
+        request
+    };
+    let expected = invoice_secret(&world.deps.config, demo::COUPA_ORG).unwrap();
+
+    let rotate = call(
+        "POST",
+        demo::COUPA_ORG,
+        "/secret",
+        demo::COUPA_MANAGEMENT_ACCOUNT,
+    );
+    let reply = handle_admin(&world.deps, &rotate).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let json: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+    assert_eq!(
+        json["purchase_information"]["invoice_shared_secret"],
+        expected.expose()
+    );
+
+    // A read (also by a member account) never carries it.
+    let read = call("GET", demo::COUPA_ORG, "", demo::COUPA_MEMBER_ACCOUNT);
+    let reply = handle_admin(&world.deps, &read).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert!(!reply.body.contains(expected.expose()));
+
+    // Ariba integrations are not invoiced by us.
+    let rotate = call(
+        "POST",
+        demo::ARIBA_ORG,
+        "/secret",
+        demo::ARIBA_MANAGEMENT_ACCOUNT,
+    );
+    let reply = handle_admin(&world.deps, &rotate).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert!(!reply.body.contains("invoice_shared_secret"));
+}

@@ -1,0 +1,229 @@
+//! The offer expiry check against the in-memory store.
+
+use std::sync::atomic::Ordering;
+
+use time::Duration;
+
+use super::*;
+use crate::Store;
+use crate::demo;
+use crate::fakes::FakeWorld;
+use crate::model::{PrivateOffer, Quote};
+
+const PRIVATE: &str = "prod-saas-private";
+
+/// A quote pending approval for the private-offer product, with the offer as given.
+async fn pending(world: &FakeWorld, quote_id: &str, offer: PrivateOffer, email: bool) -> Quote {
+    pending_for(world, PRIVATE, quote_id, offer, email).await
+}
+
+async fn pending_for(
+    world: &FakeWorld,
+    product_id: &str,
+    quote_id: &str,
+    offer: PrivateOffer,
+    email: bool,
+) -> Quote {
+    let quote = Quote {
+        quote_id: quote_id.into(),
+        org_id: demo::COUPA_ORG.into(),
+        product_id: product_id.into(),
+        product_title: "Sentinel SIEM (private offer)".into(),
+        lines: Vec::new(),
+        status: QuoteStatus::PendingApproval,
+        test: false,
+        never_invoiced: false,
+        private_offer: Some(offer),
+        requester_email: email.then(|| format!("{quote_id}@buyer.example")),
+        requester_name: Some("Jim Halpert".into()),
+        buyer_cookie: "cookie".into(),
+        created_at: OffsetDateTime::now_utc(),
+        order_id: None,
+        agreement_id: None,
+    };
+    world.store.create_quote(&quote, None).await.unwrap();
+    quote
+}
+
+async fn current_offer(world: &FakeWorld) -> PrivateOffer {
+    world
+        .store
+        .get_product(PRIVATE)
+        .await
+        .unwrap()
+        .unwrap()
+        .private_offer
+        .unwrap()
+}
+
+async fn set_offer_expiry(world: &FakeWorld, expires_at: OffsetDateTime) {
+    let mut product = world.store.get_product(PRIVATE).await.unwrap().unwrap();
+    product.private_offer.as_mut().unwrap().expires_at = expires_at;
+    world.store.put_product(&product).await.unwrap();
+}
+
+async fn quote_status(world: &FakeWorld, quote_id: &str) -> QuoteStatus {
+    world
+        .store
+        .get_quote(quote_id)
+        .await
+        .unwrap()
+        .unwrap()
+        .status
+}
+
+#[tokio::test]
+async fn lapsed_and_changed_offers_are_expired_and_each_requester_emailed_once() {
+    let world = FakeWorld::demo().await;
+    let now = OffsetDateTime::now_utc();
+    let offer = current_offer(&world).await; // valid for 14 more days
+    // Sent for approval with the offer as it stands: still valid.
+    pending(&world, "q-valid", offer.clone(), true).await;
+    // Sent with an expiry the seller has since changed.
+    let mut changed = offer.clone();
+    changed.expires_at -= Duration::days(3);
+    pending(&world, "q-changed", changed, true).await;
+    // Another product whose offer simply ran out.
+    let mut other = world.store.get_product(PRIVATE).await.unwrap().unwrap();
+    other.id = "prod-other-private".into();
+    let past = now - Duration::days(1);
+    other.private_offer.as_mut().unwrap().expires_at = past;
+    world.store.put_product(&other).await.unwrap();
+    pending_for(
+        &world,
+        &other.id,
+        "q-ran-out",
+        other.private_offer.clone().unwrap(),
+        true,
+    )
+    .await;
+    // No requester email: expired all the same, nobody to tell.
+    let mut silent = offer.clone();
+    silent.expires_at = past;
+    pending(&world, "q-silent", silent, false).await;
+
+    let run = expire_lapsed_offers(&world.deps, now).await.unwrap();
+    assert_eq!(
+        run,
+        ExpiryRun {
+            checked: 4,
+            expired: 3,
+            emails_sent: 2,
+            errors: 0
+        }
+    );
+    assert_eq!(
+        quote_status(&world, "q-valid").await,
+        QuoteStatus::PendingApproval
+    );
+    for id in ["q-changed", "q-ran-out", "q-silent"] {
+        assert_eq!(quote_status(&world, id).await, QuoteStatus::Expired, "{id}");
+    }
+    let sent = world.mailer.sent.lock().unwrap().clone();
+    let mut to: Vec<&str> = sent.iter().map(|e| e.to.as_str()).collect();
+    to.sort();
+    assert_eq!(to, ["q-changed@buyer.example", "q-ran-out@buyer.example"]);
+    assert!(sent.iter().all(|e| e.text.contains("Request approval")));
+    assert!(world.store.pending_emails(10).await.unwrap().is_empty());
+
+    // A second run the same day changes nothing and sends nothing.
+    let again = expire_lapsed_offers(&world.deps, now + Duration::hours(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        again,
+        ExpiryRun {
+            checked: 1,
+            ..ExpiryRun::default()
+        }
+    );
+    assert_eq!(world.mailer.sent.lock().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn thousands_of_pending_quotes_are_paged_through_in_one_run() {
+    let world = FakeWorld::demo().await;
+    let now = OffsetDateTime::now_utc();
+    let offer = current_offer(&world).await;
+    for n in 0..1050 {
+        pending(&world, &format!("q-{n:05}"), offer.clone(), true).await;
+    }
+    // The seller moves the expiry: every one of them must be resent.
+    set_offer_expiry(&world, offer.expires_at + Duration::days(30)).await;
+    let run = expire_lapsed_offers(&world.deps, now).await.unwrap();
+    assert!(run.checked > PAGE_SIZE);
+    assert_eq!(
+        (run.checked, run.expired, run.emails_sent),
+        (1050, 1050, 1050)
+    );
+    let again = expire_lapsed_offers(&world.deps, now).await.unwrap();
+    assert_eq!(again, ExpiryRun::default());
+}
+
+#[tokio::test]
+async fn a_quote_ordered_meanwhile_is_left_alone() {
+    let world = FakeWorld::demo().await;
+    let mut offer = current_offer(&world).await;
+    offer.expires_at -= Duration::days(1); // differs from the product's: lapsed
+    let mut quote = pending(&world, "q-raced", offer, true).await;
+    // The purchase order wins the race after the page was read.
+    quote.status = QuoteStatus::Ordered;
+    let plan = crate::ports::OrderPlan {
+        record: crate::model::OrderRecord {
+            org_id: demo::COUPA_ORG.into(),
+            order_id: "PO-1".into(),
+            payload_id: "p-1".into(),
+            order_type: cxml::OrderType::New,
+            test: false,
+            lines: 0,
+            total: cxml::Money::zero(cxml::Currency::USD),
+            received_at: OffsetDateTime::now_utc(),
+            answer_code: 200,
+            answer_text: String::new(),
+            quote_ids: vec!["q-raced".into()],
+            agreement_ids: Vec::new(),
+        },
+        quotes: vec![(quote.clone(), QuoteStatus::PendingApproval)],
+        agreements: Vec::new(),
+        outbox: Vec::new(),
+        charges: Vec::new(),
+        cancelled_charges: Vec::new(),
+    };
+    world.store.place_order(&plan).await.unwrap();
+    let mut stale = quote.clone();
+    stale.status = QuoteStatus::Expired;
+    let email = crate::orders::offer_expired_email(&stale, &world.deps.config);
+    assert!(
+        !world
+            .store
+            .expire_quote(&stale, email.as_ref())
+            .await
+            .unwrap()
+    );
+    assert_eq!(quote_status(&world, "q-raced").await, QuoteStatus::Ordered);
+    assert!(world.store.pending_emails(10).await.unwrap().is_empty());
+    let run = expire_lapsed_offers(&world.deps, OffsetDateTime::now_utc())
+        .await
+        .unwrap();
+    assert_eq!(run, ExpiryRun::default());
+}
+
+#[tokio::test]
+async fn an_ses_outage_keeps_the_notice_for_the_next_flush() {
+    let world = FakeWorld::demo().await;
+    let now = OffsetDateTime::now_utc();
+    let mut offer = current_offer(&world).await;
+    offer.expires_at = now - Duration::minutes(5);
+    set_offer_expiry(&world, offer.expires_at).await;
+    pending(&world, "q-1", offer, true).await;
+    world.mailer.failing.store(true, Ordering::SeqCst);
+    let run = expire_lapsed_offers(&world.deps, now).await.unwrap();
+    assert_eq!((run.expired, run.emails_sent), (1, 0));
+    assert_eq!(world.store.pending_emails(10).await.unwrap().len(), 1);
+    world.mailer.failing.store(false, Ordering::SeqCst);
+    assert_eq!(notify::flush_outbox(&world.deps).await.unwrap(), 1);
+    // Expired once, told once: the next run has nothing to do.
+    let again = expire_lapsed_offers(&world.deps, now).await.unwrap();
+    assert_eq!(again, ExpiryRun::default());
+    assert_eq!(world.mailer.sent.lock().unwrap().len(), 1);
+}
