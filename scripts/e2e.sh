@@ -16,6 +16,8 @@ export WATCH_PORT="${E2E_WATCH_PORT:-9010}"
 export SQS_VISIBILITY_TIMEOUT="${SQS_VISIBILITY_TIMEOUT:-2}"
 # The expiry check runs when the tests say so, not on a timer.
 export SCHEDULE_EVERY_SECONDS=86400
+# A buyer that hangs is given up on after 3 s (deployed: the InvoiceTimeoutSeconds parameter).
+export LOCAL_PARAM_InvoiceTimeoutSeconds="${LOCAL_PARAM_InvoiceTimeoutSeconds:-3}"
 
 stop() {
   if [ "${E2E_KEEP:-0}" != 1 ]; then

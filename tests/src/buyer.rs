@@ -1,6 +1,6 @@
 //! The buyer's side of the wire: a local HTTP endpoint standing in for the procurement
-//! system's BrowserFormPost (where carts arrive) and its invoice URL. It records every
-//! request and answers as told: 200, an error status, or not at all (to test timeouts).
+//! system's BrowserFormPost (where carts arrive) and its invoice URL (`/invoices`). It records
+//! every request; the invoice URL answers as told: 200, an error status, or not at all.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -18,7 +18,11 @@ use tokio::sync::Notify;
 
 use crate::Error;
 
-/// How the endpoint answers.
+/// Where invoices are posted; the modes below apply to this path only, so carts (posted by
+/// the browser to any other path) always arrive.
+pub const INVOICE_PATH: &str = "/invoices";
+
+/// How the invoice URL answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BuyerMode {
     /// A cXML Response with this status code (200, 401, 500, ...), and the same HTTP status.
@@ -88,6 +92,7 @@ impl BuyerEndpoint {
         format!("http://{}{}", self.addr, path)
     }
 
+    /// How the invoice URL answers from now on (carts are always accepted).
     pub fn set_mode(&self, mode: BuyerMode) {
         *lock(&self.state.mode) = Some(mode);
     }
@@ -136,12 +141,16 @@ async fn answer(
     };
     lock(&state.received).push(Received {
         method,
-        path,
+        path: path.clone(),
         content_type,
         body,
     });
     state.arrived.notify_waiters();
-    let mode = lock(&state.mode).clone().unwrap_or(BuyerMode::Status(200));
+    let mode = if path.starts_with(INVOICE_PATH) {
+        lock(&state.mode).clone().unwrap_or(BuyerMode::Status(200))
+    } else {
+        BuyerMode::Status(200)
+    };
     let code = match mode {
         BuyerMode::Hang => {
             tokio::time::sleep(Duration::from_secs(3600)).await;

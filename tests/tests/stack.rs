@@ -1132,3 +1132,361 @@ async fn when_ses_fails_the_order_stands_and_the_email_follows_on_the_next_run()
         "sent by the next run"
     );
 }
+
+// ---------------------------------------------------------------- invoices and the expiry check
+
+use e2e::BuyerMode;
+
+const INVOICE_WAIT: Duration = Duration::from_secs(60);
+
+/// A live Coupa buyer with its invoice URL on `endpoint`, and an order for `product_id`
+/// through the whole punchout. Returns (party, order ID, agreement ID).
+async fn ordered(
+    stack: &LocalStack,
+    endpoint: &BuyerEndpoint,
+    tag: &str,
+    product_id: &str,
+) -> (Party, String, String) {
+    let party = live_buyer(stack, tag, Some(endpoint.url(e2e::buyer::INVOICE_PATH))).await;
+    let delivered = request_approval(stack, &party, endpoint, product_id).await;
+    let poom = buyer::cart_message(&delivered.doc).unwrap();
+    let quote_id = poom.items[0]
+        .item_id
+        .supplier_part_auxiliary_id
+        .clone()
+        .unwrap();
+    let order_id = format!("PO-{tag}-{quote_id}");
+    let reply = stack
+        .post_cxml(
+            "/order",
+            &PurchaseOrder::from_cart(&order_id, poom).to_xml(&party),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status_of(&reply.body).0, 200, "{}", reply.body);
+    let quote = stack.store().get_quote(&quote_id).await.unwrap().unwrap();
+    (party, order_id, quote.agreement_id.unwrap())
+}
+
+fn invoices(endpoint: &BuyerEndpoint) -> Vec<e2e::Received> {
+    endpoint
+        .received()
+        .into_iter()
+        .filter(|r| r.path == e2e::buyer::INVOICE_PATH)
+        .collect()
+}
+
+async fn wait_invoices(
+    endpoint: &BuyerEndpoint,
+    count: usize,
+    within: Duration,
+) -> Vec<e2e::Received> {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let got = invoices(endpoint);
+        if got.len() >= count || tokio::time::Instant::now() >= deadline {
+            return got;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn wait_charge_status(stack: &LocalStack, charge_id: &str, want: &str) -> String {
+    let deadline = tokio::time::Instant::now() + INVOICE_WAIT;
+    loop {
+        let status = stack
+            .store()
+            .charge_status(charge_id)
+            .await
+            .unwrap()
+            .unwrap_or_default();
+        if status == want || tokio::time::Instant::now() >= deadline {
+            return status;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+fn invoice_valid(xml: &str) {
+    let dtd = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/cxml/dtd/1.2.069/InvoiceDetail.dtd");
+    let file = std::env::temp_dir().join(format!(
+        "e2e-invoice-{}.xml",
+        time::OffsetDateTime::now_utc().unix_timestamp_nanos()
+    ));
+    std::fs::write(&file, xml).unwrap();
+    let out = std::process::Command::new("xmllint")
+        .args(["--noout", "--nonet", "--dtdvalid"])
+        .arg(&dtd)
+        .arg(&file)
+        .output()
+        .expect("xmllint runs");
+    assert!(
+        out.status.success(),
+        "{}\n{xml}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+async fn scheduled_run(stack: &LocalStack) -> serde_json::Value {
+    let event = json!({
+        "version": "0", "id": "e2e-run", "detail-type": "Scheduled Event", "source": "aws.events",
+        "account": "123456789012", "time": "2026-11-24T10:00:00Z", "region": "us-east-1",
+        "resources": [], "detail": {}
+    });
+    stack.invoke("offer-expiry-check", &event).await.unwrap()
+}
+
+#[tokio::test]
+async fn an_upfront_order_is_invoiced_once_quoting_the_po_and_a_redelivery_sends_nothing() {
+    let stack = stack().await;
+    let endpoint = BuyerEndpoint::start(0).await.unwrap();
+    let (_, order_id, agreement_id) = ordered(&stack, &endpoint, "inv", "prod-saas-upfront").await;
+    let got = wait_invoices(&endpoint, 1, INVOICE_WAIT).await;
+    assert_eq!(
+        got.len(),
+        1,
+        "the invoice arrives at the buyer's invoice URL"
+    );
+    let xml = got[0].text();
+    invoice_valid(&xml);
+    let doc = cxml::parse(xml.as_bytes()).unwrap();
+    let Body::Request(cxml::Request {
+        payload: cxml::RequestPayload::InvoiceDetail(invoice),
+        ..
+    }) = &doc.body
+    else {
+        panic!("not an InvoiceDetailRequest: {xml}");
+    };
+    assert!(xml.contains(&format!("orderID=\"{order_id}\"")), "{xml}");
+    assert!(
+        xml.contains(&format!("<DocumentReference payloadID=\"{order_id}\"")),
+        "{xml}"
+    );
+    assert!(xml.contains("12000.00"), "{xml}");
+    assert_eq!(invoice.header.invoice_id, format!("{agreement_id}-1"));
+    let charge_id = format!("{agreement_id}-1");
+    assert_eq!(
+        wait_charge_status(&stack, &charge_id, "invoiced").await,
+        "invoiced"
+    );
+
+    // The same SQS message delivered again (as SQS may): nothing more is sent.
+    let job = stack
+        .dynamodb()
+        .get_item()
+        .table_name(&stack.config.table_name)
+        .key("PK", AttributeValue::S(format!("CHARGE#{charge_id}")))
+        .key("SK", AttributeValue::S("CHARGE".into()))
+        .send()
+        .await
+        .unwrap();
+    let body = job.item().unwrap()["data"].as_s().unwrap().clone();
+    stack
+        .sqs()
+        .send_message()
+        .queue_url(&stack.config.invoice_queue_url)
+        .message_body(body)
+        .send()
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    assert_eq!(
+        invoices(&endpoint).len(),
+        1,
+        "a redelivery never sends a second invoice"
+    );
+}
+
+#[tokio::test]
+async fn a_500_is_retried_with_the_same_invoice_until_the_buyer_accepts() {
+    let stack = stack().await;
+    let endpoint = BuyerEndpoint::start(0).await.unwrap();
+    endpoint.set_mode(BuyerMode::Status(500));
+    let (_, _, agreement_id) = ordered(&stack, &endpoint, "retry", "prod-saas-upfront").await;
+    assert_eq!(wait_invoices(&endpoint, 1, INVOICE_WAIT).await.len(), 1);
+    endpoint.set_mode(BuyerMode::Status(200));
+    let got = wait_invoices(&endpoint, 2, INVOICE_WAIT).await;
+    assert_eq!(got.len(), 2, "SQS redelivered after the 500");
+    assert_eq!(
+        got[0].text().split("<Header>").nth(1),
+        got[1].text().split("<Header>").nth(1),
+        "the same invoice, resent"
+    );
+    assert_eq!(
+        wait_charge_status(&stack, &format!("{agreement_id}-1"), "invoiced").await,
+        "invoiced"
+    );
+}
+
+#[tokio::test]
+async fn a_401_is_a_visible_permanent_failure_and_never_retried() {
+    let stack = stack().await;
+    let endpoint = BuyerEndpoint::start(0).await.unwrap();
+    endpoint.set_mode(BuyerMode::Status(401));
+    let (_, _, agreement_id) = ordered(&stack, &endpoint, "perm", "prod-saas-upfront").await;
+    let charge_id = format!("{agreement_id}-1");
+    assert_eq!(
+        wait_charge_status(&stack, &charge_id, "failed").await,
+        "failed"
+    );
+    let outcome = stack
+        .store()
+        .charge_outcome(&charge_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(outcome.code, Some(401));
+    assert!(
+        outcome.text.contains("Refused by the buyer endpoint"),
+        "{outcome:?}"
+    );
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    assert_eq!(invoices(&endpoint).len(), 1, "4xx is not retried");
+}
+
+#[tokio::test]
+async fn a_buyer_that_keeps_failing_or_hangs_ends_in_the_dead_letter_queue() {
+    let stack = stack().await;
+    let endpoint = BuyerEndpoint::start(0).await.unwrap();
+    endpoint.set_mode(BuyerMode::Hang);
+    let (_, _, agreement_id) = ordered(&stack, &endpoint, "dlq", "prod-saas-upfront").await;
+    let charge_id = format!("{agreement_id}-1");
+    // The first attempt times out (3 s locally); then the buyer answers 500 every time.
+    assert_eq!(wait_invoices(&endpoint, 1, INVOICE_WAIT).await.len(), 1);
+    endpoint.set_mode(BuyerMode::Status(500));
+    let dlq = stack.env.get("INVOICE_DLQ_URL").unwrap().clone();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let out = stack
+            .sqs()
+            .receive_message()
+            .queue_url(&dlq)
+            .max_number_of_messages(10)
+            .wait_time_seconds(2)
+            .send()
+            .await
+            .unwrap();
+        if out
+            .messages()
+            .iter()
+            .any(|m| m.body().unwrap_or("").contains(&charge_id))
+        {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the job never reached the dead-letter queue"
+        );
+    }
+    let attempts = invoices(&endpoint).len();
+    assert!(
+        attempts >= 2,
+        "retried before dead-lettering ({attempts} attempts)"
+    );
+    assert_ne!(
+        stack
+            .store()
+            .charge_status(&charge_id)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("invoiced")
+    );
+}
+
+#[tokio::test]
+async fn test_mode_never_sends_an_invoice() {
+    let stack = stack().await;
+    let endpoint = BuyerEndpoint::start(0).await.unwrap();
+    let party = live_buyer(&stack, "testmode", Some(endpoint.url("/invoices"))).await;
+    let delivered = request_approval(&stack, &party, &endpoint, "prod-saas-upfront").await;
+    let poom = buyer::cart_message(&delivered.doc).unwrap();
+    let mut po = PurchaseOrder::from_cart("PO-TESTMODE", poom);
+    po.order_id = format!("PO-TESTMODE-{}", po.payload_id);
+    po.test = true; // deploymentMode="test"
+    let reply = stack.post_cxml("/order", &po.to_xml(&party)).await.unwrap();
+    assert_eq!(status_of(&reply.body).0, 200);
+    scheduled_run(&stack).await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert!(invoices(&endpoint).is_empty());
+}
+
+#[tokio::test]
+async fn installments_are_invoiced_on_their_dates_once() {
+    let stack = stack().await;
+    let endpoint = BuyerEndpoint::start(0).await.unwrap();
+    let (_, _, agreement_id) = ordered(&stack, &endpoint, "fps", "prod-saas-fps").await;
+    // The first installment is due now; the second in 180 days.
+    assert_eq!(wait_invoices(&endpoint, 1, INVOICE_WAIT).await.len(), 1);
+    assert_eq!(
+        wait_charge_status(&stack, &format!("{agreement_id}-1"), "invoiced").await,
+        "invoiced"
+    );
+    scheduled_run(&stack).await;
+    scheduled_run(&stack).await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(
+        invoices(&endpoint).len(),
+        1,
+        "the second installment waits for its date"
+    );
+    assert_eq!(
+        stack
+            .store()
+            .charge_status(&format!("{agreement_id}-2"))
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("scheduled")
+    );
+}
+
+#[tokio::test]
+async fn the_expiry_check_expires_a_changed_offer_and_emails_the_requester_once() {
+    let _ses = SES.read().await;
+    let stack = stack().await;
+    let store = stack.store();
+    let endpoint = BuyerEndpoint::start(0).await.unwrap();
+    let party = live_buyer(&stack, "offer", None).await;
+    // A private offer of its own, so the change below touches no other test.
+    let mut product = store
+        .get_product("prod-saas-private")
+        .await
+        .unwrap()
+        .unwrap();
+    product.id = format!("prod-private-{}", party.identity);
+    store.put_product(&product).await.unwrap();
+    let delivered = request_approval(&stack, &party, &endpoint, &product.id).await;
+    let poom = buyer::cart_message(&delivered.doc).unwrap();
+    let quote_id = poom.items[0]
+        .item_id
+        .supplier_part_auxiliary_id
+        .clone()
+        .unwrap();
+
+    scheduled_run(&stack).await;
+    assert_eq!(
+        store.get_quote(&quote_id).await.unwrap().unwrap().status,
+        QuoteStatus::PendingApproval,
+        "an unchanged offer stays pending"
+    );
+    // The seller changes the offer's expiration date while approval is pending.
+    product.private_offer.as_mut().unwrap().expires_at += Duration::from_secs(86400 * 7);
+    store.put_product(&product).await.unwrap();
+    scheduled_run(&stack).await;
+    assert_eq!(
+        store.get_quote(&quote_id).await.unwrap().unwrap().status,
+        QuoteStatus::Expired
+    );
+    let count = |emails: Vec<e2e::stack::SentEmail>| {
+        emails.iter().filter(|e| e.body.contains(&quote_id)).count()
+    };
+    assert_eq!(count(stack.sent_emails().await.unwrap()), 1);
+    let second = scheduled_run(&stack).await;
+    assert_eq!(
+        count(stack.sent_emails().await.unwrap()),
+        1,
+        "a second run sends nothing: {second}"
+    );
+}
