@@ -11,6 +11,8 @@ pub mod auth;
 pub mod build;
 pub mod datetime;
 pub mod dom;
+#[cfg(feature = "dtd-check")]
+pub mod dtd_check;
 pub mod error;
 pub mod form;
 pub mod inspect;

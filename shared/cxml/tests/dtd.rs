@@ -3,51 +3,11 @@
 
 mod common;
 
-use std::io::Write as _;
-use std::path::Path;
-use std::process::Command;
-
 use common::*;
 use cxml::{Body, Cxml, MessagePayload, RequestPayload, ResponsePayload};
 
-/// Validates `xml` with xmllint against `dtd` (a file in the 1.2.069 DTD directory).
-/// Returns xmllint's complaint on failure.
 fn xmllint(xml: &str, dtd: &str) -> Result<(), String> {
-    let dtd_path = Path::new(DTD_DIR).join(dtd);
-    assert!(
-        dtd_path.is_file(),
-        "DTD {} not found (expected the cXML 1.2.069 DTDs under {DTD_DIR})",
-        dtd_path.display()
-    );
-    let mut file = tempfile::Builder::new()
-        .prefix("cxml-dtd-")
-        .suffix(".xml")
-        .tempfile()
-        .expect("temp file");
-    file.write_all(xml.as_bytes()).expect("write temp file");
-    file.flush().expect("flush temp file");
-    let output = Command::new("xmllint")
-        .arg("--noout")
-        .arg("--nonet")
-        .arg("--dtdvalid")
-        .arg(&dtd_path)
-        .arg(file.path())
-        .output()
-        .unwrap_or_else(|e| {
-            panic!(
-                "xmllint could not be run ({e}): these tests need it; install libxml2-utils \
-                 (apt-get install libxml2-utils) or libxml2 (brew install libxml2)"
-            )
-        });
-    if output.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        ))
-    }
+    cxml::dtd_check::validate_against(xml, dtd)
 }
 
 fn validate(name: &str, doc: &Cxml) -> Result<(), String> {

@@ -1,7 +1,5 @@
 //! Invoice dispatch against the in-memory ports and a scripted buyer endpoint.
 
-use std::io::Write as _;
-use std::process::Command;
 use std::time::Duration as StdDuration;
 
 use cxml::{Currency, Money};
@@ -76,37 +74,7 @@ fn now() -> OffsetDateTime {
 
 /// Validates with xmllint against the official cXML 1.2.069 InvoiceDetail DTD.
 fn xmllint(xml: &str) -> Result<(), String> {
-    let dtd = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/cxml/dtd/1.2.069/InvoiceDetail.dtd"
-    );
-    assert!(
-        std::path::Path::new(dtd).is_file(),
-        "DTD not found at {dtd}"
-    );
-    let mut file = tempfile::Builder::new()
-        .prefix("invoice-")
-        .suffix(".xml")
-        .tempfile()
-        .expect("temp file");
-    file.write_all(xml.as_bytes()).expect("write temp file");
-    file.flush().expect("flush temp file");
-    let output = Command::new("xmllint")
-        .args(["--noout", "--nonet", "--dtdvalid", dtd])
-        .arg(file.path())
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("xmllint could not be run ({e}); install libxml2-utils (apt-get install libxml2-utils)")
-        });
-    if output.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        ))
-    }
+    cxml::dtd_check::validate_against(xml, "InvoiceDetail.dtd")
 }
 
 #[tokio::test]

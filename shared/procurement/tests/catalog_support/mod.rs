@@ -2,10 +2,6 @@
 //! Ariba would, press buttons, and read the cart back out of the page.
 #![allow(dead_code)]
 
-use std::io::Write as _;
-use std::path::Path;
-use std::process::Command;
-
 use procurement::catalog::handle_page;
 use procurement::demo;
 use procurement::fakes::FakeWorld;
@@ -263,39 +259,5 @@ pub async fn change_integration(
 
 /// Validates `xml` with xmllint against the cXML 1.2.069 DTD; xmllint's complaint on failure.
 pub fn xmllint(xml: &str) -> Result<(), String> {
-    let dtd_path = Path::new(DTD_DIR).join("cXML.dtd");
-    assert!(
-        dtd_path.is_file(),
-        "DTD {} not found (expected the cXML 1.2.069 DTDs under {DTD_DIR})",
-        dtd_path.display()
-    );
-    let mut file = tempfile::Builder::new()
-        .prefix("poom-dtd-")
-        .suffix(".xml")
-        .tempfile()
-        .expect("temp file");
-    file.write_all(xml.as_bytes()).expect("write temp file");
-    file.flush().expect("flush temp file");
-    let output = Command::new("xmllint")
-        .arg("--noout")
-        .arg("--nonet")
-        .arg("--dtdvalid")
-        .arg(&dtd_path)
-        .arg(file.path())
-        .output()
-        .unwrap_or_else(|e| {
-            panic!(
-                "xmllint could not be run ({e}): these tests need it; install libxml2-utils \
-                 (apt-get install libxml2-utils) or libxml2 (brew install libxml2)"
-            )
-        });
-    if output.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        ))
-    }
+    cxml::dtd_check::validate_against(xml, "cXML.dtd")
 }
