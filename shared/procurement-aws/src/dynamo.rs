@@ -45,6 +45,29 @@ const SCHEDULED_CHARGES_INDEX: &str = "CHARGE#scheduled";
 const FAILED_CHARGES_INDEX: &str = "CHARGE#failed";
 /// Quotes pending approval with a private offer, by offer expiry: the expiry check's list.
 const PENDING_OFFER_INDEX: &str = "QUOTE#pending_offer";
+const TRANSACTION_CONFLICT: &str = "TransactionConflict";
+
+/// Why DynamoDB cancelled a transaction: its reason code per step ("None",
+/// "ConditionalCheckFailed", "TransactionConflict", ...).
+#[derive(Debug)]
+struct Cancelled(Vec<String>);
+
+impl Cancelled {
+    fn conflicted(&self) -> bool {
+        self.0.iter().any(|r| r == TRANSACTION_CONFLICT)
+    }
+
+    fn condition_failed_at(&self, step: usize) -> bool {
+        self.0
+            .get(step)
+            .is_some_and(|r| r == "ConditionalCheckFailed")
+    }
+
+    fn reasons(&self) -> String {
+        self.0.join(", ")
+    }
+}
+
 /// DynamoDB's limit on the items of one TransactWriteItems call.
 const MAX_TRANSACTION_ITEMS: usize = 100;
 
@@ -243,6 +266,46 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
+    /// Runs one transaction. A cancellation comes back as its reasons, one per step.
+    /// Steps that overlapped another transaction on the same keys (TransactionConflict) are
+    /// tried again a few times first: once the other commits, the retry sees what it wrote.
+    async fn transact(
+        &self,
+        steps: Vec<TransactWriteItem>,
+    ) -> Result<Result<(), Cancelled>, StoreError> {
+        let mut attempt = 0u64;
+        loop {
+            attempt += 1;
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(steps.clone()))
+                .send()
+                .await;
+            let cancelled = match result {
+                Ok(_) => return Ok(Ok(())),
+                Err(SdkError::ServiceError(e)) => match e.err() {
+                    TransactWriteItemsError::TransactionCanceledException(c) => Cancelled(
+                        c.cancellation_reasons()
+                            .iter()
+                            .map(|r| r.code().unwrap_or("None").to_string())
+                            .collect(),
+                    ),
+                    TransactWriteItemsError::TransactionInProgressException(_) => {
+                        Cancelled(vec![TRANSACTION_CONFLICT.into()])
+                    }
+                    _ => return Err(unavailable(SdkError::ServiceError(e))),
+                },
+                Err(e) => return Err(unavailable(e)),
+            };
+            if cancelled.conflicted() && attempt < 6 {
+                tokio::time::sleep(std::time::Duration::from_millis(40 * attempt)).await;
+                continue;
+            }
+            return Ok(Err(cancelled));
+        }
+    }
+
     /// A transaction step that writes `item` only if its key is new.
     fn put_new(&self, item: Item) -> Result<TransactWriteItem, StoreError> {
         let put = Put::builder()
@@ -419,28 +482,18 @@ impl Store for DynamoStore {
         quote: &Quote,
         agreement: Option<&Agreement>,
     ) -> Result<(), StoreError> {
-        let mut request = self
-            .client
-            .transact_write_items()
-            .transact_items(self.put_new(quote_item(quote)?)?);
+        let mut steps = vec![self.put_new(quote_item(quote)?)?];
         if let Some(a) = agreement {
             let agreement_item = item(format!("AGREEMENT#{}", a.agreement_id), "AGREEMENT", a)?;
-            request = request.transact_items(self.put_new(agreement_item)?);
+            steps.push(self.put_new(agreement_item)?);
         }
-        match request.send().await {
-            Ok(_) => Ok(()),
-            Err(SdkError::ServiceError(e))
-                if matches!(
-                    e.err(),
-                    TransactWriteItemsError::TransactionCanceledException(_)
-                ) =>
-            {
-                Err(StoreError::Conflict(format!(
-                    "quote {} exists",
-                    quote.quote_id
-                )))
-            }
-            Err(e) => Err(unavailable(e)),
+        match self.transact(steps).await? {
+            Ok(()) => Ok(()),
+            Err(cancelled) => Err(StoreError::Conflict(format!(
+                "quote {} exists ({})",
+                quote.quote_id,
+                cancelled.reasons()
+            ))),
         }
     }
 
@@ -558,49 +611,20 @@ impl Store for DynamoStore {
                 steps.len()
             )));
         }
-        // A transaction that overlaps another on the same keys is cancelled with
-        // TransactionConflict; once the other commits, the retry sees the duplicate.
-        let mut attempt = 0u32;
-        loop {
-            attempt += 1;
-            let result = self
-                .client
-                .transact_write_items()
-                .set_transact_items(Some(steps.clone()))
-                .send()
-                .await;
-            let reasons: Vec<String> = match result {
-                Ok(_) => return Ok(Recorded::Created),
-                Err(SdkError::ServiceError(e)) => match e.err() {
-                    TransactWriteItemsError::TransactionCanceledException(c) => c
-                        .cancellation_reasons()
-                        .iter()
-                        .map(|r| r.code().unwrap_or("None").to_string())
-                        .collect(),
-                    TransactWriteItemsError::TransactionInProgressException(_) => {
-                        vec!["TransactionConflict".into()]
-                    }
-                    _ => return Err(unavailable(SdkError::ServiceError(e))),
-                },
-                Err(e) => return Err(unavailable(e)),
-            };
-            let existing: Option<OrderRecord> = match self.get(order_pk.clone(), &order_sk).await? {
-                Some(o) => Some(o),
-                None => self.get(payload_pk.clone(), "ORDER").await?,
-            };
-            if let Some(existing) = existing {
-                return Ok(Recorded::Existing(existing));
-            }
-            let conflicted = reasons.iter().any(|r| r == "TransactionConflict");
-            if conflicted && attempt < 6 {
-                tokio::time::sleep(std::time::Duration::from_millis(40 * u64::from(attempt))).await;
-                continue;
-            }
-            return Err(StoreError::Conflict(format!(
+        let Err(cancelled) = self.transact(steps).await? else {
+            return Ok(Recorded::Created);
+        };
+        let existing: Option<OrderRecord> = match self.get(order_pk, &order_sk).await? {
+            Some(o) => Some(o),
+            None => self.get(payload_pk, "ORDER").await?,
+        };
+        match existing {
+            Some(existing) => Ok(Recorded::Existing(existing)),
+            None => Err(StoreError::Conflict(format!(
                 "order {} could not be recorded: {}",
                 record.order_id,
-                reasons.join(", ")
-            )));
+                cancelled.reasons()
+            ))),
         }
     }
 
@@ -790,42 +814,15 @@ impl Store for DynamoStore {
         if let Some(email) = email {
             steps.push(self.put_step(outbox_item(email)?)?);
         }
-        let mut attempt = 0u32;
-        loop {
-            attempt += 1;
-            let result = self
-                .client
-                .transact_write_items()
-                .set_transact_items(Some(steps.clone()))
-                .send()
-                .await;
-            let reasons: Vec<String> = match result {
-                Ok(_) => return Ok(true),
-                Err(SdkError::ServiceError(e)) => match e.err() {
-                    TransactWriteItemsError::TransactionCanceledException(c) => c
-                        .cancellation_reasons()
-                        .iter()
-                        .map(|r| r.code().unwrap_or("None").to_string())
-                        .collect(),
-                    _ => return Err(unavailable(SdkError::ServiceError(e))),
-                },
-                Err(e) => return Err(unavailable(e)),
-            };
-            if reasons
-                .first()
-                .is_some_and(|r| r == "ConditionalCheckFailed")
-            {
-                return Ok(false);
-            }
-            if reasons.iter().any(|r| r == "TransactionConflict") && attempt < 4 {
-                tokio::time::sleep(std::time::Duration::from_millis(40 * u64::from(attempt))).await;
-                continue;
-            }
-            return Err(StoreError::Unavailable(format!(
+        match self.transact(steps).await? {
+            Ok(()) => Ok(true),
+            // No longer pending: ordered, cancelled or expired by an earlier run.
+            Err(cancelled) if cancelled.condition_failed_at(0) => Ok(false),
+            Err(cancelled) => Err(StoreError::Unavailable(format!(
                 "quote {} not expired: {}",
                 quote.quote_id,
-                reasons.join(", ")
-            )));
+                cancelled.reasons()
+            ))),
         }
     }
 

@@ -511,6 +511,22 @@ fn charges_for(
         due,
         po_line_number,
     };
+    // Each contract line as one charge, due now.
+    let contract_now = || -> Vec<InvoiceJob> {
+        contract_lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                job(
+                    i + 1,
+                    l.description.clone(),
+                    l.unit_price.clone(),
+                    now,
+                    po_line(l.line_number),
+                )
+            })
+            .collect()
+    };
     match product.map(|p| &p.pricing) {
         Some(Pricing::FlexiblePaymentSchedule { installments }) => {
             let scheduled: rust_decimal::Decimal =
@@ -537,34 +553,10 @@ fn charges_for(
             }
             // The schedule changed since approval: invoice what was approved, now.
             tracing::warn!(quote_id = %quote.quote_id, "payment schedule differs from the approved total; invoicing the approved total");
-            contract_lines
-                .iter()
-                .enumerate()
-                .map(|(i, l)| {
-                    job(
-                        i + 1,
-                        l.description.clone(),
-                        l.unit_price.clone(),
-                        now,
-                        po_line(l.line_number),
-                    )
-                })
-                .collect()
+            contract_now()
         }
         Some(Pricing::Upfront { .. }) | Some(Pricing::ContractWithPayAsYouGo { .. }) => {
-            contract_lines
-                .iter()
-                .enumerate()
-                .map(|(i, l)| {
-                    job(
-                        i + 1,
-                        l.description.clone(),
-                        l.unit_price.clone(),
-                        now,
-                        po_line(l.line_number),
-                    )
-                })
-                .collect()
+            contract_now()
         }
         _ => Vec::new(),
     }
