@@ -1366,7 +1366,22 @@ async fn test_mode_never_sends_an_invoice() {
     po.order_id = format!("PO-TESTMODE-{}", po.payload_id);
     po.test = true; // deploymentMode="test"
     let reply = stack.post_cxml("/order", &po.to_xml(&party)).await.unwrap();
-    assert_eq!(status_of(&reply.body).0, 200);
+    let (code, text) = status_of(&reply.body);
+    assert_eq!(code, 200, "{text}");
+    assert!(
+        text.contains("test"),
+        "the answer says it was a test: {text}"
+    );
+    let quote_id = poom.items[0]
+        .item_id
+        .supplier_part_auxiliary_id
+        .clone()
+        .unwrap();
+    assert_eq!(
+        agreements_of_quote(&stack, &quote_id).await,
+        0,
+        "test mode creates no subscription"
+    );
     scheduled_run(&stack).await;
     tokio::time::sleep(Duration::from_secs(5)).await;
     assert!(invoices(&endpoint).is_empty());
@@ -1449,4 +1464,79 @@ async fn the_expiry_check_expires_a_changed_offer_and_emails_the_requester_once(
         1,
         "a second run sends nothing: {second}"
     );
+}
+
+#[tokio::test]
+async fn a_purchase_order_that_differs_from_the_quote_is_refused_naming_line_and_field() {
+    let stack = stack().await;
+    let endpoint = BuyerEndpoint::start(0).await.unwrap();
+    let party = live_buyer(&stack, "mismatch", None).await;
+    let delivered = request_approval(&stack, &party, &endpoint, "prod-saas-contract-payg").await;
+    let poom = buyer::cart_message(&delivered.doc).unwrap();
+    assert_eq!(poom.items.len(), 2, "contract plus usage is two cart items");
+    let quote_id = poom.items[0]
+        .item_id
+        .supplier_part_auxiliary_id
+        .clone()
+        .unwrap();
+    let order_id = format!("PO-MISMATCH-{quote_id}");
+
+    let mut price = PurchaseOrder::from_cart(&order_id, poom);
+    price.lines[1].unit_price = "99999.00".into();
+    let (code, text) = status_of(
+        &stack
+            .post_cxml("/order", &price.to_xml(&party))
+            .await
+            .unwrap()
+            .body,
+    );
+    assert_eq!(code, 400, "{text}");
+    assert!(
+        text.contains("line 2") && text.contains("unit price"),
+        "{text}"
+    );
+
+    let mut currency = PurchaseOrder::from_cart(&order_id, poom);
+    currency.lines[0].currency = "EUR".into();
+    currency.lines[1].currency = "EUR".into();
+    let (code, text) = status_of(
+        &stack
+            .post_cxml("/order", &currency.to_xml(&party))
+            .await
+            .unwrap()
+            .body,
+    );
+    assert_eq!(code, 400, "{text}");
+    assert!(
+        text.contains("line 1") && text.contains("currency"),
+        "{text}"
+    );
+
+    let mut product = PurchaseOrder::from_cart(&order_id, poom);
+    product.lines[0].supplier_part_id = "prod-saas-upfront".into();
+    let (code, text) = status_of(
+        &stack
+            .post_cxml("/order", &product.to_xml(&party))
+            .await
+            .unwrap()
+            .body,
+    );
+    assert_eq!(code, 400, "{text}");
+    assert!(
+        text.contains("line 1") && text.contains("SupplierPartID"),
+        "{text}"
+    );
+
+    // Nothing was created by the refused orders; the right one still goes through.
+    assert_eq!(agreements_of_quote(&stack, &quote_id).await, 0);
+    let right = PurchaseOrder::from_cart(&order_id, poom);
+    let (code, text) = status_of(
+        &stack
+            .post_cxml("/order", &right.to_xml(&party))
+            .await
+            .unwrap()
+            .body,
+    );
+    assert_eq!(code, 200, "{text}");
+    assert_eq!(agreements_of_quote(&stack, &quote_id).await, 1);
 }

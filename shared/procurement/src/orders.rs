@@ -248,6 +248,8 @@ async fn match_lines(
         let quoted = candidates
             .iter()
             .find(|l| l.unit_price == *price)
+            // Same amount in another currency: matched, so the currency check names it.
+            .or_else(|| candidates.iter().find(|l| l.unit_price.amount == price.amount))
             .or_else(|| (candidates.len() == 1).then(|| &candidates[0]))
             .copied()
             .ok_or_else(|| {

@@ -404,3 +404,20 @@ async fn update_keeps_approved_terms_and_refuses_changed_ones() {
     );
     assert_eq!(code, 400, "{text}");
 }
+
+#[tokio::test]
+async fn a_currency_change_on_a_two_line_quote_is_named_as_such() {
+    let world = live_world().await;
+    let mut quote = quote_for(&world, "prod-saas-contract-payg", "q-13").await;
+    assert_eq!(quote.lines.len(), 2);
+    for line in &mut quote.lines {
+        line.unit_price.currency = cxml::Currency::EUR;
+    }
+    let (code, text) =
+        answer(&handle_order(&world.deps, &po("PO-13", "p-13", OrderType::New, &[&quote])).await);
+    assert_eq!(code, 400);
+    assert!(
+        text.contains("line 1") && text.contains("currency EUR"),
+        "{text}"
+    );
+}
