@@ -1540,3 +1540,80 @@ async fn a_purchase_order_that_differs_from_the_quote_is_refused_naming_line_and
     assert_eq!(code, 200, "{text}");
     assert_eq!(agreements_of_quote(&stack, &quote_id).await, 1);
 }
+
+#[tokio::test]
+async fn hundreds_of_pending_quotes_are_paged_through_and_expired_in_one_scheduled_run() {
+    // Quotes pending approval on private offers, over several index pages (100 a page): one
+    // run reads them by index and expires every one whose offer changed. Timings go to stderr
+    // (--nocapture). QUOTES=2000 was measured too; moto copies the whole table on every
+    // transaction, so seeding and expiring thousands takes minutes there (not on DynamoDB).
+    const QUOTES: usize = 300;
+    let stack = std::sync::Arc::new(stack().await);
+    let store = stack.store();
+    let now = time::OffsetDateTime::now_utc();
+    let mut product = store
+        .get_product("prod-saas-private")
+        .await
+        .unwrap()
+        .unwrap();
+    product.id = format!("prod-private-bulk-{}", now.unix_timestamp_nanos());
+    store.put_product(&product).await.unwrap();
+    let template = procurement::model::Quote {
+        quote_id: String::new(),
+        org_id: format!("e2e-bulk-{}", now.unix_timestamp_nanos()),
+        product_id: product.id.clone(),
+        product_title: product.title.clone(),
+        lines: Vec::new(),
+        status: QuoteStatus::PendingApproval,
+        test: false,
+        never_invoiced: false,
+        private_offer: product.private_offer.clone(),
+        requester_email: None,
+        requester_name: None,
+        buyer_cookie: "bulk".into(),
+        created_at: now,
+        order_id: None,
+        agreement_id: None,
+    };
+    // One writer: moto's TransactWriteItems deep-copies the table for rollback and is not
+    // safe against concurrent transactions (RuntimeError in moto, seen with 8 writers).
+    let seeding = std::time::Instant::now();
+    for n in 0..QUOTES {
+        let mut quote = template.clone();
+        quote.quote_id = format!("q-bulk-{}-{n}", template.org_id);
+        store.create_quote(&quote, None).await.unwrap();
+    }
+    eprintln!("seeded {QUOTES} pending quotes in {:?}", seeding.elapsed());
+
+    let unchanged = std::time::Instant::now();
+    let run = scheduled_run(&stack).await;
+    eprintln!("run over unchanged offers: {:?} {run}", unchanged.elapsed());
+    assert!(
+        run["quotes_checked"].as_u64().unwrap() >= QUOTES as u64,
+        "{run}"
+    );
+
+    product.private_offer.as_mut().unwrap().expires_at += Duration::from_secs(86400);
+    store.put_product(&product).await.unwrap();
+    let expiring = std::time::Instant::now();
+    let run = scheduled_run(&stack).await;
+    eprintln!(
+        "run expiring {QUOTES} quotes: {:?} {run}",
+        expiring.elapsed()
+    );
+    assert!(
+        run["quotes_expired"].as_u64().unwrap() >= QUOTES as u64,
+        "{run}"
+    );
+    let last = format!("q-bulk-{}-{}", template.org_id, QUOTES - 1);
+    assert_eq!(
+        store.get_quote(&last).await.unwrap().unwrap().status,
+        QuoteStatus::Expired
+    );
+
+    let again = scheduled_run(&stack).await;
+    assert_eq!(
+        again["quotes_expired"], 0,
+        "a second run changes nothing: {again}"
+    );
+}
