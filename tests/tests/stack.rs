@@ -13,6 +13,12 @@ async fn stack() -> LocalStack {
     LocalStack::connect().await.expect("local stack")
 }
 
+/// Sends a purchase order as the buyer's Coupa would; the cXML status of the answer.
+async fn send_order(stack: &LocalStack, party: &Party, po: &PurchaseOrder) -> (u16, String) {
+    let reply = stack.post_cxml("/order", &po.to_xml(party)).await.unwrap();
+    status_of(&reply.body)
+}
+
 fn status_of(body: &str) -> (u16, String) {
     let doc = cxml::parse(body.as_bytes()).expect("the answer is cXML");
     let status = doc.response_status().expect("a cXML Response").clone();
@@ -1023,25 +1029,13 @@ async fn update_keeps_the_subscription_and_delete_cancels_what_has_not_started()
     raise.order_type = "update".into();
     raise.reference = Some(original.payload_id.clone());
     raise.lines[0].quantity = "2".into();
-    let (code, text) = status_of(
-        &stack
-            .post_cxml("/order", &raise.to_xml(&party))
-            .await
-            .unwrap()
-            .body,
-    );
+    let (code, text) = send_order(&stack, &party, &raise).await;
     assert_eq!(code, 409, "{text}");
 
     let mut delete = PurchaseOrder::from_cart(&order_id, poom);
     delete.order_type = "delete".into();
     delete.reference = Some(original.payload_id.clone());
-    let (code, text) = status_of(
-        &stack
-            .post_cxml("/order", &delete.to_xml(&party))
-            .await
-            .unwrap()
-            .body,
-    );
+    let (code, text) = send_order(&stack, &party, &delete).await;
     assert_eq!(code, 200, "{text}");
     let store = stack.store();
     let quote = store.get_quote(&quote_id).await.unwrap().unwrap();
@@ -1483,13 +1477,7 @@ async fn a_purchase_order_that_differs_from_the_quote_is_refused_naming_line_and
 
     let mut price = PurchaseOrder::from_cart(&order_id, poom);
     price.lines[1].unit_price = "99999.00".into();
-    let (code, text) = status_of(
-        &stack
-            .post_cxml("/order", &price.to_xml(&party))
-            .await
-            .unwrap()
-            .body,
-    );
+    let (code, text) = send_order(&stack, &party, &price).await;
     assert_eq!(code, 400, "{text}");
     assert!(
         text.contains("line 2") && text.contains("unit price"),
@@ -1499,13 +1487,7 @@ async fn a_purchase_order_that_differs_from_the_quote_is_refused_naming_line_and
     let mut currency = PurchaseOrder::from_cart(&order_id, poom);
     currency.lines[0].currency = "EUR".into();
     currency.lines[1].currency = "EUR".into();
-    let (code, text) = status_of(
-        &stack
-            .post_cxml("/order", &currency.to_xml(&party))
-            .await
-            .unwrap()
-            .body,
-    );
+    let (code, text) = send_order(&stack, &party, &currency).await;
     assert_eq!(code, 400, "{text}");
     assert!(
         text.contains("line 1") && text.contains("currency"),
@@ -1514,13 +1496,7 @@ async fn a_purchase_order_that_differs_from_the_quote_is_refused_naming_line_and
 
     let mut product = PurchaseOrder::from_cart(&order_id, poom);
     product.lines[0].supplier_part_id = "prod-saas-upfront".into();
-    let (code, text) = status_of(
-        &stack
-            .post_cxml("/order", &product.to_xml(&party))
-            .await
-            .unwrap()
-            .body,
-    );
+    let (code, text) = send_order(&stack, &party, &product).await;
     assert_eq!(code, 400, "{text}");
     assert!(
         text.contains("line 1") && text.contains("SupplierPartID"),
@@ -1530,13 +1506,7 @@ async fn a_purchase_order_that_differs_from_the_quote_is_refused_naming_line_and
     // Nothing was created by the refused orders; the right one still goes through.
     assert_eq!(agreements_of_quote(&stack, &quote_id).await, 0);
     let right = PurchaseOrder::from_cart(&order_id, poom);
-    let (code, text) = status_of(
-        &stack
-            .post_cxml("/order", &right.to_xml(&party))
-            .await
-            .unwrap()
-            .body,
-    );
+    let (code, text) = send_order(&stack, &party, &right).await;
     assert_eq!(code, 200, "{text}");
     assert_eq!(agreements_of_quote(&stack, &quote_id).await, 1);
 }

@@ -456,6 +456,26 @@ impl FakeWorld {
 }
 
 impl FakeWorld {
+    /// The demo world with the Coupa buyer out of test mode, as after their testing:
+    /// orders make agreements and invoices.
+    pub async fn demo_live() -> Self {
+        let world = Self::demo().await;
+        let mut integration = world
+            .store
+            .get_integration(crate::demo::COUPA_ORG)
+            .await
+            .ok()
+            .flatten()
+            .expect("the demo seeds the Coupa integration");
+        integration.test_mode = false;
+        world
+            .store
+            .put_integration(&integration)
+            .await
+            .expect("the in-memory store never fails");
+        world
+    }
+
     /// A world holding the demo catalog and integrations, as `make run` seeds them.
     pub async fn demo() -> Self {
         let world = Self::new(Config::example());

@@ -49,20 +49,6 @@ async fn quote_for(world: &FakeWorld, product_id: &str, quote_id: &str) -> Quote
     quote
 }
 
-/// Production mode with an invoice URL: what a Coupa buyer has after testing.
-async fn live_world() -> FakeWorld {
-    let world = FakeWorld::demo().await;
-    let mut integration = world
-        .store
-        .get_integration(demo::COUPA_ORG)
-        .await
-        .unwrap()
-        .unwrap();
-    integration.test_mode = false;
-    world.store.put_integration(&integration).await.unwrap();
-    world
-}
-
 fn po(order_id: &str, payload_id: &str, kind: OrderType, quotes: &[&Quote]) -> Vec<u8> {
     let mut from = Credential::new(demo::COUPA_DOMAIN, demo::COUPA_IDENTITY);
     let mut sender = from.clone();
@@ -142,7 +128,7 @@ fn answer(reply: &procurement::http::HttpReply) -> (u16, String) {
 
 #[tokio::test]
 async fn a_new_order_creates_one_agreement_emails_and_queues_the_upfront_invoice() {
-    let world = live_world().await;
+    let world = FakeWorld::demo_live().await;
     let quote = quote_for(&world, "prod-saas-upfront", "q-1").await;
     let reply = handle_order(&world.deps, &po("PO-1", "p-1", OrderType::New, &[&quote])).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
@@ -171,7 +157,7 @@ async fn a_new_order_creates_one_agreement_emails_and_queues_the_upfront_invoice
 
 #[tokio::test]
 async fn the_same_order_again_gets_the_same_answer_and_no_second_agreement() {
-    let world = live_world().await;
+    let world = FakeWorld::demo_live().await;
     let quote = quote_for(&world, "prod-saas-upfront", "q-2").await;
     let first = handle_order(&world.deps, &po("PO-2", "p-2", OrderType::New, &[&quote])).await;
     // Same payloadID, and a resend with a new payloadID but the same orderID.
@@ -185,7 +171,7 @@ async fn the_same_order_again_gets_the_same_answer_and_no_second_agreement() {
 
 #[tokio::test]
 async fn mismatched_lines_are_refused_naming_the_line_and_field() {
-    let world = live_world().await;
+    let world = FakeWorld::demo_live().await;
     let mut quote = quote_for(&world, "prod-saas-upfront", "q-3").await;
     quote.lines[0].unit_price.amount = rust_decimal::Decimal::new(100, 0);
     let reply = handle_order(&world.deps, &po("PO-3", "p-3", OrderType::New, &[&quote])).await;
@@ -225,7 +211,7 @@ async fn mismatched_lines_are_refused_naming_the_line_and_field() {
 
 #[tokio::test]
 async fn an_expired_private_offer_makes_no_agreement_and_tells_the_requester() {
-    let world = live_world().await;
+    let world = FakeWorld::demo_live().await;
     let mut quote = quote_for(&world, "prod-saas-private", "q-4").await;
     // The offer expired while approval was pending.
     let mut product = world
@@ -258,7 +244,7 @@ async fn an_expired_private_offer_makes_no_agreement_and_tells_the_requester() {
 
 #[tokio::test]
 async fn a_seller_change_to_the_offer_expiry_counts_as_expired() {
-    let world = live_world().await;
+    let world = FakeWorld::demo_live().await;
     let quote = quote_for(&world, "prod-saas-private", "q-5").await;
     let mut product = world
         .store
@@ -289,7 +275,7 @@ async fn test_mode_answers_200_and_creates_nothing() {
 
 #[tokio::test]
 async fn ses_failure_keeps_the_order_and_the_email_is_sent_by_the_next_run() {
-    let world = live_world().await;
+    let world = FakeWorld::demo_live().await;
     world.mailer.failing.store(true, Ordering::SeqCst);
     let quote = quote_for(&world, "prod-saas-upfront", "q-7").await;
     let (code, _) =
@@ -304,7 +290,7 @@ async fn ses_failure_keeps_the_order_and_the_email_is_sent_by_the_next_run() {
 
 #[tokio::test]
 async fn payment_schedule_installments_are_scheduled_on_their_dates_and_payg_is_not_invoiced() {
-    let world = live_world().await;
+    let world = FakeWorld::demo_live().await;
     let fps = quote_for(&world, "prod-saas-fps", "q-8").await;
     let payg = quote_for(&world, "prod-saas-payg", "q-9").await;
     handle_order(&world.deps, &po("PO-8", "p-8", OrderType::New, &[&fps])).await;
@@ -330,7 +316,7 @@ async fn payment_schedule_installments_are_scheduled_on_their_dates_and_payg_is_
 
 #[tokio::test]
 async fn delete_cancels_what_has_not_started_and_refuses_what_has() {
-    let world = live_world().await;
+    let world = FakeWorld::demo_live().await;
     // Pay-as-you-go: no charge queued yet, so a delete cancels it.
     let payg = quote_for(&world, "prod-saas-payg", "q-10").await;
     handle_order(&world.deps, &po("PO-10", "p-10", OrderType::New, &[&payg])).await;
@@ -372,7 +358,7 @@ async fn delete_cancels_what_has_not_started_and_refuses_what_has() {
 
 #[tokio::test]
 async fn update_keeps_approved_terms_and_refuses_changed_ones() {
-    let world = live_world().await;
+    let world = FakeWorld::demo_live().await;
     let quote = quote_for(&world, "prod-saas-payg", "q-12").await;
     handle_order(&world.deps, &po("PO-12", "p-12", OrderType::New, &[&quote])).await;
     let (code, _) = answer(
@@ -407,7 +393,7 @@ async fn update_keeps_approved_terms_and_refuses_changed_ones() {
 
 #[tokio::test]
 async fn a_currency_change_on_a_two_line_quote_is_named_as_such() {
-    let world = live_world().await;
+    let world = FakeWorld::demo_live().await;
     let mut quote = quote_for(&world, "prod-saas-contract-payg", "q-13").await;
     assert_eq!(quote.lines.len(), 2);
     for line in &mut quote.lines {

@@ -26,20 +26,6 @@ fn job(charge_id: &str, due: OffsetDateTime) -> InvoiceJob {
     }
 }
 
-/// The demo world with the Coupa buyer out of test mode, as after their testing.
-async fn live_world() -> FakeWorld {
-    let world = FakeWorld::demo().await;
-    let mut integration = world
-        .store
-        .get_integration(demo::COUPA_ORG)
-        .await
-        .unwrap()
-        .unwrap();
-    integration.test_mode = false;
-    world.store.put_integration(&integration).await.unwrap();
-    world
-}
-
 /// Stores a charge as the order transaction would, in `status`.
 fn add_charge(world: &FakeWorld, job: &InvoiceJob, status: &str) {
     world
@@ -79,7 +65,7 @@ fn xmllint(xml: &str) -> Result<(), String> {
 
 #[tokio::test]
 async fn a_200_answer_records_the_charge_invoiced_with_the_buyers_text() {
-    let world = live_world().await;
+    let world = FakeWorld::demo_live().await;
     let job = job("agmt-0001-1", DUE);
     add_charge(&world, &job, "queued");
     world
@@ -114,7 +100,7 @@ async fn a_200_answer_records_the_charge_invoiced_with_the_buyers_text() {
 
 #[tokio::test]
 async fn the_posted_invoice_is_what_coupa_expects() {
-    let world = live_world().await;
+    let world = FakeWorld::demo_live().await;
     let job = job("agmt-0001-1", DUE);
     add_charge(&world, &job, "queued");
     dispatch_job(&world.deps, &job, now()).await;
@@ -181,7 +167,7 @@ async fn the_posted_invoice_is_what_coupa_expects() {
 
 #[tokio::test]
 async fn a_201_answer_is_also_invoiced() {
-    let world = live_world().await;
+    let world = FakeWorld::demo_live().await;
     let job = job("agmt-0001-1", DUE);
     add_charge(&world, &job, "queued");
     world
@@ -197,7 +183,7 @@ async fn a_201_answer_is_also_invoiced() {
 
 #[tokio::test]
 async fn a_401_is_recorded_failed_with_the_buyers_text_and_not_retried() {
-    let world = live_world().await;
+    let world = FakeWorld::demo_live().await;
     let job = job("agmt-0001-1", DUE);
     add_charge(&world, &job, "queued");
     world
@@ -228,7 +214,7 @@ async fn a_401_is_recorded_failed_with_the_buyers_text_and_not_retried() {
 
 #[tokio::test]
 async fn a_cxml_refusal_inside_http_200_is_permanent() {
-    let world = live_world().await;
+    let world = FakeWorld::demo_live().await;
     let job = job("agmt-0001-1", DUE);
     add_charge(&world, &job, "queued");
     world
@@ -248,7 +234,7 @@ async fn a_cxml_refusal_inside_http_200_is_permanent() {
 
 #[tokio::test]
 async fn a_500_is_retried_and_the_retry_resends_the_same_invoice() {
-    let world = live_world().await;
+    let world = FakeWorld::demo_live().await;
     let job = job("agmt-0001-1", DUE);
     add_charge(&world, &job, "queued");
     world
@@ -290,7 +276,7 @@ async fn a_500_is_retried_and_the_retry_resends_the_same_invoice() {
 
 #[tokio::test]
 async fn timeouts_and_connection_errors_are_retried() {
-    let world = live_world().await;
+    let world = FakeWorld::demo_live().await;
     let job = job("agmt-0001-1", DUE);
     add_charge(&world, &job, "queued");
     world
@@ -319,7 +305,7 @@ async fn timeouts_and_connection_errors_are_retried() {
 
 #[tokio::test]
 async fn redelivery_of_an_invoiced_charge_sends_nothing() {
-    let world = live_world().await;
+    let world = FakeWorld::demo_live().await;
     let job = job("agmt-0001-1", DUE);
     add_charge(&world, &job, "queued");
     let body = serde_json::to_string(&job).unwrap();
@@ -331,7 +317,7 @@ async fn redelivery_of_an_invoiced_charge_sends_nothing() {
 
 #[tokio::test]
 async fn cancelled_charges_are_never_sent() {
-    let world = live_world().await;
+    let world = FakeWorld::demo_live().await;
     let job = job("agmt-0001-1", DUE);
     add_charge(&world, &job, "cancelled");
     assert_eq!(
@@ -363,7 +349,7 @@ async fn test_mode_sends_nothing_and_records_why() {
 
 #[tokio::test]
 async fn a_missing_invoice_url_or_integration_is_a_recorded_permanent_failure() {
-    let world = live_world().await;
+    let world = FakeWorld::demo_live().await;
     let mut integration = world
         .store
         .get_integration(demo::COUPA_ORG)
@@ -399,7 +385,7 @@ async fn a_missing_invoice_url_or_integration_is_a_recorded_permanent_failure() 
 
 #[tokio::test]
 async fn an_unusable_url_is_permanent() {
-    let world = live_world().await;
+    let world = FakeWorld::demo_live().await;
     let job = job("agmt-0001-1", DUE);
     add_charge(&world, &job, "queued");
     world.invoice_sender.then(Err(SendError::Invalid(
@@ -414,7 +400,7 @@ async fn an_unusable_url_is_permanent() {
 
 #[tokio::test]
 async fn unknown_charges_and_malformed_jobs_stay_on_the_queue() {
-    let world = live_world().await;
+    let world = FakeWorld::demo_live().await;
     let unknown = job("agmt-9999-1", DUE);
     assert!(matches!(
         dispatch_job(&world.deps, &unknown, now()).await,
@@ -448,7 +434,7 @@ async fn without_the_secret_key_jobs_wait_on_the_queue() {
 
 #[tokio::test]
 async fn a_charge_that_cannot_be_invoiced_fails_visibly_without_a_panic() {
-    let world = live_world().await;
+    let world = FakeWorld::demo_live().await;
     let cases = [
         ("neg-1", Money::new(dec!(-5.00), Currency::USD)),
         ("zero-1", Money::new(dec!(0), Currency::USD)),
@@ -473,7 +459,7 @@ async fn a_charge_that_cannot_be_invoiced_fails_visibly_without_a_panic() {
 
 #[tokio::test]
 async fn a_job_far_ahead_of_its_date_waits_for_the_scheduled_run() {
-    let world = live_world().await;
+    let world = FakeWorld::demo_live().await;
     let future = job("agmt-0001-2", now() + Duration::days(180));
     add_charge(&world, &future, "scheduled");
     assert_eq!(
@@ -570,7 +556,7 @@ fn answers_are_read_by_their_cxml_status_first() {
 
 #[tokio::test]
 async fn installments_are_queued_only_once_due() {
-    let world = live_world().await;
+    let world = FakeWorld::demo_live().await;
     let first = job("agmt-0002-1", DUE);
     let second = job("agmt-0002-2", DUE + Duration::days(180));
     add_charge(&world, &first, "scheduled");
@@ -609,7 +595,7 @@ async fn installments_are_queued_only_once_due() {
 
 #[tokio::test]
 async fn the_scheduled_run_pages_through_many_due_charges() {
-    let world = live_world().await;
+    let world = FakeWorld::demo_live().await;
     for n in 0..250 {
         let mut charge = job(&format!("agmt-{n:04}-1"), DUE - Duration::minutes(n));
         charge.agreement_id = format!("agmt-{n:04}");
