@@ -1095,7 +1095,17 @@ async fn when_ses_fails_the_order_stands_and_the_email_follows_on_the_next_run()
         |emails: Vec<e2e::stack::SentEmail>| emails.iter().any(|e| e.body.contains(&order_id));
     assert!(!told(stack.sent_emails().await.unwrap()), "SES was down");
 
-    // The scheduled run sends what is waiting in the outbox.
+    // While another sender holds the email (a claim in DynamoDB), a scheduled run leaves it.
+    let waiting = store.pending_emails(100).await.unwrap();
+    let email_id = &waiting
+        .iter()
+        .find(|e| e.email.text.contains(&order_id))
+        .expect("the email waits in the outbox")
+        .email_id;
+    let now = time::OffsetDateTime::now_utc();
+    let until = now + time::Duration::seconds(2);
+    assert!(store.claim_email(email_id, now, until).await.unwrap());
+    assert!(!store.claim_email(email_id, now, until).await.unwrap());
     let event = json!({
         "version": "0", "id": "e2e-ses", "detail-type": "Scheduled Event", "source": "aws.events",
         "account": "123456789012", "time": "2026-11-24T10:00:00Z", "region": "us-east-1",
@@ -1103,8 +1113,24 @@ async fn when_ses_fails_the_order_stands_and_the_email_follows_on_the_next_run()
     });
     stack.invoke("offer-expiry-check", &event).await.unwrap();
     assert!(
-        told(stack.sent_emails().await.unwrap()),
-        "sent by the next run"
+        !told(stack.sent_emails().await.unwrap()),
+        "claimed elsewhere"
+    );
+
+    // Once the claim lapses, the scheduled run sends what is waiting in the outbox, once.
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    stack.invoke("offer-expiry-check", &event).await.unwrap();
+    stack.invoke("offer-expiry-check", &event).await.unwrap();
+    let emails = stack.sent_emails().await.unwrap();
+    assert_eq!(
+        emails.iter().filter(|e| e.body.contains(&order_id)).count(),
+        1,
+        "sent by the next run, once"
+    );
+    let later = time::OffsetDateTime::now_utc();
+    assert!(
+        !store.claim_email(email_id, later, later).await.unwrap(),
+        "a sent email is gone from the outbox and cannot be claimed back into it"
     );
 }
 

@@ -13,7 +13,7 @@
 //! | order       | `ORDER#<org>#<orderID>` | ORDER       |                                      |
 //! | order change| `ORDER#<org>#<orderID>` | `CHANGE#<type>#<payloadID>` |                      |
 //! | payload     | `PAYLOAD#<payloadID>`   | ORDER       | (points at the order)                |
-//! | outbox email| `OUTBOX#<email>`        | OUTBOX      | GSI2: `OUTBOX` / `<created>#<email>` |
+//! | outbox email| `OUTBOX#<email>`        | OUTBOX      | GSI2: `OUTBOX` / `<created>#<email>`; `claimed_until` (Unix ms) while a sender holds it |
 //! | charge      | `CHARGE#<charge>`       | CHARGE      | GSI2 while scheduled: `CHARGE#scheduled` / `<due>#<charge>`; once failed: `CHARGE#failed` / `<failed at>#<charge>` |
 //!
 //! Charges also carry `status` (scheduled, queued, invoiced, failed, skipped, cancelled) and,
@@ -73,6 +73,11 @@ const MAX_TRANSACTION_ITEMS: usize = 100;
 
 fn rfc3339(t: time::OffsetDateTime) -> String {
     cxml::format_timestamp(t)
+}
+
+/// A time as a number attribute (Unix milliseconds), for conditions that compare times.
+fn unix_millis(t: time::OffsetDateTime) -> AttributeValue {
+    AttributeValue::N((t.unix_timestamp_nanos() / 1_000_000).to_string())
 }
 
 /// The original order is unique per orderID; each update or delete per payloadID.
@@ -839,6 +844,63 @@ impl Store for DynamoStore {
             .await
             .map_err(unavailable)?;
         out.items().iter().map(decode).collect()
+    }
+
+    async fn claim_email(
+        &self,
+        email_id: &str,
+        now: time::OffsetDateTime,
+        until: time::OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        // `attribute_exists(PK)`: an email already sent (deleted) must not come back as a
+        // bare claim item.
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("PK", s(format!("OUTBOX#{email_id}")))
+            .key("SK", s("OUTBOX"))
+            .update_expression("SET claimed_until = :until")
+            .condition_expression(
+                "attribute_exists(PK) AND (attribute_not_exists(claimed_until) OR claimed_until < :now)",
+            )
+            .expression_attribute_values(":until", unix_millis(until))
+            .expression_attribute_values(":now", unix_millis(now))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+                Ok(false)
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn release_email(
+        &self,
+        email_id: &str,
+        until: time::OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("PK", s(format!("OUTBOX#{email_id}")))
+            .key("SK", s("OUTBOX"))
+            .update_expression("REMOVE claimed_until")
+            .condition_expression("claimed_until = :until")
+            .expression_attribute_values(":until", unix_millis(until))
+            .send()
+            .await;
+        match result {
+            // Not ours any more (lapsed and taken, or sent): nothing to give back.
+            Ok(_) => Ok(()),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+                Ok(())
+            }
+            Err(e) => Err(unavailable(e)),
+        }
     }
 
     async fn email_sent(&self, email_id: &str) -> Result<(), StoreError> {

@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use time::OffsetDateTime;
 
 use crate::config::Config;
 use crate::model::{
@@ -29,6 +30,8 @@ pub struct MemoryStore {
     /// Charge ID -> what became of its invoice.
     pub charge_outcomes: Mutex<HashMap<String, ChargeOutcome>>,
     outbox: Mutex<Vec<OutboxEmail>>,
+    /// Email ID -> until when its sender holds it.
+    email_claims: Mutex<HashMap<String, OffsetDateTime>>,
 }
 
 /// One page of `rows` (sorted by key) after `cursor`, the way a DynamoDB query pages:
@@ -323,8 +326,35 @@ impl Store for MemoryStore {
         Ok(lock(&self.outbox).iter().take(limit).cloned().collect())
     }
 
+    async fn claim_email(
+        &self,
+        email_id: &str,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let outbox = lock(&self.outbox);
+        if !outbox.iter().any(|e| e.email_id == email_id) {
+            return Ok(false);
+        }
+        let mut claims = lock(&self.email_claims);
+        if claims.get(email_id).is_some_and(|held| *held >= now) {
+            return Ok(false);
+        }
+        claims.insert(email_id.to_string(), until);
+        Ok(true)
+    }
+
+    async fn release_email(&self, email_id: &str, until: OffsetDateTime) -> Result<(), StoreError> {
+        let mut claims = lock(&self.email_claims);
+        if claims.get(email_id) == Some(&until) {
+            claims.remove(email_id);
+        }
+        Ok(())
+    }
+
     async fn email_sent(&self, email_id: &str) -> Result<(), StoreError> {
         lock(&self.outbox).retain(|e| e.email_id != email_id);
+        lock(&self.email_claims).remove(email_id);
         Ok(())
     }
 }

@@ -2,25 +2,48 @@
 //! after the commit, and removed once SES accepts it. What SES refuses stays and is sent by
 //! the next scheduled run ([`flush_outbox`]), so no notice is silently lost.
 
+use time::OffsetDateTime;
+
 use crate::model::OutboxEmail;
 use crate::ports::Deps;
 
+/// How long a sender holds an email it claimed: far longer than one SES call, short enough
+/// that an email whose sender died is retried by the next scheduled run.
+const SEND_CLAIM: time::Duration = time::Duration::minutes(2);
+
 /// Tries to send these outbox emails now; failures stay in the outbox for the next run.
-/// Returns how many were sent.
+/// Each is claimed first, so an email another sender is handling is skipped, not sent twice.
+/// Returns how many this call sent.
 pub async fn deliver(deps: &Deps, emails: &[OutboxEmail]) -> usize {
     let mut sent = 0;
     for outbox in emails {
+        let now = OffsetDateTime::now_utc();
+        let until = now + SEND_CLAIM;
+        match deps.store.claim_email(&outbox.email_id, now, until).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::debug!(email_id = %outbox.email_id, "email sent or being sent by another run; skipped");
+                continue;
+            }
+            Err(e) => {
+                tracing::warn!(email_id = %outbox.email_id, error = %e, "email not claimed; kept in the outbox for the next run");
+                continue;
+            }
+        }
         match deps.mailer.send(&outbox.email).await {
             Ok(()) => {
                 sent += 1;
                 if let Err(e) = deps.store.email_sent(&outbox.email_id).await {
-                    // Sent but still listed: the next flush would send it again. Rare, and a
-                    // repeated notice is better than a lost one.
+                    // Sent but still listed: a flush after the claim lapses sends it again.
+                    // Rare, and a repeated notice is better than a lost one.
                     tracing::warn!(email_id = %outbox.email_id, error = %e, "could not clear a sent email from the outbox");
                 }
             }
             Err(e) => {
                 tracing::warn!(email_id = %outbox.email_id, error = %e, "email not sent; kept in the outbox for the next run");
+                if let Err(e) = deps.store.release_email(&outbox.email_id, until).await {
+                    tracing::warn!(email_id = %outbox.email_id, error = %e, "could not release the claim; the email waits for it to lapse");
+                }
             }
         }
     }
@@ -37,8 +60,9 @@ pub async fn flush_outbox(deps: &Deps) -> Result<usize, crate::StoreError> {
         }
         let sent = deliver(deps, &pending).await;
         total += sent;
-        if sent < pending.len() {
-            // SES is still failing: stop here, the next run tries again.
+        if sent == 0 {
+            // SES is still failing, or what is left is claimed by other senders: the next
+            // run tries again. Each round that sends something shortens the list, so this ends.
             return Ok(total);
         }
     }

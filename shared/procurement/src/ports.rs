@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use time::OffsetDateTime;
 
 use crate::config::Config;
 use crate::model::{
@@ -126,6 +127,18 @@ pub trait Store: Send + Sync {
 
     /// Emails not yet accepted by SES, oldest first.
     async fn pending_emails(&self, limit: usize) -> Result<Vec<OutboxEmail>, StoreError>;
+    /// Claims an outbox email for one sender until `until`. True if this caller may send it;
+    /// false if another sender's claim has not lapsed by `now` or the email is gone (sent).
+    /// This keeps the request that wrote an email and a scheduled flush from both sending it.
+    async fn claim_email(
+        &self,
+        email_id: &str,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+    /// Gives back the claim taken until `until` after a failed send, so the next run retries
+    /// at once. Does nothing if the claim lapsed and another sender holds the email now.
+    async fn release_email(&self, email_id: &str, until: OffsetDateTime) -> Result<(), StoreError>;
     async fn email_sent(&self, email_id: &str) -> Result<(), StoreError>;
 }
 

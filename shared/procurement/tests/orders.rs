@@ -289,6 +289,53 @@ async fn ses_failure_keeps_the_order_and_the_email_is_sent_by_the_next_run() {
 }
 
 #[tokio::test]
+async fn an_email_claimed_by_another_sender_is_left_to_it_until_the_claim_lapses() {
+    let world = FakeWorld::demo_live().await;
+    world.mailer.failing.store(true, Ordering::SeqCst);
+    let quote = quote_for(&world, "prod-saas-upfront", "q-7c").await;
+    handle_order(&world.deps, &po("PO-7c", "p-7c", OrderType::New, &[&quote])).await;
+    world.mailer.failing.store(false, Ordering::SeqCst);
+    let email_id = world.store.pending_emails(10).await.unwrap()[0]
+        .email_id
+        .clone();
+
+    // Another sender (the order's own request, say) holds it: the flush must not send it too.
+    let now = time::OffsetDateTime::now_utc();
+    let until = now + time::Duration::milliseconds(200);
+    assert!(
+        world
+            .store
+            .claim_email(&email_id, now, until)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !world
+            .store
+            .claim_email(&email_id, now, until)
+            .await
+            .unwrap()
+    );
+    assert_eq!(notify::flush_outbox(&world.deps).await.unwrap(), 0);
+    assert!(world.mailer.sent.lock().unwrap().is_empty());
+
+    // That sender died: once its claim lapses the next run sends the email, once.
+    tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    assert_eq!(notify::flush_outbox(&world.deps).await.unwrap(), 1);
+    assert_eq!(notify::flush_outbox(&world.deps).await.unwrap(), 0);
+    assert_eq!(world.mailer.sent.lock().unwrap().len(), 1);
+    let later = time::OffsetDateTime::now_utc();
+    assert!(
+        !world
+            .store
+            .claim_email(&email_id, later, later)
+            .await
+            .unwrap(),
+        "a sent email cannot be claimed"
+    );
+}
+
+#[tokio::test]
 async fn payment_schedule_installments_are_scheduled_on_their_dates_and_payg_is_not_invoiced() {
     let world = FakeWorld::demo_live().await;
     let fps = quote_for(&world, "prod-saas-fps", "q-8").await;
