@@ -250,6 +250,7 @@ async fn buyer_endpoint_records_what_arrives() {
 use e2e::html;
 use procurement::Store;
 use procurement::model::{AgreementStatus, QuoteStatus};
+use procurement::ports::Claim;
 
 /// Emails are read back from moto, and one test takes SES away: it runs alone.
 static SES: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
@@ -1104,8 +1105,18 @@ async fn when_ses_fails_the_order_stands_and_the_email_follows_on_the_next_run()
         .email_id;
     let now = time::OffsetDateTime::now_utc();
     let until = now + time::Duration::seconds(2);
-    assert!(store.claim_email(email_id, now, until).await.unwrap());
-    assert!(!store.claim_email(email_id, now, until).await.unwrap());
+    assert!(
+        store
+            .claim(Claim::Email(email_id), now, until)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .claim(Claim::Email(email_id), now, until)
+            .await
+            .unwrap()
+    );
     let event = json!({
         "version": "0", "id": "e2e-ses", "detail-type": "Scheduled Event", "source": "aws.events",
         "account": "123456789012", "time": "2026-11-24T10:00:00Z", "region": "us-east-1",
@@ -1129,7 +1140,10 @@ async fn when_ses_fails_the_order_stands_and_the_email_follows_on_the_next_run()
     );
     let later = time::OffsetDateTime::now_utc();
     assert!(
-        !store.claim_email(email_id, later, later).await.unwrap(),
+        !store
+            .claim(Claim::Email(email_id), later, later)
+            .await
+            .unwrap(),
         "a sent email is gone from the outbox and cannot be claimed back into it"
     );
 }

@@ -16,7 +16,8 @@
 //! | outbox email| `OUTBOX#<email>`        | OUTBOX      | GSI2: `OUTBOX` / `<created>#<email>`; `claimed_until` (Unix ms) while a sender holds it |
 //! | charge      | `CHARGE#<charge>`       | CHARGE      | GSI2 while scheduled: `CHARGE#scheduled` / `<due>#<charge>`; once failed: `CHARGE#failed` / `<failed at>#<charge>` |
 //!
-//! Charges also carry `status` (scheduled, queued, invoiced, failed, skipped, cancelled) and,
+//! Charges also carry `status` (scheduled, queued, invoiced, failed, skipped, cancelled),
+//! `claimed_until` (Unix ms) while an invoice-dispatch instance is sending the invoice, and,
 //! once settled, `outcome` (the [`ChargeOutcome`] as JSON); quotes carry `status`.
 
 use std::collections::{BTreeSet, HashMap};
@@ -31,7 +32,7 @@ use procurement::model::{
 use procurement::model::{
     AgreementStatus, ChargeOutcome, ChargeStatus, InvoiceJob, OutboxEmail, QuoteStatus,
 };
-use procurement::ports::{OrderPlan, Page, Recorded};
+use procurement::ports::{Claim, OrderPlan, Page, Recorded};
 use procurement::{Store, StoreError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -78,6 +79,14 @@ fn rfc3339(t: time::OffsetDateTime) -> String {
 /// A time as a number attribute (Unix milliseconds), for conditions that compare times.
 fn unix_millis(t: time::OffsetDateTime) -> AttributeValue {
     AttributeValue::N((t.unix_timestamp_nanos() / 1_000_000).to_string())
+}
+
+/// The item a claim is written on.
+fn claim_key(target: Claim<'_>) -> (String, &'static str) {
+    match target {
+        Claim::Email(id) => (format!("OUTBOX#{id}"), "OUTBOX"),
+        Claim::Charge(id) => (format!("CHARGE#{id}"), "CHARGE"),
+    }
 }
 
 /// The original order is unique per orderID; each update or delete per payloadID.
@@ -846,29 +855,38 @@ impl Store for DynamoStore {
         out.items().iter().map(decode).collect()
     }
 
-    async fn claim_email(
+    async fn claim(
         &self,
-        email_id: &str,
+        target: Claim<'_>,
         now: time::OffsetDateTime,
         until: time::OffsetDateTime,
     ) -> Result<bool, StoreError> {
-        // `attribute_exists(PK)`: an email already sent (deleted) must not come back as a
-        // bare claim item.
-        let result = self
+        let (pk, sk) = claim_key(target);
+        // What must still be true for the target to be worth sending. `attribute_exists(PK)`
+        // also keeps an email already sent (deleted) from coming back as a bare claim item.
+        let sendable = match target {
+            Claim::Email(_) => "attribute_exists(PK)",
+            Claim::Charge(_) => "#status IN (:scheduled, :queued)",
+        };
+        let mut update = self
             .client
             .update_item()
             .table_name(&self.table)
-            .key("PK", s(format!("OUTBOX#{email_id}")))
-            .key("SK", s("OUTBOX"))
+            .key("PK", s(pk))
+            .key("SK", s(sk))
             .update_expression("SET claimed_until = :until")
-            .condition_expression(
-                "attribute_exists(PK) AND (attribute_not_exists(claimed_until) OR claimed_until < :now)",
-            )
+            .condition_expression(format!(
+                "{sendable} AND (attribute_not_exists(claimed_until) OR claimed_until < :now)"
+            ))
             .expression_attribute_values(":until", unix_millis(until))
-            .expression_attribute_values(":now", unix_millis(now))
-            .send()
-            .await;
-        match result {
+            .expression_attribute_values(":now", unix_millis(now));
+        if let Claim::Charge(_) = target {
+            update = update
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":scheduled", s(ChargeStatus::Scheduled.as_str()))
+                .expression_attribute_values(":queued", s(ChargeStatus::Queued.as_str()));
+        }
+        match update.send().await {
             Ok(_) => Ok(true),
             Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
                 Ok(false)
@@ -877,25 +895,26 @@ impl Store for DynamoStore {
         }
     }
 
-    async fn release_email(
+    async fn release(
         &self,
-        email_id: &str,
+        target: Claim<'_>,
         until: time::OffsetDateTime,
     ) -> Result<(), StoreError> {
+        let (pk, sk) = claim_key(target);
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
-            .key("PK", s(format!("OUTBOX#{email_id}")))
-            .key("SK", s("OUTBOX"))
+            .key("PK", s(pk))
+            .key("SK", s(sk))
             .update_expression("REMOVE claimed_until")
             .condition_expression("claimed_until = :until")
             .expression_attribute_values(":until", unix_millis(until))
             .send()
             .await;
         match result {
-            // Not ours any more (lapsed and taken, or sent): nothing to give back.
             Ok(_) => Ok(()),
+            // Not ours any more (lapsed and taken, or sent): nothing to give back.
             Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
                 Ok(())
             }

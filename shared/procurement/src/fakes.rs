@@ -9,11 +9,12 @@ use time::OffsetDateTime;
 
 use crate::config::Config;
 use crate::model::{
-    Agreement, ChargeOutcome, Email, Integration, InvoiceJob, OrderRecord, Organization,
-    OutboxEmail, Product, Quote, QuoteStatus, Session,
+    Agreement, ChargeOutcome, ChargeStatus, Email, Integration, InvoiceJob, OrderRecord,
+    Organization, OutboxEmail, Product, Quote, QuoteStatus, Session,
 };
 use crate::ports::{
-    Deps, InvoiceSender, Mailer, OrderPlan, Page, Queue, Recorded, SendError, Store, StoreError,
+    Claim, Deps, InvoiceSender, Mailer, OrderPlan, Page, Queue, Recorded, SendError, Store,
+    StoreError,
 };
 
 #[derive(Default)]
@@ -30,8 +31,8 @@ pub struct MemoryStore {
     /// Charge ID -> what became of its invoice.
     pub charge_outcomes: Mutex<HashMap<String, ChargeOutcome>>,
     outbox: Mutex<Vec<OutboxEmail>>,
-    /// Email ID -> until when its sender holds it.
-    email_claims: Mutex<HashMap<String, OffsetDateTime>>,
+    /// What a sender holds (`email:<id>`, `charge:<id>`) -> until when.
+    claims: Mutex<HashMap<String, OffsetDateTime>>,
 }
 
 /// One page of `rows` (sorted by key) after `cursor`, the way a DynamoDB query pages:
@@ -53,6 +54,13 @@ fn page_of<T>(mut rows: Vec<(String, T)>, limit: usize, cursor: Option<String>) 
     Page {
         items: rest.into_iter().map(|(_, item)| item).collect(),
         next,
+    }
+}
+
+fn claim_key(target: Claim<'_>) -> String {
+    match target {
+        Claim::Email(id) => format!("email:{id}"),
+        Claim::Charge(id) => format!("charge:{id}"),
     }
 }
 
@@ -326,35 +334,42 @@ impl Store for MemoryStore {
         Ok(lock(&self.outbox).iter().take(limit).cloned().collect())
     }
 
-    async fn claim_email(
+    async fn claim(
         &self,
-        email_id: &str,
+        target: Claim<'_>,
         now: OffsetDateTime,
         until: OffsetDateTime,
     ) -> Result<bool, StoreError> {
-        let outbox = lock(&self.outbox);
-        if !outbox.iter().any(|e| e.email_id == email_id) {
+        let claimable = match target {
+            Claim::Email(id) => lock(&self.outbox).iter().any(|e| e.email_id == id),
+            Claim::Charge(id) => lock(&self.charges).get(id).is_some_and(|(_, status)| {
+                status == ChargeStatus::Scheduled.as_str()
+                    || status == ChargeStatus::Queued.as_str()
+            }),
+        };
+        if !claimable {
             return Ok(false);
         }
-        let mut claims = lock(&self.email_claims);
-        if claims.get(email_id).is_some_and(|held| *held >= now) {
+        let mut claims = lock(&self.claims);
+        let key = claim_key(target);
+        if claims.get(&key).is_some_and(|held| *held >= now) {
             return Ok(false);
         }
-        claims.insert(email_id.to_string(), until);
+        claims.insert(key, until);
         Ok(true)
     }
 
-    async fn release_email(&self, email_id: &str, until: OffsetDateTime) -> Result<(), StoreError> {
-        let mut claims = lock(&self.email_claims);
-        if claims.get(email_id) == Some(&until) {
-            claims.remove(email_id);
+    async fn release(&self, target: Claim<'_>, until: OffsetDateTime) -> Result<(), StoreError> {
+        let mut claims = lock(&self.claims);
+        let key = claim_key(target);
+        if claims.get(&key) == Some(&until) {
+            claims.remove(&key);
         }
         Ok(())
     }
 
     async fn email_sent(&self, email_id: &str) -> Result<(), StoreError> {
         lock(&self.outbox).retain(|e| e.email_id != email_id);
-        lock(&self.email_claims).remove(email_id);
         Ok(())
     }
 }

@@ -20,7 +20,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::config::Config;
 use crate::model::{ChargeOutcome, ChargeStatus, Integration, InvoiceJob};
-use crate::ports::{Deps, SendError, StoreError};
+use crate::ports::{Claim, Deps, SendError, StoreError};
 
 /// What became of one queued job.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +37,10 @@ const MAX_STATUS_TEXT: usize = 1000;
 const EARLY_TOLERANCE: Duration = Duration::hours(1);
 /// Page size of the scheduled run's walk over due charges.
 const PAGE_SIZE: usize = 100;
+/// How long a dispatcher holds a charge beyond its POST timeout: time to build the invoice and
+/// record the answer. Far below the queue's visibility timeout, so a redelivery after a crash
+/// finds the claim lapsed.
+const CLAIM_MARGIN: Duration = Duration::minutes(1);
 
 /// The shared secret the marketplace presents (Sender credential) on invoices to `org_id`:
 /// hex(HMAC-SHA256(INVOICE_SECRET_KEY, "invoice:" + org_id)).
@@ -332,9 +336,45 @@ pub async fn dispatch_job(deps: &Deps, job: &InvoiceJob, now: OffsetDateTime) ->
             .await;
         }
     };
+    // SQS may hand the same job to two instances at once (at-least-once delivery, or a
+    // charge queued twice): only the one holding the claim posts the invoice.
+    let until = now + deps.config.invoice_timeout + CLAIM_MARGIN;
+    match deps.store.claim(Claim::Charge(charge_id), now, until).await {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::info!(
+                charge_id,
+                "charge settled or being sent by another delivery; this one waits"
+            );
+            // Settled: the next delivery is acknowledged; still being sent: it checks again.
+            return JobOutcome::KeepForRetry(format!(
+                "charge {charge_id} is being invoiced by another delivery of the job"
+            ));
+        }
+        Err(e) => return storage_failed(job, &e),
+    }
+    let outcome = send_invoice(deps, job, url, &doc, now).await;
+    if let JobOutcome::KeepForRetry(_) = outcome {
+        // Not settled: let the queue's next delivery send it without waiting for the claim.
+        if let Err(e) = deps.store.release(Claim::Charge(charge_id), until).await {
+            tracing::warn!(charge_id, error = %e, "claim not released; the retry waits for it to lapse");
+        }
+    }
+    outcome
+}
+
+/// Posts the invoice and settles the charge by the buyer's answer (or leaves it for a retry).
+async fn send_invoice(
+    deps: &Deps,
+    job: &InvoiceJob,
+    url: &str,
+    doc: &Cxml,
+    now: OffsetDateTime,
+) -> JobOutcome {
+    let charge_id = job.charge_id.as_str();
     let payload_id = doc.payload_id.clone();
     // The document carries the shared secret: it is sent, never logged.
-    let xml = cxml::to_xml(&doc);
+    let xml = cxml::to_xml(doc);
     match deps
         .invoice_sender
         .post(url, xml, deps.config.invoice_timeout)

@@ -5,7 +5,7 @@
 use time::OffsetDateTime;
 
 use crate::model::OutboxEmail;
-use crate::ports::Deps;
+use crate::ports::{Claim, Deps};
 
 /// How long a sender holds an email it claimed: far longer than one SES call, short enough
 /// that an email whose sender died is retried by the next scheduled run.
@@ -19,7 +19,11 @@ pub async fn deliver(deps: &Deps, emails: &[OutboxEmail]) -> usize {
     for outbox in emails {
         let now = OffsetDateTime::now_utc();
         let until = now + SEND_CLAIM;
-        match deps.store.claim_email(&outbox.email_id, now, until).await {
+        match deps
+            .store
+            .claim(Claim::Email(&outbox.email_id), now, until)
+            .await
+        {
             Ok(true) => {}
             Ok(false) => {
                 tracing::debug!(email_id = %outbox.email_id, "email sent or being sent by another run; skipped");
@@ -41,7 +45,11 @@ pub async fn deliver(deps: &Deps, emails: &[OutboxEmail]) -> usize {
             }
             Err(e) => {
                 tracing::warn!(email_id = %outbox.email_id, error = %e, "email not sent; kept in the outbox for the next run");
-                if let Err(e) = deps.store.release_email(&outbox.email_id, until).await {
+                if let Err(e) = deps
+                    .store
+                    .release(Claim::Email(&outbox.email_id), until)
+                    .await
+                {
                     tracing::warn!(email_id = %outbox.email_id, error = %e, "could not release the claim; the email waits for it to lapse");
                 }
             }

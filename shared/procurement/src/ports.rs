@@ -127,19 +127,31 @@ pub trait Store: Send + Sync {
 
     /// Emails not yet accepted by SES, oldest first.
     async fn pending_emails(&self, limit: usize) -> Result<Vec<OutboxEmail>, StoreError>;
-    /// Claims an outbox email for one sender until `until`. True if this caller may send it;
-    /// false if another sender's claim has not lapsed by `now` or the email is gone (sent).
-    /// This keeps the request that wrote an email and a scheduled flush from both sending it.
-    async fn claim_email(
+    /// Claims an outbox email or an unsettled charge for one sender until `until`. True if
+    /// this caller may send it; false if another sender's claim has not lapsed by `now`, or
+    /// there is nothing left to send (email gone, charge settled). This keeps two senders
+    /// (an order's request and a scheduled flush; two deliveries of one SQS message) from
+    /// both sending the same thing at once.
+    async fn claim(
         &self,
-        email_id: &str,
+        target: Claim<'_>,
         now: OffsetDateTime,
         until: OffsetDateTime,
     ) -> Result<bool, StoreError>;
-    /// Gives back the claim taken until `until` after a failed send, so the next run retries
-    /// at once. Does nothing if the claim lapsed and another sender holds the email now.
-    async fn release_email(&self, email_id: &str, until: OffsetDateTime) -> Result<(), StoreError>;
+    /// Gives back the claim taken until `until` once the sender is done without settling it
+    /// (a failed send), so the next attempt need not wait for it to lapse. Does nothing if
+    /// the claim lapsed and another sender holds the target now.
+    async fn release(&self, target: Claim<'_>, until: OffsetDateTime) -> Result<(), StoreError>;
     async fn email_sent(&self, email_id: &str) -> Result<(), StoreError>;
+}
+
+/// What a sender claims before sending it: see [`Store::claim`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim<'a> {
+    /// An outbox email, by email ID.
+    Email(&'a str),
+    /// An invoice charge, by charge ID; claimable while scheduled or queued.
+    Charge(&'a str),
 }
 
 /// One page of a listing; `next` is the cursor of the following page, none after the last.

@@ -12,6 +12,7 @@ use procurement::demo;
 use procurement::fakes::FakeWorld;
 use procurement::model::{AgreementStatus, Quote, QuoteStatus};
 use procurement::orders::handle_order;
+use procurement::ports::Claim;
 use procurement::{Store, notify};
 use time::{Duration, OffsetDateTime};
 
@@ -305,14 +306,14 @@ async fn an_email_claimed_by_another_sender_is_left_to_it_until_the_claim_lapses
     assert!(
         world
             .store
-            .claim_email(&email_id, now, until)
+            .claim(Claim::Email(&email_id), now, until)
             .await
             .unwrap()
     );
     assert!(
         !world
             .store
-            .claim_email(&email_id, now, until)
+            .claim(Claim::Email(&email_id), now, until)
             .await
             .unwrap()
     );
@@ -328,7 +329,7 @@ async fn an_email_claimed_by_another_sender_is_left_to_it_until_the_claim_lapses
     assert!(
         !world
             .store
-            .claim_email(&email_id, later, later)
+            .claim(Claim::Email(&email_id), later, later)
             .await
             .unwrap(),
         "a sent email cannot be claimed"

@@ -316,6 +316,44 @@ async fn redelivery_of_an_invoiced_charge_sends_nothing() {
 }
 
 #[tokio::test]
+async fn a_charge_another_delivery_is_sending_is_not_posted_twice() {
+    let world = FakeWorld::demo_live().await;
+    let job = job("agmt-0001-1", DUE);
+    add_charge(&world, &job, "queued");
+    // Another instance got the same SQS message and holds the charge while it posts.
+    let held_until = now() + Duration::minutes(2);
+    assert!(
+        world
+            .store
+            .claim(Claim::Charge("agmt-0001-1"), now(), held_until)
+            .await
+            .unwrap()
+    );
+    let outcome = dispatch_job(&world.deps, &job, now()).await;
+    assert!(
+        matches!(&outcome, JobOutcome::KeepForRetry(why) if why.contains("another delivery")),
+        "{outcome:?}"
+    );
+    assert!(world.invoice_sender.posts().is_empty());
+
+    // That instance died without an answer: once its claim lapses, a redelivery sends.
+    let later = held_until + Duration::seconds(1);
+    assert_eq!(
+        dispatch_job(&world.deps, &job, later).await,
+        JobOutcome::Done
+    );
+    assert_eq!(world.invoice_sender.posts().len(), 1);
+    assert!(
+        !world
+            .store
+            .claim(Claim::Charge("agmt-0001-1"), later, later)
+            .await
+            .unwrap(),
+        "a settled charge cannot be claimed"
+    );
+}
+
+#[tokio::test]
 async fn cancelled_charges_are_never_sent() {
     let world = FakeWorld::demo_live().await;
     let job = job("agmt-0001-1", DUE);
