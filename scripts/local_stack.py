@@ -500,8 +500,9 @@ def cmd_up(args: argparse.Namespace) -> int:
         if port_open(MOTO_PORT):
             log(f"port {MOTO_PORT} is taken by another program: set MOTO_PORT")
             return 1
-        moto = Path(sys.executable).with_name("moto_server")
-        spawn("moto", [str(moto), "-H", HOST, "-p", str(MOTO_PORT)])
+        # moto_server, with DynamoDB calls isolated as DynamoDB isolates them (see the script).
+        moto = Path(__file__).with_name("moto_server.py")
+        spawn("moto", [sys.executable, str(moto), "-H", HOST, "-p", str(MOTO_PORT)])
     if not wait_http(f"{ENDPOINT}/moto-api/", 60, ok=lambda s: s == 200):
         log(f"moto did not answer on {ENDPOINT}; see {LOCAL_DIR / 'moto.log'}")
         return 1

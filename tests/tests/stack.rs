@@ -1585,14 +1585,22 @@ async fn hundreds_of_pending_quotes_are_paged_through_and_expired_in_one_schedul
         order_id: None,
         agreement_id: None,
     };
-    // One writer: moto's TransactWriteItems deep-copies the table for rollback and is not
-    // safe against concurrent transactions (RuntimeError in moto, seen with 8 writers).
+    // Eight writers at once, as requests would arrive (scripts/moto_server.py isolates
+    // moto's transactions the way DynamoDB does).
     let seeding = std::time::Instant::now();
-    for n in 0..QUOTES {
-        let mut quote = template.clone();
-        quote.quote_id = format!("q-bulk-{}-{n}", template.org_id);
-        store.create_quote(&quote, None).await.unwrap();
+    let mut writers = tokio::task::JoinSet::new();
+    for writer in 0..8 {
+        let store = stack.store();
+        let template = template.clone();
+        writers.spawn(async move {
+            for n in (writer..QUOTES).step_by(8) {
+                let mut quote = template.clone();
+                quote.quote_id = format!("q-bulk-{}-{n}", template.org_id);
+                store.create_quote(&quote, None).await.unwrap();
+            }
+        });
     }
+    writers.join_all().await;
     eprintln!("seeded {QUOTES} pending quotes in {:?}", seeding.elapsed());
 
     let unchanged = std::time::Instant::now();

@@ -10,6 +10,8 @@ use crate::ports::{Claim, Deps};
 /// How long a sender holds an email it claimed: far longer than one SES call, short enough
 /// that an email whose sender died is retried by the next scheduled run.
 const SEND_CLAIM: time::Duration = time::Duration::minutes(2);
+/// Outbox emails read per round of a flush.
+const FLUSH_BATCH: usize = 25;
 
 /// Tries to send these outbox emails now; failures stay in the outbox for the next run.
 /// Each is claimed first, so an email another sender is handling is skipped, not sent twice.
@@ -58,20 +60,25 @@ pub async fn deliver(deps: &Deps, emails: &[OutboxEmail]) -> usize {
     sent
 }
 
-/// Sends what earlier attempts could not (called by the scheduled function).
-pub async fn flush_outbox(deps: &Deps) -> Result<usize, crate::StoreError> {
+/// Sends what earlier attempts could not (called by the scheduled function), until the
+/// outbox is empty, SES refuses, or `stop_at` (the run's time limit) comes.
+pub async fn flush_outbox(
+    deps: &Deps,
+    stop_at: OffsetDateTime,
+) -> Result<usize, crate::StoreError> {
     let mut total = 0;
-    loop {
-        let pending = deps.store.pending_emails(100).await?;
+    while OffsetDateTime::now_utc() < stop_at {
+        let pending = deps.store.pending_emails(FLUSH_BATCH).await?;
         if pending.is_empty() {
-            return Ok(total);
+            break;
         }
         let sent = deliver(deps, &pending).await;
         total += sent;
         if sent == 0 {
             // SES is still failing, or what is left is claimed by other senders: the next
             // run tries again. Each round that sends something shortens the list, so this ends.
-            return Ok(total);
+            break;
         }
     }
+    Ok(total)
 }

@@ -8,94 +8,120 @@
 //! It reads by index: the store lists only pending quotes with a private offer
 //! ([`crate::Store::pending_offer_quotes`]), page by page, and each expiry is one conditional
 //! write (quote still pending + outbox email), so a second run finds nothing to do and a
-//! quote ordered meanwhile is left alone.
+//! quote ordered meanwhile is left alone. The notices are sent by the outbox flush that ends
+//! the same scheduled run: SES's send rate, not the check, then sets the pace.
 
 use std::collections::HashMap;
 
+use futures_util::StreamExt;
+use futures_util::stream;
 use time::OffsetDateTime;
 
-use crate::model::{Product, QuoteStatus};
-use crate::notify;
+use crate::model::{Product, Quote, QuoteStatus};
 use crate::orders::{offer_expired_email, offer_lapsed};
 use crate::ports::{Deps, StoreError};
 
 /// Quotes read per page of the index.
 pub const PAGE_SIZE: usize = 100;
+/// Expiry writes in flight at once: each is one small DynamoDB transaction on its own quote,
+/// so a run of thousands takes seconds instead of minutes, well inside the table's capacity.
+pub const CONCURRENT_WRITES: usize = 16;
 
 /// What one run of the check did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ExpiryRun {
     /// Pending quotes with a private offer that were looked at.
     pub checked: usize,
-    /// Quotes marked expired by this run.
+    /// Quotes marked expired by this run; their notices wait in the outbox, which the same
+    /// scheduled run flushes next.
     pub expired: usize,
-    /// Notices SES accepted now; the rest wait in the outbox for the next flush.
-    pub emails_sent: usize,
     /// Quotes that could not be checked or written; the next run tries them again.
     pub errors: usize,
+    /// The run stopped at its time limit with pages left; the next run goes on (expired
+    /// quotes leave the index, so nothing is done twice).
+    pub unfinished: bool,
 }
 
-/// Expires the pending quotes whose private offer lapsed by `now`. Listing failures end the
-/// run with an error; a failure on one quote is counted and the run goes on.
+/// Expires the pending quotes whose private offer lapsed by `now`, stopping before
+/// `stop_at` (the Lambda's deadline less a margin). Listing failures end the run with an
+/// error; a failure on one quote is counted and the run goes on.
 pub async fn expire_lapsed_offers(
     deps: &Deps,
     now: OffsetDateTime,
+    stop_at: OffsetDateTime,
 ) -> Result<ExpiryRun, StoreError> {
     let mut run = ExpiryRun::default();
     // Many quotes share a product: read each product once per run.
     let mut products: HashMap<String, Option<Product>> = HashMap::new();
     let mut cursor = None;
     loop {
+        if OffsetDateTime::now_utc() >= stop_at {
+            tracing::warn!(
+                checked = run.checked,
+                "expiry check out of time; the next run goes on"
+            );
+            run.unfinished = true;
+            return Ok(run);
+        }
         let page = deps.store.pending_offer_quotes(PAGE_SIZE, cursor).await?;
+        let mut lapsed: Vec<&Quote> = Vec::new();
         for quote in &page.items {
             run.checked += 1;
-            let product = match products.get(&quote.product_id) {
-                Some(product) => product.clone(),
-                None => match deps.store.get_product(&quote.product_id).await {
+            if !products.contains_key(&quote.product_id) {
+                match deps.store.get_product(&quote.product_id).await {
                     Ok(product) => {
-                        products.insert(quote.product_id.clone(), product.clone());
-                        product
+                        products.insert(quote.product_id.clone(), product);
                     }
                     Err(e) => {
                         tracing::warn!(quote_id = %quote.quote_id, error = %e, "product unreadable; quote checked next run");
                         run.errors += 1;
                         continue;
                     }
-                },
-            };
-            if quote.status != QuoteStatus::PendingApproval
-                || !offer_lapsed(quote, product.as_ref(), now)
-            {
-                continue;
+                }
             }
-            let mut expired = quote.clone();
-            expired.status = QuoteStatus::Expired;
-            let email = offer_expired_email(&expired, &deps.config);
-            match deps.store.expire_quote(&expired, email.as_ref()).await {
-                Ok(true) => {
-                    run.expired += 1;
-                    tracing::info!(
-                        org_id = %quote.org_id,
-                        quote_id = %quote.quote_id,
-                        offer_id = quote.private_offer.as_ref().map(|o| o.offer_id.as_str()).unwrap_or(""),
-                        "private offer lapsed; quote expired"
-                    );
-                    if let Some(email) = email {
-                        run.emails_sent +=
-                            notify::deliver(deps, std::slice::from_ref(&email)).await;
-                    }
-                }
-                // Ordered, cancelled or expired since the page was read: nothing to do.
+            let product = products.get(&quote.product_id).and_then(Option::as_ref);
+            if quote.status == QuoteStatus::PendingApproval && offer_lapsed(quote, product, now) {
+                lapsed.push(quote);
+            }
+        }
+        let mut writes = stream::iter(lapsed)
+            .map(|quote| expire(deps, quote))
+            .buffer_unordered(CONCURRENT_WRITES);
+        while let Some(written) = writes.next().await {
+            match written {
+                Ok(true) => run.expired += 1,
                 Ok(false) => {}
-                Err(e) => {
-                    tracing::warn!(quote_id = %quote.quote_id, error = %e, "quote not expired; the next run tries again");
-                    run.errors += 1;
-                }
+                Err(()) => run.errors += 1,
             }
         }
         match page.next {
             Some(next) => cursor = Some(next),
             None => return Ok(run),
+        }
+    }
+}
+
+/// Marks one lapsed quote expired with its notice in the outbox. False if it left pending
+/// approval since the page was read (ordered, cancelled, expired by another run).
+async fn expire(deps: &Deps, quote: &Quote) -> Result<bool, ()> {
+    let mut expired = quote.clone();
+    expired.status = QuoteStatus::Expired;
+    let email = offer_expired_email(&expired, &deps.config);
+    match deps.store.expire_quote(&expired, email.as_ref()).await {
+        Ok(written) => {
+            if written {
+                tracing::info!(
+                    org_id = %quote.org_id,
+                    quote_id = %quote.quote_id,
+                    offer_id = quote.private_offer.as_ref().map(|o| o.offer_id.as_str()).unwrap_or(""),
+                    "private offer lapsed; quote expired"
+                );
+            }
+            Ok(written)
+        }
+        Err(e) => {
+            tracing::warn!(quote_id = %quote.quote_id, error = %e, "quote not expired; the next run tries again");
+            Err(())
         }
     }
 }

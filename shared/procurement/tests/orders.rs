@@ -284,7 +284,12 @@ async fn ses_failure_keeps_the_order_and_the_email_is_sent_by_the_next_run() {
     assert_eq!(code, 200);
     assert_eq!(world.store.pending_emails(10).await.unwrap().len(), 1);
     world.mailer.failing.store(false, Ordering::SeqCst);
-    assert_eq!(notify::flush_outbox(&world.deps).await.unwrap(), 1);
+    assert_eq!(
+        notify::flush_outbox(&world.deps, in_an_hour())
+            .await
+            .unwrap(),
+        1
+    );
     assert!(world.store.pending_emails(10).await.unwrap().is_empty());
     assert_eq!(world.mailer.sent.lock().unwrap().len(), 1);
 }
@@ -317,13 +322,28 @@ async fn an_email_claimed_by_another_sender_is_left_to_it_until_the_claim_lapses
             .await
             .unwrap()
     );
-    assert_eq!(notify::flush_outbox(&world.deps).await.unwrap(), 0);
+    assert_eq!(
+        notify::flush_outbox(&world.deps, in_an_hour())
+            .await
+            .unwrap(),
+        0
+    );
     assert!(world.mailer.sent.lock().unwrap().is_empty());
 
     // That sender died: once its claim lapses the next run sends the email, once.
     tokio::time::sleep(std::time::Duration::from_millis(250)).await;
-    assert_eq!(notify::flush_outbox(&world.deps).await.unwrap(), 1);
-    assert_eq!(notify::flush_outbox(&world.deps).await.unwrap(), 0);
+    assert_eq!(
+        notify::flush_outbox(&world.deps, in_an_hour())
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        notify::flush_outbox(&world.deps, in_an_hour())
+            .await
+            .unwrap(),
+        0
+    );
     assert_eq!(world.mailer.sent.lock().unwrap().len(), 1);
     let later = time::OffsetDateTime::now_utc();
     assert!(
@@ -454,4 +474,9 @@ async fn a_currency_change_on_a_two_line_quote_is_named_as_such() {
         text.contains("line 1") && text.contains("currency EUR"),
         "{text}"
     );
+}
+
+/// A time limit for outbox flushes that the tests never reach.
+fn in_an_hour() -> time::OffsetDateTime {
+    time::OffsetDateTime::now_utc() + time::Duration::hours(1)
 }

@@ -9,6 +9,7 @@ use crate::Store;
 use crate::demo;
 use crate::fakes::FakeWorld;
 use crate::model::{PrivateOffer, Quote};
+use crate::notify;
 
 const PRIVATE: &str = "prod-saas-private";
 
@@ -62,6 +63,11 @@ async fn set_offer_expiry(world: &FakeWorld, expires_at: OffsetDateTime) {
     world.store.put_product(&product).await.unwrap();
 }
 
+/// A time limit the tests never reach.
+fn no_limit() -> OffsetDateTime {
+    OffsetDateTime::now_utc() + Duration::hours(1)
+}
+
 async fn quote_status(world: &FakeWorld, quote_id: &str) -> QuoteStatus {
     world
         .store
@@ -102,15 +108,23 @@ async fn lapsed_and_changed_offers_are_expired_and_each_requester_emailed_once()
     silent.expires_at = past;
     pending(&world, "q-silent", silent, false).await;
 
-    let run = expire_lapsed_offers(&world.deps, now).await.unwrap();
+    let run = expire_lapsed_offers(&world.deps, now, no_limit())
+        .await
+        .unwrap();
     assert_eq!(
         run,
         ExpiryRun {
             checked: 4,
             expired: 3,
-            emails_sent: 2,
-            errors: 0
+            errors: 0,
+            unfinished: false
         }
+    );
+    // The notices wait in the outbox for the flush that ends the scheduled run.
+    assert!(world.mailer.sent.lock().unwrap().is_empty());
+    assert_eq!(
+        notify::flush_outbox(&world.deps, no_limit()).await.unwrap(),
+        2
     );
     assert_eq!(
         quote_status(&world, "q-valid").await,
@@ -127,9 +141,13 @@ async fn lapsed_and_changed_offers_are_expired_and_each_requester_emailed_once()
     assert!(world.store.pending_emails(10).await.unwrap().is_empty());
 
     // A second run the same day changes nothing and sends nothing.
-    let again = expire_lapsed_offers(&world.deps, now + Duration::hours(1))
+    let again = expire_lapsed_offers(&world.deps, now + Duration::hours(1), no_limit())
         .await
         .unwrap();
+    assert_eq!(
+        notify::flush_outbox(&world.deps, no_limit()).await.unwrap(),
+        0
+    );
     assert_eq!(
         again,
         ExpiryRun {
@@ -150,14 +168,49 @@ async fn thousands_of_pending_quotes_are_paged_through_in_one_run() {
     }
     // The seller moves the expiry: every one of them must be resent.
     set_offer_expiry(&world, offer.expires_at + Duration::days(30)).await;
-    let run = expire_lapsed_offers(&world.deps, now).await.unwrap();
+    let run = expire_lapsed_offers(&world.deps, now, no_limit())
+        .await
+        .unwrap();
     assert!(run.checked > PAGE_SIZE);
+    assert_eq!((run.checked, run.expired, run.errors), (1050, 1050, 0));
     assert_eq!(
-        (run.checked, run.expired, run.emails_sent),
-        (1050, 1050, 1050)
+        notify::flush_outbox(&world.deps, no_limit()).await.unwrap(),
+        1050
     );
-    let again = expire_lapsed_offers(&world.deps, now).await.unwrap();
+    let again = expire_lapsed_offers(&world.deps, now, no_limit())
+        .await
+        .unwrap();
     assert_eq!(again, ExpiryRun::default());
+}
+
+#[tokio::test]
+async fn a_run_out_of_time_stops_and_the_next_run_goes_on() {
+    let world = FakeWorld::demo().await;
+    let now = OffsetDateTime::now_utc();
+    let offer = current_offer(&world).await;
+    pending(&world, "q-late", offer.clone(), true).await;
+    set_offer_expiry(&world, offer.expires_at + Duration::days(1)).await;
+    let out_of_time = OffsetDateTime::now_utc() - Duration::seconds(1);
+    let run = expire_lapsed_offers(&world.deps, now, out_of_time)
+        .await
+        .unwrap();
+    assert_eq!(
+        run,
+        ExpiryRun {
+            unfinished: true,
+            ..ExpiryRun::default()
+        }
+    );
+    assert_eq!(
+        notify::flush_outbox(&world.deps, out_of_time)
+            .await
+            .unwrap(),
+        0
+    );
+    let next = expire_lapsed_offers(&world.deps, now, no_limit())
+        .await
+        .unwrap();
+    assert_eq!((next.expired, next.unfinished), (1, false));
 }
 
 #[tokio::test]
@@ -202,7 +255,7 @@ async fn a_quote_ordered_meanwhile_is_left_alone() {
     );
     assert_eq!(quote_status(&world, "q-raced").await, QuoteStatus::Ordered);
     assert!(world.store.pending_emails(10).await.unwrap().is_empty());
-    let run = expire_lapsed_offers(&world.deps, OffsetDateTime::now_utc())
+    let run = expire_lapsed_offers(&world.deps, OffsetDateTime::now_utc(), no_limit())
         .await
         .unwrap();
     assert_eq!(run, ExpiryRun::default());
@@ -217,13 +270,24 @@ async fn an_ses_outage_keeps_the_notice_for_the_next_flush() {
     set_offer_expiry(&world, offer.expires_at).await;
     pending(&world, "q-1", offer, true).await;
     world.mailer.failing.store(true, Ordering::SeqCst);
-    let run = expire_lapsed_offers(&world.deps, now).await.unwrap();
-    assert_eq!((run.expired, run.emails_sent), (1, 0));
+    let run = expire_lapsed_offers(&world.deps, now, no_limit())
+        .await
+        .unwrap();
+    assert_eq!(run.expired, 1);
+    assert_eq!(
+        notify::flush_outbox(&world.deps, no_limit()).await.unwrap(),
+        0
+    );
     assert_eq!(world.store.pending_emails(10).await.unwrap().len(), 1);
     world.mailer.failing.store(false, Ordering::SeqCst);
-    assert_eq!(notify::flush_outbox(&world.deps).await.unwrap(), 1);
+    assert_eq!(
+        notify::flush_outbox(&world.deps, no_limit()).await.unwrap(),
+        1
+    );
     // Expired once, told once: the next run has nothing to do.
-    let again = expire_lapsed_offers(&world.deps, now).await.unwrap();
+    let again = expire_lapsed_offers(&world.deps, now, no_limit())
+        .await
+        .unwrap();
     assert_eq!(again, ExpiryRun::default());
     assert_eq!(world.mailer.sent.lock().unwrap().len(), 1);
 }
