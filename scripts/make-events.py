@@ -5,7 +5,7 @@ Each fixture is a real event shape: API Gateway HTTP API (payload 2.0) for the H
 functions, an SQS batch for invoice-dispatch, an EventBridge scheduled event for the
 expiry check. Credentials are the demo ones `make run` seeds (procurement::demo).
 """
-import json, pathlib
+import base64, json, pathlib
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent / "events"
 COUPA = ("DUNS", "coupa-demo-buyer", "local-demo-coupa-secret")
@@ -129,9 +129,10 @@ BILLION_LAUGHS = """<?xml version="1.0"?>
 <cXML payloadID="lol@x" timestamp="2026-11-24T10:00:00+00:00"><Request>&lol3;</Request></cXML>
 """
 
-def http_event(method, path, body="", query="", content_type="text/xml; charset=utf-8", agent="Coupa Procurement 1.0", route_key=None, iam_account=None):
+def http_event(method, path, body="", query="", content_type="text/xml; charset=utf-8", agent="Coupa Procurement 1.0", route_key=None, iam_account=None, headers=None):
     """route_key: the API Gateway route that matched (default: method and path).
-    iam_account: the AWS account that signed the request, as the IAM authorizer reports it."""
+    iam_account: the AWS account that signed the request, as the IAM authorizer reports it.
+    headers: more request headers (lower-case names, as API Gateway passes them)."""
     route_key = route_key or f"{method} {path}"
     qs = {}
     for pair in filter(None, query.split("&")):
@@ -162,6 +163,7 @@ def http_event(method, path, body="", query="", content_type="text/xml; charset=
         },
         "isBase64Encoded": False,
     }
+    event["headers"].update(headers or {})
     if iam_account:
         event["requestContext"]["authorizer"] = {"iam": {
             "accessKey": "AKIAIOSFODNN7EXAMPLE",
@@ -198,6 +200,25 @@ write("punchout-setup/order-sent-to-setup-url.json", http_event("POST", "/puncho
 write("punchout-setup/start-page-unknown-token.json", http_event("GET", "/punchout/start", query="token=" + "0" * 64, content_type="text/html", agent="Mozilla/5.0"))
 # Admin API: IAM-signed by the Coupa demo organisation's management account (111111111111).
 write("punchout-setup/admin-get-integration.json", http_event("GET", "/admin/orgs/demo-coupa-org/integration", content_type="application/json", agent="aws-cli/2.17.0", route_key="ANY /admin/{proxy+}", iam_account="111111111111"))
+ADMIN = dict(content_type="application/json", agent="aws-cli/2.17.0", route_key="ANY /admin/{proxy+}")
+COUPA_SETTINGS = json.dumps({
+    "system": "coupa", "name": "Demo buyer on Coupa", "description": "Coupa test instance",
+    "test_mode": False, "redirect": True, "invoice_url": "https://demo-buyer.coupahost.com/cxml/invoices",
+    "preapprove_free": True, "preapprove_byol": False, "form_encoding": "cxml-urlencoded",
+    "buyer_domain": "DUNS", "buyer_identity": "coupa-demo-buyer",
+})
+# The member account (222222222222) may read the settings but not change them.
+write("punchout-setup/admin-put-integration-member-account.json", http_event("PUT", "/admin/orgs/demo-coupa-org/integration", COUPA_SETTINGS, iam_account="222222222222", **ADMIN))
+write("punchout-setup/admin-put-integration-http-invoice-url.json", http_event("PUT", "/admin/orgs/demo-coupa-org/integration", COUPA_SETTINGS.replace("https://demo-buyer", "http://demo-buyer"), iam_account="111111111111", **ADMIN))
+write("punchout-setup/admin-put-integration.json", http_event("PUT", "/admin/orgs/demo-coupa-org/integration", COUPA_SETTINGS, iam_account="111111111111", **ADMIN))
+write("punchout-setup/admin-rotate-secret.json", http_event("POST", "/admin/orgs/demo-coupa-org/integration/secret", iam_account="111111111111", **ADMIN))
+# In-tool search (Coupa Open Buy): HTTP Basic <domain>/<identity>:<shared secret>.
+def basic(user, secret):
+    return {"authorization": "Basic " + base64.b64encode(f"{user}:{secret}".encode()).decode()}
+write("punchout-setup/search-coupa.json", http_event("GET", "/search", query="q=analytics", content_type="application/json", headers=basic("DUNS/coupa-demo-buyer", COUPA[2])))
+write("punchout-setup/search-wrong-secret.json", http_event("GET", "/search", query="q=analytics", content_type="application/json", headers=basic("DUNS/coupa-demo-buyer", "guessed")))
+# Request approval pressed in a session that has ended (the token is no longer known).
+write("punchout-setup/request-approval-expired-session.json", http_event("POST", "/catalog/request-approval", "token=" + "0" * 64 + "&product_id=prod-saas-upfront", content_type="application/x-www-form-urlencoded", agent="Mozilla/5.0"))
 write("order-request/coupa-order-request.json", http_event("POST", "/order", doc("1795514500.1@coupa.example", ORDER)))
 write("order-request/ariba-order-request.json", http_event("POST", "/order", doc("1795514500.2@ariba.example", ORDER.replace("PO-4711", "PO-ARIBA-1").replace("quote-0001", "quote-0002"), party=ARIBA, agent="Ariba Buyer"), agent="Ariba Buyer"))
 write("order-request/missing-shared-secret.json", http_event("POST", "/order", doc("1795514500.3@coupa.example", ORDER, secret="")))

@@ -1,20 +1,29 @@
-"""moto_server with every DynamoDB call isolated from the others, as DynamoDB isolates them.
+"""moto_server with DynamoDB's transaction guarantees that moto lacks. Same arguments.
 
-moto's transact_write_items backs up the whole table and puts the backup back when any step
-fails. A write another request thread made meanwhile is lost with it: concurrent tests, or 20
-duplicate orders at once, would then see a flaky local stack that real DynamoDB never is.
-One lock over moto's DynamoDB backend serialises its calls (the GIL serialises most of that
-work anyway). Same arguments as `moto_server`.
+1. Isolation. moto's transact_write_items backs up the whole table and puts the backup back
+   when any step fails: a write another request thread made meanwhile is lost with it (and a
+   backup taken while another thread writes fails with "dictionary changed size during
+   iteration", a 500). One lock over moto's DynamoDB backend serialises its calls; the GIL
+   serialises most of that work anyway.
+2. Idempotency tokens. DynamoDB answers a TransactWriteItems retried with the same
+   ClientRequestToken (within 10 minutes) with the first call's success instead of applying
+   it again; moto ignores the token, so an SDK retry of an attempt whose answer was lost
+   fails its own conditions. Successful tokens are remembered here the same way.
 """
 
 import functools
 import sys
 import threading
+import time
 
+from moto.core.responses import ActionResult
 from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.responses import DynamoHandler
 from moto.server import main
 
 _LOCK = threading.RLock()
+_TOKEN_LIFETIME_SECONDS = 600
+_succeeded_tokens: dict[str, float] = {}
 
 
 def _isolated(method):
@@ -29,6 +38,25 @@ def _isolated(method):
 for _name, _attribute in list(vars(DynamoDBBackend).items()):
     if callable(_attribute) and not _name.startswith("_"):
         setattr(DynamoDBBackend, _name, _isolated(_attribute))
+
+_transact_write_items = DynamoHandler.transact_write_items
+
+
+def _transact_write_items_once(self):
+    token = self.body.get("ClientRequestToken")
+    with _LOCK:
+        now = time.monotonic()
+        for old in [t for t, at in _succeeded_tokens.items() if now - at > _TOKEN_LIFETIME_SECONDS]:
+            del _succeeded_tokens[old]
+        if token and token in _succeeded_tokens:
+            return ActionResult({"ConsumedCapacity": [], "ItemCollectionMetrics": {}})
+        result = _transact_write_items(self)
+        if token:
+            _succeeded_tokens[token] = now
+        return result
+
+
+DynamoHandler.transact_write_items = _transact_write_items_once
 
 if __name__ == "__main__":
     sys.exit(main())

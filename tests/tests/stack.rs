@@ -770,6 +770,76 @@ async fn in_tool_search_answers_the_procurement_system_with_products_to_punch_ou
     assert_eq!(unauthorised.status().as_u16(), 401);
 }
 
+#[tokio::test]
+async fn secret_rotations_racing_settings_changes_leave_the_newest_secret_working() {
+    // Ten rotations and ten settings PUTs at the same moment, from separate handler instances
+    // as separate Lambda instances would run them. Each write is conditional on the version
+    // it read, so no PUT puts an older secret back: the secret that works at the end is the
+    // one the last rotation handed out.
+    let stack = stack().await;
+    let party = live_buyer(&stack, "rotate", None).await;
+    let org_id = party.identity.clone();
+    let settings = json!({
+        "system": "coupa", "name": "Racing admins", "buyer_domain": party.domain,
+        "buyer_identity": party.identity, "test_mode": false,
+    });
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(20));
+    let mut calls = tokio::task::JoinSet::new();
+    for n in 0..20 {
+        let deps = stack.deps();
+        let barrier = barrier.clone();
+        let mut request = if n % 2 == 0 {
+            procurement::http::WebRequest::new(
+                "POST",
+                &format!("/admin/orgs/{org_id}/integration/secret"),
+            )
+        } else {
+            let mut put = procurement::http::WebRequest::new(
+                "PUT",
+                &format!("/admin/orgs/{org_id}/integration"),
+            );
+            put.body = settings.to_string().into_bytes();
+            put
+        };
+        request.caller_account = Some("999999999999".into());
+        calls.spawn(async move {
+            barrier.wait().await;
+            procurement::admin::handle_admin(&deps, &request).await
+        });
+    }
+    let replies = calls.join_all().await;
+    let mut rotations = Vec::new();
+    for reply in &replies {
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        let body: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+        if let Some(secret) = body["purchase_information"]["shared_secret"].as_str() {
+            let version = time::OffsetDateTime::parse(
+                body["updated_at"].as_str().unwrap(),
+                &time::format_description::well_known::Rfc3339,
+            )
+            .unwrap();
+            rotations.push((version, secret.to_string()));
+        }
+    }
+    assert_eq!(rotations.len(), 10);
+    let newest = rotations.iter().max().unwrap();
+    let stored = stack
+        .store()
+        .get_integration(&org_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stored.secret_digest,
+        cxml::SecretDigest::of(&newest.1).to_hex(),
+        "the newest rotation's secret is the one stored"
+    );
+    assert_eq!(
+        stored.name, "Racing admins",
+        "the settings PUTs applied too"
+    );
+}
+
 // ---------------------------------------------------------------- Coupa's own purchase orders
 
 fn samples_dir() -> std::path::PathBuf {
@@ -1554,10 +1624,14 @@ async fn a_purchase_order_that_differs_from_the_quote_is_refused_naming_line_and
 #[tokio::test]
 async fn hundreds_of_pending_quotes_are_paged_through_and_expired_in_one_scheduled_run() {
     // Quotes pending approval on private offers, over several index pages (100 a page): one
-    // run reads them by index and expires every one whose offer changed. Timings go to stderr
-    // (--nocapture). QUOTES=2000 was measured too; moto copies the whole table on every
-    // transaction, so seeding and expiring thousands takes minutes there (not on DynamoDB).
-    const QUOTES: usize = 300;
+    // run reads them by index and expires every one whose offer changed. Timings go to stderr:
+    // `E2E_BULK_QUOTES=3000 scripts/e2e.sh hundreds_of_pending --nocapture` measures
+    // thousands. moto copies the whole table on every transaction, so every test run keeps to
+    // 300 by default.
+    let quotes: usize = std::env::var("E2E_BULK_QUOTES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(300);
     let stack = std::sync::Arc::new(stack().await);
     let store = stack.store();
     let now = time::OffsetDateTime::now_utc();
@@ -1593,7 +1667,7 @@ async fn hundreds_of_pending_quotes_are_paged_through_and_expired_in_one_schedul
         let store = stack.store();
         let template = template.clone();
         writers.spawn(async move {
-            for n in (writer..QUOTES).step_by(8) {
+            for n in (writer..quotes).step_by(8) {
                 let mut quote = template.clone();
                 quote.quote_id = format!("q-bulk-{}-{n}", template.org_id);
                 store.create_quote(&quote, None).await.unwrap();
@@ -1601,13 +1675,13 @@ async fn hundreds_of_pending_quotes_are_paged_through_and_expired_in_one_schedul
         });
     }
     writers.join_all().await;
-    eprintln!("seeded {QUOTES} pending quotes in {:?}", seeding.elapsed());
+    eprintln!("seeded {quotes} pending quotes in {:?}", seeding.elapsed());
 
     let unchanged = std::time::Instant::now();
     let run = scheduled_run(&stack).await;
     eprintln!("run over unchanged offers: {:?} {run}", unchanged.elapsed());
     assert!(
-        run["quotes_checked"].as_u64().unwrap() >= QUOTES as u64,
+        run["quotes_checked"].as_u64().unwrap() >= quotes as u64,
         "{run}"
     );
 
@@ -1616,14 +1690,14 @@ async fn hundreds_of_pending_quotes_are_paged_through_and_expired_in_one_schedul
     let expiring = std::time::Instant::now();
     let run = scheduled_run(&stack).await;
     eprintln!(
-        "run expiring {QUOTES} quotes: {:?} {run}",
+        "run expiring {quotes} quotes: {:?} {run}",
         expiring.elapsed()
     );
     assert!(
-        run["quotes_expired"].as_u64().unwrap() >= QUOTES as u64,
+        run["quotes_expired"].as_u64().unwrap() >= quotes as u64,
         "{run}"
     );
-    let last = format!("q-bulk-{}-{}", template.org_id, QUOTES - 1);
+    let last = format!("q-bulk-{}-{}", template.org_id, quotes - 1);
     assert_eq!(
         store.get_quote(&last).await.unwrap().unwrap().status,
         QuoteStatus::Expired

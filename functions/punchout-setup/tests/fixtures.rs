@@ -42,6 +42,30 @@ const EXPECTED: &[(&str, u16, &str)] = &[
         200,
         "\"purchase_information\"",
     ),
+    ("search-coupa.json", 200, "Ledgerly Analytics"),
+    ("search-wrong-secret.json", 401, "\"error\""),
+    (
+        "request-approval-expired-session.json",
+        403,
+        "Session expired",
+    ),
+    (
+        "admin-put-integration-member-account.json",
+        403,
+        "may only read it",
+    ),
+    (
+        "admin-put-integration-http-invoice-url.json",
+        400,
+        "field `invoice_url` must be an https:// URL",
+    ),
+    // These change the demo world, so they come last: the settings, then a new secret.
+    (
+        "admin-put-integration.json",
+        200,
+        "\"name\":\"Demo buyer on Coupa\"",
+    ),
+    ("admin-rotate-secret.json", 200, "\"shared_secret\""),
 ];
 
 #[tokio::test]

@@ -3,7 +3,7 @@
 //!
 //! | record      | PK                      | SK          | GSI1PK / GSI1SK                      |
 //! |-------------|-------------------------|-------------|--------------------------------------|
-//! | integration | `ORG#<org>`             | INTEGRATION | `BUYER#<domain lc>#<identity>` / INTEGRATION |
+//! | integration | `ORG#<org>`             | INTEGRATION | `BUYER#<domain lc>#<identity>` / INTEGRATION; `updated_ns` (its version) |
 //! | organisation| `ORG#<org>`             | ORG         |                                      |
 //! | account     | `ACCOUNT#<aws account>` | ACCOUNT     | (attribute `org_id`: its organisation) |
 //! | quote       | `QUOTE#<quote>`         | QUOTE       | GSI2 while pending with a private offer: `QUOTE#pending_offer` / `<offer expires>#<quote>` |
@@ -79,6 +79,31 @@ fn rfc3339(t: time::OffsetDateTime) -> String {
 /// A time as a number attribute (Unix milliseconds), for conditions that compare times.
 fn unix_millis(t: time::OffsetDateTime) -> AttributeValue {
     AttributeValue::N((t.unix_timestamp_nanos() / 1_000_000).to_string())
+}
+
+/// A time as a number attribute (Unix nanoseconds): a record's version, for conditions that
+/// must tell two writes in the same millisecond apart.
+fn unix_nanos(t: time::OffsetDateTime) -> AttributeValue {
+    AttributeValue::N(t.unix_timestamp_nanos().to_string())
+}
+
+/// An integration, found by its buyer credential through GSI1, versioned by `updated_ns`.
+fn integration_item(integration: &Integration) -> Result<Item, StoreError> {
+    let mut integration_item = item(
+        format!("ORG#{}", integration.org_id),
+        "INTEGRATION",
+        integration,
+    )?;
+    integration_item.insert(
+        "GSI1PK".into(),
+        s(buyer_key(
+            &integration.buyer_domain,
+            &integration.buyer_identity,
+        )),
+    );
+    integration_item.insert("GSI1SK".into(), s("INTEGRATION"));
+    integration_item.insert("updated_ns".into(), unix_nanos(integration.updated_at));
+    Ok(integration_item)
 }
 
 /// The item a claim is written on.
@@ -290,10 +315,16 @@ impl DynamoStore {
         let mut attempt = 0u64;
         loop {
             attempt += 1;
+            // The SDK retries an attempt whose answer it lost (timeout, stalled stream); the
+            // token makes DynamoDB answer such a retry with the first success instead of
+            // applying it again, where its conditions would fail on our own writes.
+            let token = cxml::payload::random_hex::<16>()
+                .map_err(|e| StoreError::Unavailable(format!("no random source: {e}")))?;
             let result = self
                 .client
                 .transact_write_items()
                 .set_transact_items(Some(steps.clone()))
+                .client_request_token(token)
                 .send()
                 .await;
             let cancelled = match result {
@@ -387,20 +418,33 @@ impl DynamoStore {
 #[async_trait]
 impl Store for DynamoStore {
     async fn put_integration(&self, integration: &Integration) -> Result<(), StoreError> {
-        let mut item = item(
-            format!("ORG#{}", integration.org_id),
-            "INTEGRATION",
-            integration,
-        )?;
-        item.insert(
-            "GSI1PK".into(),
-            s(buyer_key(
-                &integration.buyer_domain,
-                &integration.buyer_identity,
-            )),
-        );
-        item.insert("GSI1SK".into(), s("INTEGRATION"));
-        self.put(item).await
+        self.put(integration_item(integration)?).await
+    }
+
+    async fn replace_integration(
+        &self,
+        integration: &Integration,
+        previous: Option<&Integration>,
+    ) -> Result<bool, StoreError> {
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(integration_item(integration)?));
+        let put = match previous {
+            None => put.condition_expression("attribute_not_exists(PK)"),
+            // Items written before versions existed carry none: the first write adds one.
+            Some(previous) => put
+                .condition_expression("updated_ns = :previous OR attribute_not_exists(updated_ns)")
+                .expression_attribute_values(":previous", unix_nanos(previous.updated_at)),
+        };
+        match put.send().await {
+            Ok(_) => Ok(true),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+                Ok(false)
+            }
+            Err(e) => Err(unavailable(e)),
+        }
     }
 
     async fn get_integration(&self, org_id: &str) -> Result<Option<Integration>, StoreError> {

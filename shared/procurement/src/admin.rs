@@ -461,8 +461,9 @@ async fn existing_integration(deps: &Deps, org: &Organization) -> Result<Integra
 /// PUT: creates the integration with a new shared secret, or replaces the settings of the
 /// existing one and keeps its secret.
 ///
-/// Read-then-write without a condition (the Store has no compare-and-set): a PUT racing a
-/// rotation can put the older digest back. Admin changes are rare and made by one account.
+/// Each write is conditional on the version read (see [`Store::replace_integration`]): a PUT
+/// racing a rotation or another PUT reads again and reapplies, so it never puts an older
+/// secret back.
 async fn save(
     deps: &Deps,
     org: &Organization,
@@ -497,49 +498,60 @@ async fn save(
         ));
     }
 
-    let existing = deps
-        .store
-        .get_integration(&org.org_id)
-        .await
-        .map_err(storage_failed)?;
-    integration.updated_at = OffsetDateTime::now_utc();
     let account = request.caller_account.as_deref().unwrap_or_default();
-    match existing {
-        Some(old) => {
-            integration.secret_digest = old.secret_digest.clone();
-            deps.store
-                .put_integration(&integration)
-                .await
-                .map_err(storage_failed)?;
-            let changed = changed_fields(&old, &integration);
-            tracing::info!(
-                org_id = %org.org_id,
-                account,
-                changed = ?changed,
-                enabled = integration.enabled,
-                test_mode = integration.test_mode,
-                "procurement integration updated"
-            );
-            Ok(HttpReply::json(200, &document(deps, &integration, None)))
+    for _ in 0..WRITE_ATTEMPTS {
+        let existing = deps
+            .store
+            .get_integration(&org.org_id)
+            .await
+            .map_err(storage_failed)?;
+        integration.updated_at = next_version(existing.as_ref());
+        let saved = match &existing {
+            Some(old) => {
+                integration.secret_digest = old.secret_digest.clone();
+                Saved::Updated(old)
+            }
+            None => {
+                let (secret, digest) = new_shared_secret()?;
+                integration.secret_digest = digest;
+                Saved::Created(secret)
+            }
+        };
+        if !deps
+            .store
+            .replace_integration(&integration, existing.as_ref())
+            .await
+            .map_err(storage_failed)?
+        {
+            continue; // changed since it was read: read again
         }
-        None => {
-            let (secret, digest) = new_shared_secret()?;
-            integration.secret_digest = digest;
-            deps.store
-                .put_integration(&integration)
-                .await
-                .map_err(storage_failed)?;
-            tracing::info!(
-                org_id = %org.org_id,
-                account,
-                system = ?integration.system,
-                enabled = integration.enabled,
-                test_mode = integration.test_mode,
-                "procurement integration created with a new shared secret"
-            );
-            Ok(with_secret(201, deps, &integration, &secret))
-        }
+        return Ok(match saved {
+            Saved::Updated(old) => {
+                let changed = changed_fields(old, &integration);
+                tracing::info!(
+                    org_id = %org.org_id,
+                    account,
+                    changed = ?changed,
+                    enabled = integration.enabled,
+                    test_mode = integration.test_mode,
+                    "procurement integration updated"
+                );
+                HttpReply::json(200, &document(deps, &integration, None))
+            }
+            Saved::Created(secret) => {
+                tracing::info!(
+                    org_id = %org.org_id,
+                    account,
+                    system = ?integration.system,
+                    enabled = integration.enabled,
+                    test_mode = integration.test_mode,
+                    "procurement integration created with a new shared secret"
+                );
+                with_secret(201, deps, &integration, &secret)
+            }
+        });
     }
+    Err(kept_changing())
 }
 
 /// POST .../secret: a new shared secret replaces the old one at once.
@@ -548,20 +560,55 @@ async fn rotate(
     org: &Organization,
     request: &WebRequest,
 ) -> Result<HttpReply, HttpReply> {
-    let mut integration = existing_integration(deps, org).await?;
-    let (secret, digest) = new_shared_secret()?;
-    integration.secret_digest = digest;
-    integration.updated_at = OffsetDateTime::now_utc();
-    deps.store
-        .put_integration(&integration)
-        .await
-        .map_err(storage_failed)?;
-    tracing::info!(
-        org_id = %org.org_id,
-        account = request.caller_account.as_deref().unwrap_or_default(),
-        "shared secret rotated"
-    );
-    Ok(with_secret(200, deps, &integration, &secret))
+    for _ in 0..WRITE_ATTEMPTS {
+        let previous = existing_integration(deps, org).await?;
+        let mut integration = previous.clone();
+        let (secret, digest) = new_shared_secret()?;
+        integration.secret_digest = digest;
+        integration.updated_at = next_version(Some(&previous));
+        if !deps
+            .store
+            .replace_integration(&integration, Some(&previous))
+            .await
+            .map_err(storage_failed)?
+        {
+            continue; // changed since it was read: a secret made now would be lost
+        }
+        tracing::info!(
+            org_id = %org.org_id,
+            account = request.caller_account.as_deref().unwrap_or_default(),
+            "shared secret rotated"
+        );
+        return Ok(with_secret(200, deps, &integration, &secret));
+    }
+    Err(kept_changing())
+}
+
+/// What a PUT did: made the integration (with its first secret) or changed this one.
+enum Saved<'a> {
+    Created(String),
+    Updated(&'a Integration),
+}
+
+/// Conditional writes tried before giving up: each failure means another admin request won
+/// the same moment, so a handful is plenty.
+const WRITE_ATTEMPTS: usize = 5;
+
+/// A new `updated_at`, later than the one it replaces even if the clock has not moved: it
+/// is the version the next conditional write is checked against.
+fn next_version(previous: Option<&Integration>) -> OffsetDateTime {
+    let now = OffsetDateTime::now_utc();
+    match previous {
+        Some(p) if p.updated_at >= now => p.updated_at + time::Duration::nanoseconds(1),
+        _ => now,
+    }
+}
+
+fn kept_changing() -> HttpReply {
+    HttpReply::json_error(
+        409,
+        "the integration kept changing while this request was applied (other admin requests at the same moment); read it again and retry",
+    )
 }
 
 /// A reply that carries the secret: shown this once, and never kept by a cache.
@@ -645,6 +692,52 @@ fn changed_fields(old: &Integration, new: &Integration) -> Vec<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_write_gets_a_later_version_even_when_the_clock_lags() {
+        let ahead = OffsetDateTime::now_utc() + time::Duration::minutes(5);
+        let stored = crate::demo::coupa_integration(ahead);
+        assert!(next_version(Some(&stored)) > stored.updated_at);
+        let past = crate::demo::coupa_integration(OffsetDateTime::UNIX_EPOCH);
+        assert!(next_version(Some(&past)) > past.updated_at);
+    }
+
+    #[tokio::test]
+    async fn a_write_based_on_a_version_since_replaced_is_refused() {
+        use crate::Store;
+        let world = crate::fakes::FakeWorld::demo().await;
+        let store = &world.store;
+        let read = store
+            .get_integration(crate::demo::COUPA_ORG)
+            .await
+            .unwrap()
+            .unwrap();
+        let mut rotated = read.clone();
+        rotated.secret_digest = "ab".repeat(32);
+        rotated.updated_at = next_version(Some(&read));
+        assert!(
+            store
+                .replace_integration(&rotated, Some(&read))
+                .await
+                .unwrap()
+        );
+        // A PUT that read before the rotation must not put the old digest back.
+        let mut stale = read.clone();
+        stale.updated_at = next_version(Some(&read));
+        assert!(
+            !store
+                .replace_integration(&stale, Some(&read))
+                .await
+                .unwrap()
+        );
+        assert!(!store.replace_integration(&stale, None).await.unwrap());
+        let now = store
+            .get_integration(crate::demo::COUPA_ORG)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(now.secret_digest, rotated.secret_digest);
+    }
 
     fn coupa() -> Value {
         json!({"system": "coupa", "name": "Acme Coupa", "buyer_domain": "DUNS", "buyer_identity": "acme"})

@@ -89,6 +89,20 @@ impl Store for MemoryStore {
         Ok(())
     }
 
+    async fn replace_integration(
+        &self,
+        integration: &Integration,
+        previous: Option<&Integration>,
+    ) -> Result<bool, StoreError> {
+        let mut integrations = lock(&self.integrations);
+        let stored = integrations.get(&integration.org_id).map(|i| i.updated_at);
+        if stored != previous.map(|p| p.updated_at) {
+            return Ok(false);
+        }
+        integrations.insert(integration.org_id.clone(), integration.clone());
+        Ok(true)
+    }
+
     async fn get_integration(&self, org_id: &str) -> Result<Option<Integration>, StoreError> {
         Ok(lock(&self.integrations).get(org_id).cloned())
     }

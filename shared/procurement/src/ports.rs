@@ -37,6 +37,15 @@ pub enum Recorded<T> {
 #[async_trait]
 pub trait Store: Send + Sync {
     async fn put_integration(&self, integration: &Integration) -> Result<(), StoreError>;
+    /// Writes the integration only if the stored one is still `previous` (the same
+    /// `updated_at`; none stored when `previous` is None). False if another write came first:
+    /// the caller reads again. Keeps a settings change and a secret rotation made at the
+    /// same time from undoing each other.
+    async fn replace_integration(
+        &self,
+        integration: &Integration,
+        previous: Option<&Integration>,
+    ) -> Result<bool, StoreError>;
     async fn get_integration(&self, org_id: &str) -> Result<Option<Integration>, StoreError>;
     /// The integration of the buyer with this From credential (domain compared
     /// case-insensitively).
