@@ -774,8 +774,8 @@ async fn in_tool_search_answers_the_procurement_system_with_products_to_punch_ou
 async fn secret_rotations_racing_settings_changes_leave_the_newest_secret_working() {
     // Ten rotations and ten settings PUTs at the same moment, from separate handler instances
     // as separate Lambda instances would run them. Each write is conditional on the version
-    // it read, so no PUT puts an older secret back: the secret that works at the end is the
-    // one the last rotation handed out.
+    // it read, so no PUT puts an older secret back: the secret stored at the end is the one
+    // the last rotation handed out.
     let stack = stack().await;
     let party = live_buyer(&stack, "rotate", None).await;
     let org_id = party.identity.clone();
@@ -810,6 +810,12 @@ async fn secret_rotations_racing_settings_changes_leave_the_newest_secret_workin
     let replies = calls.join_all().await;
     let mut rotations = Vec::new();
     for reply in &replies {
+        // A request that lost every one of its conditional writes says so (409); it changed
+        // nothing, and its caller retries.
+        if reply.status == 409 {
+            assert!(reply.body.contains("kept changing"), "{}", reply.body);
+            continue;
+        }
         assert_eq!(reply.status, 200, "{}", reply.body);
         let body: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
         if let Some(secret) = body["purchase_information"]["shared_secret"].as_str() {
@@ -821,8 +827,13 @@ async fn secret_rotations_racing_settings_changes_leave_the_newest_secret_workin
             rotations.push((version, secret.to_string()));
         }
     }
-    assert_eq!(rotations.len(), 10);
-    let newest = rotations.iter().max().unwrap();
+    let applied = replies.iter().filter(|r| r.status == 200).count();
+    eprintln!(
+        "{applied} of 20 admin requests applied, {} rotations",
+        rotations.len()
+    );
+    assert!(applied >= 10, "most requests get through");
+    let newest = rotations.iter().max().expect("some rotation got through");
     let stored = stack
         .store()
         .get_integration(&org_id)
@@ -834,10 +845,12 @@ async fn secret_rotations_racing_settings_changes_leave_the_newest_secret_workin
         cxml::SecretDigest::of(&newest.1).to_hex(),
         "the newest rotation's secret is the one stored"
     );
-    assert_eq!(
-        stored.name, "Racing admins",
-        "the settings PUTs applied too"
-    );
+    if applied > rotations.len() {
+        assert_eq!(
+            stored.name, "Racing admins",
+            "the settings PUTs applied too"
+        );
+    }
 }
 
 // ---------------------------------------------------------------- Coupa's own purchase orders
@@ -1687,21 +1700,29 @@ async fn hundreds_of_pending_quotes_are_paged_through_and_expired_in_one_schedul
 
     product.private_offer.as_mut().unwrap().expires_at += Duration::from_secs(86400);
     store.put_product(&product).await.unwrap();
-    let expiring = std::time::Instant::now();
-    let run = scheduled_run(&stack).await;
-    eprintln!(
-        "run expiring {quotes} quotes: {:?} {run}",
-        expiring.elapsed()
-    );
-    assert!(
-        run["quotes_expired"].as_u64().unwrap() >= quotes as u64,
-        "{run}"
-    );
-    let last = format!("q-bulk-{}-{}", template.org_id, quotes - 1);
-    assert_eq!(
-        store.get_quote(&last).await.unwrap().unwrap().status,
-        QuoteStatus::Expired
-    );
+    // A run that reaches its time limit stops and says so; the next one goes on. (On moto,
+    // whose transactions copy the whole table, thousands of expiries take more than one run.)
+    // Other tests' scheduled runs may expire some of these first: the table is the judge.
+    for runs in 1.. {
+        let expiring = std::time::Instant::now();
+        let run = scheduled_run(&stack).await;
+        eprintln!(
+            "run {runs} expiring {quotes} quotes: {:?} {run}",
+            expiring.elapsed()
+        );
+        if run["quotes_left_for_next_run"] == false {
+            break;
+        }
+        assert!(runs < 10, "no progress: {run}");
+    }
+    for n in 0..quotes {
+        let id = format!("q-bulk-{}-{n}", template.org_id);
+        assert_eq!(
+            store.get_quote(&id).await.unwrap().unwrap().status,
+            QuoteStatus::Expired,
+            "{id}"
+        );
+    }
 
     let again = scheduled_run(&stack).await;
     assert_eq!(

@@ -23,7 +23,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use procurement::model::{
@@ -47,6 +47,7 @@ const FAILED_CHARGES_INDEX: &str = "CHARGE#failed";
 /// Quotes pending approval with a private offer, by offer expiry: the expiry check's list.
 const PENDING_OFFER_INDEX: &str = "QUOTE#pending_offer";
 const TRANSACTION_CONFLICT: &str = "TransactionConflict";
+const CONDITION_FAILED_EXCEPTION: &str = "ConditionalCheckFailedException";
 
 /// Why DynamoDB cancelled a transaction: its reason code per step ("None",
 /// "ConditionalCheckFailed", "TransactionConflict", ...).
@@ -133,6 +134,22 @@ pub struct DynamoStore {
 
 fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
+}
+
+/// Whether a conditional write happened: false when its condition did not hold, an error
+/// for anything else.
+fn condition_held<O, E, R>(result: Result<O, SdkError<E, R>>) -> Result<bool, StoreError>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(SdkError::ServiceError(e)) if e.err().code() == Some(CONDITION_FAILED_EXCEPTION) => {
+            Ok(false)
+        }
+        Err(e) => Err(unavailable(e)),
+    }
 }
 
 fn unavailable<E: std::error::Error + 'static>(e: E) -> StoreError {
@@ -438,13 +455,7 @@ impl Store for DynamoStore {
                 .condition_expression("updated_ns = :previous OR attribute_not_exists(updated_ns)")
                 .expression_attribute_values(":previous", unix_nanos(previous.updated_at)),
         };
-        match put.send().await {
-            Ok(_) => Ok(true),
-            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
-                Ok(false)
-            }
-            Err(e) => Err(unavailable(e)),
-        }
+        condition_held(put.send().await)
     }
 
     async fn get_integration(&self, org_id: &str) -> Result<Option<Integration>, StoreError> {
@@ -493,12 +504,7 @@ impl Store for DynamoStore {
                 .expression_attribute_values(":org", s(&org.org_id))
                 .send()
                 .await;
-            match result {
-                Ok(_) => {}
-                Err(SdkError::ServiceError(e))
-                    if e.err().is_conditional_check_failed_exception() => {}
-                Err(e) => return Err(unavailable(e)),
-            }
+            condition_held(result)?;
         }
         Ok(())
     }
@@ -716,13 +722,7 @@ impl Store for DynamoStore {
             .expression_attribute_values(":scheduled", s("scheduled"))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
-                Ok(false)
-            }
-            Err(e) => Err(unavailable(e)),
-        }
+        condition_held(result)
     }
 
     async fn charge_status(&self, charge_id: &str) -> Result<Option<String>, StoreError> {
@@ -800,13 +800,7 @@ impl Store for DynamoStore {
                 "SET #status = :status, outcome = :outcome REMOVE GSI2PK, GSI2SK",
             )
         };
-        match update.send().await {
-            Ok(_) => Ok(true),
-            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
-                Ok(false)
-            }
-            Err(e) => Err(unavailable(e)),
-        }
+        condition_held(update.send().await)
     }
 
     async fn charge_outcome(&self, charge_id: &str) -> Result<Option<ChargeOutcome>, StoreError> {
@@ -930,13 +924,7 @@ impl Store for DynamoStore {
                 .expression_attribute_values(":scheduled", s(ChargeStatus::Scheduled.as_str()))
                 .expression_attribute_values(":queued", s(ChargeStatus::Queued.as_str()));
         }
-        match update.send().await {
-            Ok(_) => Ok(true),
-            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
-                Ok(false)
-            }
-            Err(e) => Err(unavailable(e)),
-        }
+        condition_held(update.send().await)
     }
 
     async fn release(
@@ -956,14 +944,8 @@ impl Store for DynamoStore {
             .expression_attribute_values(":until", unix_millis(until))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            // Not ours any more (lapsed and taken, or sent): nothing to give back.
-            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
-                Ok(())
-            }
-            Err(e) => Err(unavailable(e)),
-        }
+        // Not held (not ours any more: lapsed and taken, or sent): nothing to give back.
+        condition_held(result).map(|_| ())
     }
 
     async fn email_sent(&self, email_id: &str) -> Result<(), StoreError> {
