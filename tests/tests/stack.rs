@@ -853,6 +853,91 @@ async fn secret_rotations_racing_settings_changes_leave_the_newest_secret_workin
     }
 }
 
+#[tokio::test]
+async fn organisations_racing_for_one_buyer_credential_leave_it_to_exactly_one() {
+    // Eight organisations PUT settings naming the same buyer credential at the same moment,
+    // three rounds, a new credential each round (so earlier winners move theirs). The
+    // credential is claimed in the integration's own transaction: exactly one organisation
+    // gets it, the others a 409, and the index holds one integration for it.
+    let stack = stack().await;
+    let mut orgs = Vec::new();
+    for n in 0..8 {
+        let admin = format!("70000000000{n}");
+        orgs.push((new_org(&stack, "credential", &admin).await, admin));
+    }
+    for round in 0..3 {
+        let credential = format!(
+            "contested-{round}-{}",
+            time::OffsetDateTime::now_utc().unix_timestamp_nanos()
+        );
+        let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(orgs.len()));
+        let mut calls = tokio::task::JoinSet::new();
+        for (org_id, admin) in &orgs {
+            let deps = stack.deps();
+            let barrier = barrier.clone();
+            let mut put = procurement::http::WebRequest::new(
+                "PUT",
+                &format!("/admin/orgs/{org_id}/integration"),
+            );
+            put.body = json!({
+                "system": "coupa", "name": "Contested", "buyer_domain": "DUNS",
+                "buyer_identity": credential,
+            })
+            .to_string()
+            .into_bytes();
+            put.caller_account = Some(admin.clone());
+            let org_id = org_id.clone();
+            calls.spawn(async move {
+                barrier.wait().await;
+                (org_id, procurement::admin::handle_admin(&deps, &put).await)
+            });
+        }
+        let replies = calls.join_all().await;
+        let winners: Vec<&String> = replies
+            .iter()
+            .filter(|(_, r)| r.status == 200 || r.status == 201)
+            .map(|(org, _)| org)
+            .collect();
+        for (_, reply) in &replies {
+            if reply.status == 409 {
+                assert!(
+                    reply.body.contains("already used by another organisation"),
+                    "{}",
+                    reply.body
+                );
+            } else {
+                assert!(matches!(reply.status, 200 | 201), "{}", reply.body);
+            }
+        }
+        assert_eq!(winners.len(), 1, "round {round}: {winners:?}");
+        let holders = stack
+            .dynamodb()
+            .query()
+            .table_name(&stack.config.table_name)
+            .index_name("GSI1")
+            .key_condition_expression("GSI1PK = :pk")
+            .expression_attribute_values(
+                ":pk",
+                AttributeValue::S(format!("BUYER#duns#{credential}")),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            holders.count(),
+            1,
+            "round {round}: one integration holds it"
+        );
+        let found = stack
+            .store()
+            .find_integration_by_buyer("duns", &credential)
+            .await
+            .unwrap()
+            .expect("the credential finds its integration");
+        assert_eq!(&found.org_id, winners[0]);
+    }
+}
+
 // ---------------------------------------------------------------- Coupa's own purchase orders
 
 fn samples_dir() -> std::path::PathBuf {

@@ -4,6 +4,7 @@
 //! | record      | PK                      | SK          | GSI1PK / GSI1SK                      |
 //! |-------------|-------------------------|-------------|--------------------------------------|
 //! | integration | `ORG#<org>`             | INTEGRATION | `BUYER#<domain lc>#<identity>` / INTEGRATION; `updated_ns` (its version) |
+//! | credential  | `BUYER#<domain lc>#<identity>` | CREDENTIAL | (attribute `org_id`: the one organisation whose integration holds it) |
 //! | organisation| `ORG#<org>`             | ORG         |                                      |
 //! | account     | `ACCOUNT#<aws account>` | ACCOUNT     | (attribute `org_id`: its organisation) |
 //! | quote       | `QUOTE#<quote>`         | QUOTE       | GSI2 while pending with a private offer: `QUOTE#pending_offer` / `<offer expires>#<quote>` |
@@ -25,14 +26,14 @@ use std::collections::{BTreeSet, HashMap};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 use procurement::model::{
     Agreement, Integration, OrderRecord, Organization, Product, Quote, Session,
 };
 use procurement::model::{
     AgreementStatus, ChargeOutcome, ChargeStatus, InvoiceJob, OutboxEmail, QuoteStatus,
 };
-use procurement::ports::{Claim, OrderPlan, Page, Recorded};
+use procurement::ports::{Claim, IntegrationWrite, OrderPlan, Page, Recorded};
 use procurement::{Store, StoreError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -106,6 +107,24 @@ fn integration_item(integration: &Integration) -> Result<Item, StoreError> {
     integration_item.insert("updated_ns".into(), unix_nanos(integration.updated_at));
     Ok(integration_item)
 }
+
+/// The item that says which organisation holds a buyer credential: written with the
+/// integration in one transaction, conditionally, so two organisations cannot both hold one.
+fn credential_item(integration: &Integration) -> Item {
+    HashMap::from([
+        (
+            "PK".into(),
+            s(buyer_key(
+                &integration.buyer_domain,
+                &integration.buyer_identity,
+            )),
+        ),
+        ("SK".into(), s(CREDENTIAL_SK)),
+        ("org_id".into(), s(&integration.org_id)),
+    ])
+}
+
+const CREDENTIAL_SK: &str = "CREDENTIAL";
 
 /// The item a claim is written on.
 fn claim_key(target: Claim<'_>) -> (String, &'static str) {
@@ -435,17 +454,29 @@ impl DynamoStore {
 #[async_trait]
 impl Store for DynamoStore {
     async fn put_integration(&self, integration: &Integration) -> Result<(), StoreError> {
-        self.put(integration_item(integration)?).await
+        let steps = vec![
+            self.put_step(integration_item(integration)?)?,
+            self.put_step(credential_item(integration))?,
+        ];
+        match self.transact(steps).await? {
+            Ok(()) => Ok(()),
+            Err(cancelled) => Err(StoreError::Unavailable(format!(
+                "integration {} not written: {}",
+                integration.org_id,
+                cancelled.reasons()
+            ))),
+        }
     }
 
+    /// One transaction: the integration (conditional on its version, step 0), its credential
+    /// (free or already this organisation's, step 1) and, when the credential changed,
+    /// giving up the previous one (step 2).
     async fn replace_integration(
         &self,
         integration: &Integration,
         previous: Option<&Integration>,
-    ) -> Result<bool, StoreError> {
-        let put = self
-            .client
-            .put_item()
+    ) -> Result<IntegrationWrite, StoreError> {
+        let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(integration_item(integration)?));
         let put = match previous {
@@ -455,7 +486,49 @@ impl Store for DynamoStore {
                 .condition_expression("updated_ns = :previous OR attribute_not_exists(updated_ns)")
                 .expression_attribute_values(":previous", unix_nanos(previous.updated_at)),
         };
-        condition_held(put.send().await)
+        let holder_is_this_org = "attribute_not_exists(PK) OR org_id = :org";
+        let credential = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(credential_item(integration)))
+            .condition_expression(holder_is_this_org)
+            .expression_attribute_values(":org", s(&integration.org_id));
+        let mut steps = vec![
+            TransactWriteItem::builder()
+                .put(put.build().map_err(unavailable)?)
+                .build(),
+            TransactWriteItem::builder()
+                .put(credential.build().map_err(unavailable)?)
+                .build(),
+        ];
+        let new_key = buyer_key(&integration.buyer_domain, &integration.buyer_identity);
+        if let Some(previous) = previous {
+            let old_key = buyer_key(&previous.buyer_domain, &previous.buyer_identity);
+            if old_key != new_key {
+                let give_up = Delete::builder()
+                    .table_name(&self.table)
+                    .key("PK", s(old_key))
+                    .key("SK", s(CREDENTIAL_SK))
+                    .condition_expression(holder_is_this_org)
+                    .expression_attribute_values(":org", s(&integration.org_id))
+                    .build()
+                    .map_err(unavailable)?;
+                steps.push(TransactWriteItem::builder().delete(give_up).build());
+            }
+        }
+        Ok(match self.transact(steps).await? {
+            Ok(()) => IntegrationWrite::Written,
+            Err(cancelled) if cancelled.condition_failed_at(1) => IntegrationWrite::CredentialTaken,
+            Err(cancelled) if cancelled.condition_failed_at(0) || cancelled.conflicted() => {
+                IntegrationWrite::Stale
+            }
+            Err(cancelled) => {
+                return Err(StoreError::Conflict(format!(
+                    "integration {} not written: {}",
+                    integration.org_id,
+                    cancelled.reasons()
+                )));
+            }
+        })
     }
 
     async fn get_integration(&self, org_id: &str) -> Result<Option<Integration>, StoreError> {

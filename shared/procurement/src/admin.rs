@@ -18,7 +18,7 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::http::{HttpReply, WebRequest};
 use crate::model::{Integration, Organization, ProcurementSystem};
-use crate::ports::{Deps, StoreError};
+use crate::ports::{Deps, IntegrationWrite, StoreError};
 use crate::punchout::{ORDER_PATH, SETUP_PATH};
 
 pub const ADMIN_PREFIX: &str = "/admin/";
@@ -481,7 +481,9 @@ async fn save(
         .map_err(|m| HttpReply::json_error(400, m))?;
 
     // One buyer credential, one integration: the setup and order URLs find the integration
-    // by the From credential, so a second owner would make the first one unreachable.
+    // by the From credential, so a second owner would make the first one unreachable. The
+    // write below claims the credential; this read also finds integrations stored before
+    // credentials were claimed.
     if let Some(other) = deps
         .store
         .find_integration_by_buyer(&integration.buyer_domain, &integration.buyer_identity)
@@ -489,13 +491,7 @@ async fn save(
         .map_err(storage_failed)?
         && other.org_id != org.org_id
     {
-        return Err(HttpReply::json_error(
-            409,
-            format!(
-                "the buyer credential {}/{} is already used by another organisation's integration; check buyer_domain and buyer_identity",
-                integration.buyer_domain, integration.buyer_identity
-            ),
-        ));
+        return Err(credential_taken(&integration));
     }
 
     let account = request.caller_account.as_deref().unwrap_or_default();
@@ -517,13 +513,15 @@ async fn save(
                 Saved::Created(secret)
             }
         };
-        if !deps
+        match deps
             .store
             .replace_integration(&integration, existing.as_ref())
             .await
             .map_err(storage_failed)?
         {
-            continue; // changed since it was read: read again
+            IntegrationWrite::Written => {}
+            IntegrationWrite::Stale => continue, // changed since it was read: read again
+            IntegrationWrite::CredentialTaken => return Err(credential_taken(&integration)),
         }
         return Ok(match saved {
             Saved::Updated(old) => {
@@ -566,13 +564,17 @@ async fn rotate(
         let (secret, digest) = new_shared_secret()?;
         integration.secret_digest = digest;
         integration.updated_at = next_version(Some(&previous));
-        if !deps
+        match deps
             .store
             .replace_integration(&integration, Some(&previous))
             .await
             .map_err(storage_failed)?
         {
-            continue; // changed since it was read: a secret made now would be lost
+            IntegrationWrite::Written => {}
+            // Changed since it was read: a secret made now would be lost.
+            IntegrationWrite::Stale => continue,
+            // Only an integration stored before credentials were claimed can meet this.
+            IntegrationWrite::CredentialTaken => return Err(credential_taken(&integration)),
         }
         tracing::info!(
             org_id = %org.org_id,
@@ -582,6 +584,16 @@ async fn rotate(
         return Ok(with_secret(200, deps, &integration, &secret));
     }
     Err(kept_changing())
+}
+
+fn credential_taken(integration: &Integration) -> HttpReply {
+    HttpReply::json_error(
+        409,
+        format!(
+            "the buyer credential {}/{} is already used by another organisation's integration; check buyer_domain and buyer_identity",
+            integration.buyer_domain, integration.buyer_identity
+        ),
+    )
 }
 
 /// What a PUT did: made the integration (with its first secret) or changed this one.
@@ -715,28 +727,53 @@ mod tests {
         let mut rotated = read.clone();
         rotated.secret_digest = "ab".repeat(32);
         rotated.updated_at = next_version(Some(&read));
-        assert!(
+        assert_eq!(
             store
                 .replace_integration(&rotated, Some(&read))
                 .await
-                .unwrap()
+                .unwrap(),
+            IntegrationWrite::Written
         );
         // A PUT that read before the rotation must not put the old digest back.
         let mut stale = read.clone();
         stale.updated_at = next_version(Some(&read));
-        assert!(
-            !store
-                .replace_integration(&stale, Some(&read))
-                .await
-                .unwrap()
-        );
-        assert!(!store.replace_integration(&stale, None).await.unwrap());
+        for previous in [Some(&read), None] {
+            assert_eq!(
+                store.replace_integration(&stale, previous).await.unwrap(),
+                IntegrationWrite::Stale
+            );
+        }
         let now = store
             .get_integration(crate::demo::COUPA_ORG)
             .await
             .unwrap()
             .unwrap();
         assert_eq!(now.secret_digest, rotated.secret_digest);
+    }
+
+    #[tokio::test]
+    async fn a_buyer_credential_another_organisation_holds_is_not_written() {
+        use crate::Store;
+        let world = crate::fakes::FakeWorld::demo().await;
+        let store = &world.store;
+        let holder = store
+            .get_integration(crate::demo::COUPA_ORG)
+            .await
+            .unwrap()
+            .unwrap();
+        let mut newcomer = holder.clone();
+        newcomer.org_id = "another-org".into();
+        newcomer.buyer_domain = holder.buyer_domain.to_ascii_uppercase();
+        assert_eq!(
+            store.replace_integration(&newcomer, None).await.unwrap(),
+            IntegrationWrite::CredentialTaken
+        );
+        assert_eq!(store.get_integration("another-org").await.unwrap(), None);
+        newcomer.buyer_identity = format!("{}-2", holder.buyer_identity);
+        assert_eq!(
+            store.replace_integration(&newcomer, None).await.unwrap(),
+            IntegrationWrite::Written
+        );
     }
 
     fn coupa() -> Value {

@@ -13,8 +13,8 @@ use crate::model::{
     Organization, OutboxEmail, Product, Quote, QuoteStatus, Session,
 };
 use crate::ports::{
-    Claim, Deps, InvoiceSender, Mailer, OrderPlan, Page, Queue, Recorded, SendError, Store,
-    StoreError,
+    Claim, Deps, IntegrationWrite, InvoiceSender, Mailer, OrderPlan, Page, Queue, Recorded,
+    SendError, Store, StoreError,
 };
 
 #[derive(Default)]
@@ -93,14 +93,24 @@ impl Store for MemoryStore {
         &self,
         integration: &Integration,
         previous: Option<&Integration>,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<IntegrationWrite, StoreError> {
         let mut integrations = lock(&self.integrations);
         let stored = integrations.get(&integration.org_id).map(|i| i.updated_at);
         if stored != previous.map(|p| p.updated_at) {
-            return Ok(false);
+            return Ok(IntegrationWrite::Stale);
+        }
+        let taken = integrations.values().any(|other| {
+            other.org_id != integration.org_id
+                && other
+                    .buyer_domain
+                    .eq_ignore_ascii_case(&integration.buyer_domain)
+                && other.buyer_identity == integration.buyer_identity
+        });
+        if taken {
+            return Ok(IntegrationWrite::CredentialTaken);
         }
         integrations.insert(integration.org_id.clone(), integration.clone());
-        Ok(true)
+        Ok(IntegrationWrite::Written)
     }
 
     async fn get_integration(&self, org_id: &str) -> Result<Option<Integration>, StoreError> {

@@ -26,6 +26,16 @@ pub enum StoreError {
     Corrupt { key: String, reason: String },
 }
 
+/// What became of a conditional integration write ([`Store::replace_integration`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IntegrationWrite {
+    Written,
+    /// Another write changed the integration since it was read: nothing was written.
+    Stale,
+    /// Another organisation's integration holds the buyer credential: nothing was written.
+    CredentialTaken,
+}
+
 /// What happened to a write that must happen exactly once.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Recorded<T> {
@@ -36,16 +46,18 @@ pub enum Recorded<T> {
 
 #[async_trait]
 pub trait Store: Send + Sync {
+    /// Writes an integration and its buyer credential unconditionally (seeding and tests).
     async fn put_integration(&self, integration: &Integration) -> Result<(), StoreError>;
     /// Writes the integration only if the stored one is still `previous` (the same
-    /// `updated_at`; none stored when `previous` is None). False if another write came first:
-    /// the caller reads again. Keeps a settings change and a secret rotation made at the
-    /// same time from undoing each other.
+    /// `updated_at`; none stored when `previous` is None), and in the same write claims its
+    /// buyer credential for its organisation (giving up the previous one if it changed).
+    /// Keeps a settings change and a secret rotation made at the same time from undoing each
+    /// other, and two organisations from taking one credential at the same moment.
     async fn replace_integration(
         &self,
         integration: &Integration,
         previous: Option<&Integration>,
-    ) -> Result<bool, StoreError>;
+    ) -> Result<IntegrationWrite, StoreError>;
     async fn get_integration(&self, org_id: &str) -> Result<Option<Integration>, StoreError>;
     /// The integration of the buyer with this From credential (domain compared
     /// case-insensitively).
