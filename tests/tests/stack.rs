@@ -1508,6 +1508,39 @@ async fn a_401_is_a_visible_permanent_failure_and_never_retried() {
 }
 
 #[tokio::test]
+async fn a_refusal_after_a_timed_out_delivery_says_the_buyer_may_already_hold_the_invoice() {
+    // The first POST times out (the buyer may have taken it); SQS delivers the job again and
+    // the buyer refuses it, as Coupa refuses a duplicate invoice number. The failure record
+    // names the delivery and the invoice to look for.
+    let stack = stack().await;
+    let endpoint = BuyerEndpoint::start(0).await.unwrap();
+    endpoint.set_mode(BuyerMode::Hang);
+    let (_, _, agreement_id) = ordered(&stack, &endpoint, "dup", "prod-saas-upfront").await;
+    let charge_id = format!("{agreement_id}-1");
+    assert_eq!(wait_invoices(&endpoint, 1, INVOICE_WAIT).await.len(), 1);
+    endpoint.set_mode(BuyerMode::Status(409));
+    assert_eq!(
+        wait_charge_status(&stack, &charge_id, "failed").await,
+        "failed"
+    );
+    let outcome = stack
+        .store()
+        .charge_outcome(&charge_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(outcome.code, Some(409));
+    let invoice_id = outcome.invoice_id.clone().unwrap();
+    assert!(
+        outcome.text.starts_with("delivery ")
+            && outcome.text.contains(&format!(
+                "of invoice {invoice_id}: an earlier delivery got no final answer"
+            )),
+        "{outcome:?}"
+    );
+}
+
+#[tokio::test]
 async fn a_buyer_that_keeps_failing_or_hangs_ends_in_the_dead_letter_queue() {
     let stack = stack().await;
     let endpoint = BuyerEndpoint::start(0).await.unwrap();

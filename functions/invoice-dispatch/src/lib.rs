@@ -11,7 +11,14 @@ pub async fn handle(deps: &Deps, event: LambdaEvent<SqsEvent>) -> Result<SqsBatc
     for record in event.payload.records {
         let id = record.message_id.clone().unwrap_or_default();
         let body = record.body.as_deref().unwrap_or("");
-        if let JobOutcome::KeepForRetry(reason) = invoices::dispatch(deps, body).await {
+        let receive_count = record
+            .attributes
+            .get("ApproximateReceiveCount")
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(1);
+        if let JobOutcome::KeepForRetry(reason) =
+            invoices::dispatch(deps, body, receive_count).await
+        {
             tracing::info!(message_id = %id, %reason, "invoice job left on the queue");
             let mut failure = BatchItemFailure::default();
             failure.item_identifier = id;

@@ -228,19 +228,47 @@ fn clip(text: &str) -> String {
     }
 }
 
+/// One delivery of a queued job: when it runs, and which receive of its SQS message it is
+/// (`ApproximateReceiveCount`, 1 on the first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delivery {
+    pub now: OffsetDateTime,
+    pub receive_count: u32,
+}
+
+impl Delivery {
+    pub fn first(now: OffsetDateTime) -> Self {
+        Self {
+            now,
+            receive_count: 1,
+        }
+    }
+
+    fn is_retry(self) -> bool {
+        self.receive_count > 1
+    }
+}
+
 /// Handles one message of the invoice queue.
-pub async fn dispatch(deps: &Deps, body: &str) -> JobOutcome {
+pub async fn dispatch(deps: &Deps, body: &str, receive_count: u32) -> JobOutcome {
     match serde_json::from_str::<InvoiceJob>(body) {
         Err(e) => {
             tracing::error!(error = %e, "INVOICE_JOB_MALFORMED: message is not an invoice job");
             JobOutcome::KeepForRetry(format!("not an invoice job: {e}"))
         }
-        Ok(job) => dispatch_job(deps, &job, OffsetDateTime::now_utc()).await,
+        Ok(job) => {
+            let delivery = Delivery {
+                now: OffsetDateTime::now_utc(),
+                receive_count,
+            };
+            dispatch_job(deps, &job, delivery).await
+        }
     }
 }
 
 /// Invoices one charge, unless its status says that is done (or must not be done).
-pub async fn dispatch_job(deps: &Deps, job: &InvoiceJob, now: OffsetDateTime) -> JobOutcome {
+pub async fn dispatch_job(deps: &Deps, job: &InvoiceJob, delivery: Delivery) -> JobOutcome {
+    let now = delivery.now;
     let charge_id = job.charge_id.as_str();
     let status = match deps.store.charge_status(charge_id).await {
         Ok(status) => status,
@@ -353,7 +381,7 @@ pub async fn dispatch_job(deps: &Deps, job: &InvoiceJob, now: OffsetDateTime) ->
         }
         Err(e) => return storage_failed(job, &e),
     }
-    let outcome = send_invoice(deps, job, url, &doc, now).await;
+    let outcome = send_invoice(deps, job, url, &doc, delivery).await;
     if let JobOutcome::KeepForRetry(_) = outcome {
         // Not settled: let the queue's next delivery send it without waiting for the claim.
         if let Err(e) = deps.store.release(Claim::Charge(charge_id), until).await {
@@ -369,8 +397,9 @@ async fn send_invoice(
     job: &InvoiceJob,
     url: &str,
     doc: &Cxml,
-    now: OffsetDateTime,
+    delivery: Delivery,
 ) -> JobOutcome {
+    let now = delivery.now;
     let charge_id = job.charge_id.as_str();
     let payload_id = doc.payload_id.clone();
     // The document carries the shared secret: it is sent, never logged.
@@ -394,6 +423,7 @@ async fn send_invoice(
                 record(deps, job, &outcome).await
             }
             Answer::Refused { code, text } => {
+                let text = refusal_text(job, &text, delivery);
                 refused(deps, job, Some(code), Some(payload_id), &text, now).await
             }
             Answer::Retry(reason) => retry(job, reason),
@@ -411,6 +441,23 @@ async fn send_invoice(
         }
         Err(e) => retry(job, e.to_string()),
     }
+}
+
+/// What is recorded of a buyer's refusal. On a retried delivery an earlier POST may have
+/// reached the buyer with its answer lost (a timeout), so a "duplicate invoice" refusal can
+/// mean the invoice is already there: the record says so first, for whoever follows up the
+/// alarm (the buyer's text after it may be clipped, this note is not).
+fn refusal_text(job: &InvoiceJob, text: &str, delivery: Delivery) -> String {
+    if !delivery.is_retry() {
+        return text.to_string();
+    }
+    format!(
+        "delivery {} of invoice {}: an earlier delivery got no final answer (5xx, timeout or \
+         lost connection) and may have reached the buyer, so check whether the buyer already \
+         holds this invoice. The buyer's answer: {text}",
+        delivery.receive_count,
+        invoice_id(job)
+    )
 }
 
 fn retry(job: &InvoiceJob, reason: String) -> JobOutcome {

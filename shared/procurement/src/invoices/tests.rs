@@ -77,7 +77,7 @@ async fn a_200_answer_records_the_charge_invoiced_with_the_buyers_text() {
         )));
 
     assert_eq!(
-        dispatch_job(&world.deps, &job, now()).await,
+        dispatch_job(&world.deps, &job, Delivery::first(now())).await,
         JobOutcome::Done
     );
 
@@ -103,7 +103,7 @@ async fn the_posted_invoice_is_what_coupa_expects() {
     let world = FakeWorld::demo_live().await;
     let job = job("agmt-0001-1", DUE);
     add_charge(&world, &job, "queued");
-    dispatch_job(&world.deps, &job, now()).await;
+    dispatch_job(&world.deps, &job, Delivery::first(now())).await;
 
     let body = world.invoice_sender.posts()[0].body.clone();
     xmllint(&body).unwrap_or_else(|e| panic!("{e}\n{body}"));
@@ -174,11 +174,60 @@ async fn a_201_answer_is_also_invoiced() {
         .invoice_sender
         .then(Ok(ScriptedInvoiceSender::cxml_answer(201, 201, "Accepted")));
     assert_eq!(
-        dispatch_job(&world.deps, &job, now()).await,
+        dispatch_job(&world.deps, &job, Delivery::first(now())).await,
         JobOutcome::Done
     );
     assert_eq!(status(&world, "agmt-0001-1").await, "invoiced");
     assert_eq!(outcome(&world, "agmt-0001-1").await.code, Some(201));
+}
+
+#[tokio::test]
+async fn a_refusal_on_a_retried_delivery_records_that_the_buyer_may_already_hold_the_invoice() {
+    // The first POST timed out (the buyer may have taken it); the retry is refused as a
+    // duplicate. The failure record says which delivery this was and what to check.
+    let world = FakeWorld::demo_live().await;
+    let job = job("agmt-0001-1", DUE);
+    add_charge(&world, &job, "queued");
+    world
+        .invoice_sender
+        .then(Err(SendError::Timeout(StdDuration::from_secs(20))));
+    world
+        .invoice_sender
+        .then(Ok(ScriptedInvoiceSender::cxml_answer(
+            409,
+            409,
+            "Invoice number already exists",
+        )));
+    assert!(matches!(
+        dispatch_job(&world.deps, &job, Delivery::first(now())).await,
+        JobOutcome::KeepForRetry(_)
+    ));
+    let second = Delivery {
+        now: now(),
+        receive_count: 2,
+    };
+    assert_eq!(
+        dispatch_job(&world.deps, &job, second).await,
+        JobOutcome::Done
+    );
+    let recorded = outcome(&world, "agmt-0001-1").await;
+    assert_eq!(recorded.status, ChargeStatus::Failed);
+    assert!(
+        recorded.text.starts_with(&format!(
+            "delivery 2 of invoice {}: an earlier delivery got no final answer",
+            recorded.invoice_id.as_deref().unwrap()
+        )),
+        "{}",
+        recorded.text
+    );
+    assert!(
+        recorded
+            .text
+            .ends_with("The buyer's answer: Invoice number already exists"),
+        "{}",
+        recorded.text
+    );
+    assert_eq!(world.invoice_sender.posts().len(), 2);
 }
 
 #[tokio::test]
@@ -195,7 +244,7 @@ async fn a_401_is_recorded_failed_with_the_buyers_text_and_not_retried() {
         )));
 
     assert_eq!(
-        dispatch_job(&world.deps, &job, now()).await,
+        dispatch_job(&world.deps, &job, Delivery::first(now())).await,
         JobOutcome::Done
     );
     assert_eq!(status(&world, "agmt-0001-1").await, "failed");
@@ -206,7 +255,7 @@ async fn a_401_is_recorded_failed_with_the_buyers_text_and_not_retried() {
 
     // The same message again (SQS redelivery): nothing is sent.
     assert_eq!(
-        dispatch_job(&world.deps, &job, now()).await,
+        dispatch_job(&world.deps, &job, Delivery::first(now())).await,
         JobOutcome::Done
     );
     assert_eq!(world.invoice_sender.posts().len(), 1);
@@ -225,7 +274,7 @@ async fn a_cxml_refusal_inside_http_200_is_permanent() {
             "PO-4711 not found",
         )));
     assert_eq!(
-        dispatch_job(&world.deps, &job, now()).await,
+        dispatch_job(&world.deps, &job, Delivery::first(now())).await,
         JobOutcome::Done
     );
     assert_eq!(status(&world, "agmt-0001-1").await, "failed");
@@ -245,14 +294,14 @@ async fn a_500_is_retried_and_the_retry_resends_the_same_invoice() {
             "Internal Server Error",
         )));
 
-    let first = dispatch_job(&world.deps, &job, now()).await;
+    let first = dispatch_job(&world.deps, &job, Delivery::first(now())).await;
     assert!(matches!(first, JobOutcome::KeepForRetry(_)), "{first:?}");
     assert_eq!(status(&world, "agmt-0001-1").await, "queued");
 
     // SQS redelivers after the visibility timeout; the buyer is back.
     let later = now() + Duration::minutes(24);
     assert_eq!(
-        dispatch_job(&world.deps, &job, later).await,
+        dispatch_job(&world.deps, &job, Delivery::first(later)).await,
         JobOutcome::Done
     );
     assert_eq!(status(&world, "agmt-0001-1").await, "invoiced");
@@ -290,7 +339,7 @@ async fn timeouts_and_connection_errors_are_retried() {
         .then(Ok((503, "<html>Service Unavailable</html>".into())));
     world.invoice_sender.then(Ok((429, String::new())));
     for _ in 0..4 {
-        let outcome = dispatch_job(&world.deps, &job, now()).await;
+        let outcome = dispatch_job(&world.deps, &job, Delivery::first(now())).await;
         assert!(
             matches!(outcome, JobOutcome::KeepForRetry(_)),
             "{outcome:?}"
@@ -309,8 +358,8 @@ async fn redelivery_of_an_invoiced_charge_sends_nothing() {
     let job = job("agmt-0001-1", DUE);
     add_charge(&world, &job, "queued");
     let body = serde_json::to_string(&job).unwrap();
-    assert_eq!(dispatch(&world.deps, &body).await, JobOutcome::Done);
-    assert_eq!(dispatch(&world.deps, &body).await, JobOutcome::Done);
+    assert_eq!(dispatch(&world.deps, &body, 1).await, JobOutcome::Done);
+    assert_eq!(dispatch(&world.deps, &body, 1).await, JobOutcome::Done);
     assert_eq!(world.invoice_sender.posts().len(), 1);
     assert_eq!(status(&world, "agmt-0001-1").await, "invoiced");
 }
@@ -329,7 +378,7 @@ async fn a_charge_another_delivery_is_sending_is_not_posted_twice() {
             .await
             .unwrap()
     );
-    let outcome = dispatch_job(&world.deps, &job, now()).await;
+    let outcome = dispatch_job(&world.deps, &job, Delivery::first(now())).await;
     assert!(
         matches!(&outcome, JobOutcome::KeepForRetry(why) if why.contains("another delivery")),
         "{outcome:?}"
@@ -339,7 +388,7 @@ async fn a_charge_another_delivery_is_sending_is_not_posted_twice() {
     // That instance died without an answer: once its claim lapses, a redelivery sends.
     let later = held_until + Duration::seconds(1);
     assert_eq!(
-        dispatch_job(&world.deps, &job, later).await,
+        dispatch_job(&world.deps, &job, Delivery::first(later)).await,
         JobOutcome::Done
     );
     assert_eq!(world.invoice_sender.posts().len(), 1);
@@ -359,7 +408,7 @@ async fn cancelled_charges_are_never_sent() {
     let job = job("agmt-0001-1", DUE);
     add_charge(&world, &job, "cancelled");
     assert_eq!(
-        dispatch_job(&world.deps, &job, now()).await,
+        dispatch_job(&world.deps, &job, Delivery::first(now())).await,
         JobOutcome::Done
     );
     assert!(world.invoice_sender.posts().is_empty());
@@ -372,7 +421,7 @@ async fn test_mode_sends_nothing_and_records_why() {
     let job = job("agmt-0001-1", DUE);
     add_charge(&world, &job, "queued");
     assert_eq!(
-        dispatch_job(&world.deps, &job, now()).await,
+        dispatch_job(&world.deps, &job, Delivery::first(now())).await,
         JobOutcome::Done
     );
     assert!(world.invoice_sender.posts().is_empty());
@@ -399,7 +448,7 @@ async fn a_missing_invoice_url_or_integration_is_a_recorded_permanent_failure() 
     let job1 = job("agmt-0001-1", DUE);
     add_charge(&world, &job1, "queued");
     assert_eq!(
-        dispatch_job(&world.deps, &job1, now()).await,
+        dispatch_job(&world.deps, &job1, Delivery::first(now())).await,
         JobOutcome::Done
     );
     assert_eq!(status(&world, "agmt-0001-1").await, "failed");
@@ -414,7 +463,7 @@ async fn a_missing_invoice_url_or_integration_is_a_recorded_permanent_failure() 
     orphan.org_id = "no-such-org".into();
     add_charge(&world, &orphan, "queued");
     assert_eq!(
-        dispatch_job(&world.deps, &orphan, now()).await,
+        dispatch_job(&world.deps, &orphan, Delivery::first(now())).await,
         JobOutcome::Done
     );
     assert_eq!(status(&world, "agmt-0002-1").await, "failed");
@@ -430,7 +479,7 @@ async fn an_unusable_url_is_permanent() {
         "ftp://x: not an http(s) URL".into(),
     )));
     assert_eq!(
-        dispatch_job(&world.deps, &job, now()).await,
+        dispatch_job(&world.deps, &job, Delivery::first(now())).await,
         JobOutcome::Done
     );
     assert_eq!(status(&world, "agmt-0001-1").await, "failed");
@@ -441,11 +490,11 @@ async fn unknown_charges_and_malformed_jobs_stay_on_the_queue() {
     let world = FakeWorld::demo_live().await;
     let unknown = job("agmt-9999-1", DUE);
     assert!(matches!(
-        dispatch_job(&world.deps, &unknown, now()).await,
+        dispatch_job(&world.deps, &unknown, Delivery::first(now())).await,
         JobOutcome::KeepForRetry(_)
     ));
     assert!(matches!(
-        dispatch(&world.deps, "{not json").await,
+        dispatch(&world.deps, "{not json", 1).await,
         JobOutcome::KeepForRetry(_)
     ));
     assert!(world.invoice_sender.posts().is_empty());
@@ -463,7 +512,7 @@ async fn without_the_secret_key_jobs_wait_on_the_queue() {
     let job = job("agmt-0001-1", DUE);
     add_charge(&world, &job, "queued");
     assert!(matches!(
-        dispatch_job(&world.deps, &job, now()).await,
+        dispatch_job(&world.deps, &job, Delivery::first(now())).await,
         JobOutcome::KeepForRetry(_)
     ));
     assert_eq!(status(&world, "agmt-0001-1").await, "queued");
@@ -487,7 +536,7 @@ async fn a_charge_that_cannot_be_invoiced_fails_visibly_without_a_panic() {
         bad.amount = amount;
         add_charge(&world, &bad, "queued");
         assert_eq!(
-            dispatch_job(&world.deps, &bad, now()).await,
+            dispatch_job(&world.deps, &bad, Delivery::first(now())).await,
             JobOutcome::Done
         );
         assert_eq!(status(&world, charge_id).await, "failed", "{charge_id}");
@@ -501,7 +550,7 @@ async fn a_job_far_ahead_of_its_date_waits_for_the_scheduled_run() {
     let future = job("agmt-0001-2", now() + Duration::days(180));
     add_charge(&world, &future, "scheduled");
     assert_eq!(
-        dispatch_job(&world.deps, &future, now()).await,
+        dispatch_job(&world.deps, &future, Delivery::first(now())).await,
         JobOutcome::Done
     );
     assert!(world.invoice_sender.posts().is_empty());
@@ -624,7 +673,7 @@ async fn installments_are_queued_only_once_due() {
     // What was queued is invoiced by dispatch, once.
     for job in &jobs {
         assert_eq!(
-            dispatch_job(&world.deps, job, second.due).await,
+            dispatch_job(&world.deps, job, Delivery::first(second.due)).await,
             JobOutcome::Done
         );
     }
