@@ -1390,6 +1390,20 @@ async fn wait_charge_status(stack: &LocalStack, charge_id: &str, want: &str) -> 
     }
 }
 
+/// Waits for the charge's invoice to fail for good and returns what was recorded.
+async fn failed_outcome(stack: &LocalStack, charge_id: &str) -> procurement::model::ChargeOutcome {
+    assert_eq!(
+        wait_charge_status(stack, charge_id, "failed").await,
+        "failed"
+    );
+    stack
+        .store()
+        .charge_outcome(charge_id)
+        .await
+        .unwrap()
+        .expect("a failed charge records its outcome")
+}
+
 async fn scheduled_run(stack: &LocalStack) -> serde_json::Value {
     let event = json!({
         "version": "0", "id": "e2e-run", "detail-type": "Scheduled Event", "source": "aws.events",
@@ -1488,16 +1502,7 @@ async fn a_401_is_a_visible_permanent_failure_and_never_retried() {
     endpoint.set_mode(BuyerMode::Status(401));
     let (_, _, agreement_id) = ordered(&stack, &endpoint, "perm", "prod-saas-upfront").await;
     let charge_id = format!("{agreement_id}-1");
-    assert_eq!(
-        wait_charge_status(&stack, &charge_id, "failed").await,
-        "failed"
-    );
-    let outcome = stack
-        .store()
-        .charge_outcome(&charge_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let outcome = failed_outcome(&stack, &charge_id).await;
     assert_eq!(outcome.code, Some(401));
     assert!(
         outcome.text.contains("Refused by the buyer endpoint"),
@@ -1519,16 +1524,7 @@ async fn a_refusal_after_a_timed_out_delivery_says_the_buyer_may_already_hold_th
     let charge_id = format!("{agreement_id}-1");
     assert_eq!(wait_invoices(&endpoint, 1, INVOICE_WAIT).await.len(), 1);
     endpoint.set_mode(BuyerMode::Status(409));
-    assert_eq!(
-        wait_charge_status(&stack, &charge_id, "failed").await,
-        "failed"
-    );
-    let outcome = stack
-        .store()
-        .charge_outcome(&charge_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let outcome = failed_outcome(&stack, &charge_id).await;
     assert_eq!(outcome.code, Some(409));
     let invoice_id = outcome.invoice_id.clone().unwrap();
     assert!(
