@@ -2,6 +2,10 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
+# A fresh CI machine compiles everything once: incremental caches would only cost disk (~1.5 GB).
+ifdef CI
+export CARGO_INCREMENTAL := 0
+endif
 
 .PHONY: test lint unit e2e demo bench fuzz tools inspect python-tools validate build run stop
 

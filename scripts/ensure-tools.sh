@@ -26,8 +26,8 @@ python_tools() {
   echo "== Python tools into .venv (moto server, cfn-lint, AWS SAM CLI, cargo-lambda, boto3)"
   python3 -c 'import ensurepip, venv' 2>/dev/null || apt_install python3-venv
   [ -x .venv/bin/python ] || python3 -m venv .venv
-  .venv/bin/pip install -q --disable-pip-version-check --upgrade pip
-  .venv/bin/pip install -q --disable-pip-version-check -r scripts/requirements.txt
+  .venv/bin/pip install -q --no-cache-dir --disable-pip-version-check --upgrade pip
+  .venv/bin/pip install -q --no-cache-dir --disable-pip-version-check -r scripts/requirements.txt
   echo "$want_hash" > "$stamp"
 }
 
