@@ -18,23 +18,31 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# cargo-lambda goes in without its one dependency, ziglang (~400 MB): `cargo lambda watch` and
+# `cargo lambda invoke` run on this machine's cargo; only the arm64 cross-build needs zig.
+CARGO_LAMBDA_REQUIREMENT='cargo-lambda==1.*'
+
 python_tools() {
-  # The stamp records which requirements were installed: editing requirements.txt reinstalls.
+  # The stamp records which requirements were installed: editing them reinstalls.
   local stamp=.venv/.installed-requirements want_hash
-  want_hash=$(sha256sum scripts/requirements.txt | cut -d' ' -f1)
+  want_hash=$( (cat scripts/requirements.txt; echo "$CARGO_LAMBDA_REQUIREMENT") | sha256sum | cut -d' ' -f1)
   [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want_hash" ] && [ -x .venv/bin/python ] && return 0
   echo "== Python tools into .venv (moto server, cfn-lint, AWS SAM CLI, cargo-lambda, boto3)"
   python3 -c 'import ensurepip, venv' 2>/dev/null || apt_install python3-venv
   [ -x .venv/bin/python ] || python3 -m venv .venv
-  .venv/bin/pip install -q --no-cache-dir --disable-pip-version-check --upgrade pip
-  .venv/bin/pip install -q --no-cache-dir --disable-pip-version-check -r scripts/requirements.txt
+  local pip=(.venv/bin/pip install -q --no-cache-dir --disable-pip-version-check)
+  "${pip[@]}" --upgrade pip
+  "${pip[@]}" -r scripts/requirements.txt
+  "${pip[@]}" --no-deps "$CARGO_LAMBDA_REQUIREMENT"
   echo "$want_hash" > "$stamp"
 }
 
 # `sam build` / `cargo lambda build --arm64` cross-compile for Graviton with the zig linker
-# that the cargo-lambda wheel brings along (ziglang); only the Rust target is missing.
+# from PyPI's ziglang (the dependency cargo-lambda declares) and the Rust arm64 target.
 lambda_tools() {
   python_tools
+  .venv/bin/python -c 'import ziglang' 2>/dev/null \
+    || .venv/bin/pip install -q --no-cache-dir --disable-pip-version-check 'ziglang>=0.10.0'
   rustup target list --installed 2>/dev/null | grep -qx 'aarch64-unknown-linux-gnu' \
     || rustup target add aarch64-unknown-linux-gnu
 }
