@@ -14,6 +14,8 @@ export WATCH_PORT="${E2E_WATCH_PORT:-9010}"
 # Failed invoice jobs come back after 2 s instead of the deployed 24 minutes, so the retry and
 # dead-letter tests take seconds; the redrive count is the template's.
 export SQS_VISIBILITY_TIMEOUT="${SQS_VISIBILITY_TIMEOUT:-2}"
+# Edits to the tree while the tier runs do not restart the functions under test.
+export WATCH_IGNORE_CHANGES=1
 # The expiry check runs when the tests say so, not on a timer.
 export SCHEDULE_EVERY_SECONDS=86400
 # A buyer that hangs is given up on after 3 s (deployed: the InvoiceTimeoutSeconds parameter).

@@ -20,19 +20,19 @@ apt_install() {
 
 # cargo-lambda goes in without its one dependency, ziglang (~400 MB): `cargo lambda watch` and
 # `cargo lambda invoke` run on this machine's cargo; only the arm64 cross-build needs zig.
-CARGO_LAMBDA_REQUIREMENT='cargo-lambda==1.*'
+CARGO_LAMBDA_REQUIREMENT='cargo-lambda==1.9.2'
 
 python_tools() {
   # The stamp records which requirements were installed: editing them reinstalls.
   local stamp=.venv/.installed-requirements want_hash
-  want_hash=$( (cat scripts/requirements.txt; echo "$CARGO_LAMBDA_REQUIREMENT") | sha256sum | cut -d' ' -f1)
+  want_hash=$( (cat scripts/requirements.txt scripts/constraints.txt; echo "$CARGO_LAMBDA_REQUIREMENT") | sha256sum | cut -d' ' -f1)
   [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want_hash" ] && [ -x .venv/bin/python ] && return 0
   echo "== Python tools into .venv (moto server, cfn-lint, AWS SAM CLI, cargo-lambda, boto3)"
   python3 -c 'import ensurepip, venv' 2>/dev/null || apt_install python3-venv
   [ -x .venv/bin/python ] || python3 -m venv .venv
   local pip=(.venv/bin/pip install -q --no-cache-dir --disable-pip-version-check)
   "${pip[@]}" --upgrade pip
-  "${pip[@]}" -r scripts/requirements.txt
+  "${pip[@]}" -r scripts/requirements.txt -c scripts/constraints.txt
   "${pip[@]}" --no-deps "$CARGO_LAMBDA_REQUIREMENT"
   echo "$want_hash" > "$stamp"
 }

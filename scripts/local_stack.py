@@ -56,6 +56,10 @@ REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"  # moto's default account
 ENDPOINT = f"http://{HOST}:{MOTO_PORT}"
 WATCH_URL = f"http://{HOST}:{WATCH_PORT}"
+# One JSON line per message handed to a function, written once its outcome is settled (deleted,
+# or back to the queue). Tests wait on it: "the message carrying charge X was deleted" is the
+# condition after which no further delivery of it can happen.
+DELIVERIES = LOCAL_DIR / "sqs-deliveries.jsonl"
 
 # Parameters without a usable default, or whose local value differs from the deployed one.
 LOCAL_PARAMETERS = {
@@ -507,6 +511,8 @@ def cmd_up(args: argparse.Namespace) -> int:
         log(f"moto did not answer on {ENDPOINT}; see {LOCAL_DIR / 'moto.log'}")
         return 1
     log(f"moto answers on {ENDPOINT}")
+    # moto keeps its queues in memory: a ledger of an earlier stack's deliveries means nothing now.
+    DELIVERIES.unlink(missing_ok=True)
 
     stack = Stack(load_template())
     for rtype in ("AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::SES::EmailIdentity"):
@@ -672,6 +678,22 @@ def sqs_sources(stack: Stack) -> list[dict]:
     return sources
 
 
+def record_deliveries(source: dict, messages: list[dict], failed: set[str]) -> None:
+    lines = []
+    for m in messages:
+        lines.append(json.dumps({
+            "queue": source["queue"],
+            "function": source["function"],
+            "message_id": m["MessageId"],
+            "receive_count": int((m.get("Attributes") or {}).get("ApproximateReceiveCount", "1")),
+            "body": m["Body"],
+            "outcome": "returned" if m["MessageId"] in failed else "deleted",
+        }) + "\n")
+    # One append per batch: readers see whole lines only.
+    with open(DELIVERIES, "a", encoding="utf-8") as f:
+        f.write("".join(lines))
+
+
 def cmd_sqs_poller(args: argparse.Namespace) -> int:
     stack = Stack(load_template(), create=False)
     sources = sqs_sources(stack)
@@ -733,6 +755,7 @@ def cmd_sqs_poller(args: argparse.Namespace) -> int:
                     QueueUrl=s["url"],
                     Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)],
                 )
+            record_deliveries(s, messages, failed)
             detail = "" if status == 200 else f" (status {status}: {json.dumps(response)[:300]})"
             log(f"{s['function']}: {len(messages)} message(s), {len(done)} done, {len(failed)} back to the queue{detail}")
         if args.once:

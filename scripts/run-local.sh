@@ -70,7 +70,11 @@ else
   echo "run-local: WARNING: the seed-demo binary (package procurement-aws) does not exist yet: no demo data" >&2
 fi
 
-"$PY" "${STACK[@]}" spawn watch -- cargo lambda watch \
+WATCH_ARGS=()
+# The e2e tier sets WATCH_IGNORE_CHANGES=1: an edit in the tree while tests run must not restart
+# a function in the middle of a request. `make run` reloads on edits, as a developer expects.
+[ "${WATCH_IGNORE_CHANGES:-0}" = 1 ] && WATCH_ARGS+=(--ignore-changes)
+"$PY" "${STACK[@]}" spawn watch -- cargo lambda watch "${WATCH_ARGS[@]}" \
   --invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT" --env-file "$LOCAL_DIR/stack.env" --disable-cors
 POLLER_ARGS=()
 [ -n "${SQS_VISIBILITY_TIMEOUT:-}" ] && POLLER_ARGS+=(--visibility-timeout "$SQS_VISIBILITY_TIMEOUT")

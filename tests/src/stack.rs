@@ -244,6 +244,53 @@ impl LocalStack {
     }
 }
 
+/// One message the local stack's SQS poller handed to a function, once its fate was settled
+/// (a line of `sqs-deliveries.jsonl`, written by `scripts/local_stack.py sqs-poller`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct Delivery {
+    pub queue: String,
+    pub function: String,
+    pub message_id: String,
+    pub receive_count: u32,
+    pub body: String,
+    /// `deleted` (the function took it: SQS never delivers it again) or `returned`.
+    pub outcome: String,
+}
+
+impl Delivery {
+    pub fn deleted(&self) -> bool {
+        self.outcome == "deleted"
+    }
+}
+
+impl LocalStack {
+    /// Every delivery the SQS poller has settled so far, oldest first.
+    pub fn deliveries(&self) -> Vec<Delivery> {
+        let text = std::fs::read_to_string(local_dir().join("sqs-deliveries.jsonl"))
+            .unwrap_or_default();
+        text.lines()
+            .filter_map(|line| serde_json::from_str(line).ok())
+            .collect()
+    }
+
+    /// Waits until a settled delivery satisfies `condition`, up to `within`; the deliveries seen
+    /// so far either way (the caller asserts on them).
+    pub async fn wait_for_delivery(
+        &self,
+        within: Duration,
+        condition: impl Fn(&Delivery) -> bool,
+    ) -> Vec<Delivery> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let seen = self.deliveries();
+            if seen.iter().any(&condition) || tokio::time::Instant::now() >= deadline {
+                return seen;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
 /// How `cargo lambda watch` reports its own internal failures (RFC 7807 problem type).
 const EMULATOR_PROBLEM: &str = "https://httpstatuses.com/500";
 
