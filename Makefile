@@ -7,10 +7,10 @@ ifdef CI
 export CARGO_INCREMENTAL := 0
 endif
 
-.PHONY: test lint unit e2e demo bench fuzz tools inspect python-tools validate build run stop
+.PHONY: test lint unit e2e demo bench fuzz tools inspect python-tools validate stack-tests build run stop
 
 ## test: everything CI checks (installs its own tools first)
-test: tools validate lint unit e2e
+test: tools validate stack-tests lint unit e2e
 
 tools:
 	scripts/ensure-tools.sh rust xmllint
@@ -27,6 +27,10 @@ validate: python-tools
 	$(SAM_ENV) .venv/bin/cfn-lint template.yaml
 	$(SAM_ENV) .venv/bin/sam validate --lint --template template.yaml
 	$(SAM_ENV) .venv/bin/python scripts/validate_template.py template.yaml
+
+## stack-tests: unit tests of the local stack (scripts/localstack/), offline: moto in process
+stack-tests: python-tools
+	.venv/bin/python -m unittest discover -s scripts/localstack/tests -t scripts
 
 ## build: `sam build` (cargo lambda, arm64 release binaries into .aws-sam/); then `sam deploy --guided`
 build:
