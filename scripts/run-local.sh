@@ -64,10 +64,10 @@ done
 SEED_JSON="$LOCAL_DIR/seed.json"
 rm -f "$SEED_JSON"
 if has_bin seed-demo; then
-  echo "== seeding demo data (cargo run -p procurement-aws --bin seed-demo)"
-  cargo run -q -p procurement-aws --bin seed-demo > "$SEED_JSON"
+  echo "== seeding demo data (cargo run -p e2e --bin seed-demo)"
+  cargo run -q -p e2e --bin seed-demo > "$SEED_JSON"
 else
-  echo "run-local: WARNING: the seed-demo binary (package procurement-aws) does not exist yet: no demo data" >&2
+  echo "run-local: WARNING: the seed-demo binary (package e2e) does not exist yet: no demo data" >&2
 fi
 
 WATCH_ARGS=()

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use procurement::Config;
 use procurement_aws::DynamoStore;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::Error;
 
@@ -103,18 +103,23 @@ impl LocalStack {
         }
     }
 
-    /// The table through the product's own DynamoDB adapter.
-    pub fn store(&self) -> DynamoStore {
+    /// The product's own adapters (DynamoDB, SES, SQS) on moto: the table through its ports,
+    /// and for driving a domain handler in-process against the real services, as a function
+    /// instance does.
+    pub fn store(&self) -> procurement::Deps {
+        self.deps()
+    }
+
+    pub fn deps(&self) -> procurement::Deps {
+        procurement_aws::deps_with_sdk(self.config.clone(), &self.sdk)
+    }
+
+    /// The table through the product's own DynamoDB adapter, as one value (seeding).
+    pub fn dynamo_store(&self) -> DynamoStore {
         DynamoStore::new(
             aws_sdk_dynamodb::Client::new(&self.sdk),
             &self.config.table_name,
         )
-    }
-
-    /// The product's own adapters (DynamoDB, SES, SQS) on moto: for driving a domain handler
-    /// in-process against the real services, as a function instance does.
-    pub fn deps(&self) -> procurement::Deps {
-        procurement_aws::deps_with_sdk(self.config.clone(), &self.sdk)
     }
 
     pub fn sdk_config(&self) -> aws_config::SdkConfig {
@@ -220,7 +225,15 @@ impl LocalStack {
         path: &str,
         body: Option<&Value>,
     ) -> Result<(u16, Value), Error> {
-        let event = api_gateway_event(method, path, body.map(Value::to_string), account_id);
+        let body = body.map(Value::to_string);
+        let event = procurement_web::testing::api_gateway_event(
+            method,
+            path,
+            "",
+            "application/json",
+            body.as_deref(),
+            account_id,
+        );
         let out = self.invoke("punchout-setup", &event).await?;
         let status = out["statusCode"].as_u64().unwrap_or(0) as u16;
         let body = out["body"].as_str().unwrap_or("null");
@@ -266,8 +279,8 @@ impl Delivery {
 impl LocalStack {
     /// Every delivery the SQS poller has settled so far, oldest first.
     pub fn deliveries(&self) -> Vec<Delivery> {
-        let text = std::fs::read_to_string(local_dir().join("sqs-deliveries.jsonl"))
-            .unwrap_or_default();
+        let text =
+            std::fs::read_to_string(local_dir().join("sqs-deliveries.jsonl")).unwrap_or_default();
         text.lines()
             .filter_map(|line| serde_json::from_str(line).ok())
             .collect()
@@ -323,46 +336,4 @@ impl SentEmail {
             body: m["body"].as_str().unwrap_or_default().to_string(),
         }
     }
-}
-
-/// An API Gateway HTTP API (payload 2.0) event, with the IAM authorizer block when signed.
-pub fn api_gateway_event(
-    method: &str,
-    path: &str,
-    body: Option<String>,
-    account_id: Option<&str>,
-) -> Value {
-    let mut context = json!({
-        "accountId": "123456789012",
-        "apiId": "local",
-        "domainName": "127.0.0.1",
-        "domainPrefix": "local",
-        "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
-                 "sourceIp": "127.0.0.1", "userAgent": "e2e"},
-        "requestId": "e2e",
-        "routeKey": "ANY /admin/{proxy+}",
-        "stage": "$default",
-        "time": "24/Nov/2026:10:00:00 +0000",
-        "timeEpoch": 1_795_514_400_000u64,
-    });
-    if let Some(account) = account_id {
-        context["authorizer"] = json!({"iam": {
-            "accessKey": "AKIAEXAMPLE",
-            "accountId": account,
-            "callerId": "AIDAEXAMPLE",
-            "principalOrgId": null,
-            "userArn": format!("arn:aws:iam::{account}:user/admin"),
-            "userId": "AIDAEXAMPLE",
-        }});
-    }
-    json!({
-        "version": "2.0",
-        "routeKey": "ANY /admin/{proxy+}",
-        "rawPath": path,
-        "rawQueryString": "",
-        "headers": {"content-type": "application/json", "host": "127.0.0.1"},
-        "requestContext": context,
-        "body": body,
-        "isBase64Encoded": false,
-    })
 }

@@ -7,10 +7,21 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use cxml::Body;
 use e2e::procurement_system::{self as buyer, Party, Punchout, PurchaseOrder};
 use e2e::{BuyerEndpoint, LocalStack};
+use procurement_web::testing;
 use serde_json::json;
 
 async fn stack() -> LocalStack {
     LocalStack::connect().await.expect("local stack")
+}
+
+/// The punchout-setup function's app on the product's own adapters (moto): one more instance
+/// beside those `cargo lambda watch` runs, driven with Lambda events in-process.
+fn punchout_setup_app(stack: &LocalStack) -> axum::Router {
+    procurement_web::punchout_setup(std::sync::Arc::new(stack.deps()))
+}
+
+fn order_request_app(stack: &LocalStack) -> axum::Router {
+    procurement_web::order_request(std::sync::Arc::new(stack.deps()))
 }
 
 /// Sends a purchase order as the buyer's Coupa would; the cXML status of the answer.
@@ -248,9 +259,7 @@ async fn buyer_endpoint_records_what_arrives() {
 // ---------------------------------------------------------------- the round trip, live
 
 use e2e::html;
-use procurement::Store;
 use procurement::model::{AgreementStatus, QuoteStatus};
-use procurement::ports::Claim;
 
 /// Emails are read back from moto, and one test takes SES away: it runs alone.
 static SES: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
@@ -301,27 +310,39 @@ async fn charges_of_order(stack: &LocalStack, order_id: &str) -> Vec<serde_json:
     records(stack, "CHARGE", |c| c["order_id"] == order_id).await
 }
 
+/// An ID of any kind from text (a test holds IDs as it reads them off pages and documents).
+fn id<T: From<String>>(text: impl AsRef<str>) -> T {
+    T::from(text.as_ref().to_string())
+}
+
+fn set_invoice_url(integration: &mut procurement::model::Integration, url: Option<String>) {
+    if let procurement::model::SystemSettings::Coupa(coupa) = &mut integration.settings.system {
+        coupa.invoice_url = url;
+    }
+}
+
 /// A buyer organisation of its own for one test, out of test mode: orders make agreements.
 async fn live_buyer(stack: &LocalStack, tag: &str, invoice_url: Option<String>) -> Party {
     let now = time::OffsetDateTime::now_utc();
     let org_id = format!("e2e-{tag}-{}", now.unix_timestamp_nanos());
     let secret = format!("secret-{org_id}");
     let mut integration = procurement::demo::coupa_integration(now);
-    integration.org_id = org_id.clone();
-    integration.test_mode = false;
-    integration.invoice_url = invoice_url;
-    integration.buyer_identity = org_id.clone();
-    integration.sender_identity = org_id.clone();
+    integration.org_id = org_id.as_str().into();
+    integration.settings.test_mode = false;
+    set_invoice_url(&mut integration, invoice_url);
+    let credentials = integration.settings.credentials_mut();
+    credentials.buyer_identity = org_id.clone();
+    credentials.sender_identity = org_id.clone();
     integration.secret_digest = cxml::SecretDigest::of(&secret).to_hex();
     let store = stack.store();
     let mut org = procurement::demo::organizations().remove(0);
-    org.org_id = org_id.clone();
+    org.org_id = org_id.as_str().into();
     org.management_account_id = "999999999999".into();
     org.member_account_ids.clear();
-    store.put_organization(&org).await.unwrap();
-    store.put_integration(&integration).await.unwrap();
+    store.organizations.put(&org).await.unwrap();
+    store.integrations.put(&integration).await.unwrap();
     Party {
-        domain: integration.buyer_domain.clone(),
+        domain: integration.buyer().domain,
         identity: org_id,
         secret,
         user_agent: "Coupa Procurement 1.0".into(),
@@ -394,7 +415,13 @@ async fn request_approval_to_purchase_order_to_agreement_and_email() {
     let quote_id = item.item_id.supplier_part_auxiliary_id.clone().unwrap();
     let store = stack.store();
     assert_eq!(
-        store.get_quote(&quote_id).await.unwrap().unwrap().status,
+        store
+            .quotes
+            .get(&id(&quote_id))
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
         QuoteStatus::PendingApproval
     );
 
@@ -402,10 +429,11 @@ async fn request_approval_to_purchase_order_to_agreement_and_email() {
     let po = PurchaseOrder::from_cart(&order_id, poom);
     let reply = stack.post_cxml("/order", &po.to_xml(&party)).await.unwrap();
     assert_eq!(reply.status, 200, "{}", reply.body);
-    let quote = store.get_quote(&quote_id).await.unwrap().unwrap();
+    let quote = store.quotes.get(&id(&quote_id)).await.unwrap().unwrap();
     assert_eq!(quote.status, QuoteStatus::Ordered);
     let agreement = store
-        .get_agreement(quote.agreement_id.as_deref().unwrap())
+        .orders
+        .get_agreement(&id(quote.agreement_id.as_deref().unwrap()))
         .await
         .unwrap()
         .unwrap();
@@ -415,7 +443,7 @@ async fn request_approval_to_purchase_order_to_agreement_and_email() {
     let emails = stack.sent_emails().await.unwrap();
     let mail = emails
         .iter()
-        .find(|e| e.body.contains(&agreement.agreement_id))
+        .find(|e| e.body.contains(agreement.agreement_id.as_str()))
         .expect("the subscriber was emailed");
     assert!(mail.to.iter().any(|t| t == "jim.halpert@buyer.example"));
     assert!(mail.body.contains(&order_id));
@@ -488,12 +516,13 @@ async fn twenty_duplicates_racing_in_separate_instances_make_one_agreement() {
     let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(20));
     let mut sends = tokio::task::JoinSet::new();
     for _ in 0..20 {
-        let deps = stack.deps();
+        // A separate instance each: its own clients, its own app, fed a Lambda event.
+        let app = order_request_app(&stack);
         let xml = xml.clone();
         let barrier = barrier.clone();
         sends.spawn(async move {
             barrier.wait().await;
-            procurement::orders::handle_order(&deps, xml.as_bytes()).await
+            testing::post_raw(&app, "/order", "text/xml", &xml).await
         });
     }
     let replies = sends.join_all().await;
@@ -512,10 +541,10 @@ async fn new_org(stack: &LocalStack, tag: &str, account: &str) -> String {
         time::OffsetDateTime::now_utc().unix_timestamp_nanos()
     );
     let mut org = procurement::demo::organizations().remove(0);
-    org.org_id = org_id.clone();
+    org.org_id = org_id.as_str().into();
     org.management_account_id = account.into();
     org.member_account_ids = vec!["444444444444".into()];
-    stack.store().put_organization(&org).await.unwrap();
+    stack.store().organizations.put(&org).await.unwrap();
     org_id
 }
 
@@ -679,12 +708,13 @@ async fn pre_approved_free_products_subscribe_at_once_and_send_no_cart() {
     let party = live_buyer(&stack, "preapproved", None).await;
     let store = stack.store();
     let mut integration = store
-        .find_integration_by_buyer(&party.domain, &party.identity)
+        .integrations
+        .find_by_buyer(&party.domain, &party.identity)
         .await
         .unwrap()
         .unwrap();
-    integration.preapprove_free = true;
-    store.put_integration(&integration).await.unwrap();
+    integration.settings.preapprove_free = true;
+    store.integrations.put(&integration).await.unwrap();
 
     let mut punchout = Punchout::new("cookie-free", "http://127.0.0.1:1/cart");
     punchout.selected_item = Some("prod-ami-free".into());
@@ -716,7 +746,7 @@ async fn pre_approved_free_products_subscribe_at_once_and_send_no_cart() {
             .items()
             .iter()
             .filter_map(|i| i.get("data").and_then(|d| d.as_s().ok()))
-            .any(|d| d.contains(&integration.org_id) && d.contains("prod-ami-free")),
+            .any(|d| d.contains(integration.org_id.as_str()) && d.contains("prod-ami-free")),
         "the subscription exists at once"
     );
 }
@@ -803,22 +833,21 @@ async fn secret_rotations_racing_settings_changes_leave_the_newest_secret_workin
     let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(20));
     let mut calls = tokio::task::JoinSet::new();
     for n in 0..20 {
-        let deps = stack.deps();
         let barrier = barrier.clone();
-        let mut request = if n % 2 == 0 {
-            procurement::http::WebRequest::new(
+        let app = punchout_setup_app(&stack);
+        let (method, path, body) = if n % 2 == 0 {
+            (
                 "POST",
-                &format!("/admin/orgs/{org_id}/integration/secret"),
+                format!("/admin/orgs/{org_id}/integration/secret"),
+                None,
             )
         } else {
-            let mut put = procurement::http::WebRequest::new(
+            (
                 "PUT",
-                &format!("/admin/orgs/{org_id}/integration"),
-            );
-            put.body = settings.to_string().into_bytes();
-            put
+                format!("/admin/orgs/{org_id}/integration"),
+                Some(settings.clone()),
+            )
         };
-        request.caller_account = Some("999999999999".into());
         calls.spawn(async move {
             barrier.wait().await;
             // A request that lost every one of its conditional writes says so (409) and changed
@@ -826,7 +855,8 @@ async fn secret_rotations_racing_settings_changes_leave_the_newest_secret_workin
             // has a winner, so every request applies in the end.
             let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
             loop {
-                let reply = procurement::admin::handle_admin(&deps, &request).await;
+                let reply =
+                    testing::admin(&app, method, &path, Some("999999999999"), body.as_ref()).await;
                 if reply.status != 409 || tokio::time::Instant::now() >= deadline {
                     return reply;
                 }
@@ -852,7 +882,8 @@ async fn secret_rotations_racing_settings_changes_leave_the_newest_secret_workin
     let newest = rotations.iter().max().expect("rotations");
     let stored = stack
         .store()
-        .get_integration(&org_id)
+        .integrations
+        .get(&id(&org_id))
         .await
         .unwrap()
         .unwrap();
@@ -862,7 +893,7 @@ async fn secret_rotations_racing_settings_changes_leave_the_newest_secret_workin
         "the newest rotation's secret is the one stored"
     );
     assert_eq!(
-        stored.name, "Racing admins",
+        stored.settings.name, "Racing admins",
         "the settings PUTs applied too"
     );
 }
@@ -887,23 +918,19 @@ async fn organisations_racing_for_one_buyer_credential_leave_it_to_exactly_one()
         let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(orgs.len()));
         let mut calls = tokio::task::JoinSet::new();
         for (org_id, admin) in &orgs {
-            let deps = stack.deps();
+            let app = punchout_setup_app(&stack);
             let barrier = barrier.clone();
-            let mut put = procurement::http::WebRequest::new(
-                "PUT",
-                &format!("/admin/orgs/{org_id}/integration"),
-            );
-            put.body = json!({
+            let path = format!("/admin/orgs/{org_id}/integration");
+            let body = json!({
                 "system": "coupa", "name": "Contested", "buyer_domain": "DUNS",
                 "buyer_identity": credential,
-            })
-            .to_string()
-            .into_bytes();
-            put.caller_account = Some(admin.clone());
+            });
+            let admin = admin.clone();
             let org_id = org_id.clone();
             calls.spawn(async move {
                 barrier.wait().await;
-                (org_id, procurement::admin::handle_admin(&deps, &put).await)
+                let reply = testing::admin(&app, "PUT", &path, Some(&admin), Some(&body)).await;
+                (org_id, reply)
             });
         }
         let replies = calls.join_all().await;
@@ -944,7 +971,8 @@ async fn organisations_racing_for_one_buyer_credential_leave_it_to_exactly_one()
         );
         let found = stack
             .store()
-            .find_integration_by_buyer("duns", &credential)
+            .integrations
+            .find_by_buyer("duns", &credential)
             .await
             .unwrap()
             .expect("the credential finds its integration");
@@ -989,19 +1017,21 @@ async fn seed_for_sample(stack: &LocalStack, stem: &str, text: &str) -> String {
     let sender = header.sender_credential().unwrap();
     let secret = sender.shared_secret.as_ref().unwrap().expose().to_string();
     let mut integration = procurement::demo::coupa_integration(now);
-    integration.org_id = org_id.clone();
-    integration.test_mode = false;
-    integration.invoice_url = None;
-    integration.buyer_domain = header.from[0].domain.clone();
-    integration.buyer_identity = header.from[0].identity.clone();
-    integration.sender_domain = sender.domain.clone();
-    integration.sender_identity = sender.identity.clone();
+    integration.org_id = org_id.as_str().into();
+    integration.settings.test_mode = false;
+    set_invoice_url(&mut integration, None);
+    *integration.settings.credentials_mut() = procurement::model::BuyerCredentials {
+        buyer_domain: header.from[0].domain.clone(),
+        buyer_identity: header.from[0].identity.clone(),
+        sender_domain: sender.domain.clone(),
+        sender_identity: sender.identity.clone(),
+    };
     integration.secret_digest = cxml::SecretDigest::of(&secret).to_hex();
     let store = stack.store();
     let mut org = procurement::demo::organizations().remove(0);
-    org.org_id = org_id.clone();
-    store.put_organization(&org).await.unwrap();
-    store.put_integration(&integration).await.unwrap();
+    org.org_id = org_id.as_str().into();
+    store.organizations.put(&org).await.unwrap();
+    store.integrations.put(&integration).await.unwrap();
     let mut quotes: Vec<Quote> = Vec::new();
     for (n, item) in order.items.iter().enumerate() {
         let detail = item.detail.as_ref().unwrap();
@@ -1021,7 +1051,7 @@ async fn seed_for_sample(stack: &LocalStack, stem: &str, text: &str) -> String {
             },
             private_offer: None,
         };
-        store.put_product(&product).await.unwrap();
+        store.catalog.put_product(&product).await.unwrap();
         let quote_id = item.item_id.supplier_part_auxiliary_id.clone().unwrap();
         let line = QuoteLine {
             line_number: n as u32 + 1,
@@ -1035,8 +1065,8 @@ async fn seed_for_sample(stack: &LocalStack, stem: &str, text: &str) -> String {
         match quotes.iter_mut().find(|q| q.quote_id == quote_id) {
             Some(q) => q.lines.push(line),
             None => quotes.push(Quote {
-                quote_id,
-                org_id: org_id.clone(),
+                quote_id: quote_id.into(),
+                org_id: org_id.as_str().into(),
                 product_id: product.id.clone(),
                 product_title: product.title.clone(),
                 lines: vec![line],
@@ -1055,7 +1085,7 @@ async fn seed_for_sample(stack: &LocalStack, stem: &str, text: &str) -> String {
     }
     for quote in &quotes {
         // A rerun on a kept stack finds them already there (and ordered).
-        let _ = store.create_quote(quote, None).await;
+        let _ = store.quotes.create(quote, None).await;
     }
     text
 }
@@ -1092,10 +1122,11 @@ async fn coupas_sample_purchase_orders_become_agreements_once() {
         let store = stack.store();
         for item in &order.items {
             let quote_id = item.item_id.supplier_part_auxiliary_id.as_deref().unwrap();
-            let quote = store.get_quote(quote_id).await.unwrap().unwrap();
+            let quote = store.quotes.get(&id(quote_id)).await.unwrap().unwrap();
             assert_eq!(quote.status, QuoteStatus::Ordered, "{stem}: {quote_id}");
             let agreement = store
-                .get_agreement(quote.agreement_id.as_deref().unwrap())
+                .orders
+                .get_agreement(&id(quote.agreement_id.as_deref().unwrap()))
                 .await
                 .unwrap()
                 .unwrap();
@@ -1129,12 +1160,13 @@ async fn an_offer_that_expired_during_approval_is_refused_and_the_requester_told
         .unwrap();
     // The seller moves the offer's expiry while the buyer's approval runs.
     let store = stack.store();
-    let mut quote = store.get_quote(&quote_id).await.unwrap().unwrap();
+    let mut quote = store.quotes.get(&id(&quote_id)).await.unwrap().unwrap();
     assert!(
         quote.private_offer.is_some(),
         "the offer is kept with the quote"
     );
     let product = store
+        .catalog
         .get_product("prod-saas-private")
         .await
         .unwrap()
@@ -1142,7 +1174,7 @@ async fn an_offer_that_expired_during_approval_is_refused_and_the_requester_told
     let mut moved = product.clone();
     moved.id = format!("prod-private-{}", quote_id);
     moved.private_offer.as_mut().unwrap().expires_at -= Duration::from_secs(86400 * 30);
-    store.put_product(&moved).await.unwrap();
+    store.catalog.put_product(&moved).await.unwrap();
     // Point this quote at the changed copy, so other tests keep the shared demo product.
     quote.product_id = moved.id.clone();
     stack
@@ -1154,7 +1186,7 @@ async fn an_offer_that_expired_during_approval_is_refused_and_the_requester_told
         .send()
         .await
         .unwrap();
-    store.create_quote(&quote, None).await.unwrap();
+    store.quotes.create(&quote, None).await.unwrap();
 
     let mut po = PurchaseOrder::from_cart(&format!("PO-EXP-{quote_id}"), poom);
     po.lines[0].supplier_part_id = moved.id.clone();
@@ -1166,7 +1198,13 @@ async fn an_offer_that_expired_during_approval_is_refused_and_the_requester_told
         "{text}"
     );
     assert_eq!(
-        store.get_quote(&quote_id).await.unwrap().unwrap().status,
+        store
+            .quotes
+            .get(&id(&quote_id))
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
         QuoteStatus::Expired
     );
     assert_eq!(agreements_of_quote(&stack, &quote_id).await, 0);
@@ -1221,10 +1259,11 @@ async fn update_keeps_the_subscription_and_delete_cancels_what_has_not_started()
     let (code, text) = send_order(&stack, &party, &delete).await;
     assert_eq!(code, 200, "{text}");
     let store = stack.store();
-    let quote = store.get_quote(&quote_id).await.unwrap().unwrap();
+    let quote = store.quotes.get(&id(&quote_id)).await.unwrap().unwrap();
     assert_eq!(quote.status, QuoteStatus::Cancelled);
     let agreement = store
-        .get_agreement(quote.agreement_id.as_deref().unwrap())
+        .orders
+        .get_agreement(&id(quote.agreement_id.as_deref().unwrap()))
         .await
         .unwrap()
         .unwrap();
@@ -1271,7 +1310,13 @@ async fn when_ses_fails_the_order_stands_and_the_email_follows_on_the_next_run()
     assert_eq!(reply.status, 200, "the order stands: {}", reply.body);
     let store = stack.store();
     assert_eq!(
-        store.get_quote(&quote_id).await.unwrap().unwrap().status,
+        store
+            .quotes
+            .get(&id(&quote_id))
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
         QuoteStatus::Ordered
     );
     let told =
@@ -1279,7 +1324,7 @@ async fn when_ses_fails_the_order_stands_and_the_email_follows_on_the_next_run()
     assert!(!told(stack.sent_emails().await.unwrap()), "SES was down");
 
     // While another sender holds the email (a claim in DynamoDB), a scheduled run leaves it.
-    let waiting = store.pending_emails(100).await.unwrap();
+    let waiting = store.outbox.pending(100).await.unwrap();
     let email_id = &waiting
         .iter()
         .find(|e| e.email.text.contains(&order_id))
@@ -1288,18 +1333,8 @@ async fn when_ses_fails_the_order_stands_and_the_email_follows_on_the_next_run()
     // Held for longer than any scheduled run takes, however loaded the machine.
     let now = time::OffsetDateTime::now_utc();
     let until = now + time::Duration::minutes(10);
-    assert!(
-        store
-            .claim(Claim::Email(email_id), now, until)
-            .await
-            .unwrap()
-    );
-    assert!(
-        !store
-            .claim(Claim::Email(email_id), now, until)
-            .await
-            .unwrap()
-    );
+    assert!(store.outbox.claim(email_id, now, until).await.unwrap());
+    assert!(!store.outbox.claim(email_id, now, until).await.unwrap());
     let event = json!({
         "version": "0", "id": "e2e-ses", "detail-type": "Scheduled Event", "source": "aws.events",
         "account": "123456789012", "time": "2026-11-24T10:00:00Z", "region": "us-east-1",
@@ -1314,15 +1349,10 @@ async fn when_ses_fails_the_order_stands_and_the_email_follows_on_the_next_run()
     // A sender that died leaves its claim to lapse: give this one back and take a claim that
     // lapses at once, then wait for the clock to pass it. From then on the scheduled run
     // sends what is waiting in the outbox, once.
-    store.release(Claim::Email(email_id), until).await.unwrap();
+    store.outbox.release(email_id, until).await.unwrap();
     let now = time::OffsetDateTime::now_utc();
     let lapses = now + time::Duration::milliseconds(200);
-    assert!(
-        store
-            .claim(Claim::Email(email_id), now, lapses)
-            .await
-            .unwrap()
-    );
+    assert!(store.outbox.claim(email_id, now, lapses).await.unwrap());
     while time::OffsetDateTime::now_utc() <= lapses {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -1336,10 +1366,7 @@ async fn when_ses_fails_the_order_stands_and_the_email_follows_on_the_next_run()
     );
     let later = time::OffsetDateTime::now_utc();
     assert!(
-        !store
-            .claim(Claim::Email(email_id), later, later)
-            .await
-            .unwrap(),
+        !store.outbox.claim(email_id, later, later).await.unwrap(),
         "a sent email is gone from the outbox and cannot be claimed back into it"
     );
 }
@@ -1375,8 +1402,14 @@ async fn ordered(
         .await
         .unwrap();
     assert_eq!(status_of(&reply.body).0, 200, "{}", reply.body);
-    let quote = stack.store().get_quote(&quote_id).await.unwrap().unwrap();
-    (party, order_id, quote.agreement_id.unwrap())
+    let quote = stack
+        .store()
+        .quotes
+        .get(&id(&quote_id))
+        .await
+        .unwrap()
+        .unwrap();
+    (party, order_id, quote.agreement_id.unwrap().to_string())
 }
 
 fn invoices(endpoint: &BuyerEndpoint) -> Vec<e2e::Received> {
@@ -1407,9 +1440,11 @@ async fn wait_charge_status(stack: &LocalStack, charge_id: &str, want: &str) -> 
     loop {
         let status = stack
             .store()
-            .charge_status(charge_id)
+            .charges
+            .status(&id(charge_id))
             .await
             .unwrap()
+            .map(|s| s.as_str().to_string())
             .unwrap_or_default();
         if status == want || tokio::time::Instant::now() >= deadline {
             return status;
@@ -1426,7 +1461,8 @@ async fn failed_outcome(stack: &LocalStack, charge_id: &str) -> procurement::mod
     );
     stack
         .store()
-        .charge_outcome(charge_id)
+        .charges
+        .outcome(&id(charge_id))
         .await
         .unwrap()
         .expect("a failed charge records its outcome")
@@ -1623,10 +1659,11 @@ async fn a_buyer_that_keeps_failing_or_hangs_ends_in_the_dead_letter_queue() {
     assert_ne!(
         stack
             .store()
-            .charge_status(&charge_id)
+            .charges
+            .status(&id(&charge_id))
             .await
             .unwrap()
-            .as_deref(),
+            .map(|s| s.as_str()),
         Some("invoiced")
     );
 }
@@ -1705,10 +1742,11 @@ async fn installments_are_invoiced_on_their_dates_once() {
     assert_eq!(
         stack
             .store()
-            .charge_status(&format!("{agreement_id}-2"))
+            .charges
+            .status(&id(&format!("{agreement_id}-2")))
             .await
             .unwrap()
-            .as_deref(),
+            .map(|s| s.as_str()),
         Some("scheduled")
     );
 }
@@ -1722,12 +1760,13 @@ async fn the_expiry_check_expires_a_changed_offer_and_emails_the_requester_once(
     let party = live_buyer(&stack, "offer", None).await;
     // A private offer of its own, so the change below touches no other test.
     let mut product = store
+        .catalog
         .get_product("prod-saas-private")
         .await
         .unwrap()
         .unwrap();
     product.id = format!("prod-private-{}", party.identity);
-    store.put_product(&product).await.unwrap();
+    store.catalog.put_product(&product).await.unwrap();
     let delivered = request_approval(&stack, &party, &endpoint, &product.id).await;
     let poom = buyer::cart_message(&delivered.doc).unwrap();
     let quote_id = poom.items[0]
@@ -1738,16 +1777,28 @@ async fn the_expiry_check_expires_a_changed_offer_and_emails_the_requester_once(
 
     scheduled_run(&stack).await;
     assert_eq!(
-        store.get_quote(&quote_id).await.unwrap().unwrap().status,
+        store
+            .quotes
+            .get(&id(&quote_id))
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
         QuoteStatus::PendingApproval,
         "an unchanged offer stays pending"
     );
     // The seller changes the offer's expiration date while approval is pending.
     product.private_offer.as_mut().unwrap().expires_at += Duration::from_secs(86400 * 7);
-    store.put_product(&product).await.unwrap();
+    store.catalog.put_product(&product).await.unwrap();
     scheduled_run(&stack).await;
     assert_eq!(
-        store.get_quote(&quote_id).await.unwrap().unwrap().status,
+        store
+            .quotes
+            .get(&id(&quote_id))
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
         QuoteStatus::Expired
     );
     let count = |emails: Vec<e2e::stack::SentEmail>| {
@@ -1828,15 +1879,16 @@ async fn hundreds_of_pending_quotes_are_paged_through_and_expired_in_one_schedul
     let store = stack.store();
     let now = time::OffsetDateTime::now_utc();
     let mut product = store
+        .catalog
         .get_product("prod-saas-private")
         .await
         .unwrap()
         .unwrap();
     product.id = format!("prod-private-bulk-{}", now.unix_timestamp_nanos());
-    store.put_product(&product).await.unwrap();
+    store.catalog.put_product(&product).await.unwrap();
     let template = procurement::model::Quote {
-        quote_id: String::new(),
-        org_id: format!("e2e-bulk-{}", now.unix_timestamp_nanos()),
+        quote_id: String::new().into(),
+        org_id: format!("e2e-bulk-{}", now.unix_timestamp_nanos()).into(),
         product_id: product.id.clone(),
         product_title: product.title.clone(),
         lines: Vec::new(),
@@ -1861,8 +1913,8 @@ async fn hundreds_of_pending_quotes_are_paged_through_and_expired_in_one_schedul
         writers.spawn(async move {
             for n in (writer..quotes).step_by(8) {
                 let mut quote = template.clone();
-                quote.quote_id = format!("q-bulk-{}-{n}", template.org_id);
-                store.create_quote(&quote, None).await.unwrap();
+                quote.quote_id = format!("q-bulk-{}-{n}", template.org_id).into();
+                store.quotes.create(&quote, None).await.unwrap();
             }
         });
     }
@@ -1878,7 +1930,7 @@ async fn hundreds_of_pending_quotes_are_paged_through_and_expired_in_one_schedul
     );
 
     product.private_offer.as_mut().unwrap().expires_at += Duration::from_secs(86400);
-    store.put_product(&product).await.unwrap();
+    store.catalog.put_product(&product).await.unwrap();
     // A run that reaches its time limit stops and says so; the next one goes on. (On moto,
     // whose transactions copy the whole table, thousands of expiries take more than one run.)
     // Other tests' scheduled runs may expire some of these first: the table is the judge.
@@ -1895,11 +1947,17 @@ async fn hundreds_of_pending_quotes_are_paged_through_and_expired_in_one_schedul
         assert!(runs < 10, "no progress: {run}");
     }
     for n in 0..quotes {
-        let id = format!("q-bulk-{}-{n}", template.org_id);
+        let quote_id = format!("q-bulk-{}-{n}", template.org_id);
         assert_eq!(
-            store.get_quote(&id).await.unwrap().unwrap().status,
+            store
+                .quotes
+                .get(&id(&quote_id))
+                .await
+                .unwrap()
+                .unwrap()
+                .status,
             QuoteStatus::Expired,
-            "{id}"
+            "{quote_id}"
         );
     }
 

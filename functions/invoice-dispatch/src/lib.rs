@@ -5,6 +5,7 @@ use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent
 use lambda_runtime::{Error, LambdaEvent};
 use procurement::Deps;
 use procurement::invoices::{self, JobOutcome};
+use tracing::Instrument;
 
 pub async fn handle(deps: &Deps, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, Error> {
     let mut response = SqsBatchResponse::default();
@@ -16,9 +17,21 @@ pub async fn handle(deps: &Deps, event: LambdaEvent<SqsEvent>) -> Result<SqsBatc
             .get("ApproximateReceiveCount")
             .and_then(|n| n.parse().ok())
             .unwrap_or(1);
-        if let JobOutcome::KeepForRetry(reason) =
-            invoices::dispatch(deps, body, receive_count).await
+        // One span per message: the dispatcher records the charge, organisation and order
+        // in it as it reads them, so every line of one job can be followed.
+        let span = tracing::info_span!(
+            "sqs_message",
+            message_id = %id,
+            receive_count,
+            charge_id = tracing::field::Empty,
+            org_id = tracing::field::Empty,
+            order_id = tracing::field::Empty,
+        );
+        if let JobOutcome::KeepForRetry(reason) = invoices::dispatch(deps, body, receive_count)
+            .instrument(span.clone())
+            .await
         {
+            let _in_span = span.enter();
             tracing::info!(message_id = %id, %reason, "invoice job left on the queue");
             let mut failure = BatchItemFailure::default();
             failure.item_identifier = id;

@@ -3,9 +3,9 @@
 use aws_lambda_events::event::sqs::SqsBatchResponse;
 use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_runtime::{Context, LambdaEvent};
-use procurement::Store;
 use procurement::fakes::FakeWorld;
-use procurement::model::InvoiceJob;
+use procurement::ids::ChargeId;
+use procurement::model::{ChargeStatus, InvoiceJob};
 
 fn fixture() -> SqsEvent {
     let raw = std::fs::read_to_string(concat!(
@@ -17,7 +17,7 @@ fn fixture() -> SqsEvent {
 }
 
 /// Stores the fixture's valid job as a queued charge, as the order transaction would.
-fn add_fixture_charge(world: &FakeWorld, event: &SqsEvent) -> String {
+fn add_fixture_charge(world: &FakeWorld, event: &SqsEvent) -> ChargeId {
     let body = event.records[0].body.as_deref().unwrap();
     let job: InvoiceJob = serde_json::from_str(body).unwrap();
     let id = job.charge_id.clone();
@@ -26,7 +26,7 @@ fn add_fixture_charge(world: &FakeWorld, event: &SqsEvent) -> String {
         .charges
         .lock()
         .unwrap()
-        .insert(id.clone(), (job, "queued".into()));
+        .insert(id.clone(), (job, ChargeStatus::Queued));
     id
 }
 
@@ -45,21 +45,18 @@ async fn run(world: &FakeWorld, event: SqsEvent) -> Vec<String> {
 #[tokio::test]
 async fn a_valid_job_is_invoiced_and_only_the_malformed_one_is_reported() {
     let world = FakeWorld::demo().await;
-    let mut integration = world
-        .store
-        .get_integration(procurement::demo::COUPA_ORG)
-        .await
-        .unwrap()
-        .unwrap();
-    integration.test_mode = false;
-    world.store.put_integration(&integration).await.unwrap();
+    world
+        .change_integration(procurement::demo::COUPA_ORG, |i| {
+            i.settings.test_mode = false
+        })
+        .await;
     let event = fixture();
     let charge = add_fixture_charge(&world, &event);
 
     assert_eq!(run(&world, event).await, ["msg-malformed-2"]);
     assert_eq!(
-        world.store.charge_status(&charge).await.unwrap().as_deref(),
-        Some("invoiced")
+        world.deps.charges.status(&charge).await.unwrap(),
+        Some(ChargeStatus::Invoiced)
     );
     assert_eq!(world.invoice_sender.posts().len(), 1);
 
@@ -75,8 +72,8 @@ async fn test_mode_acknowledges_the_job_without_sending() {
     let charge = add_fixture_charge(&world, &event);
     assert_eq!(run(&world, event).await, ["msg-malformed-2"]);
     assert_eq!(
-        world.store.charge_status(&charge).await.unwrap().as_deref(),
-        Some("skipped")
+        world.deps.charges.status(&charge).await.unwrap(),
+        Some(ChargeStatus::Skipped)
     );
     assert!(world.invoice_sender.posts().is_empty());
 }

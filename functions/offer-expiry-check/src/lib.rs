@@ -27,7 +27,7 @@ pub async fn handle(
     // A storage failure fails the run: EventBridge retries it, and every step is idempotent.
     let expiry = procurement::offers::expire_lapsed_offers(deps, now, stop_at).await?;
     let charges = procurement::invoices::queue_due_charges(deps, now).await?;
-    let emails_sent = procurement::notify::flush_outbox(deps, stop_at).await?;
+    let emails_sent = procurement::outbox::flush_outbox(deps, stop_at).await?;
     tracing::info!(
         %scheduled_at,
         quotes_checked = expiry.checked,

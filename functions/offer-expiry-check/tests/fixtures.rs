@@ -20,14 +20,14 @@ async fn the_scheduled_event_runs_the_check() {
 
 #[tokio::test]
 async fn the_run_expires_lapsed_offers_and_queues_due_charges_once() {
-    use procurement::Store;
-    use procurement::model::{InvoiceJob, QuoteStatus};
+    use procurement::model::{ChargeStatus, InvoiceJob, QuoteStatus};
 
     let world = FakeWorld::demo().await;
     let now = time::OffsetDateTime::now_utc();
     // A quote sent for approval with an offer whose expiry the seller has since changed.
     let product = world
-        .store
+        .deps
+        .catalog
         .get_product("prod-saas-private")
         .await
         .unwrap()
@@ -38,7 +38,7 @@ async fn the_run_expires_lapsed_offers_and_queues_due_charges_once() {
     let mut offer = product.private_offer.clone().unwrap();
     offer.expires_at -= time::Duration::days(1);
     quote.private_offer = Some(offer);
-    world.store.create_quote(&quote, None).await.unwrap();
+    world.deps.quotes.create(&quote, None).await.unwrap();
     // An installment that fell due.
     let job = InvoiceJob {
         org_id: procurement::demo::COUPA_ORG.into(),
@@ -50,12 +50,10 @@ async fn the_run_expires_lapsed_offers_and_queues_due_charges_once() {
         due: now - time::Duration::hours(1),
         po_line_number: Some(1),
     };
-    world
-        .store
-        .charges
-        .lock()
-        .unwrap()
-        .insert(job.charge_id.clone(), (job.clone(), "scheduled".into()));
+    world.store.charges.lock().unwrap().insert(
+        job.charge_id.clone(),
+        (job.clone(), ChargeStatus::Scheduled),
+    );
 
     let raw = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -73,8 +71,9 @@ async fn the_run_expires_lapsed_offers_and_queues_due_charges_once() {
     assert_eq!(out["charges_queued"], 1);
     assert_eq!(
         world
-            .store
-            .get_quote("quote-private")
+            .deps
+            .quotes
+            .get(&"quote-private".into())
             .await
             .unwrap()
             .unwrap()

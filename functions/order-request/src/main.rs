@@ -1,11 +1,9 @@
-use lambda_http::{Error, Request, service_fn};
+use std::sync::Arc;
+
+use lambda_http::Error;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let deps = procurement_aws::deps_from_env().await?;
-    let deps = &deps;
-    lambda_http::run(service_fn(move |event: Request| {
-        order_request::handle(deps, event)
-    }))
-    .await
+    let deps = Arc::new(procurement_aws::deps_from_env().await?);
+    lambda_http::run(order_request::app(deps)).await
 }

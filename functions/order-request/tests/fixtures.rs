@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use std::sync::Arc;
+
 use procurement::fakes::FakeWorld;
 
 fn events_dir() -> PathBuf {
@@ -23,11 +25,9 @@ const EXPECTED: &[(&str, u16, &str)] = &[
 async fn send(world: &FakeWorld, file: &str) -> (u16, String) {
     let raw = std::fs::read_to_string(events_dir().join(file)).unwrap();
     let request = lambda_http::request::from_str(&raw).unwrap_or_else(|e| panic!("{file}: {e}"));
-    let response = order_request::handle(&world.deps, request).await.unwrap();
-    (
-        response.status().as_u16(),
-        String::from_utf8_lossy(response.body().as_ref()).to_string(),
-    )
+    let app = order_request::app(Arc::new(world.deps.clone()));
+    let reply = procurement_web::testing::send(&app, request).await;
+    (reply.status, reply.body)
 }
 
 #[tokio::test]

@@ -2,8 +2,18 @@
 
 use std::path::PathBuf;
 
+use std::sync::Arc;
+
 use procurement::demo;
 use procurement::fakes::FakeWorld;
+use procurement_web::testing::{Reply, send};
+
+/// The function's app on the fake world, fed one Lambda event (a fixture file's text).
+async fn handle(world: &FakeWorld, raw: &str) -> Reply {
+    let app = punchout_setup::app(Arc::new(world.deps.clone()));
+    let request = lambda_http::request::from_str(raw).unwrap_or_else(|e| panic!("{e}: {raw}"));
+    send(&app, request).await
+}
 
 fn events_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../events/punchout-setup")
@@ -73,11 +83,9 @@ async fn every_fixture_gets_its_answer() {
     let world = FakeWorld::demo().await;
     for (file, status, needle) in EXPECTED {
         let raw = std::fs::read_to_string(events_dir().join(file)).unwrap();
-        let request =
-            lambda_http::request::from_str(&raw).unwrap_or_else(|e| panic!("{file}: {e}"));
-        let response = punchout_setup::handle(&world.deps, request).await.unwrap();
-        let body = String::from_utf8_lossy(response.body().as_ref()).to_string();
-        assert_eq!(response.status().as_u16(), *status, "{file}: {body}");
+        let reply = handle(&world, &raw).await;
+        let body = reply.body;
+        assert_eq!(reply.status, *status, "{file}: {body}");
         assert!(
             body.contains(needle),
             "{file}: expected {needle:?} in {body}"
@@ -87,7 +95,7 @@ async fn every_fixture_gets_its_answer() {
                 .unwrap_or_else(|e| panic!("{file}: answer unreadable: {e}"));
             let status_code = doc.response_status().map(|s| s.code).unwrap();
             assert_eq!(
-                procurement::http::http_status_for(status_code),
+                procurement_web::cxml_surface::status_for(status_code).as_u16(),
                 *status,
                 "{file}"
             );
@@ -112,12 +120,9 @@ async fn every_fixture_file_has_an_expectation() {
 async fn admin_get_shows_the_settings_and_never_the_secret() {
     let world = FakeWorld::demo().await;
     let raw = std::fs::read_to_string(events_dir().join("admin-get-integration.json")).unwrap();
-    let response =
-        punchout_setup::handle(&world.deps, lambda_http::request::from_str(&raw).unwrap())
-            .await
-            .unwrap();
-    let body = String::from_utf8_lossy(response.body().as_ref()).to_string();
-    assert_eq!(response.status().as_u16(), 200, "{body}");
+    let reply = handle(&world, &raw).await;
+    let body = reply.body;
+    assert_eq!(reply.status, 200, "{body}");
     let json: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(json["org_id"], demo::COUPA_ORG);
     assert_eq!(json["settings"]["system"], "coupa");
@@ -141,20 +146,15 @@ async fn admin_get_shows_the_settings_and_never_the_secret() {
         .as_object_mut()
         .unwrap()
         .remove("authorizer");
-    let request = lambda_http::request::from_str(&unsigned.to_string()).unwrap();
-    let response = punchout_setup::handle(&world.deps, request).await.unwrap();
-    assert_eq!(response.status().as_u16(), 401);
+    assert_eq!(handle(&world, &unsigned.to_string()).await.status, 401);
 }
 
 #[tokio::test]
 async fn start_page_opens_the_session_the_setup_request_made() {
     let world = FakeWorld::demo().await;
     let raw = std::fs::read_to_string(events_dir().join("coupa-setup-request.json")).unwrap();
-    let response =
-        punchout_setup::handle(&world.deps, lambda_http::request::from_str(&raw).unwrap())
-            .await
-            .unwrap();
-    let doc = cxml::parse(response.body().as_ref()).unwrap();
+    let reply = handle(&world, &raw).await;
+    let doc = cxml::parse(reply.body.as_bytes()).unwrap();
     let Some(cxml::Body::Response(cxml::Response {
         payload: Some(cxml::ResponsePayload::PunchOutSetup(setup)),
         ..
@@ -164,10 +164,10 @@ async fn start_page_opens_the_session_the_setup_request_made() {
     };
     let token = setup.start_page_url.split("token=").nth(1).unwrap();
     assert_eq!(token.len(), 64);
-    let session = procurement::catalog::session_for_token(&world.deps, token)
+    let session = procurement::punchout::open_visit(&world.deps, token)
         .await
-        .unwrap()
-        .expect("session stored");
+        .expect("session stored")
+        .session;
     assert_eq!(session.buyer_cookie, "c64af92dc27e68172e030d3dfd1bc944");
     assert_eq!(
         session.requester_email.as_deref(),
@@ -182,10 +182,9 @@ async fn start_page_opens_the_session_the_setup_request_made() {
     .unwrap();
     start["rawQueryString"] = format!("token={token}").into();
     start["queryStringParameters"]["token"] = token.into();
-    let request = lambda_http::request::from_str(&start.to_string()).unwrap();
-    let page = punchout_setup::handle(&world.deps, request).await.unwrap();
-    let html = String::from_utf8_lossy(page.body().as_ref()).to_string();
-    assert_eq!(page.status().as_u16(), 200, "{html}");
+    let page = handle(&world, &start.to_string()).await;
+    let html = page.body;
+    assert_eq!(page.status, 200, "{html}");
     assert!(
         html.contains("Ledgerly Analytics") && html.contains("Test mode"),
         "{html}"
@@ -203,10 +202,9 @@ async fn start_page_opens_the_session_the_setup_request_made() {
     post["requestContext"]["http"]["path"] = "/catalog/request-approval".into();
     post["headers"]["content-type"] = "application/x-www-form-urlencoded".into();
     post["body"] = format!("token={token}&product_id=prod-saas-upfront").into();
-    let request = lambda_http::request::from_str(&post.to_string()).unwrap();
-    let page = punchout_setup::handle(&world.deps, request).await.unwrap();
-    let html = String::from_utf8_lossy(page.body().as_ref()).to_string();
-    assert_eq!(page.status().as_u16(), 200, "{html}");
+    let page = handle(&world, &post.to_string()).await;
+    let html = page.body;
+    assert_eq!(page.status, 200, "{html}");
     assert!(
         html.contains("name=\"cxml-urlencoded\"") && html.contains("Return the cart to Coupa"),
         "{html}"

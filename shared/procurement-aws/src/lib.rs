@@ -22,22 +22,25 @@ pub async fn aws_deps(config: Config) -> Deps {
 
 /// The adapters on an SDK configuration the caller built (tests point it at moto).
 pub fn deps_with_sdk(config: Config, sdk: &aws_config::SdkConfig) -> Deps {
-    Deps {
-        store: Arc::new(DynamoStore::new(
-            aws_sdk_dynamodb::Client::new(sdk),
-            &config.table_name,
-        )),
-        mailer: Arc::new(SesMailer::new(
-            aws_sdk_sesv2::Client::new(sdk),
-            &config.sender_email,
-        )),
-        queue: Arc::new(SqsQueue::new(
-            aws_sdk_sqs::Client::new(sdk),
-            &config.invoice_queue_url,
-        )),
-        invoice_sender: Arc::new(HttpInvoiceSender::new()),
+    let store = Arc::new(DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(sdk),
+        &config.table_name,
+    ));
+    let mailer = Arc::new(SesMailer::new(
+        aws_sdk_sesv2::Client::new(sdk),
+        &config.sender_email,
+    ));
+    let queue = Arc::new(SqsQueue::new(
+        aws_sdk_sqs::Client::new(sdk),
+        &config.invoice_queue_url,
+    ));
+    Deps::new(
         config,
-    }
+        store,
+        mailer,
+        queue,
+        Arc::new(HttpInvoiceSender::new()),
+    )
 }
 
 /// JSON logs for CloudWatch, level from `RUST_LOG` (default info), no ANSI colours.
@@ -52,25 +55,6 @@ pub fn init_logging() {
         .with_current_span(false)
         .without_time()
         .try_init();
-}
-
-/// Turns a domain reply into an API Gateway response.
-pub fn into_response(
-    reply: procurement::http::HttpReply,
-) -> lambda_http::Response<lambda_http::Body> {
-    let mut builder = lambda_http::Response::builder()
-        .status(reply.status)
-        .header("content-type", reply.content_type);
-    for (name, value) in reply.headers {
-        builder = builder.header(name, value);
-    }
-    builder
-        .body(lambda_http::Body::Text(reply.body))
-        .unwrap_or_else(|_| {
-            let mut fallback = lambda_http::Response::new(lambda_http::Body::Empty);
-            *fallback.status_mut() = lambda_http::http::StatusCode::INTERNAL_SERVER_ERROR;
-            fallback
-        })
 }
 
 /// What every function's `main` does first: JSON logging, configuration from the

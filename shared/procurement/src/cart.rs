@@ -1,6 +1,6 @@
 //! The cart rules: what a product turns into when the user presses Request approval.
-//! Pure functions, no I/O, so every rule is unit-tested on its own; the catalog handler
-//! stores the quote and sends the cart.
+//! Pure functions, no I/O, so every rule is unit-tested on its own; [`crate::quotes`] stores
+//! the quote and builds the cart message.
 
 use cxml::{
     Classification, Currency, Description, Extrinsic, ItemDetail, ItemId, ItemIn, Money,
@@ -136,7 +136,7 @@ pub fn cart_lines(
                 no_charge(),
                 format!("{name}: free product, no charge"),
             )])?;
-            if integration.preapprove_free {
+            if integration.settings.preapprove_free {
                 CartDecision::SubscribeNow(c)
             } else {
                 CartDecision::SendForApproval(c)
@@ -149,7 +149,7 @@ pub fn cart_lines(
                 no_charge(),
                 format!("{name}: bring your own license, no charge from the marketplace"),
             )])?;
-            if integration.preapprove_byol {
+            if integration.settings.preapprove_byol {
                 CartDecision::SubscribeNow(c)
             } else {
                 CartDecision::SendForApproval(c)
@@ -334,7 +334,7 @@ pub fn order_message(quote: &Quote, product: &Product) -> PunchOutOrderMessage {
                 line_number: Some(line.line_number),
                 item_id: ItemId {
                     supplier_part_id: quote.product_id.clone(),
-                    supplier_part_auxiliary_id: Some(quote.quote_id.clone()),
+                    supplier_part_auxiliary_id: Some(quote.quote_id.to_string()),
                     buyer_part_id: None,
                 },
                 detail: ItemDetail {
@@ -522,7 +522,7 @@ mod tests {
     #[test]
     fn free_and_byol_go_for_approval_at_zero_without_pre_approval() {
         let integration = coupa();
-        assert!(!integration.preapprove_free && !integration.preapprove_byol);
+        assert!(!integration.settings.preapprove_free && !integration.settings.preapprove_byol);
         for id in ["prod-ami-free", "prod-ami-byol"] {
             let cart = approval(cart_lines(&product(id), &integration).unwrap());
             assert_eq!(cart.lines.len(), 1);
@@ -535,7 +535,7 @@ mod tests {
     #[test]
     fn free_and_byol_subscribe_at_once_with_their_own_pre_approval() {
         let mut integration = coupa();
-        integration.preapprove_free = true;
+        integration.settings.preapprove_free = true;
         assert!(matches!(
             cart_lines(&product("prod-ami-free"), &integration).unwrap(),
             CartDecision::SubscribeNow(_)
@@ -545,8 +545,8 @@ mod tests {
             cart_lines(&product("prod-ami-byol"), &integration).unwrap(),
             CartDecision::SendForApproval(_)
         ));
-        integration.preapprove_free = false;
-        integration.preapprove_byol = true;
+        integration.settings.preapprove_free = false;
+        integration.settings.preapprove_byol = true;
         assert!(matches!(
             cart_lines(&product("prod-ami-byol"), &integration).unwrap(),
             CartDecision::SubscribeNow(_)
@@ -560,7 +560,7 @@ mod tests {
     #[test]
     fn free_trial_is_zero_and_never_invoiced_even_with_pre_approval() {
         let mut integration = coupa();
-        integration.preapprove_free = true;
+        integration.settings.preapprove_free = true;
         let cart = approval(cart_lines(&product("prod-container-trial"), &integration).unwrap());
         assert!(cart.never_invoiced);
         assert_eq!(cart.lines[0].unit_price.amount_text(), "0.00");

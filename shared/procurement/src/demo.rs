@@ -5,7 +5,9 @@ use cxml::{Currency, FormEncoding, Money, SecretDigest};
 use rust_decimal::Decimal;
 use time::{Duration, OffsetDateTime};
 
+use crate::ids::{OrgId, QuoteId};
 use crate::model::*;
+use crate::ports::Store;
 
 pub const COUPA_ORG: &str = "demo-coupa-org";
 pub const COUPA_DOMAIN: &str = "DUNS";
@@ -34,14 +36,14 @@ pub const ARIBA_PRIVATE_MARKETPLACE: [&str; 5] = [
 pub fn organizations() -> Vec<Organization> {
     vec![
         Organization {
-            org_id: COUPA_ORG.into(),
+            org_id: OrgId::from(COUPA_ORG),
             name: "Demo buyer on Coupa".into(),
             management_account_id: COUPA_MANAGEMENT_ACCOUNT.into(),
             member_account_ids: vec![COUPA_MEMBER_ACCOUNT.into()],
             private_marketplace: None,
         },
         Organization {
-            org_id: ARIBA_ORG.into(),
+            org_id: OrgId::from(ARIBA_ORG),
             name: "Demo buyer on SAP Ariba".into(),
             management_account_id: ARIBA_MANAGEMENT_ACCOUNT.into(),
             member_account_ids: Vec::new(),
@@ -57,17 +59,20 @@ pub fn organizations() -> Vec<Organization> {
 
 /// Writes the demo organisations, integrations and catalog: what `make run` and
 /// [`crate::fakes::FakeWorld::demo`] start from.
-pub async fn seed(store: &dyn crate::Store, now: OffsetDateTime) -> Result<(), crate::StoreError> {
+pub async fn seed<S: Store + ?Sized>(
+    store: &S,
+    now: OffsetDateTime,
+) -> Result<(), crate::StoreError> {
     for product in products(now) {
         store.put_product(&product).await?;
     }
     for org in organizations() {
-        store.put_organization(&org).await?;
+        crate::ports::Organizations::put(store, &org).await?;
     }
-    store.put_integration(&coupa_integration(now)).await?;
-    store.put_integration(&ariba_integration(now)).await?;
+    crate::ports::Integrations::put(store, &coupa_integration(now)).await?;
+    crate::ports::Integrations::put(store, &ariba_integration(now)).await?;
     for quote in quotes(now) {
-        match store.create_quote(&quote, None).await {
+        match crate::ports::Quotes::create(store, &quote, None).await {
             // Seeding twice keeps the first quote (and whatever happened to it).
             Ok(()) | Err(crate::StoreError::Conflict(_)) => {}
             Err(e) => return Err(e),
@@ -94,13 +99,13 @@ pub fn quotes(now: OffsetDateTime) -> Vec<Quote> {
             .into_cart()
             .lines;
         Quote {
-            quote_id: quote_id.into(),
+            quote_id: QuoteId::from(quote_id),
             org_id: integration.org_id.clone(),
             product_id: product.id.clone(),
             product_title: product.title.clone(),
             lines,
             status: QuoteStatus::PendingApproval,
-            test: integration.test_mode,
+            test: integration.test_mode(),
             never_invoiced: false,
             private_offer: None,
             requester_email: Some("jim.halpert@buyer.example".into()),
@@ -116,22 +121,21 @@ pub fn quotes(now: OffsetDateTime) -> Vec<Quote> {
 
 pub fn coupa_integration(now: OffsetDateTime) -> Integration {
     Integration {
-        org_id: COUPA_ORG.into(),
-        system: ProcurementSystem::Coupa,
-        name: "Demo Coupa".into(),
-        description: "Coupa integration seeded for local runs".into(),
-        test_mode: true,
-        redirect: false,
-        ariba_network_id: None,
-        invoice_url: Some("http://127.0.0.1:9100/invoices".into()),
-        preapprove_free: false,
-        preapprove_byol: false,
-        form_encoding: FormEncoding::UrlEncoded,
-        enabled: true,
-        buyer_domain: COUPA_DOMAIN.into(),
-        buyer_identity: COUPA_IDENTITY.into(),
-        sender_domain: COUPA_DOMAIN.into(),
-        sender_identity: COUPA_IDENTITY.into(),
+        org_id: OrgId::from(COUPA_ORG),
+        settings: Settings {
+            name: "Demo Coupa".into(),
+            description: "Coupa integration seeded for local runs".into(),
+            test_mode: true,
+            redirect: false,
+            preapprove_free: false,
+            preapprove_byol: false,
+            form_encoding: FormEncoding::UrlEncoded,
+            enabled: true,
+            system: SystemSettings::Coupa(CoupaSettings {
+                credentials: same_sender(COUPA_DOMAIN, COUPA_IDENTITY),
+                invoice_url: Some("http://127.0.0.1:9100/invoices".into()),
+            }),
+        },
         secret_digest: SecretDigest::of(COUPA_SECRET).to_hex(),
         updated_at: now,
     }
@@ -139,24 +143,33 @@ pub fn coupa_integration(now: OffsetDateTime) -> Integration {
 
 pub fn ariba_integration(now: OffsetDateTime) -> Integration {
     Integration {
-        org_id: ARIBA_ORG.into(),
-        system: ProcurementSystem::Ariba,
-        name: "Demo SAP Ariba".into(),
-        description: "Ariba integration seeded for local runs".into(),
-        test_mode: true,
-        redirect: false,
-        ariba_network_id: Some(ARIBA_IDENTITY.into()),
-        invoice_url: None,
-        preapprove_free: true,
-        preapprove_byol: true,
-        form_encoding: FormEncoding::Base64,
-        enabled: true,
-        buyer_domain: ARIBA_DOMAIN.into(),
-        buyer_identity: ARIBA_IDENTITY.into(),
-        sender_domain: ARIBA_DOMAIN.into(),
-        sender_identity: ARIBA_IDENTITY.into(),
+        org_id: OrgId::from(ARIBA_ORG),
+        settings: Settings {
+            name: "Demo SAP Ariba".into(),
+            description: "Ariba integration seeded for local runs".into(),
+            test_mode: true,
+            redirect: false,
+            preapprove_free: true,
+            preapprove_byol: true,
+            form_encoding: FormEncoding::Base64,
+            enabled: true,
+            system: SystemSettings::Ariba(AribaSettings {
+                ariba_network_id: ARIBA_IDENTITY.into(),
+                credentials: same_sender(ARIBA_DOMAIN, ARIBA_IDENTITY),
+            }),
+        },
         secret_digest: SecretDigest::of(ARIBA_SECRET).to_hex(),
         updated_at: now,
+    }
+}
+
+/// A buyer that sends as itself (Sender = From).
+fn same_sender(domain: &str, identity: &str) -> BuyerCredentials {
+    BuyerCredentials {
+        buyer_domain: domain.into(),
+        buyer_identity: identity.into(),
+        sender_domain: domain.into(),
+        sender_identity: identity.into(),
     }
 }
 

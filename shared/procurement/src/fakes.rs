@@ -8,28 +8,29 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use crate::config::Config;
+use crate::ids::{AgreementId, ChargeId, OrderId, OrgId, QuoteId};
 use crate::model::{
     Agreement, ChargeOutcome, ChargeStatus, Email, Integration, InvoiceJob, OrderRecord,
     Organization, OutboxEmail, Product, Quote, QuoteStatus, Session,
 };
 use crate::ports::{
-    Claim, Deps, IntegrationWrite, InvoiceSender, Mailer, OrderPlan, Page, Queue, Recorded,
-    SendError, Store, StoreError,
+    Catalog, Charges, Deps, IntegrationWrite, Integrations, InvoiceSender, Mailer, OrderPlan,
+    Orders, Organizations, Outbox, Page, Queue, Quotes, Recorded, SendError, Sessions, StoreError,
 };
 
 #[derive(Default)]
 pub struct MemoryStore {
-    integrations: Mutex<HashMap<String, Integration>>,
+    integrations: Mutex<HashMap<OrgId, Integration>>,
     sessions: Mutex<HashMap<String, Session>>,
     products: Mutex<HashMap<String, Product>>,
     orders: Mutex<HashMap<String, OrderRecord>>,
-    organizations: Mutex<HashMap<String, Organization>>,
-    quotes: Mutex<HashMap<String, Quote>>,
-    agreements: Mutex<HashMap<String, Agreement>>,
+    organizations: Mutex<HashMap<OrgId, Organization>>,
+    quotes: Mutex<HashMap<QuoteId, Quote>>,
+    agreements: Mutex<HashMap<AgreementId, Agreement>>,
     /// Charge ID -> (job, status).
-    pub charges: Mutex<HashMap<String, (InvoiceJob, String)>>,
+    pub charges: Mutex<HashMap<ChargeId, (InvoiceJob, ChargeStatus)>>,
     /// Charge ID -> what became of its invoice.
-    pub charge_outcomes: Mutex<HashMap<String, ChargeOutcome>>,
+    pub charge_outcomes: Mutex<HashMap<ChargeId, ChargeOutcome>>,
     outbox: Mutex<Vec<OutboxEmail>>,
     /// What a sender holds (`email:<id>`, `charge:<id>`) -> until when.
     claims: Mutex<HashMap<String, OffsetDateTime>>,
@@ -57,13 +58,6 @@ fn page_of<T>(mut rows: Vec<(String, T)>, limit: usize, cursor: Option<String>) 
     }
 }
 
-fn claim_key(target: Claim<'_>) -> String {
-    match target {
-        Claim::Email(id) => format!("email:{id}"),
-        Claim::Charge(id) => format!("charge:{id}"),
-    }
-}
-
 /// The key an order record is unique under: the original per orderID, each change per payloadID.
 fn order_key(record: &OrderRecord) -> String {
     match record.order_type {
@@ -82,14 +76,33 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+impl MemoryStore {
+    /// Takes `key` until `until` unless a claim on it is held at `now`.
+    fn take_claim(&self, key: String, now: OffsetDateTime, until: OffsetDateTime) -> bool {
+        let mut claims = lock(&self.claims);
+        if claims.get(&key).is_some_and(|held| *held >= now) {
+            return false;
+        }
+        claims.insert(key, until);
+        true
+    }
+
+    fn give_back(&self, key: &str, until: OffsetDateTime) {
+        let mut claims = lock(&self.claims);
+        if claims.get(key) == Some(&until) {
+            claims.remove(key);
+        }
+    }
+}
+
 #[async_trait]
-impl Store for MemoryStore {
-    async fn put_integration(&self, integration: &Integration) -> Result<(), StoreError> {
+impl Integrations for MemoryStore {
+    async fn put(&self, integration: &Integration) -> Result<(), StoreError> {
         lock(&self.integrations).insert(integration.org_id.clone(), integration.clone());
         Ok(())
     }
 
-    async fn replace_integration(
+    async fn replace(
         &self,
         integration: &Integration,
         previous: Option<&Integration>,
@@ -99,12 +112,12 @@ impl Store for MemoryStore {
         if stored != previous.map(|p| p.updated_at) {
             return Ok(IntegrationWrite::Stale);
         }
+        let buyer = integration.buyer();
         let taken = integrations.values().any(|other| {
+            let held = other.buyer();
             other.org_id != integration.org_id
-                && other
-                    .buyer_domain
-                    .eq_ignore_ascii_case(&integration.buyer_domain)
-                && other.buyer_identity == integration.buyer_identity
+                && held.domain.eq_ignore_ascii_case(&buyer.domain)
+                && held.identity == buyer.identity
         });
         if taken {
             return Ok(IntegrationWrite::CredentialTaken);
@@ -113,34 +126,37 @@ impl Store for MemoryStore {
         Ok(IntegrationWrite::Written)
     }
 
-    async fn get_integration(&self, org_id: &str) -> Result<Option<Integration>, StoreError> {
+    async fn get(&self, org_id: &OrgId) -> Result<Option<Integration>, StoreError> {
         Ok(lock(&self.integrations).get(org_id).cloned())
     }
 
-    async fn find_integration_by_buyer(
+    async fn find_by_buyer(
         &self,
         domain: &str,
         identity: &str,
     ) -> Result<Option<Integration>, StoreError> {
         Ok(lock(&self.integrations)
             .values()
-            .find(|i| i.buyer_domain.eq_ignore_ascii_case(domain) && i.buyer_identity == identity)
+            .find(|i| {
+                let buyer = i.buyer();
+                buyer.domain.eq_ignore_ascii_case(domain) && buyer.identity == identity
+            })
             .cloned())
     }
+}
 
-    async fn put_organization(&self, org: &Organization) -> Result<(), StoreError> {
+#[async_trait]
+impl Organizations for MemoryStore {
+    async fn put(&self, org: &Organization) -> Result<(), StoreError> {
         lock(&self.organizations).insert(org.org_id.clone(), org.clone());
         Ok(())
     }
 
-    async fn get_organization(&self, org_id: &str) -> Result<Option<Organization>, StoreError> {
+    async fn get(&self, org_id: &OrgId) -> Result<Option<Organization>, StoreError> {
         Ok(lock(&self.organizations).get(org_id).cloned())
     }
 
-    async fn find_organization_by_account(
-        &self,
-        account_id: &str,
-    ) -> Result<Option<Organization>, StoreError> {
+    async fn find_by_account(&self, account_id: &str) -> Result<Option<Organization>, StoreError> {
         Ok(lock(&self.organizations)
             .values()
             .find(|o| {
@@ -149,43 +165,22 @@ impl Store for MemoryStore {
             })
             .cloned())
     }
+}
 
-    async fn create_quote(
-        &self,
-        quote: &Quote,
-        agreement: Option<&Agreement>,
-    ) -> Result<(), StoreError> {
-        let mut quotes = lock(&self.quotes);
-        if quotes.contains_key(&quote.quote_id) {
-            return Err(StoreError::Conflict(format!(
-                "quote {} exists",
-                quote.quote_id
-            )));
-        }
-        quotes.insert(quote.quote_id.clone(), quote.clone());
-        if let Some(a) = agreement {
-            lock(&self.agreements).insert(a.agreement_id.clone(), a.clone());
-        }
-        Ok(())
-    }
-
-    async fn get_quote(&self, quote_id: &str) -> Result<Option<Quote>, StoreError> {
-        Ok(lock(&self.quotes).get(quote_id).cloned())
-    }
-
-    async fn get_agreement(&self, agreement_id: &str) -> Result<Option<Agreement>, StoreError> {
-        Ok(lock(&self.agreements).get(agreement_id).cloned())
-    }
-
-    async fn put_session(&self, session: &Session) -> Result<(), StoreError> {
+#[async_trait]
+impl Sessions for MemoryStore {
+    async fn put(&self, session: &Session) -> Result<(), StoreError> {
         lock(&self.sessions).insert(session.token_digest.clone(), session.clone());
         Ok(())
     }
 
-    async fn get_session(&self, token_digest: &str) -> Result<Option<Session>, StoreError> {
+    async fn get(&self, token_digest: &str) -> Result<Option<Session>, StoreError> {
         Ok(lock(&self.sessions).get(token_digest).cloned())
     }
+}
 
+#[async_trait]
+impl Catalog for MemoryStore {
     async fn put_product(&self, product: &Product) -> Result<(), StoreError> {
         lock(&self.products).insert(product.id.clone(), product.clone());
         Ok(())
@@ -200,116 +195,27 @@ impl Store for MemoryStore {
         all.sort_by(|a, b| a.title.cmp(&b.title));
         Ok(all)
     }
+}
 
-    async fn place_order(&self, plan: &OrderPlan) -> Result<Recorded<OrderRecord>, StoreError> {
-        // One lock order (orders, then the rest) keeps the fake atomic like the transaction.
-        let mut orders = lock(&self.orders);
-        let key = order_key(&plan.record);
-        let by_payload = format!("payload#{}", plan.record.payload_id);
-        if let Some(existing) = orders.get(&key).or_else(|| orders.get(&by_payload)) {
-            return Ok(Recorded::Existing(existing.clone()));
-        }
+#[async_trait]
+impl Quotes for MemoryStore {
+    async fn create(&self, quote: &Quote, agreement: Option<&Agreement>) -> Result<(), StoreError> {
         let mut quotes = lock(&self.quotes);
-        for (quote, expected) in &plan.quotes {
-            let current = quotes.get(&quote.quote_id).map(|q| q.status);
-            if current != Some(*expected) {
-                return Err(StoreError::Conflict(format!(
-                    "quote {} is {:?}, expected {:?}",
-                    quote.quote_id, current, expected
-                )));
-            }
+        if quotes.contains_key(&quote.quote_id) {
+            return Err(StoreError::Conflict(format!(
+                "quote {} exists",
+                quote.quote_id
+            )));
         }
-        for (quote, _) in &plan.quotes {
-            quotes.insert(quote.quote_id.clone(), quote.clone());
+        quotes.insert(quote.quote_id.clone(), quote.clone());
+        if let Some(a) = agreement {
+            lock(&self.agreements).insert(a.agreement_id.clone(), a.clone());
         }
-        let mut agreements = lock(&self.agreements);
-        for a in &plan.agreements {
-            agreements.insert(a.agreement_id.clone(), a.clone());
-        }
-        let mut charges = lock(&self.charges);
-        for job in &plan.charges {
-            charges.insert(job.charge_id.clone(), (job.clone(), "scheduled".into()));
-        }
-        for id in &plan.cancelled_charges {
-            if let Some(entry) = charges.get_mut(id) {
-                entry.1 = "cancelled".into();
-            }
-        }
-        lock(&self.outbox).extend(plan.outbox.iter().cloned());
-        orders.insert(key, plan.record.clone());
-        orders.insert(by_payload, plan.record.clone());
-        Ok(Recorded::Created)
+        Ok(())
     }
 
-    async fn find_order(
-        &self,
-        org_id: &str,
-        order_id: &str,
-    ) -> Result<Option<OrderRecord>, StoreError> {
-        Ok(lock(&self.orders)
-            .get(&format!("{org_id}#{order_id}"))
-            .cloned())
-    }
-
-    async fn find_order_by_payload(
-        &self,
-        payload_id: &str,
-    ) -> Result<Option<OrderRecord>, StoreError> {
-        Ok(lock(&self.orders)
-            .get(&format!("payload#{payload_id}"))
-            .cloned())
-    }
-
-    async fn mark_charge_queued(&self, charge_id: &str) -> Result<bool, StoreError> {
-        let mut charges = lock(&self.charges);
-        match charges.get_mut(charge_id) {
-            Some(entry) if entry.1 == "scheduled" => {
-                entry.1 = "queued".into();
-                Ok(true)
-            }
-            _ => Ok(false),
-        }
-    }
-
-    async fn charge_status(&self, charge_id: &str) -> Result<Option<String>, StoreError> {
-        Ok(lock(&self.charges).get(charge_id).map(|(_, s)| s.clone()))
-    }
-
-    async fn due_charges(
-        &self,
-        now: time::OffsetDateTime,
-        limit: usize,
-        cursor: Option<String>,
-    ) -> Result<Page<InvoiceJob>, StoreError> {
-        let rows = lock(&self.charges)
-            .values()
-            .filter(|(job, status)| status == "scheduled" && job.due <= now)
-            .map(|(job, _)| {
-                let key = format!("{}#{}", cxml::format_timestamp(job.due), job.charge_id);
-                (key, job.clone())
-            })
-            .collect();
-        Ok(page_of(rows, limit, cursor))
-    }
-
-    async fn record_charge_outcome(
-        &self,
-        charge_id: &str,
-        outcome: &ChargeOutcome,
-    ) -> Result<bool, StoreError> {
-        let mut charges = lock(&self.charges);
-        match charges.get_mut(charge_id) {
-            Some(entry) if entry.1 == "scheduled" || entry.1 == "queued" => {
-                entry.1 = outcome.status.as_str().into();
-                lock(&self.charge_outcomes).insert(charge_id.to_string(), outcome.clone());
-                Ok(true)
-            }
-            _ => Ok(false),
-        }
-    }
-
-    async fn charge_outcome(&self, charge_id: &str) -> Result<Option<ChargeOutcome>, StoreError> {
-        Ok(lock(&self.charge_outcomes).get(charge_id).cloned())
+    async fn get(&self, quote_id: &QuoteId) -> Result<Option<Quote>, StoreError> {
+        Ok(lock(&self.quotes).get(quote_id).cloned())
     }
 
     async fn pending_offer_quotes(
@@ -333,11 +239,7 @@ impl Store for MemoryStore {
         Ok(page_of(rows, limit, cursor))
     }
 
-    async fn expire_quote(
-        &self,
-        quote: &Quote,
-        email: Option<&OutboxEmail>,
-    ) -> Result<bool, StoreError> {
+    async fn expire(&self, quote: &Quote, email: Option<&OutboxEmail>) -> Result<bool, StoreError> {
         let mut quotes = lock(&self.quotes);
         let current = quotes.get(&quote.quote_id).map(|q| q.status);
         if current != Some(QuoteStatus::PendingApproval) {
@@ -353,46 +255,179 @@ impl Store for MemoryStore {
         }
         Ok(true)
     }
+}
 
-    async fn pending_emails(&self, limit: usize) -> Result<Vec<OutboxEmail>, StoreError> {
+#[async_trait]
+impl Orders for MemoryStore {
+    async fn place(&self, plan: &OrderPlan) -> Result<Recorded<OrderRecord>, StoreError> {
+        // One lock order (orders, then the rest) keeps the fake atomic like the transaction.
+        let mut orders = lock(&self.orders);
+        let key = order_key(&plan.record);
+        let by_payload = format!("payload#{}", plan.record.payload_id);
+        if let Some(existing) = orders.get(&key).or_else(|| orders.get(&by_payload)) {
+            return Ok(Recorded::Existing(existing.clone()));
+        }
+        let mut quotes = lock(&self.quotes);
+        for (quote, expected) in &plan.quotes {
+            let current = quotes.get(&quote.quote_id).map(|q| q.status);
+            if current != Some(*expected) {
+                return Err(StoreError::Conflict(format!(
+                    "quote {} is {:?}, expected {:?}",
+                    quote.quote_id, current, expected
+                )));
+            }
+        }
+        let mut charges = lock(&self.charges);
+        for id in &plan.cancelled_charges {
+            let status = charges.get(id).map(|(_, s)| *s);
+            if status != Some(ChargeStatus::Scheduled) {
+                return Err(StoreError::Conflict(format!(
+                    "charge {id} is {status:?}, expected scheduled"
+                )));
+            }
+        }
+        for (quote, _) in &plan.quotes {
+            quotes.insert(quote.quote_id.clone(), quote.clone());
+        }
+        let mut agreements = lock(&self.agreements);
+        for a in &plan.agreements {
+            agreements.insert(a.agreement_id.clone(), a.clone());
+        }
+        for job in &plan.charges {
+            charges.insert(
+                job.charge_id.clone(),
+                (job.clone(), ChargeStatus::Scheduled),
+            );
+        }
+        for id in &plan.cancelled_charges {
+            if let Some(entry) = charges.get_mut(id) {
+                entry.1 = ChargeStatus::Cancelled;
+            }
+        }
+        lock(&self.outbox).extend(plan.outbox.iter().cloned());
+        orders.insert(key, plan.record.clone());
+        orders.insert(by_payload, plan.record.clone());
+        Ok(Recorded::Created)
+    }
+
+    async fn find(
+        &self,
+        org_id: &OrgId,
+        order_id: &OrderId,
+    ) -> Result<Option<OrderRecord>, StoreError> {
+        Ok(lock(&self.orders)
+            .get(&format!("{org_id}#{order_id}"))
+            .cloned())
+    }
+
+    async fn find_by_payload(&self, payload_id: &str) -> Result<Option<OrderRecord>, StoreError> {
+        Ok(lock(&self.orders)
+            .get(&format!("payload#{payload_id}"))
+            .cloned())
+    }
+
+    async fn get_agreement(
+        &self,
+        agreement_id: &AgreementId,
+    ) -> Result<Option<Agreement>, StoreError> {
+        Ok(lock(&self.agreements).get(agreement_id).cloned())
+    }
+}
+
+#[async_trait]
+impl Charges for MemoryStore {
+    async fn mark_queued(&self, charge_id: &ChargeId) -> Result<bool, StoreError> {
+        let mut charges = lock(&self.charges);
+        match charges.get_mut(charge_id) {
+            Some(entry) if entry.1 == ChargeStatus::Scheduled => {
+                entry.1 = ChargeStatus::Queued;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn status(&self, charge_id: &ChargeId) -> Result<Option<ChargeStatus>, StoreError> {
+        Ok(lock(&self.charges).get(charge_id).map(|(_, s)| *s))
+    }
+
+    async fn due(
+        &self,
+        now: OffsetDateTime,
+        limit: usize,
+        cursor: Option<String>,
+    ) -> Result<Page<InvoiceJob>, StoreError> {
+        let rows = lock(&self.charges)
+            .values()
+            .filter(|(job, status)| *status == ChargeStatus::Scheduled && job.due <= now)
+            .map(|(job, _)| {
+                let key = format!("{}#{}", cxml::format_timestamp(job.due), job.charge_id);
+                (key, job.clone())
+            })
+            .collect();
+        Ok(page_of(rows, limit, cursor))
+    }
+
+    async fn record_outcome(
+        &self,
+        charge_id: &ChargeId,
+        outcome: &ChargeOutcome,
+    ) -> Result<bool, StoreError> {
+        let mut charges = lock(&self.charges);
+        match charges.get_mut(charge_id) {
+            Some(entry) if !entry.1.is_final() => {
+                entry.1 = outcome.status;
+                lock(&self.charge_outcomes).insert(charge_id.clone(), outcome.clone());
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn outcome(&self, charge_id: &ChargeId) -> Result<Option<ChargeOutcome>, StoreError> {
+        Ok(lock(&self.charge_outcomes).get(charge_id).cloned())
+    }
+
+    async fn claim(
+        &self,
+        charge_id: &ChargeId,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let claimable = lock(&self.charges)
+            .get(charge_id)
+            .is_some_and(|(_, status)| !status.is_final());
+        Ok(claimable && self.take_claim(format!("charge:{charge_id}"), now, until))
+    }
+
+    async fn release(&self, charge_id: &ChargeId, until: OffsetDateTime) -> Result<(), StoreError> {
+        self.give_back(&format!("charge:{charge_id}"), until);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Outbox for MemoryStore {
+    async fn pending(&self, limit: usize) -> Result<Vec<OutboxEmail>, StoreError> {
         Ok(lock(&self.outbox).iter().take(limit).cloned().collect())
     }
 
     async fn claim(
         &self,
-        target: Claim<'_>,
+        email_id: &str,
         now: OffsetDateTime,
         until: OffsetDateTime,
     ) -> Result<bool, StoreError> {
-        let claimable = match target {
-            Claim::Email(id) => lock(&self.outbox).iter().any(|e| e.email_id == id),
-            Claim::Charge(id) => lock(&self.charges).get(id).is_some_and(|(_, status)| {
-                status == ChargeStatus::Scheduled.as_str()
-                    || status == ChargeStatus::Queued.as_str()
-            }),
-        };
-        if !claimable {
-            return Ok(false);
-        }
-        let mut claims = lock(&self.claims);
-        let key = claim_key(target);
-        if claims.get(&key).is_some_and(|held| *held >= now) {
-            return Ok(false);
-        }
-        claims.insert(key, until);
-        Ok(true)
+        let claimable = lock(&self.outbox).iter().any(|e| e.email_id == email_id);
+        Ok(claimable && self.take_claim(format!("email:{email_id}"), now, until))
     }
 
-    async fn release(&self, target: Claim<'_>, until: OffsetDateTime) -> Result<(), StoreError> {
-        let mut claims = lock(&self.claims);
-        let key = claim_key(target);
-        if claims.get(&key) == Some(&until) {
-            claims.remove(&key);
-        }
+    async fn release(&self, email_id: &str, until: OffsetDateTime) -> Result<(), StoreError> {
+        self.give_back(&format!("email:{email_id}"), until);
         Ok(())
     }
 
-    async fn email_sent(&self, email_id: &str) -> Result<(), StoreError> {
+    async fn sent(&self, email_id: &str) -> Result<(), StoreError> {
         lock(&self.outbox).retain(|e| e.email_id != email_id);
         Ok(())
     }
@@ -507,13 +542,13 @@ impl FakeWorld {
         let mailer = Arc::new(MemoryMailer::default());
         let queue = Arc::new(MemoryQueue::default());
         let invoice_sender = Arc::new(ScriptedInvoiceSender::default());
-        let deps = Deps {
+        let deps = Deps::new(
             config,
-            store: store.clone(),
-            mailer: mailer.clone(),
-            queue: queue.clone(),
-            invoice_sender: invoice_sender.clone(),
-        };
+            store.clone(),
+            mailer.clone(),
+            queue.clone(),
+            invoice_sender.clone(),
+        );
         Self {
             deps,
             store,
@@ -529,20 +564,24 @@ impl FakeWorld {
     /// orders make agreements and invoices.
     pub async fn demo_live() -> Self {
         let world = Self::demo().await;
-        let mut integration = world
-            .store
-            .get_integration(crate::demo::COUPA_ORG)
+        world
+            .change_integration(crate::demo::COUPA_ORG, |i| i.settings.test_mode = false)
+            .await;
+        world
+    }
+
+    /// Changes a stored integration in place (as an administrator's PUT would, unconditionally).
+    pub async fn change_integration(&self, org_id: &str, change: impl FnOnce(&mut Integration)) {
+        let org_id = OrgId::from(org_id);
+        let mut integration = Integrations::get(self.store.as_ref(), &org_id)
             .await
             .ok()
             .flatten()
-            .expect("the demo seeds the Coupa integration");
-        integration.test_mode = false;
-        world
-            .store
-            .put_integration(&integration)
+            .expect("no such integration in the fake world");
+        change(&mut integration);
+        Integrations::put(self.store.as_ref(), &integration)
             .await
             .expect("the in-memory store never fails");
-        world
     }
 
     /// A world holding the demo catalog and integrations, as `make run` seeds them.

@@ -19,8 +19,9 @@ use sha2::Sha256;
 use time::{Duration, OffsetDateTime};
 
 use crate::config::Config;
+use crate::ids::{ChargeId, OrgId};
 use crate::model::{ChargeOutcome, ChargeStatus, Integration, InvoiceJob};
-use crate::ports::{Claim, Deps, SendError, StoreError};
+use crate::ports::{Deps, SendError, StoreError};
 
 /// What became of one queued job.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,12 +49,12 @@ const CLAIM_MARGIN: Duration = Duration::minutes(1);
 /// Derived rather than stored: the table keeps only a digest of the buyer's punchout secret,
 /// which cannot be presented, and a derived secret needs no storage, no rotation job and is
 /// the same in every function that knows the key. None when the key is not configured.
-pub fn invoice_secret(config: &Config, org_id: &str) -> Option<SharedSecret> {
+pub fn invoice_secret(config: &Config, org_id: &OrgId) -> Option<SharedSecret> {
     let key = config.invoice_secret_key.as_ref()?;
     // HMAC takes keys of any length; this never fails.
     let mut mac = Hmac::<Sha256>::new_from_slice(key.expose().as_bytes()).ok()?;
     mac.update(b"invoice:");
-    mac.update(org_id.as_bytes());
+    mac.update(org_id.as_str().as_bytes());
     Some(SharedSecret::new(cxml::payload::hex(
         &mac.finalize().into_bytes(),
     )))
@@ -61,11 +62,11 @@ pub fn invoice_secret(config: &Config, org_id: &str) -> Option<SharedSecret> {
 
 /// The invoiceID of a charge: the charge ID itself, the same on every attempt.
 pub fn invoice_id(job: &InvoiceJob) -> String {
-    job.charge_id.clone()
+    job.charge_id.to_string()
 }
 
 /// The payloadID of a charge's invoice: stable, so the buyer recognises a resend.
-pub fn invoice_payload_id(config: &Config, charge_id: &str) -> String {
+pub fn invoice_payload_id(config: &Config, charge_id: &ChargeId) -> String {
     format!("{charge_id}.invoice@{}", config.payload_host())
 }
 
@@ -78,11 +79,11 @@ pub fn build_invoice(
     secret: &SharedSecret,
     now: OffsetDateTime,
 ) -> Result<Cxml, String> {
-    let po_number = job.order_id.trim();
+    let po_number = job.order_id.as_str().trim();
     if po_number.is_empty() {
         return Err("the charge has no purchase order number".into());
     }
-    if job.charge_id.trim().is_empty() {
+    if job.charge_id.as_str().trim().is_empty() {
         return Err("the charge has no ID".into());
     }
     if !job.amount.currency.is_iso() {
@@ -156,10 +157,10 @@ pub fn build_invoice(
     sender.shared_secret = Some(secret.clone());
     let header = Header {
         from: vec![supplier],
-        to: vec![Credential::new(
-            &integration.buyer_domain,
-            &integration.buyer_identity,
-        )],
+        to: vec![{
+            let buyer = integration.buyer();
+            Credential::new(buyer.domain, buyer.identity)
+        }],
         sender: vec![sender],
         user_agent: USER_AGENT.into(),
     };
@@ -257,6 +258,10 @@ pub async fn dispatch(deps: &Deps, body: &str, receive_count: u32) -> JobOutcome
             JobOutcome::KeepForRetry(format!("not an invoice job: {e}"))
         }
         Ok(job) => {
+            let span = tracing::Span::current();
+            span.record("charge_id", job.charge_id.as_str());
+            span.record("org_id", job.org_id.as_str());
+            span.record("order_id", job.order_id.as_str());
             let delivery = Delivery {
                 now: OffsetDateTime::now_utc(),
                 receive_count,
@@ -269,37 +274,30 @@ pub async fn dispatch(deps: &Deps, body: &str, receive_count: u32) -> JobOutcome
 /// Invoices one charge, unless its status says that is done (or must not be done).
 pub async fn dispatch_job(deps: &Deps, job: &InvoiceJob, delivery: Delivery) -> JobOutcome {
     let now = delivery.now;
-    let charge_id = job.charge_id.as_str();
-    let status = match deps.store.charge_status(charge_id).await {
-        Ok(status) => status,
-        Err(e) => return storage_failed(job, &e),
-    };
-    let status = match status.as_deref().map(ChargeStatus::parse) {
-        Some(Some(status)) => status,
+    let charge_id = &job.charge_id;
+    let status = match deps.charges.status(charge_id).await {
+        Ok(Some(status)) => status,
         // Charges are written with their order before any job is queued: a job without
         // one is not ours to send. The dead-letter queue keeps it for a look.
-        None => {
-            tracing::error!(org_id = %job.org_id, charge_id, "INVOICE_JOB_UNKNOWN_CHARGE: no such charge in the table");
+        Ok(None) => {
+            tracing::error!(org_id = %job.org_id, %charge_id, "INVOICE_JOB_UNKNOWN_CHARGE: no such charge in the table");
             return JobOutcome::KeepForRetry(format!("charge {charge_id} is not in the table"));
         }
-        Some(None) => {
-            tracing::error!(charge_id, status = ?status, "INVOICE_JOB_UNKNOWN_STATUS");
-            return JobOutcome::KeepForRetry(format!("charge {charge_id} has an unknown status"));
-        }
+        Err(e) => return storage_failed(job, &e),
     };
     if status.is_final() {
         tracing::info!(
-            charge_id,
+            %charge_id,
             status = status.as_str(),
             "charge already settled; job acknowledged without sending"
         );
         return JobOutcome::Done;
     }
     if status == ChargeStatus::Scheduled && job.due > now + EARLY_TOLERANCE {
-        tracing::info!(charge_id, due = %cxml::format_timestamp(job.due), "charge not due yet; the scheduled run queues it on its date");
+        tracing::info!(%charge_id, due = %cxml::format_timestamp(job.due), "charge not due yet; the scheduled run queues it on its date");
         return JobOutcome::Done;
     }
-    let integration = match deps.store.get_integration(&job.org_id).await {
+    let integration = match deps.integrations.get(&job.org_id).await {
         Ok(Some(integration)) => integration,
         Ok(None) => {
             return refused(
@@ -314,7 +312,7 @@ pub async fn dispatch_job(deps: &Deps, job: &InvoiceJob, delivery: Delivery) -> 
         }
         Err(e) => return storage_failed(job, &e),
     };
-    if integration.test_mode {
+    if integration.test_mode() {
         let outcome = ChargeOutcome {
             status: ChargeStatus::Skipped,
             invoice_id: None,
@@ -323,12 +321,12 @@ pub async fn dispatch_job(deps: &Deps, job: &InvoiceJob, delivery: Delivery) -> 
             text: "the integration is in test mode: no invoice is sent".into(),
             at: now,
         };
-        tracing::info!(org_id = %job.org_id, charge_id, "test mode: invoice not sent");
+        tracing::info!(org_id = %job.org_id, %charge_id, "test mode: invoice not sent");
         return record(deps, job, &outcome).await;
     }
     let Some(url) = integration
-        .invoice_url
-        .as_deref()
+        .settings
+        .invoice_url()
         .map(str::trim)
         .filter(|u| !u.is_empty())
     else {
@@ -345,7 +343,7 @@ pub async fn dispatch_job(deps: &Deps, job: &InvoiceJob, delivery: Delivery) -> 
     let Some(secret) = invoice_secret(&deps.config, &job.org_id) else {
         // Our configuration, not the buyer's: keep the job until INVOICE_SECRET_KEY is set.
         tracing::error!(
-            charge_id,
+            %charge_id,
             "INVOICE_SECRET_KEY_MISSING: invoices cannot be signed"
         );
         return JobOutcome::KeepForRetry("INVOICE_SECRET_KEY is not configured".into());
@@ -367,11 +365,11 @@ pub async fn dispatch_job(deps: &Deps, job: &InvoiceJob, delivery: Delivery) -> 
     // SQS may hand the same job to two instances at once (at-least-once delivery, or a
     // charge queued twice): only the one holding the claim posts the invoice.
     let until = now + deps.config.invoice_timeout + CLAIM_MARGIN;
-    match deps.store.claim(Claim::Charge(charge_id), now, until).await {
+    match deps.charges.claim(charge_id, now, until).await {
         Ok(true) => {}
         Ok(false) => {
             tracing::info!(
-                charge_id,
+                %charge_id,
                 "charge settled or being sent by another delivery; this one waits"
             );
             // Settled: the next delivery is acknowledged; still being sent: it checks again.
@@ -384,8 +382,8 @@ pub async fn dispatch_job(deps: &Deps, job: &InvoiceJob, delivery: Delivery) -> 
     let outcome = send_invoice(deps, job, url, &doc, delivery).await;
     if let JobOutcome::KeepForRetry(_) = outcome {
         // Not settled: let the queue's next delivery send it without waiting for the claim.
-        if let Err(e) = deps.store.release(Claim::Charge(charge_id), until).await {
-            tracing::warn!(charge_id, error = %e, "claim not released; the retry waits for it to lapse");
+        if let Err(e) = deps.charges.release(charge_id, until).await {
+            tracing::warn!(%charge_id, error = %e, "claim not released; the retry waits for it to lapse");
         }
     }
     outcome
@@ -400,7 +398,7 @@ async fn send_invoice(
     delivery: Delivery,
 ) -> JobOutcome {
     let now = delivery.now;
-    let charge_id = job.charge_id.as_str();
+    let charge_id = &job.charge_id;
     let payload_id = doc.payload_id.clone();
     // The document carries the shared secret: it is sent, never logged.
     let xml = cxml::to_xml(doc);
@@ -411,7 +409,7 @@ async fn send_invoice(
     {
         Ok((http, body)) => match read_answer(http, &body) {
             Answer::Accepted { code, text } => {
-                tracing::info!(org_id = %job.org_id, order_id = %job.order_id, charge_id, code, %text, "invoice accepted by the buyer");
+                tracing::info!(org_id = %job.org_id, order_id = %job.order_id, %charge_id, code, %text, "invoice accepted by the buyer");
                 let outcome = ChargeOutcome {
                     status: ChargeStatus::Invoiced,
                     invoice_id: Some(invoice_id(job)),
@@ -499,11 +497,7 @@ async fn refused(
 }
 
 async fn record(deps: &Deps, job: &InvoiceJob, outcome: &ChargeOutcome) -> JobOutcome {
-    match deps
-        .store
-        .record_charge_outcome(&job.charge_id, outcome)
-        .await
-    {
+    match deps.charges.record_outcome(&job.charge_id, outcome).await {
         Ok(true) => JobOutcome::Done,
         Ok(false) => {
             // Another delivery of the same job settled it first.
@@ -534,11 +528,11 @@ pub async fn queue_due_charges(
     let mut run = QueuedCharges::default();
     let mut cursor = None;
     loop {
-        let page = deps.store.due_charges(now, PAGE_SIZE, cursor).await?;
+        let page = deps.charges.due(now, PAGE_SIZE, cursor).await?;
         for job in page.items.iter().filter(|j| j.due <= now) {
             // The index lags the table: a consistent read says whether it is still waiting.
-            match deps.store.charge_status(&job.charge_id).await {
-                Ok(Some(status)) if status == ChargeStatus::Scheduled.as_str() => {}
+            match deps.charges.status(&job.charge_id).await {
+                Ok(Some(ChargeStatus::Scheduled)) => {}
                 Ok(_) => continue,
                 Err(e) => {
                     tracing::warn!(charge_id = %job.charge_id, error = %e, "charge status unreadable; left for the next run");
@@ -552,7 +546,7 @@ pub async fn queue_due_charges(
                 continue;
             }
             run.queued += 1;
-            if let Err(e) = deps.store.mark_charge_queued(&job.charge_id).await {
+            if let Err(e) = deps.charges.mark_queued(&job.charge_id).await {
                 tracing::warn!(charge_id = %job.charge_id, error = %e, "queued but not marked; it may be queued again (sent once)");
             }
         }

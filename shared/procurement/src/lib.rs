@@ -1,23 +1,37 @@
-//! The procurement integration's domain. Storage, mail and queue are reached only through
-//! the small traits in [`ports`]; the Lambda handlers and the AWS adapters live elsewhere.
+//! The procurement integration's domain: punchout sessions, the catalog a buyer may see, cart
+//! rules, quotes, purchase orders, invoices, the private-offer expiry check and integration
+//! settings. It knows nothing of Lambda, HTTP or the AWS SDK: operations return outcomes (a
+//! cXML document, an answer, a typed refusal) and reach storage, mail and the queue only
+//! through the traits in [`ports`]. The web layer (procurement-web) turns outcomes into
+//! answers; the AWS adapters (procurement-aws) implement the ports.
 
-pub mod admin;
+pub mod auth;
 pub mod cart;
 pub mod catalog;
 pub mod config;
-pub mod demo;
-pub mod fakes;
-pub mod http;
+pub mod emails;
+pub mod ids;
+pub mod integration;
 pub mod invoices;
 pub mod model;
-pub mod notify;
 pub mod offers;
 pub mod orders;
-pub mod pages;
+pub mod outbox;
+pub mod paths;
 pub mod ports;
 pub mod punchout;
-pub mod search;
-pub mod sender;
+pub mod quotes;
+pub mod refusal;
+pub mod settings;
+
+/// The demo organisations and catalog (`make run`, fixtures, tests): public secrets, so never
+/// in a release binary.
+#[cfg(any(test, feature = "test-util"))]
+pub mod demo;
+/// In-memory implementations of the ports, for tests.
+#[cfg(any(test, feature = "test-util"))]
+pub mod fakes;
 
 pub use config::Config;
 pub use ports::{Deps, InvoiceSender, Mailer, Queue, Store, StoreError};
+pub use refusal::Refusal;

@@ -1,59 +1,21 @@
 //! The records the product keeps.
 
-use cxml::{FormEncoding, Money};
+use cxml::Money;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ProcurementSystem {
-    Coupa,
-    Ariba,
-}
-
-/// A buyer organisation's procurement system integration.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Integration {
-    pub org_id: String,
-    pub system: ProcurementSystem,
-    pub name: String,
-    pub description: String,
-    /// On until the buyer says they are ready: every flow runs, nothing is subscribed or invoiced.
-    pub test_mode: bool,
-    pub redirect: bool,
-    pub ariba_network_id: Option<String>,
-    pub invoice_url: Option<String>,
-    pub preapprove_free: bool,
-    pub preapprove_byol: bool,
-    pub form_encoding: FormEncoding,
-    pub enabled: bool,
-    /// The buyer's From credential and the Sender credential their system uses.
-    pub buyer_domain: String,
-    pub buyer_identity: String,
-    pub sender_domain: String,
-    pub sender_identity: String,
-    /// SHA-256 of the shared secret, hex. The secret itself is shown once and never stored.
-    pub secret_digest: String,
-    #[serde(with = "time::serde::rfc3339")]
-    pub updated_at: OffsetDateTime,
-}
-
-impl Integration {
-    pub fn expected_sender(&self) -> Option<cxml::ExpectedSender> {
-        Some(cxml::ExpectedSender {
-            from: cxml::CredentialId::new(&self.buyer_domain, &self.buyer_identity),
-            sender: cxml::CredentialId::new(&self.sender_domain, &self.sender_identity),
-            secret: cxml::SecretDigest::from_hex(&self.secret_digest)?,
-        })
-    }
-}
+use crate::ids::{AgreementId, ChargeId, OrderId, OrgId, QuoteId};
+pub use crate::integration::{
+    AribaSettings, BuyerCredentials, CoupaSettings, Integration, ProcurementSystem, Settings,
+    SystemSettings,
+};
 
 /// An open punchout: what the procurement system told us in its PunchOutSetupRequest.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Session {
     /// SHA-256 of the StartPage token; the token itself is only in the URL we returned.
     pub token_digest: String,
-    pub org_id: String,
+    pub org_id: OrgId,
     pub buyer_cookie: String,
     pub browser_form_post: String,
     pub requester_email: Option<String>,
@@ -63,7 +25,7 @@ pub struct Session {
     /// Product to open directly (SelectedItem), if any.
     pub selected_product: Option<String>,
     /// Earlier cart lines on edit/inspect: (product, quote) pairs.
-    pub earlier_items: Vec<(String, Option<String>)>,
+    pub earlier_items: Vec<(String, Option<QuoteId>)>,
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
 }
@@ -176,8 +138,8 @@ pub struct Product {
 /// A purchase order as received, kept to answer duplicates with the same answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OrderRecord {
-    pub org_id: String,
-    pub order_id: String,
+    pub org_id: OrgId,
+    pub order_id: OrderId,
     pub payload_id: String,
     pub order_type: cxml::OrderType,
     pub test: bool,
@@ -191,9 +153,9 @@ pub struct OrderRecord {
     #[serde(default)]
     pub answer_text: String,
     #[serde(default)]
-    pub quote_ids: Vec<String>,
+    pub quote_ids: Vec<QuoteId>,
     #[serde(default)]
-    pub agreement_ids: Vec<String>,
+    pub agreement_ids: Vec<AgreementId>,
 }
 
 fn default_answer_code() -> u16 {
@@ -222,11 +184,11 @@ pub struct Email {
 /// One charge to invoice, queued on SQS for invoice-dispatch.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InvoiceJob {
-    pub org_id: String,
-    pub order_id: String,
-    pub agreement_id: String,
+    pub org_id: OrgId,
+    pub order_id: OrderId,
+    pub agreement_id: AgreementId,
     /// Stable per charge so a retry resends the same invoice.
-    pub charge_id: String,
+    pub charge_id: ChargeId,
     pub description: String,
     pub amount: Money,
     #[serde(with = "time::serde::rfc3339")]
@@ -307,7 +269,7 @@ pub struct ChargeOutcome {
 /// A buyer organisation: who may administer its integration, and its private marketplace.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Organization {
-    pub org_id: String,
+    pub org_id: OrgId,
     pub name: String,
     /// The AWS account that may change the organisation's settings.
     pub management_account_id: String,
@@ -373,8 +335,8 @@ impl QuoteStatus {
 /// What the user asked approval for: the cart's content, kept to match the purchase order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Quote {
-    pub quote_id: String,
-    pub org_id: String,
+    pub quote_id: QuoteId,
+    pub org_id: OrgId,
     pub product_id: String,
     pub product_title: String,
     pub lines: Vec<QuoteLine>,
@@ -391,9 +353,9 @@ pub struct Quote {
     pub created_at: OffsetDateTime,
     /// The purchase order (orderID) once one arrived.
     #[serde(default)]
-    pub order_id: Option<String>,
+    pub order_id: Option<OrderId>,
     #[serde(default)]
-    pub agreement_id: Option<String>,
+    pub agreement_id: Option<AgreementId>,
 }
 
 impl Quote {
@@ -418,19 +380,19 @@ pub enum AgreementStatus {
 /// The subscription: made once per quote, tied to the purchase order when there is one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Agreement {
-    pub agreement_id: String,
-    pub org_id: String,
+    pub agreement_id: AgreementId,
+    pub org_id: OrgId,
     pub product_id: String,
-    pub quote_id: String,
+    pub quote_id: QuoteId,
     /// The purchase order number (cXML orderID); none for pre-approved Free/BYOL products.
-    pub po_number: Option<String>,
+    pub po_number: Option<OrderId>,
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub order_date: Option<OffsetDateTime>,
     pub subscriber_email: Option<String>,
     pub status: AgreementStatus,
     /// The invoice charges of this agreement (none when it is never invoiced).
     #[serde(default)]
-    pub charge_ids: Vec<String>,
+    pub charge_ids: Vec<ChargeId>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
 }

@@ -1,7 +1,7 @@
 //! The scheduled check of private offers behind quotes still waiting for approval.
 //!
-//! A purchase order for a lapsed offer is refused when it arrives (see
-//! [`crate::orders::offer_lapsed`]); this check tells the requester before that: every quote
+//! A purchase order for a lapsed offer is refused when it arrives ([`offer_lapsed`] is the one
+//! rule both apply); this check tells the requester before that: every quote
 //! pending approval whose offer expired, or whose expiry the seller changed, is marked
 //! expired and its requester emailed once to resend the offer for approval.
 //!
@@ -17,9 +17,19 @@ use futures_util::StreamExt;
 use futures_util::stream;
 use time::OffsetDateTime;
 
+use crate::emails;
 use crate::model::{Product, Quote, QuoteStatus};
-use crate::orders::{offer_expired_email, offer_lapsed};
 use crate::ports::{Deps, StoreError};
+
+/// Has the private offer behind this quote expired, or did the seller change its expiry
+/// since the cart was sent? Either way the approval was for terms that no longer stand.
+pub fn offer_lapsed(quote: &Quote, product: Option<&Product>, now: OffsetDateTime) -> bool {
+    let Some(offer) = &quote.private_offer else {
+        return false;
+    };
+    let current = product.and_then(|p| p.private_offer.as_ref());
+    offer.expires_at <= now || current.map(|c| c.expires_at) != Some(offer.expires_at)
+}
 
 /// Quotes read per page of the index.
 pub const PAGE_SIZE: usize = 100;
@@ -63,12 +73,12 @@ pub async fn expire_lapsed_offers(
             run.unfinished = true;
             return Ok(run);
         }
-        let page = deps.store.pending_offer_quotes(PAGE_SIZE, cursor).await?;
+        let page = deps.quotes.pending_offer_quotes(PAGE_SIZE, cursor).await?;
         let mut lapsed: Vec<&Quote> = Vec::new();
         for quote in &page.items {
             run.checked += 1;
             if !products.contains_key(&quote.product_id) {
-                match deps.store.get_product(&quote.product_id).await {
+                match deps.catalog.get_product(&quote.product_id).await {
                     Ok(product) => {
                         products.insert(quote.product_id.clone(), product);
                     }
@@ -106,8 +116,8 @@ pub async fn expire_lapsed_offers(
 async fn expire(deps: &Deps, quote: &Quote) -> Result<bool, ()> {
     let mut expired = quote.clone();
     expired.status = QuoteStatus::Expired;
-    let email = offer_expired_email(&expired, &deps.config);
-    match deps.store.expire_quote(&expired, email.as_ref()).await {
+    let email = emails::offer_expired(&expired, &deps.config);
+    match deps.quotes.expire(&expired, email.as_ref()).await {
         Ok(written) => {
             if written {
                 tracing::info!(

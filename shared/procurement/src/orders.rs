@@ -7,19 +7,22 @@
 //! Side effects that reach outside (SES, SQS) happen after the commit and are retried from
 //! the table (outbox emails, scheduled charges), so a failure there never loses anything.
 
-use cxml::{Body, Cxml, ItemOut, OrderRequest, OrderType, Rejection, RequestPayload, Status};
+use cxml::{Body, ItemOut, OrderRequest, OrderType, Rejection, RequestPayload};
 use time::OffsetDateTime;
 
-use crate::http::{HttpReply, http_status_for};
+use crate::auth::authenticated_integration;
+use crate::emails;
+use crate::ids::{AgreementId, ChargeId, OrderId, OrgId, QuoteId};
 use crate::model::{
-    Agreement, AgreementStatus, ChargeKind, Email, Integration, InvoiceJob, OrderRecord,
-    OutboxEmail, Pricing, ProcurementSystem, Product, Quote, QuoteLine, QuoteStatus,
+    Agreement, AgreementStatus, ChargeKind, ChargeStatus, Integration, InvoiceJob, OrderRecord,
+    Pricing, ProcurementSystem, Product, Quote, QuoteLine, QuoteStatus,
 };
-use crate::notify;
+use crate::offers::offer_lapsed;
+use crate::outbox;
 use crate::ports::{Deps, OrderPlan, Recorded, StoreError};
-use crate::sender::authenticated_integration;
+use crate::refusal::Refusal;
 
-/// The answer to an order, kept with it so a duplicate hears the same.
+/// The answer to an order (a cXML status and text), kept with it so a duplicate hears the same.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Answer {
     pub code: u16,
@@ -35,33 +38,24 @@ impl Answer {
     }
 }
 
-pub async fn handle_order(deps: &Deps, body: &[u8]) -> HttpReply {
-    let host = deps.config.payload_host();
-    match order(deps, body).await {
-        Ok(answer) => HttpReply::cxml(
-            http_status_for(answer.code),
-            &Cxml::response(host, Status::new(answer.code, answer.text), None),
-        ),
-        Err(rejection) => {
-            tracing::info!(code = rejection.code, reason = %rejection.text, "order refused");
-            HttpReply::cxml_rejection(host, &rejection)
-        }
-    }
-}
-
-async fn order(deps: &Deps, body: &[u8]) -> Result<Answer, Rejection> {
+/// Handles a POSTed cXML OrderRequest: the answer to send back (a duplicate gets the first
+/// order's answer again), or why the order was refused before anything was recorded.
+pub async fn receive(deps: &Deps, body: &[u8]) -> Result<Answer, Refusal> {
     let doc = cxml::parse(body)?;
+    tracing::Span::current().record("payload_id", doc.payload_id.as_str());
     let (Some(header), Body::Request(request)) = (&doc.header, &doc.body) else {
         return Err(Rejection::bad_request(format!(
             "expected a cXML OrderRequest, got {}",
             doc.message_type()
-        )));
+        ))
+        .into());
     };
     let RequestPayload::Order(order) = &request.payload else {
         return Err(Rejection::not_implemented(format!(
             "{} is not accepted at the order URL; it takes OrderRequest only",
             doc.message_type()
-        )));
+        ))
+        .into());
     };
     let integration = authenticated_integration(deps, header).await?;
     let org_id = integration.org_id.as_str();
@@ -69,13 +63,15 @@ async fn order(deps: &Deps, body: &[u8]) -> Result<Answer, Rejection> {
     if order_id.is_empty() {
         return Err(Rejection::bad_request(
             "OrderRequestHeader has an empty orderID: the PO number is required",
-        ));
+        )
+        .into());
     }
-    let test = integration.test_mode || request.deployment_mode == cxml::DeploymentMode::Test;
+    tracing::Span::current().record("order_id", order_id);
+    let test = integration.test_mode() || request.deployment_mode == cxml::DeploymentMode::Test;
     let now = OffsetDateTime::now_utc();
     let mut record = OrderRecord {
-        org_id: org_id.to_string(),
-        order_id: order_id.to_string(),
+        org_id: integration.org_id.clone(),
+        order_id: OrderId::from(order_id),
         payload_id: doc.payload_id.clone(),
         order_type: order.header.order_type,
         test,
@@ -107,7 +103,7 @@ async fn order(deps: &Deps, body: &[u8]) -> Result<Answer, Rejection> {
             return Err(refusal);
         }
     };
-    match deps.store.place_order(&plan).await {
+    match deps.orders.place(&plan).await {
         Ok(Recorded::Created) => {
             tracing::info!(
                 org_id,
@@ -118,7 +114,7 @@ async fn order(deps: &Deps, body: &[u8]) -> Result<Answer, Rejection> {
                 agreements = record.agreement_ids.len(),
                 "order recorded"
             );
-            notify::deliver(deps, &plan.outbox).await;
+            outbox::deliver(deps, &plan.outbox).await;
             enqueue_due_charges(deps, &plan.charges, now).await;
             Ok(Answer::of(&plan.record))
         }
@@ -128,7 +124,8 @@ async fn order(deps: &Deps, body: &[u8]) -> Result<Answer, Rejection> {
             Err(Rejection::conflict(format!(
                 "order {order_id}: a quote changed while the order was processed ({reason}); \
                  it may have been ordered under another PO"
-            )))
+            ))
+            .into())
         }
         Err(e) => Err(e.into()),
     }
@@ -139,14 +136,11 @@ async fn find_duplicate(
     deps: &Deps,
     record: &OrderRecord,
 ) -> Result<Option<OrderRecord>, StoreError> {
-    if let Some(earlier) = deps.store.find_order_by_payload(&record.payload_id).await? {
+    if let Some(earlier) = deps.orders.find_by_payload(&record.payload_id).await? {
         return Ok(Some(earlier));
     }
     if record.order_type == OrderType::New {
-        return deps
-            .store
-            .find_order(&record.org_id, &record.order_id)
-            .await;
+        return deps.orders.find(&record.org_id, &record.order_id).await;
     }
     Ok(None)
 }
@@ -154,17 +148,6 @@ async fn find_duplicate(
 fn duplicate(earlier: &OrderRecord) -> Answer {
     tracing::info!(org_id = %earlier.org_id, order_id = %earlier.order_id, "duplicate order answered as before");
     Answer::of(earlier)
-}
-
-fn empty_plan(record: &OrderRecord) -> OrderPlan {
-    OrderPlan {
-        record: record.clone(),
-        quotes: Vec::new(),
-        agreements: Vec::new(),
-        outbox: Vec::new(),
-        charges: Vec::new(),
-        cancelled_charges: Vec::new(),
-    }
 }
 
 /// Which quote lines the PO lines are, grouped by quote in PO order.
@@ -185,16 +168,14 @@ fn line_number(item: &ItemOut, index: usize) -> String {
 /// agree with what was approved. Errors name the line and the field.
 async fn match_lines(
     deps: &Deps,
-    org_id: &str,
+    org_id: &OrgId,
     order: &OrderRequest,
-) -> Result<Vec<Matched>, Rejection> {
+) -> Result<Vec<Matched>, Refusal> {
     if order.items.is_empty() {
-        return Err(Rejection::bad_request(
-            "the OrderRequest has no ItemOut lines",
-        ));
+        return Err(Rejection::bad_request("the OrderRequest has no ItemOut lines").into());
     }
     let mut matched: Vec<Matched> = Vec::new();
-    let mut used: Vec<(String, u32)> = Vec::new();
+    let mut used: Vec<(QuoteId, u32)> = Vec::new();
     for (index, item) in order.items.iter().enumerate() {
         let line = line_number(item, index);
         let Some(quote_id) = item
@@ -206,13 +187,15 @@ async fn match_lines(
         else {
             return Err(Rejection::bad_request(format!(
                 "line {line}: SupplierPartAuxiliaryID is missing; it must carry the quote ID from the cart"
-            )));
+            ))
+            .into());
         };
+        let quote_id = QuoteId::from(quote_id);
         let quote = match matched.iter().find(|m| m.quote.quote_id == quote_id) {
             Some(m) => m.quote.clone(),
-            None => match deps.store.get_quote(quote_id).await? {
-                Some(q) if q.org_id == org_id => {
-                    let product = deps.store.get_product(&q.product_id).await?;
+            None => match deps.quotes.get(&quote_id).await? {
+                Some(q) if q.org_id == *org_id => {
+                    let product = deps.catalog.get_product(&q.product_id).await?;
                     matched.push(Matched {
                         quote: q.clone(),
                         product,
@@ -223,7 +206,8 @@ async fn match_lines(
                 _ => {
                     return Err(Rejection::bad_request(format!(
                         "line {line}: SupplierPartAuxiliaryID {quote_id} is not a quote of this marketplace for your organisation"
-                    )));
+                    ))
+                    .into());
                 }
             },
         };
@@ -232,12 +216,13 @@ async fn match_lines(
             return Err(Rejection::bad_request(format!(
                 "line {line}: SupplierPartID {part} does not match quote {quote_id}, which is for product {}",
                 quote.product_id
-            )));
+            )).into());
         }
         let Some(detail) = &item.detail else {
             return Err(Rejection::bad_request(format!(
                 "line {line}: ItemDetail with UnitPrice is missing"
-            )));
+            ))
+            .into());
         };
         let price = &detail.unit_price;
         let candidates: Vec<&QuoteLine> = quote
@@ -267,19 +252,22 @@ async fn match_lines(
             return Err(Rejection::bad_request(format!(
                 "line {line}: currency {} does not match the quote's {}",
                 price.currency, quoted.unit_price.currency
-            )));
+            ))
+            .into());
         }
         if price.amount != quoted.unit_price.amount {
             return Err(Rejection::bad_request(format!(
                 "line {line}: unit price {price} does not match the quoted {}",
                 quoted.unit_price
-            )));
+            ))
+            .into());
         }
         if item.quantity != quoted.quantity {
             return Err(Rejection::bad_request(format!(
                 "line {line}: quantity {} does not match the quoted {}",
                 item.quantity, quoted.quantity
-            )));
+            ))
+            .into());
         }
         used.push((quote.quote_id.clone(), quoted.line_number));
         // Invoices quote the PO line they bill (InvoiceDetailItemReference@lineNumber).
@@ -293,52 +281,13 @@ async fn match_lines(
     Ok(matched)
 }
 
-/// Has the private offer behind this quote expired, or did the seller change its expiry
-/// since the cart was sent?
-pub fn offer_lapsed(quote: &Quote, product: Option<&Product>, now: OffsetDateTime) -> bool {
-    let Some(offer) = &quote.private_offer else {
-        return false;
-    };
-    let current = product.and_then(|p| p.private_offer.as_ref());
-    offer.expires_at <= now || current.map(|c| c.expires_at) != Some(offer.expires_at)
-}
-
-/// The email telling a requester their approved offer expired and must be resent.
-pub fn offer_expired_email(quote: &Quote, config: &crate::Config) -> Option<OutboxEmail> {
-    let to = quote.requester_email.clone()?;
-    let offer = quote.private_offer.as_ref()?;
-    Some(OutboxEmail {
-        email_id: format!("offer-expired#{}", quote.quote_id),
-        email: Email {
-            to,
-            subject: format!(
-                "Private offer expired: {} needs a new approval",
-                quote.product_title
-            ),
-            text: format!(
-                "Hello {name},\n\nThe private offer {offer} for {title} expired (or its expiry date was changed by the seller) \
-                 before your purchase order arrived, so no subscription was created.\n\n\
-                 What to do: ask the seller to extend or renew the offer, then punch out from your procurement system \
-                 again and press Request approval to send the new offer for approval.\n\n\
-                 Quote: {quote}\nMarketplace: {url}\n",
-                name = quote.requester_name.as_deref().unwrap_or("there"),
-                offer = offer.offer_id,
-                title = quote.product_title,
-                quote = quote.quote_id,
-                url = config.public_base_url,
-            ),
-        },
-        created_at: OffsetDateTime::now_utc(),
-    })
-}
-
 async fn plan_new(
     deps: &Deps,
     integration: &Integration,
     order: &OrderRequest,
     record: &mut OrderRecord,
     now: OffsetDateTime,
-) -> Result<OrderPlan, Rejection> {
+) -> Result<OrderPlan, Refusal> {
     let matched = match_lines(deps, &integration.org_id, order).await?;
     record.quote_ids = matched.iter().map(|m| m.quote.quote_id.clone()).collect();
     for m in &matched {
@@ -350,29 +299,32 @@ async fn plan_new(
                     "quote {} was already ordered under PO {}",
                     q.quote_id,
                     q.order_id.as_deref().unwrap_or("(unknown)")
-                )));
+                ))
+                .into());
             }
             QuoteStatus::Subscribed => {
                 return Err(Rejection::conflict(format!(
                     "quote {} was pre-approved and subscribed at once; it needs no purchase order",
                     q.quote_id
-                )));
+                ))
+                .into());
             }
             QuoteStatus::Cancelled => {
                 return Err(Rejection::conflict(format!(
                     "quote {} was cancelled; request approval again from the marketplace",
                     q.quote_id
-                )));
+                ))
+                .into());
             }
             QuoteStatus::Expired => {
                 return Err(Rejection::conflict(format!(
                     "quote {}: the private offer expired; it must be resent for approval from the marketplace",
                     q.quote_id
-                )));
+                )).into());
             }
         }
     }
-    let mut plan = empty_plan(record);
+    let mut plan = OrderPlan::record_only(record.clone());
 
     // Lapsed private offers: nothing is subscribed; the quotes are marked expired, the
     // requesters told, and the answer says to resend.
@@ -387,7 +339,7 @@ async fn plan_new(
             expired.status = QuoteStatus::Expired;
             expired.order_id = Some(record.order_id.clone());
             plan.outbox
-                .extend(offer_expired_email(&expired, &deps.config));
+                .extend(emails::offer_expired(&expired, &deps.config));
             names.push(format!(
                 "{} (offer {})",
                 m.quote.product_title,
@@ -418,11 +370,11 @@ async fn plan_new(
         return Ok(plan);
     }
 
-    let invoiced_by_coupa =
-        integration.system == ProcurementSystem::Coupa && integration.invoice_url.is_some();
+    let invoiced_by_coupa = integration.system() == ProcurementSystem::Coupa
+        && integration.settings.invoice_url().is_some();
     for m in &matched {
         let quote = &m.quote;
-        let agreement_id = agreement_id_for(&quote.quote_id);
+        let agreement_id = AgreementId::for_quote(&quote.quote_id);
         let charges = if invoiced_by_coupa && !quote.never_invoiced {
             charges_for(
                 record,
@@ -451,7 +403,7 @@ async fn plan_new(
         ordered.status = QuoteStatus::Ordered;
         ordered.order_id = Some(record.order_id.clone());
         ordered.agreement_id = Some(agreement_id.clone());
-        plan.outbox.extend(subscribed_email(
+        plan.outbox.extend(emails::subscribed(
             &agreement,
             quote,
             m.product.as_ref(),
@@ -471,16 +423,11 @@ async fn plan_new(
     Ok(plan)
 }
 
-/// One agreement per quote, named after it: a second agreement for a quote cannot exist.
-fn agreement_id_for(quote_id: &str) -> String {
-    format!("agmt-{}", quote_id.trim_start_matches("q-"))
-}
-
 /// The invoice charges of a newly ordered quote: upfront contracts now; a flexible payment
 /// schedule one charge per installment on its date. Usage, free trials, Free and BYOL: none.
 fn charges_for(
     record: &OrderRecord,
-    agreement_id: &str,
+    agreement_id: &AgreementId,
     quote: &Quote,
     product: Option<&Product>,
     po_lines: &[(u32, u32)],
@@ -506,8 +453,8 @@ fn charges_for(
                po_line_number: Option<u32>| InvoiceJob {
         org_id: record.org_id.clone(),
         order_id: record.order_id.clone(),
-        agreement_id: agreement_id.to_string(),
-        charge_id: format!("{agreement_id}-{n}"),
+        agreement_id: agreement_id.clone(),
+        charge_id: ChargeId::nth(agreement_id, n),
         description,
         amount,
         due,
@@ -564,54 +511,19 @@ fn charges_for(
     }
 }
 
-fn subscribed_email(
-    agreement: &Agreement,
-    quote: &Quote,
-    product: Option<&Product>,
-    config: &crate::Config,
-) -> Option<OutboxEmail> {
-    let to = agreement.subscriber_email.clone()?;
-    let vendor = product.map(|p| p.vendor.as_str()).unwrap_or("the seller");
-    Some(OutboxEmail {
-        email_id: format!("subscribed#{}", agreement.agreement_id),
-        email: Email {
-            to,
-            subject: format!("Your subscription to {} is ready", quote.product_title),
-            text: format!(
-                "Hello {name},\n\nYour subscription is ready.\n\n\
-                 Product:      {title} by {vendor}\n\
-                 PO number:    {po}\n\
-                 Agreement ID: {agreement}\n\n\
-                 Where to start: sign in to the marketplace ({url}), open Manage subscriptions and choose agreement \
-                 {agreement}; the seller's setup instructions are there.\n",
-                name = quote.requester_name.as_deref().unwrap_or("there"),
-                title = quote.product_title,
-                po = agreement.po_number.as_deref().unwrap_or("-"),
-                agreement = agreement.agreement_id,
-                url = config.public_base_url,
-            ),
-        },
-        created_at: OffsetDateTime::now_utc(),
-    })
-}
-
 /// The original order an update or delete refers to (DocumentReference, else the orderID).
 async fn earlier_order(
     deps: &Deps,
     order: &OrderRequest,
     record: &OrderRecord,
-) -> Result<OrderRecord, Rejection> {
+) -> Result<OrderRecord, Refusal> {
     let by_reference = match &order.header.document_reference {
-        Some(payload_id) => deps.store.find_order_by_payload(payload_id).await?,
+        Some(payload_id) => deps.orders.find_by_payload(payload_id).await?,
         None => None,
     };
     let earlier = match by_reference {
         Some(o) => Some(o),
-        None => {
-            deps.store
-                .find_order(&record.org_id, &record.order_id)
-                .await?
-        }
+        None => deps.orders.find(&record.org_id, &record.order_id).await?,
     };
     earlier
         .filter(|o| o.org_id == record.org_id && o.order_id == record.order_id)
@@ -621,6 +533,7 @@ async fn earlier_order(
                 record.order_type.as_str(),
                 record.order_id
             ))
+            .into()
         })
 }
 
@@ -630,19 +543,21 @@ async fn plan_update(
     deps: &Deps,
     order: &OrderRequest,
     record: &mut OrderRecord,
-) -> Result<OrderPlan, Rejection> {
+) -> Result<OrderPlan, Refusal> {
     let earlier = earlier_order(deps, order, record).await?;
     record.quote_ids = earlier.quote_ids.clone();
     record.agreement_ids = earlier.agreement_ids.clone();
     if !earlier.test && earlier.answer_code == 200 {
         let matched = match_lines(deps, &record.org_id, order)
             .await
-            .map_err(|r| {
-                Rejection::conflict(format!(
+            .map_err(|refusal| match refusal {
+                Refusal::Rejected(r) => Rejection::conflict(format!(
                     "order {}: the subscription is active and its approved terms cannot change ({}); \
                      cancel it with a delete and send a new order",
                     record.order_id, r.text
                 ))
+                .into(),
+                storage => storage,
             })?;
         if let Some(other) = matched
             .iter()
@@ -651,14 +566,14 @@ async fn plan_update(
             return Err(Rejection::conflict(format!(
                 "order {}: quote {} was not part of this order; an update cannot add products, send a new order",
                 record.order_id, other.quote.quote_id
-            )));
+            )).into());
         }
     }
     record.answer_text = format!(
         "OK: update of order {} recorded; the subscription terms are unchanged",
         record.order_id
     );
-    Ok(empty_plan(record))
+    Ok(OrderPlan::record_only(record.clone()))
 }
 
 /// type="delete": cancels the order's agreements that have not started (no invoice queued or
@@ -667,31 +582,32 @@ async fn plan_delete(
     deps: &Deps,
     order: &OrderRequest,
     record: &mut OrderRecord,
-) -> Result<OrderPlan, Rejection> {
+) -> Result<OrderPlan, Refusal> {
     let earlier = earlier_order(deps, order, record).await?;
     record.quote_ids = earlier.quote_ids.clone();
     record.agreement_ids = earlier.agreement_ids.clone();
-    let mut plan = empty_plan(record);
+    let mut plan = OrderPlan::record_only(record.clone());
     for agreement_id in &earlier.agreement_ids {
-        let Some(mut agreement) = deps.store.get_agreement(agreement_id).await? else {
+        let Some(mut agreement) = deps.orders.get_agreement(agreement_id).await? else {
             continue;
         };
         if agreement.status == AgreementStatus::Cancelled {
             continue;
         }
         for charge_id in &agreement.charge_ids {
-            let status = deps.store.charge_status(charge_id).await?;
-            if status.as_deref() != Some("scheduled") {
+            let status = deps.charges.status(charge_id).await?;
+            if status != Some(ChargeStatus::Scheduled) {
                 return Err(Rejection::conflict(format!(
                     "order {}: agreement {agreement_id} has started (charge {charge_id} is {}); it cannot be cancelled by a purchase order change, contact the seller",
                     record.order_id,
-                    status.as_deref().unwrap_or("unknown")
-                )));
+                    status.map_or("unknown", |s| s.as_str())
+                ))
+                .into());
             }
             plan.cancelled_charges.push(charge_id.clone());
         }
         agreement.status = AgreementStatus::Cancelled;
-        if let Some(mut quote) = deps.store.get_quote(&agreement.quote_id).await?
+        if let Some(mut quote) = deps.quotes.get(&agreement.quote_id).await?
             && quote.status == QuoteStatus::Ordered
         {
             quote.status = QuoteStatus::Cancelled;
@@ -725,7 +641,7 @@ pub async fn enqueue_due_charges(deps: &Deps, charges: &[InvoiceJob], now: Offse
     for job in charges.iter().filter(|c| c.due <= now) {
         match deps.queue.enqueue_invoice(job).await {
             Ok(()) => {
-                if let Err(e) = deps.store.mark_charge_queued(&job.charge_id).await {
+                if let Err(e) = deps.charges.mark_queued(&job.charge_id).await {
                     // Left scheduled: it is queued again later; dispatch is idempotent per charge.
                     tracing::warn!(charge_id = %job.charge_id, error = %e, "could not mark the charge queued");
                 }

@@ -1,5 +1,6 @@
-//! The small traits through which the domain reaches storage, mail and the invoice queue.
-//! Each has one AWS implementation (procurement-aws) and an in-memory fake ([`crate::fakes`]).
+//! The small traits through which the domain reaches storage, mail, the invoice queue and the
+//! buyers' invoice endpoints: one per aggregate for storage, each implemented once for AWS
+//! (procurement-aws) and once in memory for tests ([`crate::fakes`], feature `test-util`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,9 +9,10 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use crate::config::Config;
+use crate::ids::{AgreementId, ChargeId, OrderId, OrgId, QuoteId};
 use crate::model::{
-    Agreement, ChargeOutcome, Email, Integration, InvoiceJob, OrderRecord, Organization,
-    OutboxEmail, Product, Quote, QuoteStatus, Session,
+    Agreement, ChargeOutcome, ChargeStatus, Email, Integration, InvoiceJob, OrderRecord,
+    Organization, OutboxEmail, Product, Quote, QuoteStatus, Session,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -26,7 +28,7 @@ pub enum StoreError {
     Corrupt { key: String, reason: String },
 }
 
-/// What became of a conditional integration write ([`Store::replace_integration`]).
+/// What became of a conditional integration write ([`Integrations::replace`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IntegrationWrite {
     Written,
@@ -44,93 +46,70 @@ pub enum Recorded<T> {
     Existing(T),
 }
 
+/// One page of a listing; `next` is the cursor of the following page, none after the last.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<String>,
+}
+
+/// Buyer organisations' integrations, found by organisation or by the buyer's From credential.
 #[async_trait]
-pub trait Store: Send + Sync {
+pub trait Integrations: Send + Sync {
     /// Writes an integration and its buyer credential unconditionally (seeding and tests).
-    async fn put_integration(&self, integration: &Integration) -> Result<(), StoreError>;
+    async fn put(&self, integration: &Integration) -> Result<(), StoreError>;
     /// Writes the integration only if the stored one is still `previous` (the same
     /// `updated_at`; none stored when `previous` is None), and in the same write claims its
     /// buyer credential for its organisation (giving up the previous one if it changed).
     /// Keeps a settings change and a secret rotation made at the same time from undoing each
     /// other, and two organisations from taking one credential at the same moment.
-    async fn replace_integration(
+    async fn replace(
         &self,
         integration: &Integration,
         previous: Option<&Integration>,
     ) -> Result<IntegrationWrite, StoreError>;
-    async fn get_integration(&self, org_id: &str) -> Result<Option<Integration>, StoreError>;
+    async fn get(&self, org_id: &OrgId) -> Result<Option<Integration>, StoreError>;
     /// The integration of the buyer with this From credential (domain compared
     /// case-insensitively).
-    async fn find_integration_by_buyer(
+    async fn find_by_buyer(
         &self,
         domain: &str,
         identity: &str,
     ) -> Result<Option<Integration>, StoreError>;
+}
 
-    async fn put_organization(&self, org: &Organization) -> Result<(), StoreError>;
-    async fn get_organization(&self, org_id: &str) -> Result<Option<Organization>, StoreError>;
+/// Buyer organisations: who may administer them, and their private marketplaces.
+#[async_trait]
+pub trait Organizations: Send + Sync {
+    async fn put(&self, org: &Organization) -> Result<(), StoreError>;
+    async fn get(&self, org_id: &OrgId) -> Result<Option<Organization>, StoreError>;
     /// The organisation this AWS account belongs to (as management or member account):
     /// how a subscribe attempt made in the marketplace finds its procurement integration.
-    async fn find_organization_by_account(
-        &self,
-        account_id: &str,
-    ) -> Result<Option<Organization>, StoreError>;
+    async fn find_by_account(&self, account_id: &str) -> Result<Option<Organization>, StoreError>;
+}
 
-    async fn put_session(&self, session: &Session) -> Result<(), StoreError>;
-    async fn get_session(&self, token_digest: &str) -> Result<Option<Session>, StoreError>;
+/// Open punchout sessions, by the digest of their StartPage token.
+#[async_trait]
+pub trait Sessions: Send + Sync {
+    async fn put(&self, session: &Session) -> Result<(), StoreError>;
+    async fn get(&self, token_digest: &str) -> Result<Option<Session>, StoreError>;
+}
 
+/// The marketplace's products.
+#[async_trait]
+pub trait Catalog: Send + Sync {
     async fn put_product(&self, product: &Product) -> Result<(), StoreError>;
     async fn get_product(&self, id: &str) -> Result<Option<Product>, StoreError>;
     async fn list_products(&self) -> Result<Vec<Product>, StoreError>;
+}
 
+/// Quotes: what users asked approval for.
+#[async_trait]
+pub trait Quotes: Send + Sync {
     /// Stores a new quote, and with it, in one transaction, the agreement of a pre-approved
     /// product. Fails with `Conflict` if the quote ID exists.
-    async fn create_quote(
-        &self,
-        quote: &Quote,
-        agreement: Option<&Agreement>,
-    ) -> Result<(), StoreError>;
-    async fn get_quote(&self, quote_id: &str) -> Result<Option<Quote>, StoreError>;
-    async fn get_agreement(&self, agreement_id: &str) -> Result<Option<Agreement>, StoreError>;
-
-    /// Writes everything one purchase order changes in one transaction, once per
-    /// (organisation, orderID, order type) and once per payloadID. When either key exists (a
-    /// duplicate, also one racing this one) nothing is written and the earlier record comes back.
-    /// Fails with `Conflict` when a quote is no longer in its expected status.
-    async fn place_order(&self, plan: &OrderPlan) -> Result<Recorded<OrderRecord>, StoreError>;
-    /// The original (type new) order of this orderID.
-    async fn find_order(
-        &self,
-        org_id: &str,
-        order_id: &str,
-    ) -> Result<Option<OrderRecord>, StoreError>;
-    async fn find_order_by_payload(
-        &self,
-        payload_id: &str,
-    ) -> Result<Option<OrderRecord>, StoreError>;
-    /// Marks a scheduled charge as handed to the invoice queue (false if it was not scheduled).
-    async fn mark_charge_queued(&self, charge_id: &str) -> Result<bool, StoreError>;
-    /// A charge's current status (scheduled, queued, invoiced, failed, skipped, cancelled).
-    async fn charge_status(&self, charge_id: &str) -> Result<Option<String>, StoreError>;
-    /// Scheduled charges due at or before `now`, oldest due first, one page at a time
-    /// (`cursor` is the `next` of the previous page).
-    async fn due_charges(
-        &self,
-        now: time::OffsetDateTime,
-        limit: usize,
-        cursor: Option<String>,
-    ) -> Result<Page<InvoiceJob>, StoreError>;
-    /// Records what became of a charge's invoice (its status becomes `outcome.status`), only
-    /// while the charge is scheduled or queued. False if it was not (already recorded,
-    /// cancelled, or unknown): nothing is written then.
-    async fn record_charge_outcome(
-        &self,
-        charge_id: &str,
-        outcome: &ChargeOutcome,
-    ) -> Result<bool, StoreError>;
-    /// The recorded outcome of a charge's invoice, if any.
-    async fn charge_outcome(&self, charge_id: &str) -> Result<Option<ChargeOutcome>, StoreError>;
-
+    async fn create(&self, quote: &Quote, agreement: Option<&Agreement>) -> Result<(), StoreError>;
+    async fn get(&self, quote_id: &QuoteId) -> Result<Option<Quote>, StoreError>;
     /// Quotes pending approval that carry a private offer, by offer expiry, one page at a time.
     /// Only pending quotes are listed: a quote leaves the list when it leaves that status.
     async fn pending_offer_quotes(
@@ -140,49 +119,101 @@ pub trait Store: Send + Sync {
     ) -> Result<Page<Quote>, StoreError>;
     /// Marks a pending quote expired and stores its notice in the outbox, in one write, only
     /// if the quote is still pending approval. False if it was not: nothing is written then.
-    async fn expire_quote(
-        &self,
-        quote: &Quote,
-        email: Option<&OutboxEmail>,
-    ) -> Result<bool, StoreError>;
+    async fn expire(&self, quote: &Quote, email: Option<&OutboxEmail>) -> Result<bool, StoreError>;
+}
 
-    /// Emails not yet accepted by SES, oldest first.
-    async fn pending_emails(&self, limit: usize) -> Result<Vec<OutboxEmail>, StoreError>;
-    /// Claims an outbox email or an unsettled charge for one sender until `until`. True if
-    /// this caller may send it; false if another sender's claim has not lapsed by `now`, or
-    /// there is nothing left to send (email gone, charge settled). This keeps two senders
-    /// (an order's request and a scheduled flush; two deliveries of one SQS message) from
-    /// both sending the same thing at once.
+/// Purchase orders and the agreements they create.
+#[async_trait]
+pub trait Orders: Send + Sync {
+    /// Writes everything one purchase order changes in one transaction, once per
+    /// (organisation, orderID, order type) and once per payloadID. When either key exists (a
+    /// duplicate, also one racing this one) nothing is written and the earlier record comes back.
+    /// Fails with `Conflict` when a quote is no longer in its expected status.
+    async fn place(&self, plan: &OrderPlan) -> Result<Recorded<OrderRecord>, StoreError>;
+    /// The original (type new) order of this orderID.
+    async fn find(
+        &self,
+        org_id: &OrgId,
+        order_id: &OrderId,
+    ) -> Result<Option<OrderRecord>, StoreError>;
+    async fn find_by_payload(&self, payload_id: &str) -> Result<Option<OrderRecord>, StoreError>;
+    async fn get_agreement(
+        &self,
+        agreement_id: &AgreementId,
+    ) -> Result<Option<Agreement>, StoreError>;
+}
+
+/// Invoice charges: stored with their order, queued when due, settled by the buyer's answer.
+#[async_trait]
+pub trait Charges: Send + Sync {
+    /// Marks a scheduled charge as handed to the invoice queue (false if it was not scheduled).
+    async fn mark_queued(&self, charge_id: &ChargeId) -> Result<bool, StoreError>;
+    /// A charge's current status; None if there is no such charge.
+    async fn status(&self, charge_id: &ChargeId) -> Result<Option<ChargeStatus>, StoreError>;
+    /// Scheduled charges due at or before `now`, oldest due first, one page at a time
+    /// (`cursor` is the `next` of the previous page).
+    async fn due(
+        &self,
+        now: OffsetDateTime,
+        limit: usize,
+        cursor: Option<String>,
+    ) -> Result<Page<InvoiceJob>, StoreError>;
+    /// Records what became of a charge's invoice (its status becomes `outcome.status`), only
+    /// while the charge is scheduled or queued. False if it was not (already recorded,
+    /// cancelled, or unknown): nothing is written then.
+    async fn record_outcome(
+        &self,
+        charge_id: &ChargeId,
+        outcome: &ChargeOutcome,
+    ) -> Result<bool, StoreError>;
+    /// The recorded outcome of a charge's invoice, if any.
+    async fn outcome(&self, charge_id: &ChargeId) -> Result<Option<ChargeOutcome>, StoreError>;
+    /// Claims an unsettled charge for one dispatcher until `until`: true if this caller may
+    /// post its invoice; false if another delivery's claim has not lapsed by `now`, or the
+    /// charge is settled. Keeps two deliveries of one SQS message from posting at once.
     async fn claim(
         &self,
-        target: Claim<'_>,
+        charge_id: &ChargeId,
         now: OffsetDateTime,
         until: OffsetDateTime,
     ) -> Result<bool, StoreError>;
-    /// Gives back the claim taken until `until` once the sender is done without settling it
-    /// (a failed send), so the next attempt need not wait for it to lapse. Does nothing if
-    /// the claim lapsed and another sender holds the target now.
-    async fn release(&self, target: Claim<'_>, until: OffsetDateTime) -> Result<(), StoreError>;
-    async fn email_sent(&self, email_id: &str) -> Result<(), StoreError>;
+    /// Gives back the claim taken until `until` (a failed post), so the next delivery need not
+    /// wait for it to lapse. Does nothing if another dispatcher holds the charge now.
+    async fn release(&self, charge_id: &ChargeId, until: OffsetDateTime) -> Result<(), StoreError>;
 }
 
-/// What a sender claims before sending it: see [`Store::claim`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Claim<'a> {
-    /// An outbox email, by email ID.
-    Email(&'a str),
-    /// An invoice charge, by charge ID; claimable while scheduled or queued.
-    Charge(&'a str),
+/// Emails written with what they report, removed once SES accepts them.
+#[async_trait]
+pub trait Outbox: Send + Sync {
+    /// Emails not yet accepted by SES, oldest first.
+    async fn pending(&self, limit: usize) -> Result<Vec<OutboxEmail>, StoreError>;
+    /// Claims an email for one sender until `until`: true if this caller may send it; false
+    /// if another sender's claim has not lapsed by `now`, or it was sent (gone). Keeps an
+    /// order's request and a scheduled flush from both sending it.
+    async fn claim(
+        &self,
+        email_id: &str,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+    /// Gives back the claim taken until `until` (a failed send).
+    async fn release(&self, email_id: &str, until: OffsetDateTime) -> Result<(), StoreError>;
+    /// SES accepted it: it leaves the outbox.
+    async fn sent(&self, email_id: &str) -> Result<(), StoreError>;
 }
 
-/// One page of a listing; `next` is the cursor of the following page, none after the last.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Page<T> {
-    pub items: Vec<T>,
-    pub next: Option<String>,
+/// Every storage port: what one table behind one adapter provides.
+pub trait Store:
+    Integrations + Organizations + Sessions + Catalog + Quotes + Orders + Charges + Outbox
+{
 }
 
-/// Everything one purchase order changes: see [`Store::place_order`].
+impl<T> Store for T where
+    T: Integrations + Organizations + Sessions + Catalog + Quotes + Orders + Charges + Outbox
+{
+}
+
+/// Everything one purchase order changes: see [`Orders::place`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct OrderPlan {
     pub record: OrderRecord,
@@ -194,7 +225,21 @@ pub struct OrderPlan {
     /// Invoice charges, stored as scheduled; invoice-dispatch's queue gets them when due.
     pub charges: Vec<InvoiceJob>,
     /// Charges to mark cancelled (a delete of an order not yet invoiced).
-    pub cancelled_charges: Vec<String>,
+    pub cancelled_charges: Vec<ChargeId>,
+}
+
+impl OrderPlan {
+    /// A plan that records the order (and its answer) and changes nothing else.
+    pub fn record_only(record: OrderRecord) -> Self {
+        Self {
+            record,
+            quotes: Vec::new(),
+            agreements: Vec::new(),
+            outbox: Vec::new(),
+            charges: Vec::new(),
+            cancelled_charges: Vec::new(),
+        }
+    }
 }
 
 #[async_trait]
@@ -232,12 +277,46 @@ pub trait InvoiceSender: Send + Sync {
     ) -> Result<(u16, String), SendError>;
 }
 
-/// Everything a handler needs, built once per Lambda instance.
+/// Everything a handler needs, built once per Lambda instance. The storage ports are usually
+/// one adapter seen through each of its traits ([`Deps::new`]).
 #[derive(Clone)]
 pub struct Deps {
     pub config: Config,
-    pub store: Arc<dyn Store>,
+    pub integrations: Arc<dyn Integrations>,
+    pub organizations: Arc<dyn Organizations>,
+    pub sessions: Arc<dyn Sessions>,
+    pub catalog: Arc<dyn Catalog>,
+    pub quotes: Arc<dyn Quotes>,
+    pub orders: Arc<dyn Orders>,
+    pub charges: Arc<dyn Charges>,
+    pub outbox: Arc<dyn Outbox>,
     pub mailer: Arc<dyn Mailer>,
     pub queue: Arc<dyn Queue>,
     pub invoice_sender: Arc<dyn InvoiceSender>,
+}
+
+impl Deps {
+    /// Every storage port served by one store.
+    pub fn new<S: Store + 'static>(
+        config: Config,
+        store: Arc<S>,
+        mailer: Arc<dyn Mailer>,
+        queue: Arc<dyn Queue>,
+        invoice_sender: Arc<dyn InvoiceSender>,
+    ) -> Self {
+        Self {
+            config,
+            integrations: store.clone(),
+            organizations: store.clone(),
+            sessions: store.clone(),
+            catalog: store.clone(),
+            quotes: store.clone(),
+            orders: store.clone(),
+            charges: store.clone(),
+            outbox: store,
+            mailer,
+            queue,
+            invoice_sender,
+        }
+    }
 }

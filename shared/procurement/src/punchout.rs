@@ -1,39 +1,28 @@
-//! PunchOutSetupRequest and ProfileRequest: opening a punchout session. The StartPage it
-//! returns is served by [`crate::catalog`].
+//! PunchOutSetupRequest and ProfileRequest: opening a punchout session; and the open session
+//! ("visit") behind a StartPage token, which every catalog page starts from.
 
 use cxml::{
     Body, Cxml, ProfileResponse, Rejection, RequestPayload, ResponsePayload, Status, Transaction,
 };
 use time::{Duration, OffsetDateTime};
 
-use crate::http::HttpReply;
-use crate::model::Session;
-use crate::ports::Deps;
-use crate::sender::authenticated_integration;
+use crate::auth::authenticated_integration;
+use crate::ids::random_hex;
+use crate::model::{Integration, Organization, ProcurementSystem, Session};
+use crate::paths;
+use crate::ports::{Deps, StoreError};
+use crate::refusal::Refusal;
 
-pub const SETUP_PATH: &str = "/punchout/setup";
-pub const START_PATH: &str = "/punchout/start";
-pub const ORDER_PATH: &str = "/order";
-
-/// Handles a POSTed cXML document at the punchout setup URL.
-pub async fn handle_setup(deps: &Deps, body: &[u8]) -> HttpReply {
-    let host = deps.config.payload_host();
-    match setup(deps, body).await {
-        Ok(reply) => reply,
-        Err(rejection) => {
-            tracing::info!(code = rejection.code, reason = %rejection.text, "punchout setup refused");
-            HttpReply::cxml_rejection(host, &rejection)
-        }
-    }
-}
-
-async fn setup(deps: &Deps, body: &[u8]) -> Result<HttpReply, Rejection> {
+/// Handles a POSTed cXML document at the punchout setup URL: the answer to send back.
+pub async fn setup(deps: &Deps, body: &[u8]) -> Result<Cxml, Refusal> {
     let doc = cxml::parse(body)?;
+    tracing::Span::current().record("payload_id", doc.payload_id.as_str());
     let (Some(header), Body::Request(request)) = (&doc.header, &doc.body) else {
         return Err(Rejection::bad_request(format!(
             "expected a cXML Request at the punchout setup URL, got {}",
             doc.message_type()
-        )));
+        ))
+        .into());
     };
     let integration = authenticated_integration(deps, header).await?;
     let host = deps.config.payload_host();
@@ -42,9 +31,10 @@ async fn setup(deps: &Deps, body: &[u8]) -> Result<HttpReply, Rejection> {
             let Some(form_post) = setup.browser_form_post.clone().filter(|u| !u.is_empty()) else {
                 return Err(Rejection::bad_request(
                     "missing element BrowserFormPost in PunchOutSetupRequest: the cart would have nowhere to go",
-                ));
+                )
+                .into());
             };
-            let token = cxml::payload::random_hex::<32>()
+            let token = random_hex::<32>()
                 .map_err(|_| Rejection::internal("could not draw a session token; please retry"))?;
             let session = Session {
                 token_digest: cxml::SecretDigest::of(&token).to_hex(),
@@ -54,7 +44,7 @@ async fn setup(deps: &Deps, body: &[u8]) -> Result<HttpReply, Rejection> {
                 requester_email: setup.requester_email().map(str::to_string),
                 requester_name: setup.requester_name(),
                 operation: setup.operation,
-                test: integration.test_mode
+                test: integration.test_mode()
                     || request.deployment_mode == cxml::DeploymentMode::Test,
                 selected_product: setup
                     .selected_item
@@ -66,29 +56,28 @@ async fn setup(deps: &Deps, body: &[u8]) -> Result<HttpReply, Rejection> {
                     .map(|i| {
                         (
                             i.item_id.supplier_part_id.clone(),
-                            i.item_id.supplier_part_auxiliary_id.clone(),
+                            i.item_id.supplier_part_auxiliary_id.clone().map(Into::into),
                         )
                     })
                     .collect(),
                 expires_at: OffsetDateTime::now_utc()
                     + Duration::minutes(deps.config.session_minutes),
             };
-            deps.store.put_session(&session).await?;
+            deps.sessions.put(&session).await?;
             tracing::info!(
                 org_id = %session.org_id,
                 operation = session.operation.as_str(),
                 test = session.test,
                 "punchout session opened"
             );
-            let start_page_url = format!("{}?token={token}", deps.config.url(START_PATH));
-            let reply = Cxml::response(
+            let start_page_url = format!("{}?token={token}", deps.config.url(paths::START));
+            Ok(Cxml::response(
                 host,
                 Status::ok(),
                 Some(ResponsePayload::PunchOutSetup(
                     cxml::PunchOutSetupResponse { start_page_url },
                 )),
-            );
-            Ok(HttpReply::cxml(200, &reply))
+            ))
         }
         RequestPayload::Profile(_) => {
             let transaction = |name: &str, path: &str| Transaction {
@@ -102,22 +91,98 @@ async fn setup(deps: &Deps, body: &[u8]) -> Result<HttpReply, Rejection> {
                     .unwrap_or(OffsetDateTime::UNIX_EPOCH),
                 options: Vec::new(),
                 transactions: vec![
-                    transaction("PunchOutSetupRequest", SETUP_PATH),
-                    transaction("OrderRequest", ORDER_PATH),
+                    transaction("PunchOutSetupRequest", paths::SETUP),
+                    transaction("OrderRequest", paths::ORDER),
                 ],
             };
-            let reply = Cxml::response(host, Status::ok(), Some(ResponsePayload::Profile(profile)));
-            Ok(HttpReply::cxml(200, &reply))
+            Ok(Cxml::response(
+                host,
+                Status::ok(),
+                Some(ResponsePayload::Profile(profile)),
+            ))
         }
         RequestPayload::Order(_) => Err(Rejection::not_implemented(format!(
             "OrderRequest is not accepted at the punchout setup URL; send purchase orders to {}",
-            deps.config.url(ORDER_PATH)
-        ))),
+            deps.config.url(paths::ORDER)
+        ))
+        .into()),
         RequestPayload::InvoiceDetail(_) | RequestPayload::Other(_) => {
             Err(Rejection::not_implemented(format!(
                 "{} is not implemented by this marketplace",
                 doc.message_type()
-            )))
+            ))
+            .into())
         }
     }
+}
+
+/// An open punchout, with what every catalog page needs to know about it.
+#[derive(Debug, Clone)]
+pub struct Visit {
+    /// The StartPage token: every link and form of the session carries it.
+    pub token: String,
+    pub session: Session,
+    pub integration: Integration,
+    /// The organisation's record; none means no private marketplace.
+    pub org: Option<Organization>,
+}
+
+/// Why a StartPage token opens no visit.
+#[derive(Debug, thiserror::Error)]
+pub enum VisitRefused {
+    #[error("the session has expired or never existed")]
+    Expired,
+    #[error("the organisation's integration is turned off")]
+    TurnedOff,
+    #[error(transparent)]
+    Storage(#[from] StoreError),
+}
+
+impl Visit {
+    /// Test mode: the session's own (the setup request said so) or the integration's.
+    pub fn test(&self) -> bool {
+        self.session.test || self.integration.test_mode()
+    }
+
+    pub fn system(&self) -> ProcurementSystem {
+        self.integration.system()
+    }
+
+    /// Inspect sessions only look: nothing can be requested in them.
+    pub fn may_request(&self) -> bool {
+        self.session.operation != cxml::PunchOutOperation::Inspect
+    }
+
+    /// Whether this organisation's catalog shows the product.
+    pub fn may_see(&self, product_id: &str) -> bool {
+        crate::catalog::is_visible(self.org.as_ref(), product_id)
+    }
+}
+
+/// Resolves a StartPage token to its open session, integration and organisation.
+pub async fn open_visit(deps: &Deps, token: &str) -> Result<Visit, VisitRefused> {
+    if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(VisitRefused::Expired);
+    }
+    let digest = cxml::SecretDigest::of(token).to_hex();
+    let session = deps
+        .sessions
+        .get(&digest)
+        .await?
+        .filter(|s| s.expires_at > OffsetDateTime::now_utc())
+        .ok_or(VisitRefused::Expired)?;
+    tracing::Span::current().record("org_id", session.org_id.as_str());
+    let integration = deps
+        .integrations
+        .get(&session.org_id)
+        .await?
+        .filter(Integration::enabled)
+        .ok_or(VisitRefused::TurnedOff)?;
+    let org = deps.organizations.get(&session.org_id).await?;
+    Ok(Visit {
+        token: token.to_string(),
+        session,
+        integration,
+        org,
+    })
 }

@@ -193,12 +193,11 @@ async fn run() -> Result<(), Error> {
 
     banner("6. The agreement, the subscriber's email and the invoice");
     let store = stack.store();
-    use procurement::Store;
     for item in &poom.items {
         let Some(quote_id) = &item.item_id.supplier_part_auxiliary_id else {
             continue;
         };
-        match store.get_quote(quote_id).await? {
+        match store.quotes.get(&quote_id.as_str().into()).await? {
             Some(quote) => println!(
                 "quote {quote_id}: {} (order {}, agreement {})",
                 quote.status.as_str(),

@@ -7,9 +7,9 @@ use rust_decimal_macros::dec;
 use time::macros::datetime;
 
 use super::*;
-use crate::Store;
 use crate::demo;
 use crate::fakes::{FakeWorld, ScriptedInvoiceSender};
+use crate::ids::AgreementId;
 
 const DUE: OffsetDateTime = datetime!(2026-11-24 10:00:00 UTC);
 
@@ -28,27 +28,30 @@ fn job(charge_id: &str, due: OffsetDateTime) -> InvoiceJob {
 
 /// Stores a charge as the order transaction would, in `status`.
 fn add_charge(world: &FakeWorld, job: &InvoiceJob, status: &str) {
-    world
-        .store
-        .charges
-        .lock()
-        .unwrap()
-        .insert(job.charge_id.clone(), (job.clone(), status.into()));
+    world.store.charges.lock().unwrap().insert(
+        job.charge_id.clone(),
+        (
+            job.clone(),
+            ChargeStatus::parse(status).expect("a charge status"),
+        ),
+    );
 }
 
-async fn status(world: &FakeWorld, charge_id: &str) -> String {
+async fn status(world: &FakeWorld, charge_id: &str) -> &'static str {
     world
-        .store
-        .charge_status(charge_id)
+        .deps
+        .charges
+        .status(&ChargeId::from(charge_id))
         .await
         .unwrap()
-        .unwrap_or_default()
+        .map_or("", |s| s.as_str())
 }
 
 async fn outcome(world: &FakeWorld, charge_id: &str) -> ChargeOutcome {
     world
-        .store
-        .charge_outcome(charge_id)
+        .deps
+        .charges
+        .outcome(&ChargeId::from(charge_id))
         .await
         .unwrap()
         .expect("an outcome is recorded")
@@ -134,7 +137,7 @@ async fn the_posted_invoice_is_what_coupa_expects() {
         (header.to[0].domain.as_str(), header.to[0].identity.as_str()),
         (demo::COUPA_DOMAIN, demo::COUPA_IDENTITY)
     );
-    let secret = invoice_secret(&world.deps.config, demo::COUPA_ORG).unwrap();
+    let secret = invoice_secret(&world.deps.config, &demo::COUPA_ORG.into()).unwrap();
     assert_eq!(
         header.sender[0].shared_secret.as_ref().map(|s| s.expose()),
         Some(secret.expose())
@@ -347,7 +350,12 @@ async fn timeouts_and_connection_errors_are_retried() {
         assert_eq!(status(&world, "agmt-0001-1").await, "queued");
     }
     assert_eq!(
-        world.store.charge_outcome("agmt-0001-1").await.unwrap(),
+        world
+            .deps
+            .charges
+            .outcome(&"agmt-0001-1".into())
+            .await
+            .unwrap(),
         None
     );
 }
@@ -373,8 +381,9 @@ async fn a_charge_another_delivery_is_sending_is_not_posted_twice() {
     let held_until = now() + Duration::minutes(2);
     assert!(
         world
-            .store
-            .claim(Claim::Charge("agmt-0001-1"), now(), held_until)
+            .deps
+            .charges
+            .claim(&"agmt-0001-1".into(), now(), held_until)
             .await
             .unwrap()
     );
@@ -394,8 +403,9 @@ async fn a_charge_another_delivery_is_sending_is_not_posted_twice() {
     assert_eq!(world.invoice_sender.posts().len(), 1);
     assert!(
         !world
-            .store
-            .claim(Claim::Charge("agmt-0001-1"), later, later)
+            .deps
+            .charges
+            .claim(&"agmt-0001-1".into(), later, later)
             .await
             .unwrap(),
         "a settled charge cannot be claimed"
@@ -437,14 +447,13 @@ async fn test_mode_sends_nothing_and_records_why() {
 #[tokio::test]
 async fn a_missing_invoice_url_or_integration_is_a_recorded_permanent_failure() {
     let world = FakeWorld::demo_live().await;
-    let mut integration = world
-        .store
-        .get_integration(demo::COUPA_ORG)
-        .await
-        .unwrap()
-        .unwrap();
-    integration.invoice_url = Some("  ".into());
-    world.store.put_integration(&integration).await.unwrap();
+    world
+        .change_integration(demo::COUPA_ORG, |i| {
+            if let crate::model::SystemSettings::Coupa(coupa) = &mut i.settings.system {
+                coupa.invoice_url = Some("  ".into());
+            }
+        })
+        .await;
     let job1 = job("agmt-0001-1", DUE);
     add_charge(&world, &job1, "queued");
     assert_eq!(
@@ -506,9 +515,9 @@ async fn without_the_secret_key_jobs_wait_on_the_queue() {
     config.invoice_secret_key = None;
     let world = FakeWorld::new(config);
     demo::seed(world.store.as_ref(), now()).await.unwrap();
-    let mut integration = demo::coupa_integration(now());
-    integration.test_mode = false;
-    world.store.put_integration(&integration).await.unwrap();
+    world
+        .change_integration(demo::COUPA_ORG, |i| i.settings.test_mode = false)
+        .await;
     let job = job("agmt-0001-1", DUE);
     add_charge(&world, &job, "queued");
     assert!(matches!(
@@ -561,7 +570,7 @@ async fn a_job_far_ahead_of_its_date_waits_for_the_scheduled_run() {
 fn every_invoice_built_validates_against_the_dtd() {
     let config = Config::example();
     let integration = demo::coupa_integration(DUE);
-    let secret = invoice_secret(&config, demo::COUPA_ORG).unwrap();
+    let secret = invoice_secret(&config, &demo::COUPA_ORG.into()).unwrap();
     let mut jobs = vec![job("agmt-0001-1", DUE)];
     let mut installment = job("agmt-0002-2", DUE + Duration::days(180));
     installment.description = "Orbit CRM <Enterprise> & \"friends\": installment 2 of 2".into();
@@ -591,18 +600,18 @@ fn every_invoice_built_validates_against_the_dtd() {
 #[test]
 fn invoice_secrets_are_derived_per_organisation() {
     let config = Config::example();
-    let coupa = invoice_secret(&config, demo::COUPA_ORG).unwrap();
+    let coupa = invoice_secret(&config, &demo::COUPA_ORG.into()).unwrap();
     // hex(HMAC-SHA256(key, "invoice:demo-coupa-org")), computed independently.
     assert_eq!(
         coupa.expose(),
         "7f26630e4fdb24be24f9cbd0d76b5796c1a919772e7d3b1a3e60949c43203604"
     );
-    let other = invoice_secret(&config, "another-org").unwrap();
+    let other = invoice_secret(&config, &"another-org".into()).unwrap();
     assert_ne!(coupa, other);
     assert_eq!(format!("{coupa:?}"), "SharedSecret(<redacted>)");
     let mut unkeyed = config.clone();
     unkeyed.invoice_secret_key = None;
-    assert!(invoice_secret(&unkeyed, demo::COUPA_ORG).is_none());
+    assert!(invoice_secret(&unkeyed, &demo::COUPA_ORG.into()).is_none());
 }
 
 #[test]
@@ -685,7 +694,7 @@ async fn the_scheduled_run_pages_through_many_due_charges() {
     let world = FakeWorld::demo_live().await;
     for n in 0..250 {
         let mut charge = job(&format!("agmt-{n:04}-1"), DUE - Duration::minutes(n));
-        charge.agreement_id = format!("agmt-{n:04}");
+        charge.agreement_id = AgreementId::from(format!("agmt-{n:04}"));
         add_charge(&world, &charge, "scheduled");
     }
     let run = queue_due_charges(&world.deps, now()).await.unwrap();
@@ -698,47 +707,37 @@ async fn the_scheduled_run_pages_through_many_due_charges() {
 }
 
 #[tokio::test]
-async fn the_admin_api_shows_the_invoice_secret_with_a_coupa_secret_only() {
-    use crate::admin::handle_admin;
-    use crate::http::WebRequest;
+async fn the_purchase_information_shows_the_invoice_secret_with_a_coupa_secret_only() {
+    use crate::settings::{self, PurchaseInformation};
 
     let world = FakeWorld::demo().await;
-    let call = |method: &str, org: &str, suffix: &str, account: &str| {
-        let mut request =
-            WebRequest::new(method, &format!("/admin/orgs/{org}/integration{suffix}"));
-        request.caller_account = Some(account.to_string());
-        request
+    let expected = invoice_secret(&world.deps.config, &demo::COUPA_ORG.into()).unwrap();
+    let org = |id: &str| {
+        demo::organizations()
+            .into_iter()
+            .find(|o| o.org_id == id)
+            .unwrap()
     };
-    let expected = invoice_secret(&world.deps.config, demo::COUPA_ORG).unwrap();
 
-    let rotate = call(
-        "POST",
-        demo::COUPA_ORG,
-        "/secret",
-        demo::COUPA_MANAGEMENT_ACCOUNT,
-    );
-    let reply = handle_admin(&world.deps, &rotate).await;
-    assert_eq!(reply.status, 200, "{}", reply.body);
-    let json: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+    let (integration, secret) = settings::rotate(&world.deps, &org(demo::COUPA_ORG))
+        .await
+        .unwrap();
+    let shown = PurchaseInformation::of(&world.deps, &integration, Some(&secret));
     assert_eq!(
-        json["purchase_information"]["invoice_shared_secret"],
-        expected.expose()
+        shown.invoice_shared_secret.as_deref(),
+        Some(expected.expose())
     );
 
-    // A read (also by a member account) never carries it.
-    let read = call("GET", demo::COUPA_ORG, "", demo::COUPA_MEMBER_ACCOUNT);
-    let reply = handle_admin(&world.deps, &read).await;
-    assert_eq!(reply.status, 200, "{}", reply.body);
-    assert!(!reply.body.contains(expected.expose()));
+    // A read never carries it.
+    let read = PurchaseInformation::of(&world.deps, &integration, None);
+    assert_eq!(read.invoice_shared_secret, None);
+    assert_eq!(read.shared_secret, None);
 
     // Ariba integrations are not invoiced by us.
-    let rotate = call(
-        "POST",
-        demo::ARIBA_ORG,
-        "/secret",
-        demo::ARIBA_MANAGEMENT_ACCOUNT,
-    );
-    let reply = handle_admin(&world.deps, &rotate).await;
-    assert_eq!(reply.status, 200, "{}", reply.body);
-    assert!(!reply.body.contains("invoice_shared_secret"));
+    let (integration, secret) = settings::rotate(&world.deps, &org(demo::ARIBA_ORG))
+        .await
+        .unwrap();
+    let shown = PurchaseInformation::of(&world.deps, &integration, Some(&secret));
+    assert_eq!(shown.invoice_shared_secret, None);
+    assert!(shown.shared_secret.is_some());
 }

@@ -5,11 +5,11 @@ use std::sync::atomic::Ordering;
 use time::Duration;
 
 use super::*;
-use crate::Store;
 use crate::demo;
 use crate::fakes::FakeWorld;
+use crate::ids::QuoteId;
 use crate::model::{PrivateOffer, Quote};
-use crate::notify;
+use crate::outbox;
 
 const PRIVATE: &str = "prod-saas-private";
 
@@ -42,13 +42,14 @@ async fn pending_for(
         order_id: None,
         agreement_id: None,
     };
-    world.store.create_quote(&quote, None).await.unwrap();
+    world.deps.quotes.create(&quote, None).await.unwrap();
     quote
 }
 
 async fn current_offer(world: &FakeWorld) -> PrivateOffer {
     world
-        .store
+        .deps
+        .catalog
         .get_product(PRIVATE)
         .await
         .unwrap()
@@ -58,9 +59,15 @@ async fn current_offer(world: &FakeWorld) -> PrivateOffer {
 }
 
 async fn set_offer_expiry(world: &FakeWorld, expires_at: OffsetDateTime) {
-    let mut product = world.store.get_product(PRIVATE).await.unwrap().unwrap();
+    let mut product = world
+        .deps
+        .catalog
+        .get_product(PRIVATE)
+        .await
+        .unwrap()
+        .unwrap();
     product.private_offer.as_mut().unwrap().expires_at = expires_at;
-    world.store.put_product(&product).await.unwrap();
+    world.deps.catalog.put_product(&product).await.unwrap();
 }
 
 /// A time limit the tests never reach.
@@ -70,8 +77,9 @@ fn no_limit() -> OffsetDateTime {
 
 async fn quote_status(world: &FakeWorld, quote_id: &str) -> QuoteStatus {
     world
-        .store
-        .get_quote(quote_id)
+        .deps
+        .quotes
+        .get(&QuoteId::from(quote_id))
         .await
         .unwrap()
         .unwrap()
@@ -90,11 +98,17 @@ async fn lapsed_and_changed_offers_are_expired_and_each_requester_emailed_once()
     changed.expires_at -= Duration::days(3);
     pending(&world, "q-changed", changed, true).await;
     // Another product whose offer simply ran out.
-    let mut other = world.store.get_product(PRIVATE).await.unwrap().unwrap();
+    let mut other = world
+        .deps
+        .catalog
+        .get_product(PRIVATE)
+        .await
+        .unwrap()
+        .unwrap();
     other.id = "prod-other-private".into();
     let past = now - Duration::days(1);
     other.private_offer.as_mut().unwrap().expires_at = past;
-    world.store.put_product(&other).await.unwrap();
+    world.deps.catalog.put_product(&other).await.unwrap();
     pending_for(
         &world,
         &other.id,
@@ -123,7 +137,7 @@ async fn lapsed_and_changed_offers_are_expired_and_each_requester_emailed_once()
     // The notices wait in the outbox for the flush that ends the scheduled run.
     assert!(world.mailer.sent.lock().unwrap().is_empty());
     assert_eq!(
-        notify::flush_outbox(&world.deps, no_limit()).await.unwrap(),
+        outbox::flush_outbox(&world.deps, no_limit()).await.unwrap(),
         2
     );
     assert_eq!(
@@ -138,14 +152,14 @@ async fn lapsed_and_changed_offers_are_expired_and_each_requester_emailed_once()
     to.sort();
     assert_eq!(to, ["q-changed@buyer.example", "q-ran-out@buyer.example"]);
     assert!(sent.iter().all(|e| e.text.contains("Request approval")));
-    assert!(world.store.pending_emails(10).await.unwrap().is_empty());
+    assert!(world.deps.outbox.pending(10).await.unwrap().is_empty());
 
     // A second run the same day changes nothing and sends nothing.
     let again = expire_lapsed_offers(&world.deps, now + Duration::hours(1), no_limit())
         .await
         .unwrap();
     assert_eq!(
-        notify::flush_outbox(&world.deps, no_limit()).await.unwrap(),
+        outbox::flush_outbox(&world.deps, no_limit()).await.unwrap(),
         0
     );
     assert_eq!(
@@ -174,7 +188,7 @@ async fn thousands_of_pending_quotes_are_paged_through_in_one_run() {
     assert!(run.checked > PAGE_SIZE);
     assert_eq!((run.checked, run.expired, run.errors), (1050, 1050, 0));
     assert_eq!(
-        notify::flush_outbox(&world.deps, no_limit()).await.unwrap(),
+        outbox::flush_outbox(&world.deps, no_limit()).await.unwrap(),
         1050
     );
     let again = expire_lapsed_offers(&world.deps, now, no_limit())
@@ -202,7 +216,7 @@ async fn a_run_out_of_time_stops_and_the_next_run_goes_on() {
         }
     );
     assert_eq!(
-        notify::flush_outbox(&world.deps, out_of_time)
+        outbox::flush_outbox(&world.deps, out_of_time)
             .await
             .unwrap(),
         0
@@ -242,19 +256,20 @@ async fn a_quote_ordered_meanwhile_is_left_alone() {
         charges: Vec::new(),
         cancelled_charges: Vec::new(),
     };
-    world.store.place_order(&plan).await.unwrap();
+    world.deps.orders.place(&plan).await.unwrap();
     let mut stale = quote.clone();
     stale.status = QuoteStatus::Expired;
-    let email = crate::orders::offer_expired_email(&stale, &world.deps.config);
+    let email = crate::emails::offer_expired(&stale, &world.deps.config);
     assert!(
         !world
-            .store
-            .expire_quote(&stale, email.as_ref())
+            .deps
+            .quotes
+            .expire(&stale, email.as_ref())
             .await
             .unwrap()
     );
     assert_eq!(quote_status(&world, "q-raced").await, QuoteStatus::Ordered);
-    assert!(world.store.pending_emails(10).await.unwrap().is_empty());
+    assert!(world.deps.outbox.pending(10).await.unwrap().is_empty());
     let run = expire_lapsed_offers(&world.deps, OffsetDateTime::now_utc(), no_limit())
         .await
         .unwrap();
@@ -275,13 +290,13 @@ async fn an_ses_outage_keeps_the_notice_for_the_next_flush() {
         .unwrap();
     assert_eq!(run.expired, 1);
     assert_eq!(
-        notify::flush_outbox(&world.deps, no_limit()).await.unwrap(),
+        outbox::flush_outbox(&world.deps, no_limit()).await.unwrap(),
         0
     );
-    assert_eq!(world.store.pending_emails(10).await.unwrap().len(), 1);
+    assert_eq!(world.deps.outbox.pending(10).await.unwrap().len(), 1);
     world.mailer.failing.store(false, Ordering::SeqCst);
     assert_eq!(
-        notify::flush_outbox(&world.deps, no_limit()).await.unwrap(),
+        outbox::flush_outbox(&world.deps, no_limit()).await.unwrap(),
         1
     );
     // Expired once, told once: the next run has nothing to do.

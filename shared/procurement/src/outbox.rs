@@ -5,7 +5,7 @@
 use time::OffsetDateTime;
 
 use crate::model::OutboxEmail;
-use crate::ports::{Claim, Deps};
+use crate::ports::Deps;
 
 /// How long a sender holds an email it claimed: far longer than one SES call, short enough
 /// that an email whose sender died is retried by the next scheduled run.
@@ -21,11 +21,7 @@ pub async fn deliver(deps: &Deps, emails: &[OutboxEmail]) -> usize {
     for outbox in emails {
         let now = OffsetDateTime::now_utc();
         let until = now + SEND_CLAIM;
-        match deps
-            .store
-            .claim(Claim::Email(&outbox.email_id), now, until)
-            .await
-        {
+        match deps.outbox.claim(&outbox.email_id, now, until).await {
             Ok(true) => {}
             Ok(false) => {
                 tracing::debug!(email_id = %outbox.email_id, "email sent or being sent by another run; skipped");
@@ -39,7 +35,7 @@ pub async fn deliver(deps: &Deps, emails: &[OutboxEmail]) -> usize {
         match deps.mailer.send(&outbox.email).await {
             Ok(()) => {
                 sent += 1;
-                if let Err(e) = deps.store.email_sent(&outbox.email_id).await {
+                if let Err(e) = deps.outbox.sent(&outbox.email_id).await {
                     // Sent but still listed: a flush after the claim lapses sends it again.
                     // Rare, and a repeated notice is better than a lost one.
                     tracing::warn!(email_id = %outbox.email_id, error = %e, "could not clear a sent email from the outbox");
@@ -47,11 +43,7 @@ pub async fn deliver(deps: &Deps, emails: &[OutboxEmail]) -> usize {
             }
             Err(e) => {
                 tracing::warn!(email_id = %outbox.email_id, error = %e, "email not sent; kept in the outbox for the next run");
-                if let Err(e) = deps
-                    .store
-                    .release(Claim::Email(&outbox.email_id), until)
-                    .await
-                {
+                if let Err(e) = deps.outbox.release(&outbox.email_id, until).await {
                     tracing::warn!(email_id = %outbox.email_id, error = %e, "could not release the claim; the email waits for it to lapse");
                 }
             }
@@ -68,7 +60,7 @@ pub async fn flush_outbox(
 ) -> Result<usize, crate::StoreError> {
     let mut total = 0;
     while OffsetDateTime::now_utc() < stop_at {
-        let pending = deps.store.pending_emails(FLUSH_BATCH).await?;
+        let pending = deps.outbox.pending(FLUSH_BATCH).await?;
         if pending.is_empty() {
             break;
         }

@@ -10,18 +10,27 @@ use cxml::{
 use procurement::cart::{self, CartDecision};
 use procurement::demo;
 use procurement::fakes::FakeWorld;
+use procurement::model::ChargeStatus;
 use procurement::model::{AgreementStatus, Quote, QuoteStatus};
-use procurement::orders::handle_order;
-use procurement::ports::Claim;
-use procurement::{Store, notify};
+use procurement::outbox;
+use support::{Reply, handle_order, id};
+
+mod support;
 use time::{Duration, OffsetDateTime};
 
 /// Stores the quote Request approval would have made for `product_id` (Coupa demo org).
 async fn quote_for(world: &FakeWorld, product_id: &str, quote_id: &str) -> Quote {
-    let product = world.store.get_product(product_id).await.unwrap().unwrap();
+    let product = world
+        .deps
+        .catalog
+        .get_product(product_id)
+        .await
+        .unwrap()
+        .unwrap();
     let integration = world
-        .store
-        .get_integration(demo::COUPA_ORG)
+        .deps
+        .integrations
+        .get(&id(demo::COUPA_ORG))
         .await
         .unwrap()
         .unwrap();
@@ -46,7 +55,7 @@ async fn quote_for(world: &FakeWorld, product_id: &str, quote_id: &str) -> Quote
         order_id: None,
         agreement_id: None,
     };
-    world.store.create_quote(&quote, None).await.unwrap();
+    world.deps.quotes.create(&quote, None).await.unwrap();
     quote
 }
 
@@ -64,7 +73,7 @@ fn po(order_id: &str, payload_id: &str, kind: OrderType, quotes: &[&Quote]) -> V
                 requested_delivery_date: None,
                 item_id: ItemId {
                     supplier_part_id: q.product_id.clone(),
-                    supplier_part_auxiliary_id: Some(q.quote_id.clone()),
+                    supplier_part_auxiliary_id: Some(q.quote_id.to_string()),
                     buyer_part_id: None,
                 },
                 detail: Some(ItemDetail {
@@ -120,7 +129,7 @@ fn po(order_id: &str, payload_id: &str, kind: OrderType, quotes: &[&Quote]) -> V
     cxml::to_xml(&doc).into_bytes()
 }
 
-fn answer(reply: &procurement::http::HttpReply) -> (u16, String) {
+fn answer(reply: &Reply) -> (u16, String) {
     let doc = cxml::parse(reply.body.as_bytes()).unwrap();
     let status = doc.response_status().unwrap();
     assert!(matches!(doc.body, Body::Response(_)));
@@ -131,14 +140,15 @@ fn answer(reply: &procurement::http::HttpReply) -> (u16, String) {
 async fn a_new_order_creates_one_agreement_emails_and_queues_the_upfront_invoice() {
     let world = FakeWorld::demo_live().await;
     let quote = quote_for(&world, "prod-saas-upfront", "q-1").await;
-    let reply = handle_order(&world.deps, &po("PO-1", "p-1", OrderType::New, &[&quote])).await;
+    let reply = handle_order(&world, &po("PO-1", "p-1", OrderType::New, &[&quote])).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
-    let stored = world.store.get_quote("q-1").await.unwrap().unwrap();
+    let stored = world.deps.quotes.get(&id("q-1")).await.unwrap().unwrap();
     assert_eq!(stored.status, QuoteStatus::Ordered);
     assert_eq!(stored.order_id.as_deref(), Some("PO-1"));
     let agreement = world
-        .store
-        .get_agreement(stored.agreement_id.as_deref().unwrap())
+        .deps
+        .orders
+        .get_agreement(stored.agreement_id.as_ref().unwrap())
         .await
         .unwrap()
         .unwrap();
@@ -148,7 +158,9 @@ async fn a_new_order_creates_one_agreement_emails_and_queues_the_upfront_invoice
     let sent = world.mailer.sent.lock().unwrap().clone();
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].to, "jim.halpert@buyer.example");
-    assert!(sent[0].text.contains("PO-1") && sent[0].text.contains(&agreement.agreement_id));
+    assert!(
+        sent[0].text.contains("PO-1") && sent[0].text.contains(agreement.agreement_id.as_str())
+    );
 
     let jobs = world.queue.jobs.lock().unwrap().clone();
     assert_eq!(jobs.len(), 1);
@@ -160,10 +172,10 @@ async fn a_new_order_creates_one_agreement_emails_and_queues_the_upfront_invoice
 async fn the_same_order_again_gets_the_same_answer_and_no_second_agreement() {
     let world = FakeWorld::demo_live().await;
     let quote = quote_for(&world, "prod-saas-upfront", "q-2").await;
-    let first = handle_order(&world.deps, &po("PO-2", "p-2", OrderType::New, &[&quote])).await;
+    let first = handle_order(&world, &po("PO-2", "p-2", OrderType::New, &[&quote])).await;
     // Same payloadID, and a resend with a new payloadID but the same orderID.
-    let again = handle_order(&world.deps, &po("PO-2", "p-2", OrderType::New, &[&quote])).await;
-    let resent = handle_order(&world.deps, &po("PO-2", "p-2b", OrderType::New, &[&quote])).await;
+    let again = handle_order(&world, &po("PO-2", "p-2", OrderType::New, &[&quote])).await;
+    let resent = handle_order(&world, &po("PO-2", "p-2b", OrderType::New, &[&quote])).await;
     assert_eq!(answer(&first), answer(&again));
     assert_eq!(answer(&first), answer(&resent));
     assert_eq!(world.mailer.sent.lock().unwrap().len(), 1);
@@ -175,7 +187,7 @@ async fn mismatched_lines_are_refused_naming_the_line_and_field() {
     let world = FakeWorld::demo_live().await;
     let mut quote = quote_for(&world, "prod-saas-upfront", "q-3").await;
     quote.lines[0].unit_price.amount = rust_decimal::Decimal::new(100, 0);
-    let reply = handle_order(&world.deps, &po("PO-3", "p-3", OrderType::New, &[&quote])).await;
+    let reply = handle_order(&world, &po("PO-3", "p-3", OrderType::New, &[&quote])).await;
     let (code, text) = answer(&reply);
     assert_eq!(code, 400);
     assert!(
@@ -187,7 +199,7 @@ async fn mismatched_lines_are_refused_naming_the_line_and_field() {
     wrong_product.product_id = "prod-saas-payg".into();
     let (code, text) = answer(
         &handle_order(
-            &world.deps,
+            &world,
             &po("PO-3b", "p-3b", OrderType::New, &[&wrong_product]),
         )
         .await,
@@ -197,13 +209,8 @@ async fn mismatched_lines_are_refused_naming_the_line_and_field() {
 
     let mut unknown = quote.clone();
     unknown.quote_id = "q-nope".into();
-    let (code, text) = answer(
-        &handle_order(
-            &world.deps,
-            &po("PO-3c", "p-3c", OrderType::New, &[&unknown]),
-        )
-        .await,
-    );
+    let (code, text) =
+        answer(&handle_order(&world, &po("PO-3c", "p-3c", OrderType::New, &[&unknown])).await);
     assert_eq!(code, 400);
     assert!(text.contains("SupplierPartAuxiliaryID q-nope"), "{text}");
     // Nothing was subscribed by any of these.
@@ -216,25 +223,33 @@ async fn an_expired_private_offer_makes_no_agreement_and_tells_the_requester() {
     let mut quote = quote_for(&world, "prod-saas-private", "q-4").await;
     // The offer expired while approval was pending.
     let mut product = world
-        .store
+        .deps
+        .catalog
         .get_product("prod-saas-private")
         .await
         .unwrap()
         .unwrap();
     let past = OffsetDateTime::now_utc() - Duration::days(1);
     product.private_offer.as_mut().unwrap().expires_at = past;
-    world.store.put_product(&product).await.unwrap();
+    world.deps.catalog.put_product(&product).await.unwrap();
     quote.private_offer.as_mut().unwrap().expires_at = past;
 
     let (code, text) =
-        answer(&handle_order(&world.deps, &po("PO-4", "p-4", OrderType::New, &[&quote])).await);
+        answer(&handle_order(&world, &po("PO-4", "p-4", OrderType::New, &[&quote])).await);
     assert_eq!(code, 409);
     assert!(
         text.contains("Offer expired") && text.contains("Resend"),
         "{text}"
     );
     assert_eq!(
-        world.store.get_quote("q-4").await.unwrap().unwrap().status,
+        world
+            .deps
+            .quotes
+            .get(&id("q-4"))
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
         QuoteStatus::Expired
     );
     let sent = world.mailer.sent.lock().unwrap().clone();
@@ -248,15 +263,16 @@ async fn a_seller_change_to_the_offer_expiry_counts_as_expired() {
     let world = FakeWorld::demo_live().await;
     let quote = quote_for(&world, "prod-saas-private", "q-5").await;
     let mut product = world
-        .store
+        .deps
+        .catalog
         .get_product("prod-saas-private")
         .await
         .unwrap()
         .unwrap();
     product.private_offer.as_mut().unwrap().expires_at += Duration::days(30);
-    world.store.put_product(&product).await.unwrap();
+    world.deps.catalog.put_product(&product).await.unwrap();
     let (code, _) =
-        answer(&handle_order(&world.deps, &po("PO-5", "p-5", OrderType::New, &[&quote])).await);
+        answer(&handle_order(&world, &po("PO-5", "p-5", OrderType::New, &[&quote])).await);
     assert_eq!(code, 409);
 }
 
@@ -265,10 +281,10 @@ async fn test_mode_answers_200_and_creates_nothing() {
     let world = FakeWorld::demo().await; // the demo Coupa integration is in test mode
     let quote = quote_for(&world, "prod-saas-upfront", "q-6").await;
     let (code, text) =
-        answer(&handle_order(&world.deps, &po("PO-6", "p-6", OrderType::New, &[&quote])).await);
+        answer(&handle_order(&world, &po("PO-6", "p-6", OrderType::New, &[&quote])).await);
     assert_eq!(code, 200);
     assert!(text.contains("test"), "{text}");
-    let stored = world.store.get_quote("q-6").await.unwrap().unwrap();
+    let stored = world.deps.quotes.get(&id("q-6")).await.unwrap().unwrap();
     assert_eq!(stored.agreement_id, None);
     assert!(world.queue.jobs.lock().unwrap().is_empty());
     assert!(world.mailer.sent.lock().unwrap().is_empty());
@@ -280,17 +296,17 @@ async fn ses_failure_keeps_the_order_and_the_email_is_sent_by_the_next_run() {
     world.mailer.failing.store(true, Ordering::SeqCst);
     let quote = quote_for(&world, "prod-saas-upfront", "q-7").await;
     let (code, _) =
-        answer(&handle_order(&world.deps, &po("PO-7", "p-7", OrderType::New, &[&quote])).await);
+        answer(&handle_order(&world, &po("PO-7", "p-7", OrderType::New, &[&quote])).await);
     assert_eq!(code, 200);
-    assert_eq!(world.store.pending_emails(10).await.unwrap().len(), 1);
+    assert_eq!(world.deps.outbox.pending(10).await.unwrap().len(), 1);
     world.mailer.failing.store(false, Ordering::SeqCst);
     assert_eq!(
-        notify::flush_outbox(&world.deps, in_an_hour())
+        outbox::flush_outbox(&world.deps, in_an_hour())
             .await
             .unwrap(),
         1
     );
-    assert!(world.store.pending_emails(10).await.unwrap().is_empty());
+    assert!(world.deps.outbox.pending(10).await.unwrap().is_empty());
     assert_eq!(world.mailer.sent.lock().unwrap().len(), 1);
 }
 
@@ -299,9 +315,9 @@ async fn an_email_claimed_by_another_sender_is_left_to_it_until_the_claim_lapses
     let world = FakeWorld::demo_live().await;
     world.mailer.failing.store(true, Ordering::SeqCst);
     let quote = quote_for(&world, "prod-saas-upfront", "q-7c").await;
-    handle_order(&world.deps, &po("PO-7c", "p-7c", OrderType::New, &[&quote])).await;
+    handle_order(&world, &po("PO-7c", "p-7c", OrderType::New, &[&quote])).await;
     world.mailer.failing.store(false, Ordering::SeqCst);
-    let email_id = world.store.pending_emails(10).await.unwrap()[0]
+    let email_id = world.deps.outbox.pending(10).await.unwrap()[0]
         .email_id
         .clone();
 
@@ -310,20 +326,22 @@ async fn an_email_claimed_by_another_sender_is_left_to_it_until_the_claim_lapses
     let until = now + time::Duration::milliseconds(200);
     assert!(
         world
-            .store
-            .claim(Claim::Email(&email_id), now, until)
+            .deps
+            .outbox
+            .claim(&email_id, now, until)
             .await
             .unwrap()
     );
     assert!(
         !world
-            .store
-            .claim(Claim::Email(&email_id), now, until)
+            .deps
+            .outbox
+            .claim(&email_id, now, until)
             .await
             .unwrap()
     );
     assert_eq!(
-        notify::flush_outbox(&world.deps, in_an_hour())
+        outbox::flush_outbox(&world.deps, in_an_hour())
             .await
             .unwrap(),
         0
@@ -333,13 +351,13 @@ async fn an_email_claimed_by_another_sender_is_left_to_it_until_the_claim_lapses
     // That sender died: once its claim lapses the next run sends the email, once.
     tokio::time::sleep(std::time::Duration::from_millis(250)).await;
     assert_eq!(
-        notify::flush_outbox(&world.deps, in_an_hour())
+        outbox::flush_outbox(&world.deps, in_an_hour())
             .await
             .unwrap(),
         1
     );
     assert_eq!(
-        notify::flush_outbox(&world.deps, in_an_hour())
+        outbox::flush_outbox(&world.deps, in_an_hour())
             .await
             .unwrap(),
         0
@@ -348,8 +366,9 @@ async fn an_email_claimed_by_another_sender_is_left_to_it_until_the_claim_lapses
     let later = time::OffsetDateTime::now_utc();
     assert!(
         !world
-            .store
-            .claim(Claim::Email(&email_id), later, later)
+            .deps
+            .outbox
+            .claim(&email_id, later, later)
             .await
             .unwrap(),
         "a sent email cannot be claimed"
@@ -361,8 +380,8 @@ async fn payment_schedule_installments_are_scheduled_on_their_dates_and_payg_is_
     let world = FakeWorld::demo_live().await;
     let fps = quote_for(&world, "prod-saas-fps", "q-8").await;
     let payg = quote_for(&world, "prod-saas-payg", "q-9").await;
-    handle_order(&world.deps, &po("PO-8", "p-8", OrderType::New, &[&fps])).await;
-    handle_order(&world.deps, &po("PO-9", "p-9", OrderType::New, &[&payg])).await;
+    handle_order(&world, &po("PO-8", "p-8", OrderType::New, &[&fps])).await;
+    handle_order(&world, &po("PO-9", "p-9", OrderType::New, &[&payg])).await;
     let charges = world.store.charges.lock().unwrap().clone();
     let mut fps_charges: Vec<_> = charges
         .values()
@@ -371,11 +390,13 @@ async fn payment_schedule_installments_are_scheduled_on_their_dates_and_payg_is_
     fps_charges.sort_by_key(|(job, _)| job.due);
     assert_eq!(fps_charges.len(), 2);
     assert_eq!(
-        fps_charges[0].1, "queued",
+        fps_charges[0].1,
+        ChargeStatus::Queued,
         "the first installment is due now"
     );
     assert_eq!(
-        fps_charges[1].1, "scheduled",
+        fps_charges[1].1,
+        ChargeStatus::Scheduled,
         "the second waits for its date"
     );
     assert!(charges.values().all(|(job, _)| job.order_id != "PO-9"));
@@ -387,20 +408,16 @@ async fn delete_cancels_what_has_not_started_and_refuses_what_has() {
     let world = FakeWorld::demo_live().await;
     // Pay-as-you-go: no charge queued yet, so a delete cancels it.
     let payg = quote_for(&world, "prod-saas-payg", "q-10").await;
-    handle_order(&world.deps, &po("PO-10", "p-10", OrderType::New, &[&payg])).await;
-    let (code, text) = answer(
-        &handle_order(
-            &world.deps,
-            &po("PO-10", "p-10d", OrderType::Delete, &[&payg]),
-        )
-        .await,
-    );
+    handle_order(&world, &po("PO-10", "p-10", OrderType::New, &[&payg])).await;
+    let (code, text) =
+        answer(&handle_order(&world, &po("PO-10", "p-10d", OrderType::Delete, &[&payg])).await);
     assert_eq!(code, 200, "{text}");
-    let stored = world.store.get_quote("q-10").await.unwrap().unwrap();
+    let stored = world.deps.quotes.get(&id("q-10")).await.unwrap().unwrap();
     assert_eq!(stored.status, QuoteStatus::Cancelled);
     let agreement = world
-        .store
-        .get_agreement(stored.agreement_id.as_deref().unwrap())
+        .deps
+        .orders
+        .get_agreement(stored.agreement_id.as_ref().unwrap())
         .await
         .unwrap()
         .unwrap();
@@ -408,14 +425,10 @@ async fn delete_cancels_what_has_not_started_and_refuses_what_has() {
 
     // Upfront: the invoice is queued at once, so the agreement has started.
     let upfront = quote_for(&world, "prod-saas-upfront", "q-11").await;
-    handle_order(
-        &world.deps,
-        &po("PO-11", "p-11", OrderType::New, &[&upfront]),
-    )
-    .await;
+    handle_order(&world, &po("PO-11", "p-11", OrderType::New, &[&upfront])).await;
     let (code, text) = answer(
         &handle_order(
-            &world.deps,
+            &world,
             &po("PO-11", "p-11d", OrderType::Delete, &[&upfront]),
         )
         .await,
@@ -428,20 +441,15 @@ async fn delete_cancels_what_has_not_started_and_refuses_what_has() {
 async fn update_keeps_approved_terms_and_refuses_changed_ones() {
     let world = FakeWorld::demo_live().await;
     let quote = quote_for(&world, "prod-saas-payg", "q-12").await;
-    handle_order(&world.deps, &po("PO-12", "p-12", OrderType::New, &[&quote])).await;
-    let (code, _) = answer(
-        &handle_order(
-            &world.deps,
-            &po("PO-12", "p-12u", OrderType::Update, &[&quote]),
-        )
-        .await,
-    );
+    handle_order(&world, &po("PO-12", "p-12", OrderType::New, &[&quote])).await;
+    let (code, _) =
+        answer(&handle_order(&world, &po("PO-12", "p-12u", OrderType::Update, &[&quote])).await);
     assert_eq!(code, 200);
     let mut changed = quote.clone();
     changed.lines[0].quantity = rust_decimal::Decimal::TWO;
     let (code, text) = answer(
         &handle_order(
-            &world.deps,
+            &world,
             &po("PO-12", "p-12v", OrderType::Update, &[&changed]),
         )
         .await,
@@ -449,13 +457,8 @@ async fn update_keeps_approved_terms_and_refuses_changed_ones() {
     assert_eq!(code, 409, "{text}");
     assert!(text.contains("quantity"), "{text}");
 
-    let (code, text) = answer(
-        &handle_order(
-            &world.deps,
-            &po("PO-404", "p-404", OrderType::Update, &[&quote]),
-        )
-        .await,
-    );
+    let (code, text) =
+        answer(&handle_order(&world, &po("PO-404", "p-404", OrderType::Update, &[&quote])).await);
     assert_eq!(code, 400, "{text}");
 }
 
@@ -468,7 +471,7 @@ async fn a_currency_change_on_a_two_line_quote_is_named_as_such() {
         line.unit_price.currency = cxml::Currency::EUR;
     }
     let (code, text) =
-        answer(&handle_order(&world.deps, &po("PO-13", "p-13", OrderType::New, &[&quote])).await);
+        answer(&handle_order(&world, &po("PO-13", "p-13", OrderType::New, &[&quote])).await);
     assert_eq!(code, 400);
     assert!(
         text.contains("line 1") && text.contains("currency EUR"),

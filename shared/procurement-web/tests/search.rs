@@ -1,16 +1,15 @@
 //! In-tool search: Basic authentication with the buyer credential and shared secret, JSON
 //! results honouring the private marketplace, and a punchout that opens the chosen result.
 
-mod catalog_support;
+mod support;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use catalog_support::*;
 use procurement::demo;
 use procurement::fakes::FakeWorld;
-use procurement::http::{HttpReply, WebRequest};
-use procurement::search::handle_search;
+use procurement_web::testing::{api_gateway_event, send_event};
 use serde_json::Value;
+use support::*;
 
 fn basic(user: &str, secret: &str) -> String {
     format!("Basic {}", STANDARD.encode(format!("{user}:{secret}")))
@@ -30,14 +29,30 @@ fn ariba_auth() -> String {
     )
 }
 
-async fn search(world: &FakeWorld, auth: Option<&str>, q: Option<&str>) -> (HttpReply, Value) {
-    let mut request = WebRequest::new("GET", "/search");
-    request.authorization = auth.map(str::to_string);
-    if let Some(q) = q {
-        request.query = vec![("q".into(), q.into())];
+/// A procurement system's search request (method, query, Authorization header).
+async fn send_search(
+    world: &FakeWorld,
+    method: &str,
+    auth: Option<&str>,
+    q: Option<&str>,
+) -> Reply {
+    let query = q
+        .map(|q| {
+            form_urlencoded::Serializer::new(String::new())
+                .append_pair("q", q)
+                .finish()
+        })
+        .unwrap_or_default();
+    let mut event = api_gateway_event(method, "/search", &query, "text/plain", None, None);
+    if let Some(auth) = auth {
+        event["headers"]["authorization"] = auth.into();
     }
-    let reply = handle_search(&world.deps, &request).await;
-    assert_eq!(reply.content_type, "application/json");
+    send_event(&setup_app(world), &event).await
+}
+
+async fn search(world: &FakeWorld, auth: Option<&str>, q: Option<&str>) -> (Reply, Value) {
+    let reply = send_search(world, "GET", auth, q).await;
+    assert_eq!(reply.content_type(), "application/json");
     let json = serde_json::from_str(&reply.body).unwrap();
     (reply, json)
 }
@@ -75,11 +90,7 @@ async fn missing_or_wrong_credentials_get_401_with_a_challenge() {
         let (reply, json) = search(&world, auth, Some("ledgerly")).await;
         assert_eq!(reply.status, 401, "{auth:?}");
         assert_eq!(json["error"]["status"], 401);
-        let challenge = reply
-            .headers
-            .iter()
-            .find(|(k, _)| *k == "www-authenticate")
-            .map(|(_, v)| v.as_str());
+        let challenge = reply.header("www-authenticate");
         assert!(
             challenge.is_some_and(|c| c.starts_with("Basic ")),
             "{auth:?}"
@@ -91,7 +102,7 @@ async fn missing_or_wrong_credentials_get_401_with_a_challenge() {
 #[tokio::test]
 async fn a_disabled_integration_gets_403() {
     let world = FakeWorld::demo().await;
-    change_integration(&world, demo::COUPA_ORG, |i| i.enabled = false).await;
+    change_integration(&world, demo::COUPA_ORG, |i| i.settings.enabled = false).await;
     let (reply, _) = search(&world, Some(&coupa_auth()), Some("ledgerly")).await;
     assert_eq!(reply.status, 403);
 }
@@ -164,8 +175,7 @@ async fn a_result_punches_out_straight_to_its_product() {
 #[tokio::test]
 async fn only_get_is_allowed() {
     let world = FakeWorld::demo().await;
-    let mut request = WebRequest::new("POST", "/search");
-    request.authorization = Some(coupa_auth());
-    let reply = handle_search(&world.deps, &request).await;
+    let reply = send_search(&world, "POST", Some(&coupa_auth()), Some("x")).await;
     assert_eq!(reply.status, 405);
+    assert_eq!(reply.header("allow"), Some("GET"));
 }

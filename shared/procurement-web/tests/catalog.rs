@@ -2,16 +2,14 @@
 //! demo world: sessions are opened with real PunchOutSetupRequests, carts are read back out
 //! of the page the way the procurement system reads the submitted form.
 
-mod catalog_support;
+mod support;
 
-use catalog_support::*;
-use procurement::catalog::handle_page;
+use procurement::Config;
 use procurement::demo;
 use procurement::fakes::FakeWorld;
-use procurement::http::WebRequest;
 use procurement::model::*;
-use procurement::{Config, Store};
 use rust_decimal_macros::dec;
+use support::*;
 
 const REQUEST_BUTTON: &str = "<button type=\"submit\">Request approval</button>";
 
@@ -26,8 +24,8 @@ fn quote_id_of(cart: &PostedCart) -> String {
 async fn stored_quote(world: &FakeWorld, quote_id: &str) -> Quote {
     world
         .deps
-        .store
-        .get_quote(quote_id)
+        .quotes
+        .get(&id(quote_id))
         .await
         .unwrap()
         .unwrap_or_else(|| panic!("quote {quote_id} stored"))
@@ -46,7 +44,7 @@ async fn start_page_lists_the_whole_catalog_accessibly_with_the_test_banner() {
     let token = open_session(&world, &Setup::coupa()).await;
     let page = get(&world, "/punchout/start", &[("token", &token)]).await;
     assert_eq!(page.status, 200, "{}", page.body);
-    assert_eq!(page.content_type, "text/html; charset=utf-8");
+    assert_eq!(page.content_type(), "text/html; charset=utf-8");
     let html = &page.body;
     for needle in [
         "<html lang=\"en\">",
@@ -71,13 +69,12 @@ async fn start_page_lists_the_whole_catalog_accessibly_with_the_test_banner() {
         "href=\"https://api.marketplace.example/catalog/products/prod-saas-upfront?token={token}\""
     )));
     assert!(!html.contains("<link") && !html.contains("<img") && !html.contains("src="));
-    let headers: Vec<_> = page.headers.iter().map(|(k, _)| *k).collect();
     for h in [
         "cache-control",
         "referrer-policy",
         "content-security-policy",
     ] {
-        assert!(headers.contains(&h), "{h} in {headers:?}");
+        assert!(page.header(h).is_some(), "{h} in {:?}", page.headers);
     }
 }
 
@@ -162,7 +159,15 @@ async fn the_private_marketplace_limits_list_search_detail_and_requests() {
     assert!(detail.body.contains("not in your organisation's catalog"));
     let request = request_approval(&world, &token, "prod-saas-fps").await;
     assert_eq!(request.status, 404);
-    assert!(world.store.get_quote("q-anything").await.unwrap().is_none());
+    assert!(
+        world
+            .deps
+            .quotes
+            .get(&id("q-anything"))
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[tokio::test]
@@ -170,7 +175,8 @@ async fn product_detail_shows_type_pricing_and_the_offer_terms_in_utc() {
     let world = FakeWorld::demo().await;
     let token = open_session(&world, &Setup::coupa()).await;
     let product = world
-        .store
+        .deps
+        .catalog
         .get_product("prod-saas-private")
         .await
         .unwrap()
@@ -240,7 +246,7 @@ async fn request_approval_returns_the_upfront_cart_to_coupa() {
     let html = &reply.body;
     assert!(html.contains("<button type=\"submit\">Return the cart to Coupa</button>"));
     assert!(html.contains("document.getElementById(\"cart\").submit();"));
-    let nonce = procurement::pages::script_nonce(&reply).unwrap();
+    let nonce = reply.script_nonce().unwrap();
     assert!(html.contains(&format!("<script nonce=\"{nonce}\">")));
 
     let cart = posted_cart(html);
@@ -368,7 +374,7 @@ async fn free_byol_and_trial_without_pre_approval_go_for_approval_at_zero() {
 async fn pre_approved_free_products_subscribe_at_once_without_a_cart() {
     let world = FakeWorld::demo().await;
     // Out of test mode, so the subscription is really made.
-    change_integration(&world, demo::ARIBA_ORG, |i| i.test_mode = false).await;
+    change_integration(&world, demo::ARIBA_ORG, |i| i.settings.test_mode = false).await;
     let token = open_session(&world, &Setup::ariba().production()).await;
     let detail = get(
         &world,
@@ -388,8 +394,9 @@ async fn pre_approved_free_products_subscribe_at_once_without_a_cart() {
         assert_eq!(quote.status, QuoteStatus::Subscribed);
         assert!(!quote.test);
         let agreement = world
-            .store
-            .get_agreement(quote.agreement_id.as_deref().expect("agreement id"))
+            .deps
+            .orders
+            .get_agreement(quote.agreement_id.as_ref().expect("agreement id"))
             .await
             .unwrap()
             .expect("agreement stored with the quote");
@@ -421,7 +428,7 @@ async fn in_test_mode_pre_approval_subscribes_nothing() {
 #[tokio::test]
 async fn production_sessions_send_production_carts() {
     let world = FakeWorld::demo().await;
-    change_integration(&world, demo::COUPA_ORG, |i| i.test_mode = false).await;
+    change_integration(&world, demo::COUPA_ORG, |i| i.settings.test_mode = false).await;
     let token = open_session(&world, &Setup::coupa().production()).await;
     let page = get(&world, "/catalog", &[("token", &token)]).await;
     assert!(!page.body.contains("Test mode"));
@@ -523,13 +530,18 @@ async fn bad_tokens_missing_fields_and_wrong_routes_get_clear_pages() {
     .await;
     assert_eq!(reply.status, 400);
     assert!(reply.body.contains("<code>token</code>"));
-    let mut garbage = WebRequest::new("POST", "/catalog/request-approval");
-    garbage.body = vec![0xff, 0xfe, b'%', b'&', b'='];
-    assert_eq!(handle_page(&world.deps, &garbage).await.status, 400);
+    let garbage = procurement_web::testing::post_bytes(
+        &setup_app(&world),
+        "/catalog/request-approval",
+        "application/x-www-form-urlencoded",
+        &[0xff, 0xfe, b'%', b'&', b'='],
+    )
+    .await;
+    assert_eq!(garbage.status, 400);
 
     let reply = get(&world, "/catalog/request-approval", &[("token", &token)]).await;
     assert_eq!(reply.status, 405);
-    assert!(reply.headers.contains(&("allow", "POST".to_string())));
+    assert!(reply.header("allow") == Some("POST"));
     let reply = post(&world, "/catalog", &[("token", &token)]).await;
     assert_eq!(reply.status, 405);
     let reply = get(&world, "/catalog/nowhere", &[("token", &token)]).await;
@@ -542,7 +554,7 @@ async fn bad_tokens_missing_fields_and_wrong_routes_get_clear_pages() {
 async fn a_disabled_integration_closes_open_sessions() {
     let world = FakeWorld::demo().await;
     let token = open_session(&world, &Setup::coupa()).await;
-    change_integration(&world, demo::COUPA_ORG, |i| i.enabled = false).await;
+    change_integration(&world, demo::COUPA_ORG, |i| i.settings.enabled = false).await;
     let page = get(&world, "/catalog", &[("token", &token)]).await;
     assert_eq!(page.status, 403);
     assert!(page.body.contains("turned off"));
@@ -550,11 +562,7 @@ async fn a_disabled_integration_closes_open_sessions() {
 
 // ---- POST /catalog/subscribe: a subscribe attempt made in the marketplace ----
 
-async fn subscribe(
-    world: &FakeWorld,
-    account: &str,
-    product: &str,
-) -> procurement::http::HttpReply {
+async fn subscribe(world: &FakeWorld, account: &str, product: &str) -> Reply {
     post(
         world,
         "/catalog/subscribe",
@@ -579,7 +587,7 @@ async fn subscribe_from_an_ariba_organisation_is_refused() {
 #[tokio::test]
 async fn subscribe_from_a_coupa_organisation_with_redirect_goes_to_coupa() {
     let world = FakeWorld::demo().await;
-    change_integration(&world, demo::COUPA_ORG, |i| i.redirect = true).await;
+    change_integration(&world, demo::COUPA_ORG, |i| i.settings.redirect = true).await;
     for account in [demo::COUPA_MANAGEMENT_ACCOUNT, demo::COUPA_MEMBER_ACCOUNT] {
         let reply = subscribe(&world, account, "prod-saas-upfront").await;
         assert_eq!(reply.status, 200, "{}", reply.body);
@@ -601,12 +609,12 @@ async fn otherwise_the_direct_marketplace_subscription_applies() {
     assert_eq!(reply.status, 200);
     assert!(reply.body.contains("direct subscription applies"));
     // A disabled Ariba integration no longer routes purchases.
-    change_integration(&world, demo::ARIBA_ORG, |i| i.enabled = false).await;
+    change_integration(&world, demo::ARIBA_ORG, |i| i.settings.enabled = false).await;
     let reply = subscribe(&world, demo::ARIBA_MANAGEMENT_ACCOUNT, "prod-saas-upfront").await;
     assert_eq!(reply.status, 200);
     assert!(reply.body.contains("direct subscription applies"));
     // Nothing was stored along the way.
-    assert!(world.store.get_quote("q-").await.unwrap().is_none());
+    assert!(world.deps.quotes.get(&id("q-")).await.unwrap().is_none());
 }
 
 #[tokio::test]
@@ -626,13 +634,15 @@ async fn subscribe_checks_its_form_and_trusts_the_signed_account() {
     let reply = subscribe(&world, demo::ARIBA_MANAGEMENT_ACCOUNT, "prod-nope").await;
     assert_eq!(reply.status, 404);
     // The IAM-signed account wins over what the form says.
-    let mut request = form_request(
+    let signed = procurement_web::testing::post_form_signed(
+        &setup_app(&world),
         "/catalog/subscribe",
         &[
             ("product_id", "prod-saas-upfront"),
             ("account_id", "999999999999"),
         ],
-    );
-    request.caller_account = Some(demo::ARIBA_MANAGEMENT_ACCOUNT.into());
-    assert_eq!(handle_page(&world.deps, &request).await.status, 403);
+        demo::ARIBA_MANAGEMENT_ACCOUNT,
+    )
+    .await;
+    assert_eq!(signed.status, 403);
 }

@@ -1,13 +1,38 @@
-//! Helpers for the catalog, cart and search tests: open a punchout session the way Coupa or
-//! Ariba would, press buttons, and read the cart back out of the page.
+//! Helpers for the web layer's tests: the functions' routers on an in-memory world, driven
+//! with API Gateway events; open a punchout session the way Coupa or Ariba would, press
+//! buttons, and read the cart back out of the page.
 #![allow(dead_code)]
 
-use procurement::catalog::handle_page;
+use std::sync::Arc;
+
+use axum::Router;
 use procurement::demo;
 use procurement::fakes::FakeWorld;
-use procurement::http::{HttpReply, WebRequest};
 use procurement::model::Integration;
-use procurement::punchout::handle_setup;
+pub use procurement_web::testing::Reply;
+use procurement_web::testing::{self, post_raw};
+
+/// The punchout-setup function's router on this world.
+pub fn setup_app(world: &FakeWorld) -> Router {
+    procurement_web::punchout_setup(Arc::new(world.deps.clone()))
+}
+
+/// The order-request function's router on this world.
+pub fn order_app(world: &FakeWorld) -> Router {
+    procurement_web::order_request(Arc::new(world.deps.clone()))
+}
+
+/// POSTs a cXML document to the punchout setup URL.
+pub async fn handle_setup(world: &FakeWorld, body: &[u8]) -> Reply {
+    let body = std::str::from_utf8(body).expect("test documents are UTF-8");
+    post_raw(&setup_app(world), "/punchout/setup", "text/xml", body).await
+}
+
+/// POSTs a cXML OrderRequest to the order URL.
+pub async fn handle_order(world: &FakeWorld, body: &[u8]) -> Reply {
+    let body = std::str::from_utf8(body).expect("test documents are UTF-8");
+    post_raw(&order_app(world), "/order", "text/xml", body).await
+}
 
 /// The official cXML 1.2.069 DTDs (read-only, outside the repository).
 pub const DTD_DIR: &str = concat!(
@@ -118,7 +143,7 @@ impl Setup {
 
 /// Opens a punchout session and returns the StartPage token.
 pub async fn open_session(world: &FakeWorld, setup: &Setup) -> String {
-    let reply = handle_setup(&world.deps, setup.xml().as_bytes()).await;
+    let reply = handle_setup(world, setup.xml().as_bytes()).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     let doc = cxml::parse(reply.body.as_bytes()).unwrap();
     let Some(cxml::Response {
@@ -141,30 +166,26 @@ pub async fn open_session(world: &FakeWorld, setup: &Setup) -> String {
     token
 }
 
-pub async fn get(world: &FakeWorld, path: &str, query: &[(&str, &str)]) -> HttpReply {
-    let mut request = WebRequest::new("GET", path);
-    request.query = query
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    handle_page(&world.deps, &request).await
+pub async fn get(world: &FakeWorld, path: &str, query: &[(&str, &str)]) -> Reply {
+    testing::get(&setup_app(world), path, query).await
 }
 
-pub fn form_request(path: &str, fields: &[(&str, &str)]) -> WebRequest {
-    let mut request = WebRequest::new("POST", path);
-    let mut body = form_urlencoded::Serializer::new(String::new());
-    for (k, v) in fields {
-        body.append_pair(k, v);
-    }
-    request.body = body.finish().into_bytes();
-    request
+pub async fn post(world: &FakeWorld, path: &str, fields: &[(&str, &str)]) -> Reply {
+    testing::post_form(&setup_app(world), path, fields).await
 }
 
-pub async fn post(world: &FakeWorld, path: &str, fields: &[(&str, &str)]) -> HttpReply {
-    handle_page(&world.deps, &form_request(path, fields)).await
+/// An admin API call, signed by `account` when given.
+pub async fn admin(
+    world: &FakeWorld,
+    method: &str,
+    path: &str,
+    account: Option<&str>,
+    body: Option<&serde_json::Value>,
+) -> Reply {
+    testing::admin(&setup_app(world), method, path, account, body).await
 }
 
-pub async fn request_approval(world: &FakeWorld, token: &str, product_id: &str) -> HttpReply {
+pub async fn request_approval(world: &FakeWorld, token: &str, product_id: &str) -> Reply {
     post(
         world,
         "/catalog/request-approval",
@@ -240,8 +261,8 @@ pub fn posted_cart(html: &str) -> PostedCart {
 pub async fn integration(world: &FakeWorld, org: &str) -> Integration {
     world
         .deps
-        .store
-        .get_integration(org)
+        .integrations
+        .get(&org.into())
         .await
         .unwrap()
         .expect("demo integration")
@@ -252,12 +273,15 @@ pub async fn change_integration(
     org: &str,
     change: impl FnOnce(&mut Integration),
 ) {
-    let mut i = integration(world, org).await;
-    change(&mut i);
-    world.deps.store.put_integration(&i).await.unwrap();
+    world.change_integration(org, change).await;
 }
 
 /// Validates `xml` with xmllint against the cXML 1.2.069 DTD; xmllint's complaint on failure.
 pub fn xmllint(xml: &str) -> Result<(), String> {
     cxml::dtd_check::validate_against(xml, "cXML.dtd")
+}
+
+/// An ID of any kind from text (tests hold IDs as they read them off pages and documents).
+pub fn id<T: From<String>>(text: impl AsRef<str>) -> T {
+    T::from(text.as_ref().to_string())
 }

@@ -2,11 +2,11 @@
 //! xmllint (CI installs it; without it these tests fail), for every kind of demo product, in
 //! both form encodings, and the empty cart of "Return without a cart".
 
-mod catalog_support;
+mod support;
 
-use catalog_support::*;
 use procurement::demo;
 use procurement::fakes::FakeWorld;
+use support::*;
 
 #[test]
 fn xmllint_refuses_an_invalid_cart() {
@@ -46,8 +46,8 @@ async fn carts_for_every_demo_product_kind_validate() {
 
     // SAP Ariba (cxml-base64) with pre-approval off, so free products send a cart too.
     change_integration(&world, demo::ARIBA_ORG, |i| {
-        i.preapprove_free = false;
-        i.preapprove_byol = false;
+        i.settings.preapprove_free = false;
+        i.settings.preapprove_byol = false;
     })
     .await;
     let ariba = open_session(&world, &Setup::ariba()).await;

@@ -1,13 +1,13 @@
 //! The admin API against the demo world: who may do what, what the settings accept, and that
 //! the secret it hands out is the one the punchout setup URL then accepts.
 
-use procurement::admin::handle_admin;
+mod support;
+
 use procurement::demo;
 use procurement::fakes::FakeWorld;
-use procurement::http::{HttpReply, WebRequest};
-use procurement::model::Organization;
-use procurement::punchout::handle_setup;
+use procurement::model::{Organization, SystemSettings};
 use serde_json::{Value, json};
+use support::{Reply, handle_setup, id};
 
 /// An organisation without an integration yet, added to the demo world.
 const NEW_ORG: &str = "acme-org";
@@ -18,8 +18,8 @@ async fn world() -> FakeWorld {
     let world = FakeWorld::demo().await;
     world
         .deps
-        .store
-        .put_organization(&Organization {
+        .organizations
+        .put(&Organization {
             org_id: NEW_ORG.into(),
             name: "Acme".into(),
             management_account_id: NEW_MANAGEMENT_ACCOUNT.into(),
@@ -45,12 +45,9 @@ async fn call(
     path: &str,
     account: Option<&str>,
     body: Option<&Value>,
-) -> (HttpReply, Value) {
-    let mut request = WebRequest::new(method, path);
-    request.caller_account = account.map(str::to_string);
-    request.body = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
-    let reply = handle_admin(&world.deps, &request).await;
-    assert_eq!(reply.content_type, "application/json");
+) -> (Reply, Value) {
+    let reply = support::admin(world, method, path, account, body).await;
+    assert_eq!(reply.content_type(), "application/json");
     let json: Value = serde_json::from_str(&reply.body)
         .unwrap_or_else(|e| panic!("{method} {path}: not JSON ({e}): {}", reply.body));
     (reply, json)
@@ -60,11 +57,8 @@ fn error_message(json: &Value) -> &str {
     json["error"]["message"].as_str().unwrap_or_default()
 }
 
-fn no_store(reply: &HttpReply) -> bool {
-    reply
-        .headers
-        .iter()
-        .any(|(name, value)| *name == "cache-control" && value == "no-store")
+fn no_store(reply: &Reply) -> bool {
+    reply.header("cache-control") == Some("no-store")
 }
 
 fn acme_coupa() -> Value {
@@ -105,7 +99,7 @@ fn setup_request(domain: &str, identity: &str, secret: &str) -> Vec<u8> {
 }
 
 async fn setup_status(world: &FakeWorld, domain: &str, identity: &str, secret: &str) -> u16 {
-    handle_setup(&world.deps, &setup_request(domain, identity, secret))
+    handle_setup(world, &setup_request(domain, identity, secret))
         .await
         .status
 }
@@ -161,8 +155,8 @@ async fn create_shows_the_secret_once_and_get_never_shows_it() {
     // Only the digest is kept.
     let stored = world
         .deps
-        .store
-        .get_integration(NEW_ORG)
+        .integrations
+        .get(&id(NEW_ORG))
         .await
         .unwrap()
         .unwrap();
@@ -416,8 +410,8 @@ async fn coupa_invoice_url_must_be_https_and_anid_must_be_absent() {
     assert!(
         world
             .deps
-            .store
-            .get_integration(NEW_ORG)
+            .integrations
+            .get(&id(NEW_ORG))
             .await
             .unwrap()
             .is_none()
@@ -466,20 +460,33 @@ async fn unknown_fields_and_bad_values_are_refused_by_name() {
     assert_eq!(reply.status, 400);
     assert!(error_message(&json).contains("name"), "{}", reply.body);
 
-    let mut request = WebRequest::new("PUT", &integration_path(NEW_ORG));
-    request.caller_account = Some(NEW_MANAGEMENT_ACCOUNT.into());
-    request.body = b"system=coupa".to_vec();
-    let reply = handle_admin(&world.deps, &request).await;
+    let app = support::setup_app(&world);
+    let put = |body: String| {
+        procurement_web::testing::api_gateway_event(
+            "PUT",
+            &integration_path(NEW_ORG),
+            "",
+            "application/json",
+            Some(&body),
+            Some(NEW_MANAGEMENT_ACCOUNT),
+        )
+    };
+    let reply = procurement_web::testing::send_event(&app, &put("system=coupa".to_string())).await;
     assert_eq!(reply.status, 400);
     assert!(reply.body.contains("not valid JSON"), "{}", reply.body);
 
-    request.body = vec![b' '; procurement::admin::MAX_BODY_BYTES + 1];
-    assert_eq!(handle_admin(&world.deps, &request).await.status, 413);
+    let huge = " ".repeat(procurement::settings::MAX_DOCUMENT_BYTES + 1);
+    assert_eq!(
+        procurement_web::testing::send_event(&app, &put(huge))
+            .await
+            .status,
+        413
+    );
     assert!(
         world
             .deps
-            .store
-            .get_integration(NEW_ORG)
+            .integrations
+            .get(&id(NEW_ORG))
             .await
             .unwrap()
             .is_none()
@@ -493,27 +500,32 @@ async fn test_mode_and_enabled_default_to_true() {
     create_acme(&world, &doc).await;
     let stored = world
         .deps
-        .store
-        .get_integration(NEW_ORG)
+        .integrations
+        .get(&id(NEW_ORG))
         .await
         .unwrap()
         .unwrap();
+    let settings = &stored.settings;
     assert!(
-        stored.test_mode,
+        settings.test_mode,
         "test mode protects the buyer until they switch it off"
     );
-    assert!(stored.enabled);
-    assert!(!stored.redirect && !stored.preapprove_free && !stored.preapprove_byol);
-    assert_eq!(stored.form_encoding, cxml::FormEncoding::UrlEncoded);
+    assert!(settings.enabled);
+    assert!(!settings.redirect && !settings.preapprove_free && !settings.preapprove_byol);
+    assert_eq!(settings.form_encoding, cxml::FormEncoding::UrlEncoded);
+    let credentials = settings.credentials();
     assert_eq!(
         (
-            stored.sender_domain.as_str(),
-            stored.sender_identity.as_str()
+            credentials.sender_domain.as_str(),
+            credentials.sender_identity.as_str()
         ),
         ("DUNS", "acme-min")
     );
-    assert_eq!(stored.description, "");
-    assert_eq!(stored.invoice_url, None);
+    assert_eq!(settings.description, "");
+    assert!(matches!(
+        &settings.system,
+        SystemSettings::Coupa(coupa) if coupa.invoice_url.is_none()
+    ));
 }
 
 #[tokio::test]
@@ -661,7 +673,7 @@ async fn unknown_orgs_paths_and_methods() {
         )
         .await;
         assert_eq!(reply.status, 405, "{method} {path}");
-        assert!(reply.headers.contains(&("allow", allow.to_string())));
+        assert_eq!(reply.header("allow"), Some(allow));
     }
     for path in [
         "/admin/",
@@ -699,8 +711,8 @@ async fn a_buyer_credential_belongs_to_one_organisation() {
     assert!(
         world
             .deps
-            .store
-            .get_integration(NEW_ORG)
+            .integrations
+            .get(&id(NEW_ORG))
             .await
             .unwrap()
             .is_none()

@@ -1,0 +1,182 @@
+//! The admin API: a buyer organisation's procurement integration settings.
+//!
+//! | route                                           | may call                       |
+//! |-------------------------------------------------|--------------------------------|
+//! | `GET  /admin/orgs/{org_id}/integration`         | management and member accounts |
+//! | `PUT  /admin/orgs/{org_id}/integration`         | the management account         |
+//! | `POST /admin/orgs/{org_id}/integration/secret`  | the management account         |
+//!
+//! API Gateway checks the SigV4 signature (AWS_IAM on `ANY /admin/{proxy+}`) and hands us the
+//! calling account; the organisation record decides what that account may do
+//! ([`procurement::settings::authorize`]).
+
+use axum::body::Bytes;
+use axum::extract::{RawPathParams, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use procurement::model::Integration;
+use procurement::paths;
+use procurement::settings::{
+    self, Action, MAX_DOCUMENT_BYTES, PurchaseInformation, Saved, SettingsRefused,
+};
+use serde_json::{Value, json};
+use time::format_description::well_known::Rfc3339;
+
+use crate::AppState;
+use crate::extract::IamCaller;
+use crate::json::{JsonError, reply};
+
+impl From<SettingsRefused> for JsonError {
+    fn from(refused: SettingsRefused) -> Self {
+        match refused {
+            SettingsRefused::Unsigned => JsonError::Unauthorized {
+                message: "sign the request with AWS SigV4 (IAM): the admin API needs to know the calling AWS account".into(),
+                challenge: None,
+            },
+            SettingsRefused::UnknownOrganization(org_id) => {
+                JsonError::NotFound(format!("no organisation {org_id}"))
+            }
+            SettingsRefused::Forbidden(message) => JsonError::Forbidden(message),
+            SettingsRefused::NoIntegration(org_id) => JsonError::NotFound(format!(
+                "organisation {org_id} has no procurement integration yet: PUT its settings to {}",
+                paths::admin_integration(org_id.as_str())
+            )),
+            SettingsRefused::Invalid(invalid) => JsonError::BadRequest(invalid.0),
+            SettingsRefused::CredentialTaken(credential) => JsonError::Conflict(format!(
+                "the buyer credential {credential} is already used by another organisation's integration; check buyer_domain and buyer_identity"
+            )),
+            SettingsRefused::KeptChanging => JsonError::Conflict(
+                "the integration kept changing while this request was applied (other admin requests at the same moment); read it again and retry".into(),
+            ),
+            SettingsRefused::NoRandomness(e) => JsonError::NoRandomness(e),
+            SettingsRefused::Storage(e) => JsonError::Storage(e),
+        }
+    }
+}
+
+/// The `{org_id}` of the path as it was sent: organisation IDs are plain, so nothing is
+/// decoded (a percent sign is simply part of an ID that names no organisation).
+fn org_of(params: &RawPathParams) -> &str {
+    params
+        .iter()
+        .find(|(name, _)| *name == "org_id")
+        .map_or("", |(_, value)| value)
+}
+
+/// The settings and what the administrator pastes into Coupa or Ariba. Never the digest;
+/// the secret only when it was just made.
+fn document(deps: &AppState, integration: &Integration, new_secret: Option<&str>) -> Value {
+    json!({
+        "org_id": integration.org_id,
+        "settings": integration.settings,
+        "updated_at": integration.updated_at.format(&Rfc3339).unwrap_or_default(),
+        "purchase_information": PurchaseInformation::of(deps, integration, new_secret),
+    })
+}
+
+/// GET: the settings and the purchase information (never a secret).
+pub async fn read(
+    State(deps): State<AppState>,
+    IamCaller(caller): IamCaller,
+    org_id: RawPathParams,
+) -> Result<Response, JsonError> {
+    let org = settings::authorize(&deps, caller.as_deref(), org_of(&org_id), Action::Read).await?;
+    let integration = settings::read(&deps, &org).await?;
+    Ok(reply(
+        StatusCode::OK,
+        document(&deps, &integration, None),
+        false,
+    ))
+}
+
+/// PUT: creates the integration with a new shared secret (201, shown once), or replaces the
+/// settings of the existing one and keeps its secret (200).
+pub async fn save(
+    State(deps): State<AppState>,
+    IamCaller(caller): IamCaller,
+    org_id: RawPathParams,
+    body: Bytes,
+) -> Result<Response, JsonError> {
+    let org = settings::authorize(&deps, caller.as_deref(), org_of(&org_id), Action::Save).await?;
+    if body.len() > MAX_DOCUMENT_BYTES {
+        return Err(JsonError::TooLarge(format!(
+            "the settings document must be at most {MAX_DOCUMENT_BYTES} bytes"
+        )));
+    }
+    let document_settings = settings::parse_document(&body).map_err(SettingsRefused::from)?;
+    let account = caller.as_deref().unwrap_or_default();
+    Ok(
+        match settings::save(&deps, &org, document_settings).await? {
+            Saved::Updated {
+                integration,
+                changed,
+            } => {
+                tracing::info!(
+                    org_id = %org.org_id,
+                    account,
+                    changed = ?changed,
+                    enabled = integration.enabled(),
+                    test_mode = integration.test_mode(),
+                    "procurement integration updated"
+                );
+                reply(StatusCode::OK, document(&deps, &integration, None), false)
+            }
+            Saved::Created {
+                integration,
+                secret,
+            } => {
+                tracing::info!(
+                    org_id = %org.org_id,
+                    account,
+                    system = ?integration.system(),
+                    enabled = integration.enabled(),
+                    test_mode = integration.test_mode(),
+                    "procurement integration created with a new shared secret"
+                );
+                // Carries the secret: shown this once, and never kept by a cache.
+                reply(
+                    StatusCode::CREATED,
+                    document(&deps, &integration, Some(&secret)),
+                    true,
+                )
+            }
+        },
+    )
+}
+
+/// POST .../secret: a new shared secret replaces the old one at once.
+pub async fn rotate(
+    State(deps): State<AppState>,
+    IamCaller(caller): IamCaller,
+    org_id: RawPathParams,
+) -> Result<Response, JsonError> {
+    let org =
+        settings::authorize(&deps, caller.as_deref(), org_of(&org_id), Action::Rotate).await?;
+    let (integration, secret) = settings::rotate(&deps, &org).await?;
+    tracing::info!(
+        org_id = %org.org_id,
+        account = caller.as_deref().unwrap_or_default(),
+        "shared secret rotated"
+    );
+    Ok(reply(
+        StatusCode::OK,
+        document(&deps, &integration, Some(&secret)),
+        true,
+    ))
+}
+
+pub async fn integration_method_not_allowed(method: axum::http::Method) -> JsonError {
+    JsonError::method_not_allowed(
+        "GET, PUT",
+        format!(
+            "{method} is not allowed here: GET reads the integration settings, PUT creates or replaces them"
+        ),
+    )
+}
+
+pub async fn secret_method_not_allowed(method: axum::http::Method) -> JsonError {
+    JsonError::method_not_allowed(
+        "POST",
+        format!("{method} is not allowed here: POST rotates the shared secret"),
+    )
+}

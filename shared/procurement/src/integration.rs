@@ -1,0 +1,202 @@
+//! A buyer organisation's procurement system integration: the settings common to every system,
+//! and those of its system as one variant, so a combination no system has (an Ariba Network ID
+//! on a Coupa integration, a Coupa invoice URL on an Ariba one) cannot be written.
+//!
+//! The stored record and the settings document of the admin API share one serde shape: the
+//! settings serialize flat, with `system` naming the variant, exactly as an administrator PUTs
+//! them ([`crate::settings`] reads and validates that document).
+
+use cxml::{CredentialId, FormEncoding};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::ids::OrgId;
+
+/// Which procurement system an organisation buys through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProcurementSystem {
+    Coupa,
+    Ariba,
+}
+
+impl ProcurementSystem {
+    /// The product's name as buyers know it, for pages and messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Coupa => "Coupa",
+            Self::Ariba => "SAP Ariba",
+        }
+    }
+}
+
+/// A buyer organisation's integration as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Integration {
+    pub org_id: OrgId,
+    pub settings: Settings,
+    /// SHA-256 of the shared secret, hex. The secret itself is shown once and never stored.
+    pub secret_digest: String,
+    /// The version a conditional write is checked against (see [`crate::ports::Integrations`]).
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+/// What an administrator sets. Serialized flat: `{"system": "coupa", "name": ..., ...}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settings {
+    pub name: String,
+    pub description: String,
+    /// On until the buyer says they are ready: every flow runs, nothing is subscribed or invoiced.
+    pub test_mode: bool,
+    /// Marketplace subscribe attempts of this organisation are sent to the procurement system.
+    pub redirect: bool,
+    pub preapprove_free: bool,
+    pub preapprove_byol: bool,
+    pub form_encoding: FormEncoding,
+    /// Off refuses every cXML request of the buyer but keeps every setting and the secret.
+    pub enabled: bool,
+    #[serde(flatten)]
+    pub system: SystemSettings,
+}
+
+/// The settings only one procurement system has.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "system", rename_all = "lowercase")]
+pub enum SystemSettings {
+    Coupa(CoupaSettings),
+    Ariba(AribaSettings),
+}
+
+/// Coupa sends as the buyer itself: From and Sender are the buyer's credentials.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CoupaSettings {
+    #[serde(flatten)]
+    pub credentials: BuyerCredentials,
+    /// Where invoices go (https; http on loopback for the local stand-in buyer).
+    pub invoice_url: Option<String>,
+}
+
+/// SAP Ariba buyers are known by their Ariba Network ID (ANID).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AribaSettings {
+    pub ariba_network_id: String,
+    #[serde(flatten)]
+    pub credentials: BuyerCredentials,
+}
+
+/// The From credential that names the buyer, and the Sender credential of the system that
+/// sends for it (the same unless a network sends on the buyer's behalf).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BuyerCredentials {
+    pub buyer_domain: String,
+    pub buyer_identity: String,
+    pub sender_domain: String,
+    pub sender_identity: String,
+}
+
+impl BuyerCredentials {
+    pub fn buyer(&self) -> CredentialId {
+        CredentialId::new(&self.buyer_domain, &self.buyer_identity)
+    }
+
+    pub fn sender(&self) -> CredentialId {
+        CredentialId::new(&self.sender_domain, &self.sender_identity)
+    }
+}
+
+impl Settings {
+    pub fn system(&self) -> ProcurementSystem {
+        match self.system {
+            SystemSettings::Coupa(_) => ProcurementSystem::Coupa,
+            SystemSettings::Ariba(_) => ProcurementSystem::Ariba,
+        }
+    }
+
+    pub fn credentials(&self) -> &BuyerCredentials {
+        match &self.system {
+            SystemSettings::Coupa(c) => &c.credentials,
+            SystemSettings::Ariba(a) => &a.credentials,
+        }
+    }
+
+    pub fn credentials_mut(&mut self) -> &mut BuyerCredentials {
+        match &mut self.system {
+            SystemSettings::Coupa(c) => &mut c.credentials,
+            SystemSettings::Ariba(a) => &mut a.credentials,
+        }
+    }
+
+    /// Where this organisation's invoices go: Coupa integrations with an invoice URL only.
+    pub fn invoice_url(&self) -> Option<&str> {
+        match &self.system {
+            SystemSettings::Coupa(c) => c.invoice_url.as_deref(),
+            SystemSettings::Ariba(_) => None,
+        }
+    }
+}
+
+impl Integration {
+    pub fn system(&self) -> ProcurementSystem {
+        self.settings.system()
+    }
+
+    /// The buyer's From credential: how its documents find this integration.
+    pub fn buyer(&self) -> CredentialId {
+        self.settings.credentials().buyer()
+    }
+
+    /// What a request of this buyer must present; None if the stored digest is unreadable.
+    pub fn expected_sender(&self) -> Option<cxml::ExpectedSender> {
+        let credentials = self.settings.credentials();
+        Some(cxml::ExpectedSender {
+            from: credentials.buyer(),
+            sender: credentials.sender(),
+            secret: cxml::SecretDigest::from_hex(&self.secret_digest)?,
+        })
+    }
+
+    pub fn test_mode(&self) -> bool {
+        self.settings.test_mode
+    }
+
+    pub fn enabled(&self) -> bool {
+        self.settings.enabled
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn settings_serialize_flat_as_the_admin_document() {
+        let settings = Settings {
+            name: "Acme".into(),
+            description: String::new(),
+            test_mode: true,
+            redirect: false,
+            preapprove_free: false,
+            preapprove_byol: false,
+            form_encoding: FormEncoding::UrlEncoded,
+            enabled: true,
+            system: SystemSettings::Ariba(AribaSettings {
+                ariba_network_id: "AN01".into(),
+                credentials: BuyerCredentials {
+                    buyer_domain: "NetworkID".into(),
+                    buyer_identity: "AN01".into(),
+                    sender_domain: "NetworkID".into(),
+                    sender_identity: "AN01".into(),
+                },
+            }),
+        };
+        let value = serde_json::to_value(&settings).unwrap();
+        assert_eq!(value["system"], json!("ariba"));
+        assert_eq!(value["ariba_network_id"], json!("AN01"));
+        assert_eq!(value["buyer_domain"], json!("NetworkID"));
+        assert_eq!(value.get("invoice_url"), None, "Coupa's field is not there");
+        let back: Settings = serde_json::from_value(value).unwrap();
+        assert_eq!(back, settings);
+    }
+}

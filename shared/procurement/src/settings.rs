@@ -1,0 +1,789 @@
+//! Integration settings as administrators manage them: the settings document (read and
+//! validated, every error naming its field), who may read or change them, the conditional
+//! write with its retry, the shared secret's rotation, and the purchase information an
+//! administrator pastes into Coupa or Ariba.
+//!
+//! The shared secret is drawn here, shown once and never stored: only its SHA-256 digest is.
+
+use cxml::{FormEncoding, SecretDigest};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+
+use crate::ids::{NoRandomness, OrgId, random_hex};
+use crate::integration::{
+    AribaSettings, BuyerCredentials, CoupaSettings, Integration, ProcurementSystem, Settings,
+    SystemSettings,
+};
+use crate::model::Organization;
+use crate::paths;
+use crate::ports::{Deps, IntegrationWrite, StoreError};
+
+/// A settings document is a few hundred bytes; anything far larger is a mistake or abuse.
+pub const MAX_DOCUMENT_BYTES: usize = 64 * 1024;
+
+/// The credential domain Ariba buyers use by default: the Ariba Network ID.
+pub const ARIBA_NETWORK_DOMAIN: &str = "NetworkID";
+
+const NAME_MAX_CHARS: usize = 100;
+const DESCRIPTION_MAX_CHARS: usize = 500;
+const CREDENTIAL_MAX_CHARS: usize = 256;
+const URL_MAX_CHARS: usize = 2048;
+
+/// The settings document an administrator PUTs; a GET's `settings` (the stored [`Settings`],
+/// serialized) has the same fields, so it can be edited and PUT again as it is. A PUT replaces
+/// every setting: omitted fields take their defaults, which are the safe ones (test mode on).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsDocument {
+    pub system: ProcurementSystem,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// On unless switched off: it protects the buyer until they are ready.
+    #[serde(default = "default_true")]
+    pub test_mode: bool,
+    #[serde(default)]
+    pub redirect: bool,
+    /// The buyer's Ariba Network ID (ANID); Ariba only.
+    #[serde(default)]
+    pub ariba_network_id: Option<String>,
+    /// Where invoices go (https only); Coupa only.
+    #[serde(default)]
+    pub invoice_url: Option<String>,
+    #[serde(default)]
+    pub preapprove_free: bool,
+    #[serde(default)]
+    pub preapprove_byol: bool,
+    #[serde(default)]
+    pub form_encoding: FormEncoding,
+    /// Off refuses every cXML request of the buyer but keeps every setting and the secret.
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// The buyer's From credential. Required for Coupa; for Ariba it defaults to
+    /// `NetworkID` / the ANID.
+    #[serde(default)]
+    pub buyer_domain: Option<String>,
+    #[serde(default)]
+    pub buyer_identity: Option<String>,
+    /// The Sender credential, when a network sends for the buyer; defaults to the buyer's.
+    #[serde(default)]
+    pub sender_domain: Option<String>,
+    #[serde(default)]
+    pub sender_identity: Option<String>,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// A settings document that cannot be accepted, with the reason naming the field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Invalid(pub String);
+
+impl From<&str> for Invalid {
+    fn from(text: &str) -> Self {
+        Self(text.to_string())
+    }
+}
+
+/// Reads and validates a settings document. Every error names the field at fault, so an
+/// administrator knows what to fix without reading our source.
+pub fn parse_document(body: &[u8]) -> Result<Settings, Invalid> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err("the body is empty: send the integration settings as a JSON object".into());
+    }
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| Invalid(format!("the body is not valid JSON: {e}")))?;
+    let Value::Object(fields) = &value else {
+        return Err("the body must be a JSON object of integration settings".into());
+    };
+    let document: SettingsDocument =
+        serde_json::from_value(value.clone()).map_err(|e| Invalid(name_the_field(&e, fields)))?;
+    document.validate()
+}
+
+/// serde names the field in "unknown field" and "missing field" errors but not in type
+/// errors ("invalid type: string, expected a boolean"). Deserializing each entry alone finds
+/// the culprit: serde checks a value as it meets it, and missing fields only at the end.
+fn name_the_field(error: &serde_json::Error, fields: &Map<String, Value>) -> String {
+    let message = error.to_string();
+    if message.starts_with("unknown field") || message.starts_with("missing field") {
+        return message;
+    }
+    for (key, value) in fields {
+        let alone = Value::Object(Map::from_iter([(key.clone(), value.clone())]));
+        if let Err(e) = serde_json::from_value::<SettingsDocument>(alone) {
+            let alone_message = e.to_string();
+            if !alone_message.starts_with("missing field") {
+                return format!("field `{key}`: {alone_message}");
+            }
+        }
+    }
+    message
+}
+
+impl SettingsDocument {
+    /// Checks the document and builds the settings it describes.
+    pub fn validate(&self) -> Result<Settings, Invalid> {
+        let name = self.name.trim();
+        if name.is_empty() {
+            return Err("field `name` must not be empty".into());
+        }
+        check_text("name", name, NAME_MAX_CHARS)?;
+        let description = self.description.trim();
+        check_text("description", description, DESCRIPTION_MAX_CHARS)?;
+
+        let ariba_network_id = given("ariba_network_id", self.ariba_network_id.as_deref())?;
+        let invoice_url = given("invoice_url", self.invoice_url.as_deref())?;
+        let buyer_domain = given("buyer_domain", self.buyer_domain.as_deref())?;
+        let buyer_identity = given("buyer_identity", self.buyer_identity.as_deref())?;
+
+        let (buyer_domain, buyer_identity) = match self.system {
+            ProcurementSystem::Coupa => {
+                if ariba_network_id.is_some() {
+                    return Err("field `ariba_network_id` applies to SAP Ariba only: leave it out (or null) for Coupa".into());
+                }
+                if let Some(url) = invoice_url {
+                    check_https_url("invoice_url", url)?;
+                }
+                let domain = buyer_domain.ok_or(
+                    "field `buyer_domain` is required for Coupa: the domain of the From credential Coupa sends (for example DUNS)",
+                )?;
+                let identity = buyer_identity.ok_or(
+                    "field `buyer_identity` is required for Coupa: the identity of the From credential Coupa sends",
+                )?;
+                (domain, identity)
+            }
+            ProcurementSystem::Ariba => {
+                let anid = ariba_network_id.ok_or(
+                    "field `ariba_network_id` is required for SAP Ariba: the buyer's Ariba Network ID, AN followed by digits (for example AN01234567890)",
+                )?;
+                check_anid(anid)?;
+                if invoice_url.is_some() {
+                    return Err("field `invoice_url` applies to Coupa only: SAP Ariba invoices go through the Ariba Network; leave it out (or null)".into());
+                }
+                (
+                    buyer_domain.unwrap_or(ARIBA_NETWORK_DOMAIN),
+                    buyer_identity.unwrap_or(anid),
+                )
+            }
+        };
+        check_text("buyer_domain", buyer_domain, CREDENTIAL_MAX_CHARS)?;
+        check_text("buyer_identity", buyer_identity, CREDENTIAL_MAX_CHARS)?;
+
+        let sender_domain = given("sender_domain", self.sender_domain.as_deref())?;
+        let sender_identity = given("sender_identity", self.sender_identity.as_deref())?;
+        let (sender_domain, sender_identity) = match (sender_domain, sender_identity) {
+            (None, None) => (buyer_domain, buyer_identity),
+            (Some(domain), Some(identity)) => (domain, identity),
+            (Some(_), None) => {
+                return Err("field `sender_identity` is required with `sender_domain` (leave both out to use the buyer credential)".into());
+            }
+            (None, Some(_)) => {
+                return Err("field `sender_domain` is required with `sender_identity` (leave both out to use the buyer credential)".into());
+            }
+        };
+        check_text("sender_domain", sender_domain, CREDENTIAL_MAX_CHARS)?;
+        check_text("sender_identity", sender_identity, CREDENTIAL_MAX_CHARS)?;
+
+        let credentials = BuyerCredentials {
+            buyer_domain: buyer_domain.to_string(),
+            buyer_identity: buyer_identity.to_string(),
+            sender_domain: sender_domain.to_string(),
+            sender_identity: sender_identity.to_string(),
+        };
+        let system = match self.system {
+            ProcurementSystem::Coupa => SystemSettings::Coupa(CoupaSettings {
+                credentials,
+                invoice_url: invoice_url.map(str::to_string),
+            }),
+            ProcurementSystem::Ariba => SystemSettings::Ariba(AribaSettings {
+                ariba_network_id: ariba_network_id.unwrap_or_default().to_string(),
+                credentials,
+            }),
+        };
+        Ok(Settings {
+            name: name.to_string(),
+            description: description.to_string(),
+            test_mode: self.test_mode,
+            redirect: self.redirect,
+            preapprove_free: self.preapprove_free,
+            preapprove_byol: self.preapprove_byol,
+            form_encoding: self.form_encoding,
+            enabled: self.enabled,
+            system,
+        })
+    }
+}
+
+/// An optional text field, trimmed; blank counts as absent, as a form would send it.
+fn given<'a>(field: &str, value: Option<&'a str>) -> Result<Option<&'a str>, Invalid> {
+    let value = value.map(str::trim).filter(|v| !v.is_empty());
+    if let Some(v) = value {
+        check_text(field, v, usize::MAX)?;
+    }
+    Ok(value)
+}
+
+fn check_text(field: &str, value: &str, max_chars: usize) -> Result<(), Invalid> {
+    let count = value.chars().count();
+    if count > max_chars {
+        return Err(Invalid(format!(
+            "field `{field}` must be at most {max_chars} characters (it has {count})"
+        )));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(Invalid(format!(
+            "field `{field}` must not contain control characters"
+        )));
+    }
+    Ok(())
+}
+
+/// Ariba Network IDs are `AN` followed by digits (AN01234567890).
+fn check_anid(anid: &str) -> Result<(), Invalid> {
+    let digits = anid.strip_prefix("AN").unwrap_or("");
+    if digits.is_empty() || digits.len() > 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Invalid(format!(
+            "field `ariba_network_id` must be AN followed by digits (for example AN01234567890), not '{anid}'"
+        )));
+    }
+    Ok(())
+}
+
+/// Invoices carry prices and purchase order numbers: only over TLS. The one exception is
+/// the machine itself (127.0.0.1, localhost), where a local stack's stand-in buyer listens:
+/// nothing leaves the host there, and no deployed buyer can be reached that way.
+fn check_https_url(field: &str, url: &str) -> Result<(), Invalid> {
+    check_text(field, url, URL_MAX_CHARS)?;
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", ""));
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = authority.rsplit_once(':').map_or(authority, |(h, _)| h);
+    let loopback = matches!(host, "127.0.0.1" | "localhost");
+    let usable = !host.is_empty() && !authority.contains(char::is_whitespace);
+    if usable
+        && (scheme.eq_ignore_ascii_case("https")
+            || (scheme.eq_ignore_ascii_case("http") && loopback))
+    {
+        Ok(())
+    } else {
+        Err(Invalid(format!(
+            "field `{field}` must be an https:// URL with a host, not '{url}'"
+        )))
+    }
+}
+
+/// What an administrator asks to do with an integration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Read,
+    Save,
+    Rotate,
+}
+
+/// Why an admin request is not carried out.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsRefused {
+    /// No signed caller: API Gateway's IAM authorizer named no account.
+    #[error("the request is not signed")]
+    Unsigned,
+    #[error("no organisation {0}")]
+    UnknownOrganization(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("organisation {0} has no procurement integration yet")]
+    NoIntegration(OrgId),
+    #[error("{0}")]
+    Invalid(#[from] Invalid),
+    #[error("the buyer credential {0} is already used by another organisation's integration")]
+    CredentialTaken(String),
+    /// Every conditional write lost to another admin request made at the same moment.
+    #[error("the integration kept changing while this request was applied")]
+    KeptChanging,
+    #[error(transparent)]
+    NoRandomness(#[from] NoRandomness),
+    #[error(transparent)]
+    Storage(#[from] StoreError),
+}
+
+/// An ID this long or with white space or control characters cannot name an organisation,
+/// so it is answered as unknown without a lookup (and never becomes an oversized table key).
+fn plausible_org_id(org_id: &str) -> bool {
+    (1..=256).contains(&org_id.len())
+        && !org_id.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+/// The organisation record decides: its management account may do everything, its member
+/// accounts may read.
+pub async fn authorize(
+    deps: &Deps,
+    caller_account: Option<&str>,
+    org_id: &str,
+    action: Action,
+) -> Result<Organization, SettingsRefused> {
+    let Some(account) = caller_account.map(str::trim).filter(|a| !a.is_empty()) else {
+        return Err(SettingsRefused::Unsigned);
+    };
+    let org = if plausible_org_id(org_id) {
+        deps.organizations.get(&OrgId::from(org_id)).await?
+    } else {
+        None
+    };
+    let Some(org) = org else {
+        return Err(SettingsRefused::UnknownOrganization(org_id.to_string()));
+    };
+    tracing::Span::current().record("org_id", org_id);
+    let management = org.management_account_id == account;
+    let member = org.member_account_ids.iter().any(|m| m == account);
+    match action {
+        _ if management => Ok(org),
+        Action::Read if member => Ok(org),
+        Action::Save | Action::Rotate if member => {
+            tracing::info!(org_id, account, "member account refused a settings change");
+            Err(SettingsRefused::Forbidden(format!(
+                "only the management account {} of organisation {org_id} may change its procurement integration; account {account} may only read it",
+                org.management_account_id
+            )))
+        }
+        _ => {
+            tracing::info!(org_id, account, "account outside the organisation refused");
+            Err(SettingsRefused::Forbidden(format!(
+                "account {account} does not belong to organisation {org_id}: only its management account may change its procurement integration, and its member accounts may read it"
+            )))
+        }
+    }
+}
+
+/// The stored integration of an organisation the caller may see.
+pub async fn read(deps: &Deps, org: &Organization) -> Result<Integration, SettingsRefused> {
+    deps.integrations
+        .get(&org.org_id)
+        .await?
+        .ok_or_else(|| SettingsRefused::NoIntegration(org.org_id.clone()))
+}
+
+/// What a PUT did.
+#[derive(Debug, Clone)]
+pub enum Saved {
+    /// The integration is new; its first shared secret is shown this once.
+    Created {
+        integration: Integration,
+        secret: String,
+    },
+    /// The settings of the existing integration were replaced; its secret stays.
+    Updated {
+        integration: Integration,
+        /// Names of the settings that changed (never their values).
+        changed: Vec<String>,
+    },
+}
+
+/// Conditional writes tried before giving up: each failure means another admin request won
+/// the same moment, so a handful is plenty.
+const WRITE_ATTEMPTS: usize = 5;
+
+/// PUT: creates the integration with a new shared secret, or replaces the settings of the
+/// existing one and keeps its secret.
+///
+/// Each write is conditional on the version read (see [`crate::ports::Integrations::replace`]):
+/// a PUT racing a rotation or another PUT reads again and reapplies, so it never puts an older
+/// secret back.
+pub async fn save(
+    deps: &Deps,
+    org: &Organization,
+    settings: Settings,
+) -> Result<Saved, SettingsRefused> {
+    let buyer = settings.credentials().buyer();
+    // One buyer credential, one integration: the setup and order URLs find the integration
+    // by the From credential, so a second owner would make the first one unreachable. The
+    // write below claims the credential; this read also finds integrations stored before
+    // credentials were claimed.
+    if let Some(other) = deps
+        .integrations
+        .find_by_buyer(&buyer.domain, &buyer.identity)
+        .await?
+        && other.org_id != org.org_id
+    {
+        return Err(SettingsRefused::CredentialTaken(buyer.to_string()));
+    }
+    for _ in 0..WRITE_ATTEMPTS {
+        let existing = deps.integrations.get(&org.org_id).await?;
+        let (secret_digest, secret) = match &existing {
+            Some(old) => (old.secret_digest.clone(), None),
+            None => {
+                let (secret, digest) = new_shared_secret()?;
+                (digest, Some(secret))
+            }
+        };
+        let integration = Integration {
+            org_id: org.org_id.clone(),
+            settings: settings.clone(),
+            secret_digest,
+            updated_at: next_version(existing.as_ref()),
+        };
+        match deps
+            .integrations
+            .replace(&integration, existing.as_ref())
+            .await?
+        {
+            IntegrationWrite::Written => {}
+            IntegrationWrite::Stale => continue, // changed since it was read: read again
+            IntegrationWrite::CredentialTaken => {
+                return Err(SettingsRefused::CredentialTaken(buyer.to_string()));
+            }
+        }
+        return Ok(match (existing, secret) {
+            (Some(old), _) => Saved::Updated {
+                changed: changed_settings(&old.settings, &integration.settings),
+                integration,
+            },
+            (None, secret) => Saved::Created {
+                integration,
+                secret: secret.unwrap_or_default(),
+            },
+        });
+    }
+    Err(SettingsRefused::KeptChanging)
+}
+
+/// POST .../secret: a new shared secret replaces the old one at once. The integration as
+/// written and the secret, shown this once.
+pub async fn rotate(
+    deps: &Deps,
+    org: &Organization,
+) -> Result<(Integration, String), SettingsRefused> {
+    for _ in 0..WRITE_ATTEMPTS {
+        let previous = read(deps, org).await?;
+        let mut integration = previous.clone();
+        let (secret, digest) = new_shared_secret()?;
+        integration.secret_digest = digest;
+        integration.updated_at = next_version(Some(&previous));
+        match deps
+            .integrations
+            .replace(&integration, Some(&previous))
+            .await?
+        {
+            IntegrationWrite::Written => return Ok((integration, secret)),
+            // Changed since it was read: a secret made now would be lost.
+            IntegrationWrite::Stale => continue,
+            // Only an integration stored before credentials were claimed can meet this.
+            IntegrationWrite::CredentialTaken => {
+                return Err(SettingsRefused::CredentialTaken(
+                    integration.buyer().to_string(),
+                ));
+            }
+        }
+    }
+    Err(SettingsRefused::KeptChanging)
+}
+
+/// Lowercase hex of 32 bytes from the OS random source, and its digest.
+///
+/// The table keeps only `SecretDigest::of(secret)`: plain SHA-256, no salt or stretching,
+/// is enough because the secret has 256 bits of entropy: there is nothing to guess, so a
+/// leaked table does not reveal it. (Slow hashes protect low-entropy passwords.)
+fn new_shared_secret() -> Result<(String, String), NoRandomness> {
+    let secret = random_hex::<32>()?;
+    let digest = SecretDigest::of(&secret).to_hex();
+    Ok((secret, digest))
+}
+
+/// A new `updated_at`, later than the one it replaces even if the clock has not moved: it
+/// is the version the next conditional write is checked against.
+fn next_version(previous: Option<&Integration>) -> OffsetDateTime {
+    let now = OffsetDateTime::now_utc();
+    match previous {
+        Some(p) if p.updated_at >= now => p.updated_at + time::Duration::nanoseconds(1),
+        _ => now,
+    }
+}
+
+/// Names of the settings that differ, by the document's field names (derived from the one
+/// serde shape of [`Settings`], so a new setting needs no list kept here).
+pub fn changed_settings(old: &Settings, new: &Settings) -> Vec<String> {
+    let fields = |s: &Settings| match serde_json::to_value(s) {
+        Ok(Value::Object(map)) => map,
+        _ => Map::new(),
+    };
+    let (old, new) = (fields(old), fields(new));
+    let mut names: Vec<String> = old
+        .keys()
+        .chain(new.keys())
+        .filter(|key| old.get(*key) != new.get(*key))
+        .cloned()
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// What the administrator pastes into Coupa or Ariba. The shared secrets only right after
+/// they were made (create, rotation): never on a read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PurchaseInformation {
+    pub punchout_setup_url: String,
+    pub order_url: String,
+    pub supplier_domain: String,
+    pub supplier_identity: String,
+    pub buyer_domain: String,
+    pub buyer_identity: String,
+    pub sender_domain: String,
+    pub sender_identity: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shared_secret: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shared_secret_notice: Option<String>,
+    /// What our invoices present as Sender SharedSecret, for Coupa's supplier setup.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invoice_shared_secret: Option<String>,
+}
+
+impl PurchaseInformation {
+    pub fn of(deps: &Deps, integration: &Integration, new_secret: Option<&str>) -> Self {
+        let config = &deps.config;
+        let credentials = integration.settings.credentials();
+        let mut info = Self {
+            punchout_setup_url: config.url(paths::SETUP),
+            order_url: config.url(paths::ORDER),
+            supplier_domain: config.supplier_domain.clone(),
+            supplier_identity: config.supplier_identity.clone(),
+            buyer_domain: credentials.buyer_domain.clone(),
+            buyer_identity: credentials.buyer_identity.clone(),
+            sender_domain: credentials.sender_domain.clone(),
+            sender_identity: credentials.sender_identity.clone(),
+            shared_secret: None,
+            shared_secret_notice: None,
+            invoice_shared_secret: None,
+        };
+        if let Some(secret) = new_secret {
+            info.shared_secret = Some(secret.to_string());
+            info.shared_secret_notice = Some(format!(
+                "shown this once and not stored: enter it in the procurement system now; if it is lost, rotate it with POST {}",
+                paths::admin_secret(integration.org_id.as_str())
+            ));
+            // Derived from INVOICE_SECRET_KEY (never stored) and shown with the punchout
+            // secret only, so read-only member accounts never see it; a rotation shows it
+            // again (unchanged).
+            if integration.system() == ProcurementSystem::Coupa {
+                info.invoice_shared_secret =
+                    crate::invoices::invoice_secret(config, &integration.org_id)
+                        .map(|s| s.expose().to_string());
+            }
+        }
+        info
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ports::Integrations;
+    use serde_json::json;
+
+    #[test]
+    fn each_write_gets_a_later_version_even_when_the_clock_lags() {
+        let ahead = OffsetDateTime::now_utc() + time::Duration::minutes(5);
+        let stored = crate::demo::coupa_integration(ahead);
+        assert!(next_version(Some(&stored)) > stored.updated_at);
+        let past = crate::demo::coupa_integration(OffsetDateTime::UNIX_EPOCH);
+        assert!(next_version(Some(&past)) > past.updated_at);
+    }
+
+    #[tokio::test]
+    async fn a_write_based_on_a_version_since_replaced_is_refused() {
+        let world = crate::fakes::FakeWorld::demo().await;
+        let store = world.store.as_ref();
+        let org = OrgId::from(crate::demo::COUPA_ORG);
+        let read = Integrations::get(store, &org).await.unwrap().unwrap();
+        let mut rotated = read.clone();
+        rotated.secret_digest = "ab".repeat(32);
+        rotated.updated_at = next_version(Some(&read));
+        assert_eq!(
+            store.replace(&rotated, Some(&read)).await.unwrap(),
+            IntegrationWrite::Written
+        );
+        // A PUT that read before the rotation must not put the old digest back.
+        let mut stale = read.clone();
+        stale.updated_at = next_version(Some(&read));
+        for previous in [Some(&read), None] {
+            assert_eq!(
+                store.replace(&stale, previous).await.unwrap(),
+                IntegrationWrite::Stale
+            );
+        }
+        let now = Integrations::get(store, &org).await.unwrap().unwrap();
+        assert_eq!(now.secret_digest, rotated.secret_digest);
+    }
+
+    #[tokio::test]
+    async fn a_buyer_credential_another_organisation_holds_is_not_written() {
+        let world = crate::fakes::FakeWorld::demo().await;
+        let store = world.store.as_ref();
+        let holder = Integrations::get(store, &OrgId::from(crate::demo::COUPA_ORG))
+            .await
+            .unwrap()
+            .unwrap();
+        let mut newcomer = holder.clone();
+        newcomer.org_id = OrgId::from("another-org");
+        let SystemSettings::Coupa(coupa) = &mut newcomer.settings.system else {
+            panic!("the demo Coupa integration is Coupa's");
+        };
+        coupa.credentials.buyer_domain = coupa.credentials.buyer_domain.to_ascii_uppercase();
+        assert_eq!(
+            store.replace(&newcomer, None).await.unwrap(),
+            IntegrationWrite::CredentialTaken
+        );
+        assert_eq!(
+            Integrations::get(store, &newcomer.org_id).await.unwrap(),
+            None
+        );
+        if let SystemSettings::Coupa(coupa) = &mut newcomer.settings.system {
+            coupa.credentials.buyer_identity = format!("{}-2", coupa.credentials.buyer_identity);
+        }
+        assert_eq!(
+            store.replace(&newcomer, None).await.unwrap(),
+            IntegrationWrite::Written
+        );
+    }
+
+    fn coupa() -> Value {
+        json!({"system": "coupa", "name": "Acme Coupa", "buyer_domain": "DUNS", "buyer_identity": "acme"})
+    }
+
+    fn parse(value: &Value) -> Result<Settings, Invalid> {
+        parse_document(value.to_string().as_bytes())
+    }
+
+    fn error(value: &Value) -> String {
+        parse(value).unwrap_err().0
+    }
+
+    #[test]
+    fn defaults_protect_the_buyer() {
+        let s = parse(&coupa()).unwrap();
+        assert!(s.test_mode && s.enabled);
+        assert!(!s.redirect && !s.preapprove_free && !s.preapprove_byol);
+        assert_eq!(s.form_encoding, FormEncoding::UrlEncoded);
+        let sender = s.credentials().sender();
+        assert_eq!(
+            (sender.domain.as_str(), sender.identity.as_str()),
+            ("DUNS", "acme")
+        );
+    }
+
+    #[test]
+    fn type_errors_name_the_field() {
+        let mut doc = coupa();
+        doc["test_mode"] = json!("yes");
+        assert!(error(&doc).contains("`test_mode`"));
+        let mut doc = coupa();
+        doc["system"] = json!("sap");
+        assert!(error(&doc).contains("`system`"));
+        let mut doc = coupa();
+        doc["form_encoding"] = json!("cxml-base64");
+        assert_eq!(parse(&doc).unwrap().form_encoding, FormEncoding::Base64);
+        doc["form_encoding"] = json!("base64");
+        assert!(error(&doc).contains("`form_encoding`"));
+        assert!(error(&json!({"name": "x"})).contains("`system`"));
+        assert!(
+            parse_document(b"[1]")
+                .unwrap_err()
+                .0
+                .contains("JSON object")
+        );
+        assert!(
+            parse_document(b"{")
+                .unwrap_err()
+                .0
+                .contains("not valid JSON")
+        );
+        assert!(parse_document(b" ").unwrap_err().0.contains("empty"));
+    }
+
+    #[test]
+    fn values_are_checked_by_field() {
+        let check = |patch: Value| {
+            let mut doc = coupa();
+            for (k, v) in patch.as_object().unwrap() {
+                doc[k] = v.clone();
+            }
+            parse(&doc).map(|_| ()).map_err(|e| e.0)
+        };
+        assert!(check(json!({"name": "  "})).unwrap_err().contains("`name`"));
+        assert!(
+            check(json!({"name": "n".repeat(101)}))
+                .unwrap_err()
+                .contains("at most 100")
+        );
+        assert!(check(json!({"name": "n".repeat(100)})).is_ok());
+        assert!(
+            check(json!({"description": "d".repeat(501)}))
+                .unwrap_err()
+                .contains("`description`")
+        );
+        assert!(
+            check(json!({"ariba_network_id": "AN0100"}))
+                .unwrap_err()
+                .contains("`ariba_network_id`")
+        );
+        assert!(check(json!({"ariba_network_id": null})).is_ok());
+        for bad in [
+            "ftp://x",
+            "https://",
+            "https:// x",
+            "http://buyer.example/inv",
+        ] {
+            assert!(
+                check(json!({ "invoice_url": bad }))
+                    .unwrap_err()
+                    .contains("`invoice_url`"),
+                "{bad}"
+            );
+        }
+        assert!(check(json!({"invoice_url": "HTTPS://buyer.example/inv"})).is_ok());
+        assert!(check(json!({"invoice_url": "http://127.0.0.1:9100/invoices"})).is_ok());
+        assert!(check(json!({"invoice_url": "http://127.0.0.1.evil.example/inv"})).is_err());
+        assert!(
+            check(json!({"buyer_identity": null}))
+                .unwrap_err()
+                .contains("`buyer_identity`")
+        );
+        assert!(
+            check(json!({"sender_domain": "NetworkID"}))
+                .unwrap_err()
+                .contains("`sender_identity`")
+        );
+    }
+
+    #[test]
+    fn anids_are_an_and_digits() {
+        assert!(check_anid("AN01000000001").is_ok());
+        for bad in ["AN", "an0100", "AN01x", "01000000001", "ANN1"] {
+            assert!(check_anid(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn stored_settings_read_back_as_the_same_document() {
+        let settings = parse(&json!({
+            "system": "ariba", "name": "Acme Ariba", "ariba_network_id": "AN0100000002",
+            "preapprove_free": true, "form_encoding": "cxml-base64"
+        }))
+        .unwrap();
+        let document = serde_json::to_vec(&settings).unwrap();
+        assert_eq!(parse_document(&document).unwrap(), settings);
+    }
+
+    #[test]
+    fn changes_are_named_by_field() {
+        let old = parse(&coupa()).unwrap();
+        let mut doc = coupa();
+        doc["test_mode"] = json!(false);
+        doc["invoice_url"] = json!("https://acme.example/inv");
+        let new = parse(&doc).unwrap();
+        assert_eq!(changed_settings(&old, &new), ["invoice_url", "test_mode"]);
+        assert!(changed_settings(&old, &old).is_empty());
+    }
+}
