@@ -2,6 +2,8 @@
 
 mod dynamo;
 mod invoice_http;
+#[cfg(feature = "test-util")]
+pub mod recorded;
 mod ses;
 mod sqs;
 
