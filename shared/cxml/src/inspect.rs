@@ -172,6 +172,19 @@ fn request(out: &mut Map<String, Value>, payload: &RequestPayload) {
                 }),
             );
         }
+        RequestPayload::Confirmation(c) => {
+            out.insert(
+                "confirmation".into(),
+                json!({
+                    "type": c.header.confirmation_type,
+                    "operation": c.header.operation,
+                    "confirm_id": c.header.confirm_id,
+                    "notice_date_utc": format_timestamp(c.header.notice_date),
+                    "order_id": c.order.order_id,
+                    "order_payload_id": c.order.document_payload_id,
+                }),
+            );
+        }
         RequestPayload::Profile(_) | RequestPayload::Other(_) => {}
     }
 }

@@ -96,6 +96,7 @@ pub enum RequestPayload {
     Order(OrderRequest),
     Profile(ProfileRequest),
     InvoiceDetail(InvoiceDetailRequest),
+    Confirmation(ConfirmationRequest),
     /// A valid cXML request this crate does not model (StatusUpdateRequest, ShipNoticeRequest ...).
     Other(String),
 }
@@ -512,6 +513,35 @@ pub enum InvoiceDate {
     Unrecognised(String),
 }
 
+/// A supplier's confirmation of a purchase order (Fulfill.dtd): `type="accept"` accepts the
+/// whole order as the referenced OrderRequest describes it, so no items need to follow.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfirmationRequest {
+    pub header: ConfirmationHeader,
+    pub order: ConfirmedOrder,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfirmationHeader {
+    /// `accept`, `reject`, `detail`, ...
+    pub confirmation_type: String,
+    /// `new`, or `update` of an earlier confirmation.
+    pub operation: String,
+    pub confirm_id: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub notice_date: time::OffsetDateTime,
+}
+
+/// The OrderRequest a confirmation answers: its orderID and orderDate copied from the order's
+/// header, and its payloadID (DocumentReference, required by the DTD).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfirmedOrder {
+    pub order_id: Option<String>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub order_date: Option<time::OffsetDateTime>,
+    pub document_payload_id: String,
+}
+
 /// What an invoice line is billed against.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderReference {
@@ -570,6 +600,7 @@ impl Cxml {
                 RequestPayload::Order(_) => "OrderRequest",
                 RequestPayload::Profile(_) => "ProfileRequest",
                 RequestPayload::InvoiceDetail(_) => "InvoiceDetailRequest",
+                RequestPayload::Confirmation(_) => "ConfirmationRequest",
                 RequestPayload::Other(name) => name,
             },
             Body::Response(r) => match &r.payload {

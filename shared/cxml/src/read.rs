@@ -259,6 +259,9 @@ fn read_request(el: &Element<'_>) -> Result<Request> {
         "InvoiceDetailRequest" => {
             RequestPayload::InvoiceDetail(read_invoice_detail_request(payload_el)?)
         }
+        "ConfirmationRequest" => {
+            RequestPayload::Confirmation(read_confirmation_request(payload_el)?)
+        }
         other => RequestPayload::Other(other.to_string()),
     };
     Ok(Request {
@@ -678,6 +681,29 @@ fn read_order_request(el: &Element<'_>) -> Result<OrderRequest> {
             extrinsics: read_extrinsics(h)?,
         },
         items,
+    })
+}
+
+fn read_confirmation_request(el: &Element<'_>) -> Result<ConfirmationRequest> {
+    let h = child(el, "ConfirmationHeader")?;
+    let reference = child(el, "OrderReference")?;
+    Ok(ConfirmationRequest {
+        header: ConfirmationHeader {
+            confirmation_type: attr(h, "type")?.trim().to_string(),
+            operation: h.attr("operation").unwrap_or("new").trim().to_string(),
+            confirm_id: opt_attr(h, "confirmID"),
+            notice_date: timestamp_attr(h, "noticeDate")?,
+        },
+        order: ConfirmedOrder {
+            order_id: opt_attr(reference, "orderID"),
+            order_date: reference
+                .attr("orderDate")
+                .map(|_| timestamp_attr(reference, "orderDate"))
+                .transpose()?,
+            document_payload_id: attr(child(reference, "DocumentReference")?, "payloadID")?
+                .trim()
+                .to_string(),
+        },
     })
 }
 

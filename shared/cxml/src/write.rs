@@ -18,6 +18,10 @@ pub fn dtd_for(doc: &Cxml) -> &'static str {
             payload: RequestPayload::InvoiceDetail(_),
             ..
         }) => "InvoiceDetail.dtd",
+        Body::Request(Request {
+            payload: RequestPayload::Confirmation(_),
+            ..
+        }) => "Fulfill.dtd",
         _ => "cXML.dtd",
     }
 }
@@ -151,6 +155,7 @@ impl XmlOut {
             RequestPayload::Order(o) => self.order_request(o),
             RequestPayload::Profile(_) => self.empty("ProfileRequest", &[]),
             RequestPayload::InvoiceDetail(i) => self.invoice_detail_request(i),
+            RequestPayload::Confirmation(c) => self.confirmation_request(c),
             // Unmodelled requests have no content we kept; write them empty.
             RequestPayload::Other(name) => self.empty(name, &[]),
         }
@@ -495,6 +500,36 @@ impl XmlOut {
             self.item_out(item);
         }
         self.close("OrderRequest");
+    }
+
+    fn confirmation_request(&mut self, c: &ConfirmationRequest) {
+        let h = &c.header;
+        let notice = format_timestamp(h.notice_date);
+        let mut attrs = vec![
+            ("type", h.confirmation_type.as_str()),
+            ("noticeDate", notice.as_str()),
+            ("operation", h.operation.as_str()),
+        ];
+        if let Some(id) = &h.confirm_id {
+            attrs.push(("confirmID", id.as_str()));
+        }
+        self.open("ConfirmationRequest", &[]);
+        self.empty("ConfirmationHeader", &attrs);
+        let order_date = c.order.order_date.map(format_timestamp);
+        let mut reference = Vec::new();
+        if let Some(id) = &c.order.order_id {
+            reference.push(("orderID", id.as_str()));
+        }
+        if let Some(date) = &order_date {
+            reference.push(("orderDate", date.as_str()));
+        }
+        self.open("OrderReference", &reference);
+        self.empty(
+            "DocumentReference",
+            &[("payloadID", c.order.document_payload_id.as_str())],
+        );
+        self.close("OrderReference");
+        self.close("ConfirmationRequest");
     }
 
     fn invoice_detail_request(&mut self, i: &InvoiceDetailRequest) {

@@ -41,10 +41,11 @@ fn xmllint_is_installed_and_refuses_an_invalid_document() {
 }
 
 #[test]
-fn dtd_for_names_invoice_detail_only_for_invoices() {
+fn dtd_for_names_invoice_detail_for_invoices_and_fulfill_for_confirmations() {
     assert_eq!(cxml::dtd_for(&invoice_doc()), "InvoiceDetail.dtd");
+    assert_eq!(cxml::dtd_for(&confirmation_doc()), "Fulfill.dtd");
     for (name, doc) in built_docs() {
-        if name != "InvoiceDetailRequest" {
+        if name != "InvoiceDetailRequest" && name != "ConfirmationRequest" {
             assert_eq!(cxml::dtd_for(&doc), "cXML.dtd", "{name}");
         }
     }
@@ -73,13 +74,14 @@ fn every_modeled_sample_rewritten_validates() {
         "Response",
         "PunchOutSetupResponse",
         "InvoiceDetailRequest",
+        "ConfirmationRequest",
     ] {
         assert!(
             checked.iter().any(|c| c == kind),
             "no {kind} sample was re-written"
         );
     }
-    assert_eq!(checked.len(), 29, "{checked:?}");
+    assert_eq!(checked.len(), 30, "{checked:?}");
 }
 
 #[test]

@@ -129,10 +129,27 @@ fn confirmation_request_officeluv() {
     assert_party(&hdr(&doc).from, "NetworkID", "AN01000000147");
     assert_party(&hdr(&doc).to, "NetworkId", "customerID");
     assert_eq!(doc.deployment_mode(), DeploymentMode::Production);
-    assert!(matches!(
-        &doc.body,
-        Body::Request(Request { payload: RequestPayload::Other(name), .. }) if name == "ConfirmationRequest"
-    ));
+    let Body::Request(Request {
+        payload: RequestPayload::Confirmation(confirmation),
+        ..
+    }) = &doc.body
+    else {
+        panic!("not a ConfirmationRequest: {:?}", doc.body);
+    };
+    assert_eq!(confirmation.header.confirmation_type, "detail");
+    assert_eq!(confirmation.header.operation, "new");
+    assert_eq!(
+        confirmation.header.notice_date,
+        datetime!(2012-09-04 07:37:49 UTC)
+    );
+    assert_eq!(
+        confirmation.order.order_id.as_deref(),
+        Some("400-2591453-0")
+    );
+    assert_eq!(
+        confirmation.order.document_payload_id,
+        "20120904023747.cXMLPurchaseOrder.984556224@eprosvcs.com"
+    );
 }
 
 #[test]

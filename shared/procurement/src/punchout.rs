@@ -106,13 +106,13 @@ pub async fn setup(deps: &Deps, body: &[u8]) -> Result<Cxml, Refusal> {
             deps.config.url(paths::ORDER)
         ))
         .into()),
-        RequestPayload::InvoiceDetail(_) | RequestPayload::Other(_) => {
-            Err(Rejection::not_implemented(format!(
-                "{} is not implemented by this marketplace",
-                doc.message_type()
-            ))
-            .into())
-        }
+        RequestPayload::InvoiceDetail(_)
+        | RequestPayload::Confirmation(_)
+        | RequestPayload::Other(_) => Err(Rejection::not_implemented(format!(
+            "{} is not implemented by this marketplace",
+            doc.message_type()
+        ))
+        .into()),
     }
 }
 

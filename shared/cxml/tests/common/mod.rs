@@ -413,8 +413,33 @@ pub fn profile_request_doc() -> Cxml {
 }
 
 /// Every document built from scratch, named.
+/// A supplier's acceptance of a whole purchase order, as sent to the Ariba Network.
+pub fn confirmation_doc() -> Cxml {
+    let mut doc = Cxml::request(
+        "marketplace.example",
+        header(),
+        DeploymentMode::Production,
+        RequestPayload::Confirmation(ConfirmationRequest {
+            header: ConfirmationHeader {
+                confirmation_type: "accept".into(),
+                operation: "new".into(),
+                confirm_id: Some("PO-4711-accept".into()),
+                notice_date: datetime!(2026-11-24 10:05 UTC),
+            },
+            order: ConfirmedOrder {
+                order_id: Some("PO-4711".into()),
+                order_date: Some(datetime!(2026-11-24 10:00 UTC)),
+                document_payload_id: "1795514400.1@ariba.example".into(),
+            },
+        }),
+    );
+    doc.timestamp = datetime!(2026-11-24 10:05 UTC);
+    doc
+}
+
 pub fn built_docs() -> Vec<(&'static str, Cxml)> {
     vec![
+        ("ConfirmationRequest", confirmation_doc()),
         ("ProfileResponse", profile_response_doc()),
         ("rejection", rejection_doc()),
         ("PunchOutSetupResponse", punchout_setup_response_doc()),
