@@ -9,6 +9,7 @@
 
 pub mod auth;
 pub mod build;
+pub mod cif;
 pub mod datetime;
 pub mod dom;
 #[cfg(feature = "dtd-check")]

@@ -1313,3 +1313,39 @@ fn inspect_refuses_the_invalid_sample_with_its_status() {
         assert!(stderr.contains("400"), "{stderr}");
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// The `cxml catalog` CLI: the Level 1 punchout item for the SAP Ariba Network.
+
+#[test]
+fn catalog_writes_the_cif_punchout_item_and_refuses_bad_options() {
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_cxml"))
+            .arg("catalog")
+            .args(args)
+            .output()
+            .expect("run cxml")
+    };
+    let out = run(&[
+        "--supplier-id",
+        "AN01000000099",
+        "--punchout-url",
+        "https://punchout.example.com/punchout/setup",
+        "--unspsc",
+        "81162000",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let cif = String::from_utf8(out.stdout).unwrap();
+    assert!(cif.starts_with("CIF_I_V3.0\r\n"), "{cif}");
+    assert!(cif.ends_with("ENDOFDATA\r\n"), "{cif}");
+    assert!(
+        cif.contains(",81162000,")
+            && cif.contains("https://punchout.example.com/punchout/setup,,,TRUE,store"),
+        "{cif}"
+    );
+    let refused = run(&["--supplier-id", "AN01", "--punchout-url", "http://x"]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("https"));
+    assert_eq!(run(&["--nonsense", "x"]).status.code(), Some(2));
+    assert_eq!(run(&["--supplier-id"]).status.code(), Some(2));
+}

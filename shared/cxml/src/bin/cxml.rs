@@ -1,13 +1,71 @@
 //! `cxml inspect FILE`: what a cXML document says, as JSON, for people debugging an
 //! integration. Exits 0 for a document this project accepts; otherwise prints the cXML
 //! status it would answer with and exits 1.
+//!
+//! `cxml catalog --supplier-id ANID --punchout-url URL [...]`: the CIF 3.0 file of the Level 1
+//! punchout catalog item to upload to the SAP Ariba Network (see README, "SAP Ariba").
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cxml inspect FILE   (FILE may be - for standard input)";
+const USAGE: &str = "usage: cxml inspect FILE   (FILE may be - for standard input)
+       cxml catalog --supplier-id ANID --punchout-url https://.../punchout/setup
+                    [--supplier-id-domain NetworkID] [--part-id ID] [--unspsc CODE]
+                    [--description TEXT] [--manufacturer NAME] [--currency USD]";
+
+/// `cxml catalog ...`: writes the CIF file to standard output.
+fn catalog(args: &[String]) -> ExitCode {
+    let mut item = cxml::cif::PunchoutItem {
+        supplier_id: String::new(),
+        supplier_id_domain: "NetworkID".into(),
+        supplier_part_id: "software-marketplace-catalog".into(),
+        description:
+            "Software Marketplace catalog: SaaS subscriptions, machine images, containers \
+                      and more, requested for approval through your procurement system"
+                .into(),
+        unspsc: "43230000".into(),
+        punchout_url: String::new(),
+        manufacturer_name: "Software Marketplace".into(),
+        currency: "USD".into(),
+    };
+    let mut rest = args.iter();
+    while let Some(flag) = rest.next() {
+        let Some(value) = rest.next() else {
+            eprintln!("cxml catalog: {flag} needs a value\n{USAGE}");
+            return ExitCode::from(2);
+        };
+        let target = match flag.as_str() {
+            "--supplier-id" => &mut item.supplier_id,
+            "--supplier-id-domain" => &mut item.supplier_id_domain,
+            "--part-id" => &mut item.supplier_part_id,
+            "--punchout-url" => &mut item.punchout_url,
+            "--unspsc" => &mut item.unspsc,
+            "--description" => &mut item.description,
+            "--manufacturer" => &mut item.manufacturer_name,
+            "--currency" => &mut item.currency,
+            other => {
+                eprintln!("cxml catalog: unknown option {other}\n{USAGE}");
+                return ExitCode::from(2);
+            }
+        };
+        *target = value.clone();
+    }
+    match cxml::cif::punchout_catalog(&item, time::OffsetDateTime::now_utc()) {
+        Ok(cif) => {
+            print!("{cif}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("cxml catalog: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("catalog") {
+        return catalog(&args[1..]);
+    }
     let path = match args.as_slice() {
         [cmd, path] if cmd == "inspect" => path,
         [flag] if flag == "--help" || flag == "-h" => {
