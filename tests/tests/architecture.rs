@@ -78,7 +78,10 @@ fn the_domain_depends_on_no_lambda_web_or_aws_crate() {
             }
         }
     }
-    assert!(reached.contains("cxml"), "the walk reaches the domain's own dependencies");
+    assert!(
+        reached.contains("cxml"),
+        "the walk reaches the domain's own dependencies"
+    );
     let forbidden: Vec<&&str> = reached
         .iter()
         .filter(|name| NOT_IN_THE_DOMAIN.iter().any(|p| name.starts_with(p)))
