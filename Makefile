@@ -30,6 +30,7 @@ validate: python-tools
 
 ## stack-tests: unit tests of the local stack (scripts/localstack/), offline: moto in process
 stack-tests: python-tools
+	scripts/ensure-tools.sh xmllint
 	.venv/bin/python -m unittest discover -s scripts/localstack/tests -t scripts
 
 ## build: `sam build` (cargo lambda, arm64 release binaries into .aws-sam/); then `sam deploy --guided`

@@ -11,6 +11,7 @@ cd "$(dirname "$0")/.."
 export LOCAL_DIR="$PWD/.local/e2e"
 export MOTO_PORT="${E2E_MOTO_PORT:-5065}"
 export WATCH_PORT="${E2E_WATCH_PORT:-9010}"
+export ARIBA_NETWORK_PORT="${E2E_ARIBA_NETWORK_PORT:-9012}"
 # Failed invoice jobs come back after 2 s instead of the deployed 24 minutes, so the retry and
 # dead-letter tests take seconds; the redrive count is the template's.
 export SQS_VISIBILITY_TIMEOUT="${SQS_VISIBILITY_TIMEOUT:-2}"

@@ -15,8 +15,11 @@ that API Gateway and Lambda would provide, for running the product without an AW
     local_stack.py schedule           invoke the template's scheduled functions with an
                                       EventBridge "Scheduled Event", once or --every N seconds
     local_stack.py emails             the emails moto's SES has accepted
+    local_stack.py ariba-network      the SAP Ariba Network stand-in on 127.0.0.1:$ARIBA_NETWORK_PORT:
+                                      checks and records the order confirmations it receives
 
 Everything listens on 127.0.0.1 only. Environment: MOTO_PORT (5055), WATCH_PORT (9000),
+ARIBA_NETWORK_PORT (9002),
 STACK_NAME (procurement-local), LOCAL_DIR (.local), LOCAL_PARAM_<Name> to override a template
 parameter (e.g. LOCAL_PARAM_SenderEmail=me@example.com).
 
@@ -27,7 +30,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+import threading
 import urllib.error
 from pathlib import Path
 
@@ -37,7 +42,7 @@ _SCRIPTS = str(Path(__file__).resolve().parent)
 if _SCRIPTS not in sys.path:
     sys.path.insert(0, _SCRIPTS)
 
-from localstack import config, resources, scheduler, sqs_poller
+from localstack import ariba_network, config, resources, scheduler, sqs_poller
 from localstack.config import ENDPOINT, HOST, MOTO_PORT, WATCH_PORT, WATCH_URL, log
 from localstack.resources import Moto
 from localstack.supervisor import MANAGED, port_open, read_pid, spawn, stop, wait_http
@@ -59,6 +64,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     log(f"moto answers on {ENDPOINT}")
     # moto keeps its queues in memory: a ledger of an earlier stack's deliveries means nothing now.
     config.DELIVERIES.unlink(missing_ok=True)
+    ariba_network.ledger().unlink(missing_ok=True)
 
     stack = Stack(load_template(), Moto(create=True))
     resources.create_all(stack)
@@ -76,9 +82,11 @@ def cmd_down(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     for name in MANAGED:
         pid = read_pid(name)
-        print(f"{name:11} {'pid ' + str(pid) if pid else 'not running'}")
-    print(f"moto        {ENDPOINT}  ({'open' if port_open(MOTO_PORT) else 'closed'})")
-    print(f"api         {WATCH_URL}  ({'open' if port_open(WATCH_PORT) else 'closed'})")
+        print(f"{name:13} {'pid ' + str(pid) if pid else 'not running'}")
+    print(f"moto          {ENDPOINT}  ({'open' if port_open(MOTO_PORT) else 'closed'})")
+    print(f"api           {WATCH_URL}  ({'open' if port_open(WATCH_PORT) else 'closed'})")
+    network = config.ARIBA_NETWORK_PORT
+    print(f"ariba network http://{HOST}:{network}/  ({'open' if port_open(network) else 'closed'})")
     return 0
 
 
@@ -103,6 +111,20 @@ def cmd_schedule(args: argparse.Namespace) -> int:
         log("no scheduled function matches")
         return 1
     return scheduler.run(targets, args.every, args.timeout)
+
+
+def cmd_ariba_network(args: argparse.Namespace) -> int:
+    """The SAP Ariba Network stand-in, until stopped."""
+    env = Path(config.LOCAL_DIR / "stack.env").read_text().splitlines()
+    values = dict(line.split("=", 1) for line in env if "=" in line)
+    secret_id = values.get("ARIBA_NETWORK_SECRET_ID")
+    if not secret_id:
+        log("stack.env names no ARIBA_NETWORK_SECRET_ID: start the stack with `up` first")
+        return 1
+    server = ariba_network.serve(args.port, secret_id, Moto(create=False).client("secretsmanager"))
+    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
+    server.serve_forever()
+    return 0
 
 
 def cmd_emails(args: argparse.Namespace) -> int:
@@ -141,6 +163,9 @@ def main() -> int:
     sc.add_argument("--timeout", type=float, default=1200)
     sc.set_defaults(func=cmd_schedule)
     sub.add_parser("emails").set_defaults(func=cmd_emails)
+    an = sub.add_parser("ariba-network")
+    an.add_argument("--port", type=int, default=config.ARIBA_NETWORK_PORT)
+    an.set_defaults(func=cmd_ariba_network)
     args = parser.parse_args()
     return args.func(args)
 

@@ -9,7 +9,50 @@ import base64, json, pathlib
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent / "events"
 COUPA = ("DUNS", "coupa-demo-buyer", "local-demo-coupa-secret")
-ARIBA = ("NetworkID", "AN01000000001", "local-demo-ariba-secret")
+# Ariba buyers reach the marketplace through the SAP Ariba Network, which forwards their
+# documents: From the buyer's ANID (and the buyer's own system ID), To the supplier's ANID and
+# the buyer's private ID for it, Sender the Network itself with the supplier's one Network
+# secret (procurement::demo::ARIBA_NETWORK_SECRET). Shape from forwarded documents in public code.
+ARIBA_ANID = "AN01000000001"
+ARIBA_TEST_ANID = "AN01000000001-T"
+SUPPLIER_ANID = "AN01000000099"
+NETWORK_SECRET = "local-demo-ariba-network-secret"
+
+def network_header(buyer_anid, secret=NETWORK_SECRET, agent="Buyer 14s2"):
+    return f"""  <Header>
+    <From>
+      <Credential domain="NetworkId">
+        <Identity>{buyer_anid}</Identity>
+      </Credential>
+      <Credential domain="SystemID">
+        <Identity>buyer-erp-0001</Identity>
+      </Credential>
+    </From>
+    <To>
+      <Credential domain="networkid">
+        <Identity>{SUPPLIER_ANID}</Identity>
+      </Credential>
+      <Credential domain="PrivateId">
+        <Identity>vendor-4711</Identity>
+      </Credential>
+    </To>
+    <Sender>
+      <Credential domain="AribaNetworkUserId">
+        <Identity>sysadmin@ariba.com</Identity>
+        <SharedSecret>{secret}</SharedSecret>
+      </Credential>
+      <UserAgent>{agent}</UserAgent>
+    </Sender>
+  </Header>"""
+
+def network_doc(payload_id, body, buyer_anid=ARIBA_ANID, secret=NETWORK_SECRET, timestamp="2026-11-24T10:00:00+00:00"):
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE cXML SYSTEM "http://xml.cxml.org/schemas/cXML/1.2.014/cXML.dtd">
+<cXML payloadID="{payload_id}" timestamp="{timestamp}" xml:lang="en-US">
+{network_header(buyer_anid, secret)}
+{body}
+</cXML>
+"""
 
 def header(party, secret=None, agent="Coupa Procurement 1.0"):
     domain, identity, real_secret = party
@@ -59,24 +102,29 @@ COUPA_SETUP = """  <Request>
     </PunchOutSetupRequest>
   </Request>"""
 
-ARIBA_SETUP = """  <Request deploymentMode="test">
+ARIBA_SETUP = """  <Request deploymentMode="production">
     <PunchOutSetupRequest operation="create">
       <BuyerCookie>ariba-cookie-7f3e</BuyerCookie>
       <Extrinsic name="UserEmail">pam.beesly@buyer.example</Extrinsic>
+      <Extrinsic name="UniqueName">pbeesly</Extrinsic>
       <BrowserFormPost>
-        <URL>http://127.0.0.1:9100/ariba/cart</URL>
+        <URL>https://s1.ariba.com/Buyer/punchout?client=demo&amp;responseid=ariba-cookie-7f3e</URL>
       </BrowserFormPost>
       <Contact role="endUser">
         <Name xml:lang="en">Pam Beesly</Name>
         <Email>pam.beesly@buyer.example</Email>
       </Contact>
+      <SupplierSetup>
+        <URL>https://punchout.marketplace.example/punchout/setup</URL>
+      </SupplierSetup>
+    </PunchOutSetupRequest>
+  </Request>"""
+ARIBA_SETUP_SELECTED = ARIBA_SETUP.replace("""      </SupplierSetup>""", """      </SupplierSetup>
       <SelectedItem>
         <ItemID>
           <SupplierPartID>prod-saas-upfront</SupplierPartID>
         </ItemID>
-      </SelectedItem>
-    </PunchOutSetupRequest>
-  </Request>"""
+      </SelectedItem>""")
 
 PROFILE = """  <Request>
     <ProfileRequest/>
@@ -190,7 +238,11 @@ def write(name, event):
 
 write("punchout-setup/coupa-setup-request.json", http_event("POST", "/punchout/setup", doc("1795514400.1@coupa.example", COUPA_SETUP)))
 write("punchout-setup/coupa-setup-request-ruby-timestamp.json", http_event("POST", "/punchout/setup", doc("1795514400.2@coupa.example", COUPA_SETUP, timestamp="Tue Nov 24 10:00:00 +0000 2026")))
-write("punchout-setup/ariba-setup-request-selected-item.json", http_event("POST", "/punchout/setup", doc("1795514400.3@ariba.example", ARIBA_SETUP, party=ARIBA, agent="Ariba Buyer"), agent="Ariba Buyer"))
+write("punchout-setup/ariba-network-setup-request.json", http_event("POST", "/punchout/setup", network_doc("1795514400.30@ariba.example", ARIBA_SETUP), agent="Ariba Buyer 14s2"))
+write("punchout-setup/ariba-network-setup-request-selected-item.json", http_event("POST", "/punchout/setup", network_doc("1795514400.3@ariba.example", ARIBA_SETUP_SELECTED), agent="Ariba Buyer 14s2"))
+write("punchout-setup/ariba-network-setup-request-test-anid.json", http_event("POST", "/punchout/setup", network_doc("1795514400.31@ariba.example", ARIBA_SETUP, buyer_anid=ARIBA_TEST_ANID), agent="Ariba Buyer 14s2"))
+write("punchout-setup/ariba-network-wrong-secret.json", http_event("POST", "/punchout/setup", network_doc("1795514400.32@ariba.example", ARIBA_SETUP, secret="guessed"), agent="Ariba Buyer 14s2"))
+write("punchout-setup/ariba-network-unknown-buyer.json", http_event("POST", "/punchout/setup", network_doc("1795514400.33@ariba.example", ARIBA_SETUP, buyer_anid="AN09999999999"), agent="Ariba Buyer 14s2"))
 write("punchout-setup/coupa-profile-request.json", http_event("POST", "/punchout/setup", doc("1795514400.4@coupa.example", PROFILE)))
 write("punchout-setup/wrong-shared-secret.json", http_event("POST", "/punchout/setup", doc("1795514400.5@coupa.example", COUPA_SETUP, secret="guessed")))
 write("punchout-setup/unknown-sender.json", http_event("POST", "/punchout/setup", doc("1795514400.6@x.example", COUPA_SETUP, party=("DUNS", "stranger", "x"))))
@@ -220,7 +272,7 @@ write("punchout-setup/search-wrong-secret.json", http_event("GET", "/search", qu
 # Request approval pressed in a session that has ended (the token is no longer known).
 write("punchout-setup/request-approval-expired-session.json", http_event("POST", "/catalog/request-approval", "token=" + "0" * 64 + "&product_id=prod-saas-upfront", content_type="application/x-www-form-urlencoded", agent="Mozilla/5.0"))
 write("order-request/coupa-order-request.json", http_event("POST", "/order", doc("1795514500.1@coupa.example", ORDER)))
-write("order-request/ariba-order-request.json", http_event("POST", "/order", doc("1795514500.2@ariba.example", ORDER.replace("PO-4711", "PO-ARIBA-1").replace("quote-0001", "quote-0002"), party=ARIBA, agent="Ariba Buyer"), agent="Ariba Buyer"))
+write("order-request/ariba-network-order-request.json", http_event("POST", "/order", network_doc("1795514500.2@ariba.example", ORDER.replace("PO-4711", "PO-ARIBA-1").replace("quote-0001", "quote-0002")), agent="Ariba Buyer 14s2"))
 write("order-request/missing-shared-secret.json", http_event("POST", "/order", doc("1795514500.3@coupa.example", ORDER, secret="")))
 write("order-request/setup-request-sent-to-order-url.json", http_event("POST", "/order", doc("1795514500.4@coupa.example", COUPA_SETUP)))
 write("order-request/empty-body.json", http_event("POST", "/order", ""))

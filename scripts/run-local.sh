@@ -8,13 +8,15 @@
 # Every run starts from a fresh, freshly seeded stack (moto keeps its data in memory only).
 # Stop everything with `make stop`.
 #
-# Environment: MOTO_PORT (5055), WATCH_PORT (9000), SQS_VISIBILITY_TIMEOUT (seconds before a
+# Environment: MOTO_PORT (5055), WATCH_PORT (9000), ARIBA_NETWORK_PORT (9002),
+# SQS_VISIBILITY_TIMEOUT (seconds before a
 # failed invoice job is retried; default the queue's own), SCHEDULE_EVERY_SECONDS (3600).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 export MOTO_PORT="${MOTO_PORT:-5055}"
 export WATCH_PORT="${WATCH_PORT:-9000}"
+export ARIBA_NETWORK_PORT="${ARIBA_NETWORK_PORT:-9002}"
 # Where the stack keeps pid files, logs and stack.env (the e2e tier runs its own in .local/e2e).
 export LOCAL_DIR="${LOCAL_DIR:-$PWD/.local}"
 SCHEDULE_EVERY_SECONDS="${SCHEDULE_EVERY_SECONDS:-3600}"
@@ -76,6 +78,8 @@ WATCH_ARGS=()
 [ "${WATCH_IGNORE_CHANGES:-0}" = 1 ] && WATCH_ARGS+=(--ignore-changes)
 "$PY" "${STACK[@]}" spawn watch -- cargo lambda watch "${WATCH_ARGS[@]}" \
   --invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT" --env-file "$LOCAL_DIR/stack.env" --disable-cors
+# The SAP Ariba Network stand-in: order confirmations go there (ARIBA_NETWORK_URL in stack.env).
+"$PY" "${STACK[@]}" spawn ariba-network -- "$PY" "${STACK[@]}" ariba-network --port "$ARIBA_NETWORK_PORT"
 POLLER_ARGS=()
 [ -n "${SQS_VISIBILITY_TIMEOUT:-}" ] && POLLER_ARGS+=(--visibility-timeout "$SQS_VISIBILITY_TIMEOUT")
 "$PY" "${STACK[@]}" spawn sqs-poller -- "$PY" "${STACK[@]}" sqs-poller "${POLLER_ARGS[@]}"
@@ -120,7 +124,9 @@ Local stack is up (no AWS account involved; everything on 127.0.0.1).
   Moto (AWS services)  $AWS_ENDPOINT_URL/moto-api/
   Sent emails          $PY scripts/local_stack.py emails
   Offer expiry check   $PY scripts/local_stack.py schedule     (runs every ${SCHEDULE_EVERY_SECONDS}s too)
-  Logs                 $LOCAL_DIR/{watch,sqs-poller,moto}.log
+  Ariba Network        http://127.0.0.1:$ARIBA_NETWORK_PORT/service/transaction/cxml.asp  (stand-in; what
+                       arrives: $LOCAL_DIR/ariba-network.jsonl)
+  Logs                 $LOCAL_DIR/{watch,sqs-poller,ariba-network,moto}.log
   Environment          $LOCAL_DIR/stack.env
   Stop                 make stop
 EOF

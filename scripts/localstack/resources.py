@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import json
+import secrets
+import string
 import urllib.request
 from typing import Any
 
 from .config import ACCOUNT_ID, ENDPOINT, REGION, STACK_NAME, log
 
 # What `up` creates, in this order (a queue's redrive target is created with it, whatever the order).
-CREATED_TYPES = ("AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::SES::EmailIdentity")
+CREATED_TYPES = (
+    "AWS::DynamoDB::Table",
+    "AWS::SQS::Queue",
+    "AWS::SES::EmailIdentity",
+    "AWS::SecretsManager::Secret",
+)
 
 # CloudFormation queue properties that are SQS attributes of the same name.
 QUEUE_ATTRIBUTES = [
@@ -84,6 +91,7 @@ class Moto:
             "AWS::DynamoDB::Table": self._table,
             "AWS::SQS::Queue": self._queue,
             "AWS::SES::EmailIdentity": self._email_identity,
+            "AWS::SecretsManager::Secret": self._secret,
         }
 
     def client(self, service: str):
@@ -147,6 +155,20 @@ class Moto:
             log(f"queue {name} ready{extra}")
         return {"Ref": url, "Arn": arn, "QueueName": name, "QueueUrl": url}
 
+    def _secret(self, logical_id: str, p: dict) -> dict:
+        name = physical_name(logical_id, p.get("Name"))
+        arn = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT_ID}:secret:{name}"
+        if self.create:
+            sm = self.client("secretsmanager")
+            try:
+                arn = sm.describe_secret(SecretId=name)["ARN"]
+                log(f"secret {name} exists")
+            except sm.exceptions.ResourceNotFoundException:
+                arn = sm.create_secret(Name=name, SecretString=generated_secret_string(p))["ARN"]
+                log(f"secret {name} created")
+        # Ref of a secret is its ARN.
+        return {"Ref": arn, "Arn": arn, "Id": arn}
+
     def _email_identity(self, logical_id: str, p: dict) -> dict:
         identity = p["EmailIdentity"]
         if self.create:
@@ -158,6 +180,25 @@ class Moto:
             self.client("ses").verify_email_identity(EmailAddress=identity)
             log(f"SES email identity {identity} verified")
         return {"Ref": identity}
+
+
+def generated_secret_string(p: dict) -> str:
+    """The value CloudFormation generates for a secret: SecretString as given, or
+    GenerateSecretString's template with a random string under its key."""
+    if "SecretString" in p:
+        return str(p["SecretString"])
+    generate = p.get("GenerateSecretString") or {}
+    length = int(generate.get("PasswordLength", 32))
+    alphabet = string.ascii_letters + string.digits
+    if not generate.get("ExcludePunctuation"):
+        alphabet += "!#$%&()*+,-.:;<=>?@[]^_{|}~"
+    value = "".join(secrets.choice(alphabet) for _ in range(length))
+    key = generate.get("GenerateStringKey")
+    if not key:
+        return value
+    body = json.loads(generate.get("SecretStringTemplate") or "{}")
+    body[key] = value
+    return json.dumps(body)
 
 
 def create_all(stack) -> None:

@@ -9,7 +9,17 @@ from typing import Any, Protocol
 
 import yaml
 
-from .config import ACCOUNT_ID, ENDPOINT, MOTO_PORT, REGION, STACK_NAME, TEMPLATE, WATCH_PORT, WATCH_URL
+from .config import (
+    ACCOUNT_ID,
+    ARIBA_NETWORK_URL,
+    ENDPOINT,
+    MOTO_PORT,
+    REGION,
+    STACK_NAME,
+    TEMPLATE,
+    WATCH_PORT,
+    WATCH_URL,
+)
 
 # Parameters without a usable default, or whose local value differs from the deployed one.
 LOCAL_PARAMETERS = {
@@ -20,6 +30,10 @@ LOCAL_PARAMETERS = {
     # Local only, public: invoices to the loopback stand-in buyer are signed with secrets
     # derived from it.
     "InvoiceSecretKey": "local-invoice-secret-key-not-for-production-0001",
+    # The Ariba Network stand-in (plain http on this machine); a rotated Network secret is
+    # read again at once, so a test need not wait out the deployed interval.
+    "AribaNetworkUrl": ARIBA_NETWORK_URL,
+    "AribaSecretRereadSeconds": "0",
 }
 
 

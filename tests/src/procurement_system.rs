@@ -12,6 +12,18 @@ pub struct Party {
     pub identity: String,
     pub secret: String,
     pub user_agent: String,
+    /// Sent through the SAP Ariba Network, as the Network forwards a buyer's documents: From
+    /// the buyer's ANID (`identity`) and its own system ID, To the supplier's ANID and the
+    /// buyer's private ID for the supplier, Sender the Network itself with the supplier's
+    /// Network secret (`secret`). Shape from forwarded documents in public code (Sender
+    /// `AribaNetworkUserId`/`sysadmin@ariba.com`, several To credentials, UserAgent "Buyer 14s2").
+    pub network: Option<NetworkRoute>,
+}
+
+/// What the Network adds when it forwards a document.
+#[derive(Debug, Clone)]
+pub struct NetworkRoute {
+    pub supplier_anid: String,
 }
 
 impl Party {
@@ -22,15 +34,29 @@ impl Party {
             identity: demo::COUPA_IDENTITY.into(),
             secret: demo::COUPA_SECRET.into(),
             user_agent: "Coupa Procurement 1.0".into(),
+            network: None,
         }
     }
 
+    /// The demo Ariba buyer, through the local Ariba Network account.
     pub fn ariba_demo() -> Self {
+        Self::through_ariba_network(
+            demo::ARIBA_IDENTITY,
+            demo::ARIBA_SUPPLIER_ANID,
+            demo::ARIBA_NETWORK_SECRET,
+        )
+    }
+
+    /// An Ariba buyer with this ANID, forwarded by the Network with the supplier's secret.
+    pub fn through_ariba_network(buyer_anid: &str, supplier_anid: &str, secret: &str) -> Self {
         Self {
-            domain: demo::ARIBA_DOMAIN.into(),
-            identity: demo::ARIBA_IDENTITY.into(),
-            secret: demo::ARIBA_SECRET.into(),
-            user_agent: "Ariba Network".into(),
+            domain: "NetworkId".into(),
+            identity: buyer_anid.into(),
+            secret: secret.into(),
+            user_agent: "Buyer 14s2".into(),
+            network: Some(NetworkRoute {
+                supplier_anid: supplier_anid.into(),
+            }),
         }
     }
 
@@ -61,6 +87,37 @@ pub fn payload_id(tag: &str) -> String {
 }
 
 fn envelope(party: &Party, payload_id: &str, body: &str) -> String {
+    if let Some(route) = &party.network {
+        return format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE cXML SYSTEM "http://xml.cxml.org/schemas/cXML/1.2.014/cXML.dtd">
+<cXML payloadID="{pid}" timestamp="{ts}" xml:lang="en-US">
+  <Header>
+    <From>
+      <Credential domain="{d}"><Identity>{i}</Identity></Credential>
+      <Credential domain="SystemID"><Identity>buyer-erp-0001</Identity></Credential>
+    </From>
+    <To>
+      <Credential domain="networkid"><Identity>{supplier}</Identity></Credential>
+      <Credential domain="PrivateId"><Identity>vendor-4711</Identity></Credential>
+    </To>
+    <Sender>
+      <Credential domain="AribaNetworkUserId"><Identity>sysadmin@ariba.com</Identity><SharedSecret>{s}</SharedSecret></Credential>
+      <UserAgent>{ua}</UserAgent>
+    </Sender>
+  </Header>
+{body}
+</cXML>
+"#,
+            pid = esc(payload_id),
+            ts = now(),
+            d = esc(&party.domain),
+            i = esc(&party.identity),
+            supplier = esc(&route.supplier_anid),
+            s = esc(&party.secret),
+            ua = esc(&party.user_agent),
+        );
+    }
     format!(
         r#"<?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE cXML SYSTEM "http://xml.cxml.org/schemas/cXML/1.2.014/cXML.dtd">

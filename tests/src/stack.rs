@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use procurement::Config;
 use procurement_aws::DynamoStore;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::Error;
 
@@ -22,6 +22,8 @@ pub struct Reply {
 pub struct LocalStack {
     pub env: HashMap<String, String>,
     pub config: Config,
+    /// The product's own adapters on moto, built once (as one function instance does).
+    deps: procurement::Deps,
     pub api: String,
     pub moto: String,
     http: reqwest::Client,
@@ -75,9 +77,11 @@ impl LocalStack {
             .timeout(Duration::from_secs(120))
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
+        let deps = procurement_aws::deps_with_sdk(config.clone(), &sdk).await;
         let stack = Self {
             api: config.public_base_url.clone(),
             env,
+            deps,
             config,
             moto,
             http,
@@ -107,11 +111,16 @@ impl LocalStack {
     /// and for driving a domain handler in-process against the real services, as a function
     /// instance does.
     pub fn store(&self) -> procurement::Deps {
-        self.deps()
+        self.deps.clone()
     }
 
     pub fn deps(&self) -> procurement::Deps {
-        procurement_aws::deps_with_sdk(self.config.clone(), &self.sdk)
+        self.deps.clone()
+    }
+
+    /// The adapters of one more function instance: its own clients, its own cold start.
+    pub async fn new_instance(&self) -> procurement::Deps {
+        procurement_aws::deps_with_sdk(self.config.clone(), &self.sdk).await
     }
 
     /// The table through the product's own DynamoDB adapter, as one value (seeding).
@@ -301,6 +310,63 @@ impl LocalStack {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+}
+
+/// One document the local SAP Ariba Network stand-in received (a line of `ariba-network.jsonl`,
+/// written by `scripts/local_stack.py ariba-network`), its SharedSecret masked.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+pub struct NetworkReceipt {
+    /// The cXML status the stand-in answered (200 accepted; 400/401 refused as the Network would).
+    pub code: u16,
+    pub text: String,
+    #[serde(default)]
+    pub r#type: Option<String>,
+    #[serde(default)]
+    pub order_id: Option<String>,
+    #[serde(default)]
+    pub order_payload_id: Option<String>,
+    #[serde(default)]
+    pub confirmation_type: Option<String>,
+    #[serde(default)]
+    pub from: Vec<String>,
+    #[serde(default)]
+    pub to: Vec<String>,
+    #[serde(default)]
+    pub sender: Vec<String>,
+    pub body: String,
+}
+
+impl LocalStack {
+    /// What the Ariba Network stand-in has received so far, oldest first.
+    pub fn network_receipts(&self) -> Vec<NetworkReceipt> {
+        std::fs::read_to_string(local_dir().join("ariba-network.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|line| serde_json::from_str(line).ok())
+            .collect()
+    }
+
+    /// The Secrets Manager secret of the stack's Ariba Network account.
+    pub fn network_secret_id(&self) -> String {
+        self.env
+            .get("ARIBA_NETWORK_SECRET_ID")
+            .cloned()
+            .expect("stack.env names ARIBA_NETWORK_SECRET_ID")
+    }
+
+    /// Puts a new value into the Network account's secret, as an operator rotates it: the new
+    /// shared secret becomes current, the one before it previous.
+    pub async fn put_network_secret(&self, supplier_anid: &str, secret: &str) -> Result<(), Error> {
+        aws_sdk_secretsmanager::Client::new(&self.sdk)
+            .put_secret_value()
+            .secret_id(self.network_secret_id())
+            .secret_string(
+                json!({"supplier_anid": supplier_anid, "shared_secret": secret}).to_string(),
+            )
+            .send()
+            .await?;
+        Ok(())
     }
 }
 

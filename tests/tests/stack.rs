@@ -16,12 +16,12 @@ async fn stack() -> LocalStack {
 
 /// The punchout-setup function's app on the product's own adapters (moto): one more instance
 /// beside those `cargo lambda watch` runs, driven with Lambda events in-process.
-fn punchout_setup_app(stack: &LocalStack) -> axum::Router {
-    procurement_web::punchout_setup(std::sync::Arc::new(stack.deps()))
+async fn punchout_setup_app(stack: &LocalStack) -> axum::Router {
+    procurement_web::punchout_setup(std::sync::Arc::new(stack.new_instance().await))
 }
 
-fn order_request_app(stack: &LocalStack) -> axum::Router {
-    procurement_web::order_request(std::sync::Arc::new(stack.deps()))
+async fn order_request_app(stack: &LocalStack) -> axum::Router {
+    procurement_web::order_request(std::sync::Arc::new(stack.new_instance().await))
 }
 
 /// Sends a purchase order as the buyer's Coupa would; the cXML status of the answer.
@@ -330,7 +330,7 @@ async fn live_buyer(stack: &LocalStack, tag: &str, invoice_url: Option<String>) 
     integration.org_id = org_id.as_str().into();
     integration.settings.test_mode = false;
     set_invoice_url(&mut integration, invoice_url);
-    let credentials = integration.settings.credentials_mut();
+    let credentials = integration.settings.coupa_credentials_mut().unwrap();
     credentials.buyer_identity = org_id.clone();
     credentials.sender_identity = org_id.clone();
     integration.secret_digest = cxml::SecretDigest::of(&secret).to_hex();
@@ -346,6 +346,7 @@ async fn live_buyer(stack: &LocalStack, tag: &str, invoice_url: Option<String>) 
         identity: org_id,
         secret,
         user_agent: "Coupa Procurement 1.0".into(),
+        network: None,
     }
 }
 
@@ -517,7 +518,7 @@ async fn twenty_duplicates_racing_in_separate_instances_make_one_agreement() {
     let mut sends = tokio::task::JoinSet::new();
     for _ in 0..20 {
         // A separate instance each: its own clients, its own app, fed a Lambda event.
-        let app = order_request_app(&stack);
+        let app = order_request_app(&stack).await;
         let xml = xml.clone();
         let barrier = barrier.clone();
         sends.spawn(async move {
@@ -616,6 +617,7 @@ async fn admin_creates_an_integration_whose_secret_opens_punchout_and_rotation_r
         identity: org_id.clone(),
         secret: secret.clone(),
         user_agent: "Coupa Procurement 1.0".into(),
+        network: None,
     };
     let punchout = Punchout::new("cookie-admin", "http://127.0.0.1:1/cart");
     punch_out(&stack, &party, &punchout).await;
@@ -834,7 +836,7 @@ async fn secret_rotations_racing_settings_changes_leave_the_newest_secret_workin
     let mut calls = tokio::task::JoinSet::new();
     for n in 0..20 {
         let barrier = barrier.clone();
-        let app = punchout_setup_app(&stack);
+        let app = punchout_setup_app(&stack).await;
         let (method, path, body) = if n % 2 == 0 {
             (
                 "POST",
@@ -918,7 +920,7 @@ async fn organisations_racing_for_one_buyer_credential_leave_it_to_exactly_one()
         let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(orgs.len()));
         let mut calls = tokio::task::JoinSet::new();
         for (org_id, admin) in &orgs {
-            let app = punchout_setup_app(&stack);
+            let app = punchout_setup_app(&stack).await;
             let barrier = barrier.clone();
             let path = format!("/admin/orgs/{org_id}/integration");
             let body = json!({
@@ -951,24 +953,18 @@ async fn organisations_racing_for_one_buyer_credential_leave_it_to_exactly_one()
             }
         }
         assert_eq!(winners.len(), 1, "round {round}: {winners:?}");
-        let holders = stack
-            .dynamodb()
-            .query()
-            .table_name(&stack.config.table_name)
-            .index_name("GSI1")
-            .key_condition_expression("GSI1PK = :pk")
-            .expression_attribute_values(
-                ":pk",
-                AttributeValue::S(format!("BUYER#duns#{credential}")),
-            )
-            .send()
-            .await
-            .unwrap();
+        // Exactly one organisation's integration holds the credential, whatever the losers
+        // wrote: no integration of another organisation names it.
+        let holders = records(&stack, "INTEGRATION", |i| {
+            i["settings"]["buyer_identity"] == credential.as_str()
+        })
+        .await;
         assert_eq!(
-            holders.count(),
+            holders.len(),
             1,
-            "round {round}: one integration holds it"
+            "round {round}: one integration holds it: {holders:?}"
         );
+        assert_eq!(holders[0]["org_id"], winners[0].as_str());
         let found = stack
             .store()
             .integrations
@@ -1020,7 +1016,7 @@ async fn seed_for_sample(stack: &LocalStack, stem: &str, text: &str) -> String {
     integration.org_id = org_id.as_str().into();
     integration.settings.test_mode = false;
     set_invoice_url(&mut integration, None);
-    *integration.settings.credentials_mut() = procurement::model::BuyerCredentials {
+    *integration.settings.coupa_credentials_mut().unwrap() = procurement::model::BuyerCredentials {
         buyer_domain: header.from[0].domain.clone(),
         buyer_identity: header.from[0].identity.clone(),
         sender_domain: sender.domain.clone(),
@@ -1743,7 +1739,7 @@ async fn installments_are_invoiced_on_their_dates_once() {
         stack
             .store()
             .charges
-            .status(&id(&format!("{agreement_id}-2")))
+            .status(&id(format!("{agreement_id}-2")))
             .await
             .unwrap()
             .map(|s| s.as_str()),
@@ -1966,4 +1962,262 @@ async fn hundreds_of_pending_quotes_are_paged_through_and_expired_in_one_schedul
         again["quotes_expired"], 0,
         "a second run changes nothing: {again}"
     );
+}
+
+// ---------------------------------------------------------------- SAP Ariba through the Network
+
+/// An Ariba buyer organisation of its own for one test, out of test mode, with fresh ANIDs
+/// (production, and a `-T` test account), reached through the stack's Network account.
+async fn ariba_buyer(
+    stack: &LocalStack,
+    tag: &str,
+    private_marketplace: Option<Vec<String>>,
+) -> (String, String, String) {
+    let now = time::OffsetDateTime::now_utc();
+    let nanos = now.unix_timestamp_nanos();
+    let org_id = format!("e2e-ariba-{tag}-{nanos}");
+    let anid = format!("AN{:011}", nanos % 100_000_000_000);
+    let test_anid = format!("{anid}-T");
+    let mut org = procurement::demo::organizations().remove(1);
+    org.org_id = org_id.as_str().into();
+    org.management_account_id = "999999999998".into();
+    org.private_marketplace = private_marketplace;
+    let mut integration = procurement::demo::ariba_integration(now);
+    integration.org_id = org_id.as_str().into();
+    integration.settings.test_mode = false;
+    integration.settings.system =
+        procurement::model::SystemSettings::Ariba(procurement::model::AribaSettings {
+            ariba_network_id: anid.clone(),
+            ariba_test_network_id: Some(test_anid.clone()),
+            order_confirmations: true,
+        });
+    let store = stack.store();
+    store.organizations.put(&org).await.unwrap();
+    store.integrations.put(&integration).await.unwrap();
+    (org_id, anid, test_anid)
+}
+
+fn through_the_network(anid: &str) -> Party {
+    Party::through_ariba_network(
+        anid,
+        procurement::demo::ARIBA_SUPPLIER_ANID,
+        procurement::demo::ARIBA_NETWORK_SECRET,
+    )
+}
+
+/// The organisation whose session a StartPage URL opens.
+async fn session_org(stack: &LocalStack, start_page_url: &str) -> String {
+    let token = start_page_url.split("token=").nth(1).unwrap();
+    procurement::punchout::open_visit(&stack.deps(), token)
+        .await
+        .expect("an open session")
+        .session
+        .org_id
+        .to_string()
+}
+
+#[tokio::test]
+async fn the_network_forwards_two_organisations_with_one_secret_each_to_its_own_catalog() {
+    let stack = stack().await;
+    let (first, first_anid, _) =
+        ariba_buyer(&stack, "first", Some(vec!["prod-saas-upfront".into()])).await;
+    let (second, second_anid, _) = ariba_buyer(&stack, "second", None).await;
+    let endpoint = BuyerEndpoint::start(0).await.unwrap();
+    let punchout = Punchout::new("cookie-two-orgs", &endpoint.url("/checkout"));
+    let first_start = punch_out(&stack, &through_the_network(&first_anid), &punchout).await;
+    let second_start = punch_out(&stack, &through_the_network(&second_anid), &punchout).await;
+    assert_eq!(session_org(&stack, &first_start).await, first);
+    assert_eq!(session_org(&stack, &second_start).await, second);
+    let first_page = stack.get(&first_start).await.unwrap();
+    let second_page = stack.get(&second_start).await.unwrap();
+    assert!(
+        first_page
+            .body
+            .contains("1 product in your organisation's private marketplace"),
+        "{}",
+        first_page.body
+    );
+    assert!(!first_page.body.contains("Orbit CRM"));
+    assert!(
+        second_page.body.contains("Orbit CRM"),
+        "{}",
+        second_page.body
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_network_secret_and_an_unknown_anid_get_the_same_401() {
+    let stack = stack().await;
+    let (_, anid, _) = ariba_buyer(&stack, "refused", None).await;
+    let punchout = Punchout::new("cookie-refused", "https://buyer.example/checkout");
+    let mut answers = Vec::new();
+    for party in [
+        through_the_network(&anid).with_secret("guessed-network-secret"),
+        through_the_network("AN09999999999"),
+    ] {
+        let reply = stack
+            .post_cxml("/punchout/setup", &buyer::setup_request(&party, &punchout))
+            .await
+            .unwrap();
+        assert_eq!(reply.status, 401, "{}", reply.body);
+        assert!(!reply.body.contains("guessed") && !reply.body.contains("AN09999999999"));
+        answers.push(status_of(&reply.body));
+    }
+    assert_eq!(answers[0], answers[1], "nothing tells which part was wrong");
+}
+
+#[tokio::test]
+async fn an_ariba_order_through_the_network_is_subscribed_and_confirmed_once() {
+    let stack = stack().await;
+    let (org_id, anid, _) = ariba_buyer(&stack, "confirm", None).await;
+    let party = through_the_network(&anid);
+    let endpoint = BuyerEndpoint::start(0).await.unwrap();
+    let delivered = request_approval(&stack, &party, &endpoint, "prod-saas-upfront").await;
+    assert_eq!(
+        delivered.encoding,
+        cxml::FormEncoding::Base64,
+        "Ariba carts travel base64-encoded"
+    );
+    let poom = buyer::cart_message(&delivered.doc).unwrap();
+    let order_id = format!(
+        "PO-ARIBA-{}",
+        time::OffsetDateTime::now_utc().unix_timestamp_nanos()
+    );
+    let po = PurchaseOrder::from_cart(&order_id, poom);
+    let (code, text) = send_order(&stack, &party, &po).await;
+    assert_eq!(code, 200, "{text}");
+    let quote_id = poom.items[0]
+        .item_id
+        .supplier_part_auxiliary_id
+        .clone()
+        .unwrap();
+    assert_eq!(agreements_of_quote(&stack, &quote_id).await, 1);
+
+    // The confirmation's job is taken off the queue once the Network has answered it.
+    let confirmation = procurement::ids::ConfirmationId::for_order(
+        &org_id.as_str().into(),
+        &order_id.as_str().into(),
+    );
+    assert_taken(&stack, |d| d.body.contains(confirmation.as_str())).await;
+    let receipts: Vec<_> = stack
+        .network_receipts()
+        .into_iter()
+        .filter(|r| r.order_id.as_deref() == Some(order_id.as_str()))
+        .collect();
+    assert_eq!(receipts.len(), 1, "confirmed once: {receipts:?}");
+    let receipt = &receipts[0];
+    assert_eq!(receipt.code, 200, "the Network accepted it: {receipt:?}");
+    assert_eq!(receipt.r#type.as_deref(), Some("ConfirmationRequest"));
+    assert_eq!(receipt.confirmation_type.as_deref(), Some("accept"));
+    assert_eq!(
+        receipt.order_payload_id.as_deref(),
+        Some(po.payload_id.as_str())
+    );
+    assert_eq!(receipt.to, [format!("NetworkID/{anid}")]);
+    assert!(
+        !receipt
+            .body
+            .contains(procurement::demo::ARIBA_NETWORK_SECRET)
+    );
+    let (_, status) = stack
+        .store()
+        .confirmations
+        .get(&confirmation)
+        .await
+        .unwrap()
+        .expect("the confirmation is stored");
+    assert_eq!(status, procurement::model::ConfirmationStatus::Confirmed);
+
+    // The Network resends the same purchase order: the same answer, no second confirmation.
+    let (again, _) = send_order(&stack, &party, &po).await;
+    assert_eq!(again, 200);
+    scheduled_run(&stack).await;
+    assert_eq!(
+        stack
+            .network_receipts()
+            .iter()
+            .filter(|r| r.order_id.as_deref() == Some(order_id.as_str()))
+            .count(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_document_from_the_test_account_creates_nothing() {
+    let stack = stack().await;
+    let (org_id, _, test_anid) = ariba_buyer(&stack, "testanid", None).await;
+    let party = through_the_network(&test_anid);
+    let endpoint = BuyerEndpoint::start(0).await.unwrap();
+    let delivered = request_approval(&stack, &party, &endpoint, "prod-saas-upfront").await;
+    let poom = buyer::cart_message(&delivered.doc).unwrap();
+    assert_eq!(
+        delivered.doc.deployment_mode(),
+        cxml::DeploymentMode::Test,
+        "the cart says test"
+    );
+    let order_id = format!(
+        "PO-ARIBA-T-{}",
+        time::OffsetDateTime::now_utc().unix_timestamp_nanos()
+    );
+    let (code, text) = send_order(&stack, &party, &PurchaseOrder::from_cart(&order_id, poom)).await;
+    assert_eq!(code, 200, "{text}");
+    assert!(text.contains("test"), "{text}");
+    let quote_id = poom.items[0]
+        .item_id
+        .supplier_part_auxiliary_id
+        .clone()
+        .unwrap();
+    assert_eq!(
+        agreements_of_quote(&stack, &quote_id).await,
+        0,
+        "nothing subscribed"
+    );
+    assert!(
+        charges_of_order(&stack, &order_id).await.is_empty(),
+        "nothing invoiced"
+    );
+    let confirmation = procurement::ids::ConfirmationId::for_order(
+        &org_id.as_str().into(),
+        &order_id.as_str().into(),
+    );
+    assert!(
+        stack
+            .store()
+            .confirmations
+            .get(&confirmation)
+            .await
+            .unwrap()
+            .is_none(),
+        "nothing to confirm"
+    );
+}
+
+#[tokio::test]
+async fn a_rotated_network_secret_and_the_previous_one_both_work() {
+    let stack = stack().await;
+    let (org_id, anid, _) = ariba_buyer(&stack, "rotate", None).await;
+    let rotated = format!(
+        "rotated-{}",
+        time::OffsetDateTime::now_utc().unix_timestamp_nanos()
+    );
+    stack
+        .put_network_secret(procurement::demo::ARIBA_SUPPLIER_ANID, &rotated)
+        .await
+        .unwrap();
+    let punchout = Punchout::new("cookie-rotate", "https://buyer.example/checkout");
+    // The running instances read the secret at their cold start: the new one makes them read
+    // it again; the one it replaced stays valid until the next rotation.
+    for secret in [rotated.as_str(), procurement::demo::ARIBA_NETWORK_SECRET] {
+        let party = through_the_network(&anid).with_secret(secret);
+        let start = punch_out(&stack, &party, &punchout).await;
+        assert_eq!(session_org(&stack, &start).await, org_id, "{secret}");
+    }
+    // Back to the demo secret (the rotated one becomes previous), for whatever runs next.
+    stack
+        .put_network_secret(
+            procurement::demo::ARIBA_SUPPLIER_ANID,
+            procurement::demo::ARIBA_NETWORK_SECRET,
+        )
+        .await
+        .unwrap();
 }

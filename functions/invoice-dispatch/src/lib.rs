@@ -1,10 +1,11 @@
-//! invoice-dispatch: consumes the invoice queue and reports failures per message, so one
-//! bad job never makes SQS redeliver the whole batch.
+//! invoice-dispatch: consumes the invoice queue (invoices to buyers, order confirmations to the
+//! SAP Ariba Network) and reports failures per message, so one bad job never makes SQS
+//! redeliver the whole batch.
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent};
 use procurement::Deps;
-use procurement::invoices::{self, JobOutcome};
+use procurement::delivery::{self, JobOutcome};
 use tracing::Instrument;
 
 pub async fn handle(deps: &Deps, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, Error> {
@@ -24,10 +25,11 @@ pub async fn handle(deps: &Deps, event: LambdaEvent<SqsEvent>) -> Result<SqsBatc
             message_id = %id,
             receive_count,
             charge_id = tracing::field::Empty,
+            confirmation_id = tracing::field::Empty,
             org_id = tracing::field::Empty,
             order_id = tracing::field::Empty,
         );
-        if let JobOutcome::KeepForRetry(reason) = invoices::dispatch(deps, body, receive_count)
+        if let JobOutcome::KeepForRetry(reason) = delivery::dispatch(deps, body, receive_count)
             .instrument(span.clone())
             .await
         {

@@ -1,6 +1,6 @@
 //! offer-expiry-check: the scheduled run. It expires the pending quotes whose private offer
-//! lapsed (their notices go to the outbox), hands the invoice charges that fell due to the
-//! invoice queue, and sends what waits in the outbox, each step stopping short of the
+//! lapsed (their notices go to the outbox), hands the invoice charges that fell due and the
+//! order confirmations not yet queued to the invoice queue, and sends what waits in the outbox, each step stopping short of the
 //! invocation's deadline.
 
 use std::time::SystemTime;
@@ -27,6 +27,8 @@ pub async fn handle(
     // A storage failure fails the run: EventBridge retries it, and every step is idempotent.
     let expiry = procurement::offers::expire_lapsed_offers(deps, now, stop_at).await?;
     let charges = procurement::invoices::queue_due_charges(deps, now).await?;
+    let (confirmations_queued, confirmations_not_queued) =
+        procurement::confirmations::queue_unqueued(deps, stop_at).await?;
     let emails_sent = procurement::outbox::flush_outbox(deps, stop_at).await?;
     tracing::info!(
         %scheduled_at,
@@ -36,6 +38,8 @@ pub async fn handle(
         expiry_unfinished = expiry.unfinished,
         charges_queued = charges.queued,
         charges_not_queued = charges.failed,
+        confirmations_queued,
+        confirmations_not_queued,
         emails_sent,
         "scheduled run finished"
     );
@@ -45,9 +49,10 @@ pub async fn handle(
         "quotes_expired": expiry.expired,
         "quotes_left_for_next_run": expiry.unfinished,
         "charges_queued": charges.queued,
+        "confirmations_queued": confirmations_queued,
         "emails_sent": emails_sent,
     });
-    if expiry.errors > 0 || charges.failed > 0 {
+    if expiry.errors > 0 || charges.failed > 0 || confirmations_not_queued > 0 {
         // Done what could be done; failing the run makes the gap visible and retried.
         return Err(format!(
             "scheduled run incomplete: {} quotes and {} charges left for the next run",

@@ -12,8 +12,16 @@ fn events_dir() -> PathBuf {
 
 const EXPECTED: &[(&str, u16, &str)] = &[
     ("coupa-order-request.json", 200, "order PO-4711 received"),
-    ("ariba-order-request.json", 200, "order PO-ARIBA-1 received"),
-    ("missing-shared-secret.json", 401, "no SharedSecret"),
+    (
+        "ariba-network-order-request.json",
+        200,
+        "order PO-ARIBA-1 received",
+    ),
+    (
+        "missing-shared-secret.json",
+        401,
+        "credentials of this document are not accepted",
+    ),
     (
         "setup-request-sent-to-order-url.json",
         501,

@@ -36,6 +36,7 @@ class Cli(unittest.TestCase):
             "LOCAL_DIR": str(self.dir),
             "MOTO_PORT": str(self.taken.getsockname()[1]),
             "WATCH_PORT": str(free_port()),
+            "ARIBA_NETWORK_PORT": str(free_port()),
         }
 
     def run_cli(self, *args: str) -> subprocess.CompletedProcess:
@@ -48,15 +49,18 @@ class Cli(unittest.TestCase):
         done = self.run_cli("status")
         self.assertEqual(done.returncode, 0, done.stderr)
         moto, api = self.env["MOTO_PORT"], self.env["WATCH_PORT"]
+        network = self.env["ARIBA_NETWORK_PORT"]
         self.assertEqual(
             done.stdout.splitlines(),
             [
-                "sqs-poller  not running",
-                "schedule    not running",
-                f"watch       pid {os.getpid()}",
-                "moto        not running",
-                f"moto        http://127.0.0.1:{moto}  (open)",
-                f"api         http://127.0.0.1:{api}  (closed)",
+                "sqs-poller    not running",
+                "schedule      not running",
+                "ariba-network not running",
+                f"watch         pid {os.getpid()}",
+                "moto          not running",
+                f"moto          http://127.0.0.1:{moto}  (open)",
+                f"api           http://127.0.0.1:{api}  (closed)",
+                f"ariba network http://127.0.0.1:{network}/  (closed)",
             ],
         )
 

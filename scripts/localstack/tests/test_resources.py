@@ -92,6 +92,34 @@ class CreatedOnMoto(unittest.TestCase):
         self.assertEqual(len(self.backend.client("sqs").list_queues()["QueueUrls"]), 2)
 
 
+    def test_the_ariba_network_secret_is_generated_from_its_template_and_kept(self):
+        sm = self.backend.client("secretsmanager")
+        arn = self.stack.ensure("AribaNetworkSecret")["Ref"]
+        value = json.loads(sm.get_secret_value(SecretId=arn)["SecretString"])
+        self.assertEqual(value["supplier_anid"], "AN00000000000")
+        self.assertEqual(len(value["shared_secret"]), 48)
+        self.assertTrue(value["shared_secret"].isalnum(), "ExcludePunctuation")
+        self.assertEqual(self.stack.environment()["ARIBA_NETWORK_SECRET_ID"], arn)
+        sm.put_secret_value(SecretId=arn, SecretString='{"supplier_anid": "AN01", "shared_secret": "x"}')
+        _, again = self.up(InvoiceMaxReceiveCount="4", SenderEmail="sender@example.com")
+        self.assertEqual(again.ensure("AribaNetworkSecret")["Ref"], arn)
+        kept = json.loads(sm.get_secret_value(SecretId=arn)["SecretString"])
+        self.assertEqual(kept["shared_secret"], "x", "an existing secret's value is left alone")
+
+
+class GeneratedSecretString(unittest.TestCase):
+    def test_a_plain_secret_string_and_a_generated_one(self):
+        self.assertEqual(resources.generated_secret_string({"SecretString": "abc"}), "abc")
+        plain = resources.generated_secret_string({"GenerateSecretString": {"PasswordLength": 12}})
+        self.assertEqual(len(plain), 12)
+        keyed = json.loads(resources.generated_secret_string({"GenerateSecretString": {
+            "SecretStringTemplate": '{"user": "u"}', "GenerateStringKey": "password",
+            "PasswordLength": 20, "ExcludePunctuation": True,
+        }}))
+        self.assertEqual(keyed["user"], "u")
+        self.assertTrue(len(keyed["password"]) == 20 and keyed["password"].isalnum())
+
+
 class NamesOnly(unittest.TestCase):
     def test_no_client_is_made_without_create(self):
         backend = Moto(create=False)
@@ -99,7 +127,10 @@ class NamesOnly(unittest.TestCase):
             stack = Stack(load_template(), backend)
         resources.create_all(stack)
         self.assertEqual(backend._clients, {})
-        self.assertEqual(set(stack.physical), {"Table", "InvoiceQueue", "InvoiceDeadLetterQueue", "SenderIdentity"})
+        self.assertEqual(
+            set(stack.physical),
+            {"Table", "InvoiceQueue", "InvoiceDeadLetterQueue", "SenderIdentity", "AribaNetworkSecret"},
+        )
 
     def test_fifo_queue_names_end_in_fifo(self):
         phys = Moto(create=False).physical("Jobs", "AWS::SQS::Queue", {"FifoQueue": True, "QueueName": "jobs"})

@@ -142,7 +142,9 @@ class SpawnAndStop(InTempLocalDir):
         self.assertEqual(log.getvalue(), "")
 
     def test_managed_order_stops_consumers_before_moto(self):
-        self.assertEqual(supervisor.MANAGED, ["sqs-poller", "schedule", "watch", "moto"])
+        self.assertEqual(
+            supervisor.MANAGED, ["sqs-poller", "schedule", "ariba-network", "watch", "moto"]
+        )
 
 
 class Ports(unittest.TestCase):

@@ -111,6 +111,12 @@ class RealTemplateEnvironment(unittest.TestCase):
                 "PUBLIC_BASE_URL": WATCH_URL,
                 "SUPPLIER_DOMAIN": "NetworkID",
                 "SUPPLIER_IDENTITY": "marketplace",
+                "ARIBA_NETWORK_URL": config.ARIBA_NETWORK_URL,
+                # Ref of a secret is its ARN (named only: this stack is not created).
+                "ARIBA_NETWORK_SECRET_ID": (
+                    f"arn:aws:secretsmanager:{REGION}:{ACCOUNT_ID}:secret:procurement/ariba-network"
+                ),
+                "ARIBA_SECRET_REREAD_SECONDS": "0",
                 "RUST_LOG": "info",
                 "INVOICE_SECRET_KEY": LOCAL_PARAMETERS["InvoiceSecretKey"],
                 "INVOICE_TIMEOUT_SECONDS": "20",

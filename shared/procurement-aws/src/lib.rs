@@ -2,6 +2,7 @@
 
 mod dynamo;
 mod invoice_http;
+mod network_secret;
 #[cfg(feature = "test-util")]
 pub mod recorded;
 mod ses;
@@ -11,19 +12,33 @@ use std::sync::Arc;
 
 pub use dynamo::DynamoStore;
 pub use invoice_http::HttpInvoiceSender;
+pub use network_secret::{NoAribaNetwork, SecretsManagerNetwork};
 use procurement::{Config, Deps};
 pub use ses::SesMailer;
 pub use sqs::SqsQueue;
 
 /// Loads AWS configuration (region, credentials, and `AWS_ENDPOINT_URL` for local stacks)
-/// and builds the three adapters. Call once per Lambda instance, in `main`.
+/// and builds the adapters. Call once per Lambda instance, in `main`.
 pub async fn aws_deps(config: Config) -> Deps {
     let sdk = aws_config::load_from_env().await;
-    deps_with_sdk(config, &sdk)
+    deps_with_sdk(config, &sdk).await
 }
 
-/// The adapters on an SDK configuration the caller built (tests point it at moto).
-pub fn deps_with_sdk(config: Config, sdk: &aws_config::SdkConfig) -> Deps {
+/// The adapters on an SDK configuration the caller built (tests point it at moto); reads the
+/// Ariba Network account's secret, when one is configured.
+pub async fn deps_with_sdk(config: Config, sdk: &aws_config::SdkConfig) -> Deps {
+    let ariba_network: Arc<dyn procurement::ports::AribaNetworkAccount> =
+        match &config.ariba_network_secret_id {
+            Some(secret_id) => Arc::new(
+                SecretsManagerNetwork::load(
+                    aws_sdk_secretsmanager::Client::new(sdk),
+                    secret_id,
+                    config.ariba_secret_reread,
+                )
+                .await,
+            ),
+            None => Arc::new(NoAribaNetwork),
+        };
     let store = Arc::new(DynamoStore::new(
         aws_sdk_dynamodb::Client::new(sdk),
         &config.table_name,
@@ -39,6 +54,7 @@ pub fn deps_with_sdk(config: Config, sdk: &aws_config::SdkConfig) -> Deps {
     Deps::new(
         config,
         store,
+        ariba_network,
         mailer,
         queue,
         Arc::new(HttpInvoiceSender::new()),

@@ -1,5 +1,7 @@
 use async_trait::async_trait;
 use procurement::Queue;
+use procurement::delivery::ConfirmationMessage;
+use procurement::ids::ConfirmationId;
 use procurement::model::InvoiceJob;
 
 pub struct SqsQueue {
@@ -16,12 +18,8 @@ impl SqsQueue {
     }
 }
 
-#[async_trait]
-impl Queue for SqsQueue {
-    async fn enqueue_invoice(&self, job: &InvoiceJob) -> Result<(), String> {
-        let body = serde_json::to_string(job).map_err(|e| e.to_string())?;
-        // Only charges already due are queued: the order (due now) or the scheduled run
-        // (installments on their date) sends them, so no delivery delay is needed.
+impl SqsQueue {
+    async fn send(&self, body: String) -> Result<(), String> {
         self.client
             .send_message()
             .queue_url(&self.queue_url)
@@ -35,5 +33,23 @@ impl Queue for SqsQueue {
                     aws_sdk_sqs::error::DisplayErrorContext(e)
                 )
             })
+    }
+}
+
+#[async_trait]
+impl Queue for SqsQueue {
+    async fn enqueue_invoice(&self, job: &InvoiceJob) -> Result<(), String> {
+        // Only charges already due are queued: the order (due now) or the scheduled run
+        // (installments on their date) sends them, so no delivery delay is needed.
+        self.send(serde_json::to_string(job).map_err(|e| e.to_string())?)
+            .await
+    }
+
+    async fn enqueue_confirmation(&self, id: &ConfirmationId) -> Result<(), String> {
+        let message = ConfirmationMessage {
+            confirmation_id: id.clone(),
+        };
+        self.send(serde_json::to_string(&message).map_err(|e| e.to_string())?)
+            .await
     }
 }

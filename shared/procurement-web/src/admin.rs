@@ -45,6 +45,9 @@ impl From<SettingsRefused> for JsonError {
             SettingsRefused::CredentialTaken(credential) => JsonError::Conflict(format!(
                 "the buyer credential {credential} is already used by another organisation's integration; check buyer_domain and buyer_identity"
             )),
+            SettingsRefused::NetworkSecret => JsonError::BadRequest(
+                "SAP Ariba integrations have no secret of their own: the Ariba Network presents the supplier's shared secret, set in the supplier's Ariba account and rotated in this deployment's Secrets Manager secret".into(),
+            ),
             SettingsRefused::KeptChanging => JsonError::Conflict(
                 "the integration kept changing while this request was applied (other admin requests at the same moment); read it again and retry".into(),
             ),
@@ -65,13 +68,19 @@ fn org_of(params: &RawPathParams) -> &str {
 
 /// The settings and what the administrator pastes into Coupa or Ariba. Never the digest;
 /// the secret only when it was just made.
-fn document(deps: &AppState, integration: &Integration, new_secret: Option<&str>) -> Value {
-    json!({
+async fn document(
+    deps: &AppState,
+    integration: &Integration,
+    new_secret: Option<&str>,
+) -> Result<Value, JsonError> {
+    let network = deps.ariba_network.current().await?;
+    Ok(json!({
         "org_id": integration.org_id,
         "settings": integration.settings,
         "updated_at": integration.updated_at.format(&Rfc3339).unwrap_or_default(),
-        "purchase_information": PurchaseInformation::of(deps, integration, new_secret),
-    })
+        "purchase_information":
+            PurchaseInformation::of(deps, integration, network.as_ref(), new_secret),
+    }))
 }
 
 /// GET: the settings and the purchase information (never a secret).
@@ -84,7 +93,7 @@ pub async fn read(
     let integration = settings::read(&deps, &org).await?;
     Ok(reply(
         StatusCode::OK,
-        document(&deps, &integration, None),
+        document(&deps, &integration, None).await?,
         false,
     ))
 }
@@ -105,43 +114,44 @@ pub async fn save(
     }
     let document_settings = settings::parse_document(&body).map_err(SettingsRefused::from)?;
     let account = caller.as_deref().unwrap_or_default();
-    Ok(
-        match settings::save(&deps, &org, document_settings).await? {
-            Saved::Updated {
-                integration,
-                changed,
-            } => {
-                tracing::info!(
-                    org_id = %org.org_id,
-                    account,
-                    changed = ?changed,
-                    enabled = integration.enabled(),
-                    test_mode = integration.test_mode(),
-                    "procurement integration updated"
-                );
-                reply(StatusCode::OK, document(&deps, &integration, None), false)
-            }
-            Saved::Created {
-                integration,
-                secret,
-            } => {
-                tracing::info!(
-                    org_id = %org.org_id,
-                    account,
-                    system = ?integration.system(),
-                    enabled = integration.enabled(),
-                    test_mode = integration.test_mode(),
-                    "procurement integration created with a new shared secret"
-                );
-                // Carries the secret: shown this once, and never kept by a cache.
-                reply(
-                    StatusCode::CREATED,
-                    document(&deps, &integration, Some(&secret)),
-                    true,
-                )
-            }
-        },
-    )
+    let Saved {
+        integration,
+        created,
+        changed,
+        secret,
+    } = settings::save(&deps, &org, document_settings).await?;
+    if created {
+        tracing::info!(
+            org_id = %org.org_id,
+            account,
+            system = ?integration.system(),
+            enabled = integration.enabled(),
+            test_mode = integration.test_mode(),
+            new_secret = secret.is_some(),
+            "procurement integration created"
+        );
+    } else {
+        tracing::info!(
+            org_id = %org.org_id,
+            account,
+            changed = ?changed,
+            enabled = integration.enabled(),
+            test_mode = integration.test_mode(),
+            new_secret = secret.is_some(),
+            "procurement integration updated"
+        );
+    }
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    // An answer that carries a secret is shown this once, and never kept by a cache.
+    Ok(reply(
+        status,
+        document(&deps, &integration, secret.as_deref()).await?,
+        secret.is_some(),
+    ))
 }
 
 /// POST .../secret: a new shared secret replaces the old one at once.
@@ -160,7 +170,7 @@ pub async fn rotate(
     );
     Ok(reply(
         StatusCode::OK,
-        document(&deps, &integration, Some(&secret)),
+        document(&deps, &integration, Some(&secret)).await?,
         true,
     ))
 }

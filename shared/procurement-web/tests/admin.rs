@@ -327,15 +327,31 @@ async fn ariba_needs_its_network_id() {
 }
 
 #[tokio::test]
-async fn ariba_buyer_credential_defaults_to_the_network_id() {
+async fn an_ariba_buyer_is_its_anids_and_authenticates_through_the_network() {
     let world = world().await;
     let doc = json!({
         "system": "ariba",
         "name": "Acme on Ariba",
         "ariba_network_id": "AN01000000777",
-        "form_encoding": "cxml-base64",
+        "ariba_test_network_id": "AN01000000777-T",
     });
-    let secret = create_acme(&world, &doc).await;
+    let (reply, created) = call(
+        &world,
+        "PUT",
+        &integration_path(NEW_ORG),
+        Some(NEW_MANAGEMENT_ACCOUNT),
+        Some(&doc),
+    )
+    .await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    // No secret of its own: the Network presents the supplier's.
+    let info = &created["purchase_information"];
+    assert_eq!(info.get("shared_secret"), None, "{info}");
+    assert_eq!(info["supplier_anid"], demo::ARIBA_SUPPLIER_ANID);
+    assert_eq!(info["buyer_identity"], "AN01000000777");
+    assert_eq!(info["buyer_test_identity"], "AN01000000777-T");
+    assert_eq!(info["sender_domain"], "AribaNetworkUserId");
+    assert!(!reply.body.contains(demo::ARIBA_NETWORK_SECRET));
     let (_, json) = call(
         &world,
         "GET",
@@ -344,30 +360,57 @@ async fn ariba_buyer_credential_defaults_to_the_network_id() {
         None,
     )
     .await;
-    assert_eq!(json["settings"]["buyer_domain"], "NetworkID");
-    assert_eq!(json["settings"]["buyer_identity"], "AN01000000777");
-    assert_eq!(json["settings"]["sender_identity"], "AN01000000777");
-    assert_eq!(json["settings"]["form_encoding"], "cxml-base64");
+    assert_eq!(json["settings"]["ariba_network_id"], "AN01000000777");
     assert_eq!(
-        setup_status(&world, "NetworkID", "AN01000000777", &secret).await,
-        200
+        json["settings"]["form_encoding"], "cxml-base64",
+        "Ariba's default"
     );
-
-    let doc = json!({"system": "ariba", "name": "x", "ariba_network_id": "AN0100", "invoice_url": "https://x.example"});
+    assert_eq!(json["settings"]["order_confirmations"], true);
+    // Both ANIDs open a session, forwarded by the Network with the supplier's secret.
+    for anid in ["AN01000000777", "AN01000000777-T"] {
+        let xml = support::Setup::ariba()
+            .xml()
+            .replace(demo::ARIBA_IDENTITY, anid);
+        assert_eq!(
+            handle_setup(&world, xml.as_bytes()).await.status,
+            200,
+            "{anid}"
+        );
+    }
+    // The secret belongs to the deployment: nothing to rotate here.
     let (reply, json) = call(
         &world,
-        "PUT",
-        &integration_path(NEW_ORG),
+        "POST",
+        &secret_path(NEW_ORG),
         Some(NEW_MANAGEMENT_ACCOUNT),
-        Some(&doc),
+        None,
     )
     .await;
     assert_eq!(reply.status, 400);
     assert!(
-        error_message(&json).contains("invoice_url"),
+        error_message(&json).contains("Ariba Network"),
         "{}",
         reply.body
     );
+
+    for (field, value) in [
+        ("invoice_url", json!("https://x.example")),
+        ("buyer_domain", json!("NetworkID")),
+        ("sender_identity", json!("sysadmin@ariba.com")),
+    ] {
+        let mut doc = json!({"system": "ariba", "name": "x", "ariba_network_id": "AN0100"});
+        doc[field] = value;
+        let (reply, json) = call(
+            &world,
+            "PUT",
+            &integration_path(NEW_ORG),
+            Some(NEW_MANAGEMENT_ACCOUNT),
+            Some(&doc),
+        )
+        .await;
+        assert_eq!(reply.status, 400);
+        assert!(error_message(&json).contains(field), "{}", reply.body);
+    }
 }
 
 #[tokio::test]
@@ -513,7 +556,7 @@ async fn test_mode_and_enabled_default_to_true() {
     assert!(settings.enabled);
     assert!(!settings.redirect && !settings.preapprove_free && !settings.preapprove_byol);
     assert_eq!(settings.form_encoding, cxml::FormEncoding::UrlEncoded);
-    let credentials = settings.credentials();
+    let credentials = settings.coupa_credentials().unwrap();
     assert_eq!(
         (
             credentials.sender_domain.as_str(),
@@ -803,14 +846,6 @@ async fn get_settings_can_be_put_back_unchanged() {
     .await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert_eq!(after["settings"], before["settings"]);
-    assert_eq!(
-        setup_status(
-            &world,
-            demo::ARIBA_DOMAIN,
-            demo::ARIBA_IDENTITY,
-            demo::ARIBA_SECRET
-        )
-        .await,
-        200
-    );
+    let ariba = support::Setup::ariba().xml();
+    assert_eq!(handle_setup(&world, ariba.as_bytes()).await.status, 200);
 }

@@ -3,11 +3,7 @@
 
 use std::sync::atomic::Ordering;
 
-use cxml::{
-    Body, Credential, Cxml, DeploymentMode, Header, ItemDetail, ItemId, ItemOut, OrderRequest,
-    OrderRequestHeader, OrderType, RequestPayload,
-};
-use procurement::cart::{self, CartDecision};
+use cxml::{Body, OrderType};
 use procurement::demo;
 use procurement::fakes::FakeWorld;
 use procurement::model::ChargeStatus;
@@ -20,113 +16,11 @@ use time::{Duration, OffsetDateTime};
 
 /// Stores the quote Request approval would have made for `product_id` (Coupa demo org).
 async fn quote_for(world: &FakeWorld, product_id: &str, quote_id: &str) -> Quote {
-    let product = world
-        .deps
-        .catalog
-        .get_product(product_id)
-        .await
-        .unwrap()
-        .unwrap();
-    let integration = world
-        .deps
-        .integrations
-        .get(&id(demo::COUPA_ORG))
-        .await
-        .unwrap()
-        .unwrap();
-    let CartDecision::SendForApproval(cart) = cart::cart_lines(&product, &integration).unwrap()
-    else {
-        panic!("{product_id} is sent for approval");
-    };
-    let quote = Quote {
-        quote_id: quote_id.into(),
-        org_id: demo::COUPA_ORG.into(),
-        product_id: product.id.clone(),
-        product_title: product.title.clone(),
-        lines: cart.lines,
-        status: QuoteStatus::PendingApproval,
-        test: false,
-        never_invoiced: cart.never_invoiced,
-        private_offer: product.private_offer.clone(),
-        requester_email: Some("jim.halpert@buyer.example".into()),
-        requester_name: Some("Jim Halpert".into()),
-        buyer_cookie: "cookie".into(),
-        created_at: OffsetDateTime::now_utc(),
-        order_id: None,
-        agreement_id: None,
-    };
-    world.deps.quotes.create(&quote, None).await.unwrap();
-    quote
+    support::quote_for(world, demo::COUPA_ORG, product_id, quote_id).await
 }
 
 fn po(order_id: &str, payload_id: &str, kind: OrderType, quotes: &[&Quote]) -> Vec<u8> {
-    let mut from = Credential::new(demo::COUPA_DOMAIN, demo::COUPA_IDENTITY);
-    let mut sender = from.clone();
-    sender.shared_secret = Some(cxml::SharedSecret::new(demo::COUPA_SECRET));
-    from.shared_secret = None;
-    let items: Vec<ItemOut> = quotes
-        .iter()
-        .flat_map(|q| {
-            q.lines.iter().map(|l| ItemOut {
-                quantity: l.quantity,
-                line_number: None,
-                requested_delivery_date: None,
-                item_id: ItemId {
-                    supplier_part_id: q.product_id.clone(),
-                    supplier_part_auxiliary_id: Some(q.quote_id.to_string()),
-                    buyer_part_id: None,
-                },
-                detail: Some(ItemDetail {
-                    unit_price: l.unit_price.clone(),
-                    descriptions: vec![cxml::Description {
-                        lang: "en".into(),
-                        short_name: None,
-                        text: l.description.clone(),
-                    }],
-                    unit_of_measure: l.unit_of_measure.clone(),
-                    classifications: Vec::new(),
-                    manufacturer_part_id: None,
-                    manufacturer_name: None,
-                    lead_time: None,
-                    extrinsics: Vec::new(),
-                }),
-                comments: Vec::new(),
-            })
-        })
-        .collect();
-    let total = quotes.iter().filter_map(|q| q.total()).next().unwrap();
-    let order = OrderRequest {
-        header: OrderRequestHeader {
-            order_id: order_id.into(),
-            order_date: OffsetDateTime::now_utc().replace_nanosecond(0).unwrap(),
-            order_type: kind,
-            order_version: None,
-            total,
-            ship_to: None,
-            bill_to: None,
-            shipping: None,
-            tax: None,
-            contacts: Vec::new(),
-            comments: Vec::new(),
-            document_reference: None,
-            extrinsics: Vec::new(),
-        },
-        items,
-    };
-    let header = Header {
-        from: vec![from],
-        to: vec![Credential::new("NetworkID", "marketplace")],
-        sender: vec![sender],
-        user_agent: "Coupa Procurement 1.0".into(),
-    };
-    let mut doc = Cxml::request(
-        "buyer.example",
-        header,
-        DeploymentMode::Production,
-        RequestPayload::Order(order),
-    );
-    doc.payload_id = payload_id.into();
-    cxml::to_xml(&doc).into_bytes()
+    support::order_request(support::coupa_header(), order_id, payload_id, kind, quotes)
 }
 
 fn answer(reply: &Reply) -> (u16, String) {

@@ -22,13 +22,6 @@ fn coupa_auth() -> String {
     )
 }
 
-fn ariba_auth() -> String {
-    basic(
-        &format!("{}/{}", demo::ARIBA_DOMAIN, demo::ARIBA_IDENTITY),
-        demo::ARIBA_SECRET,
-    )
-}
-
 /// A procurement system's search request (method, query, Authorization header).
 async fn send_search(
     world: &FakeWorld,
@@ -77,7 +70,7 @@ async fn missing_or_wrong_credentials_get_401_with_a_challenge() {
     // Another buyer's secret does not open this buyer.
     let crossed = basic(
         &format!("{}/{}", demo::COUPA_DOMAIN, demo::COUPA_IDENTITY),
-        demo::ARIBA_SECRET,
+        "another-buyers-secret",
     );
     for auth in [
         None,
@@ -147,7 +140,16 @@ async fn results_say_what_the_procurement_system_shows() {
 #[tokio::test]
 async fn the_private_marketplace_limits_results() {
     let world = FakeWorld::demo().await;
-    let (_, json) = search(&world, Some(&ariba_auth()), Some("")).await;
+    // The Coupa buyer's organisation keeps a private marketplace (as the Ariba one does).
+    let mut org = demo::organizations().remove(0);
+    org.private_marketplace = Some(
+        demo::ARIBA_PRIVATE_MARKETPLACE
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+    );
+    world.deps.organizations.put(&org).await.unwrap();
+    let (_, json) = search(&world, Some(&coupa_auth()), Some("")).await;
     let mut found = ids(&json);
     found.sort();
     let mut expected: Vec<String> = demo::ARIBA_PRIVATE_MARKETPLACE
@@ -156,17 +158,17 @@ async fn the_private_marketplace_limits_results() {
         .collect();
     expected.sort();
     assert_eq!(found, expected);
-    let (_, json) = search(&world, Some(&ariba_auth()), Some("orbit")).await;
+    let (_, json) = search(&world, Some(&coupa_auth()), Some("orbit")).await;
     assert!(ids(&json).is_empty());
 }
 
 #[tokio::test]
 async fn a_result_punches_out_straight_to_its_product() {
     let world = FakeWorld::demo().await;
-    let (_, json) = search(&world, Some(&ariba_auth()), Some("sentinel")).await;
+    let (_, json) = search(&world, Some(&coupa_auth()), Some("sentinel")).await;
     let part = json["results"][0]["supplier_part_id"].as_str().unwrap();
     // The procurement system sends its PunchOutSetupRequest with the SelectedItem.
-    let token = open_session(&world, &Setup::ariba().selected(part)).await;
+    let token = open_session(&world, &Setup::coupa().selected(part)).await;
     let page = get(&world, "/punchout/start", &[("token", &token)]).await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains("<h1>Sentinel SIEM (private offer)</h1>"));

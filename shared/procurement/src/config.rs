@@ -23,6 +23,15 @@ pub struct Config {
     /// (see [`crate::invoices::invoice_secret`]). Only invoice-dispatch and the admin API get
     /// it; its Debug output is redacted.
     pub invoice_secret_key: Option<SharedSecret>,
+    /// Where documents for Ariba buyers go: the SAP Ariba Network's cXML URL
+    /// (ARIBA_NETWORK_URL, default the Network's production URL).
+    pub ariba_network_url: String,
+    /// The Secrets Manager secret holding the supplier's Ariba Network account
+    /// (ARIBA_NETWORK_SECRET_ID); none: Ariba documents are refused.
+    pub ariba_network_secret_id: Option<String>,
+    /// How often a warm instance may read that secret again after a secret matched none of
+    /// the known ones (ARIBA_SECRET_REREAD_SECONDS, default 60).
+    pub ariba_secret_reread: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -67,6 +76,16 @@ impl Config {
                 .map(|v| v.trim())
                 .filter(|v| !v.is_empty())
                 .map(SharedSecret::new),
+            ariba_network_url: optional("ARIBA_NETWORK_URL", crate::network::DEFAULT_URL),
+            ariba_network_secret_id: vars
+                .get("ARIBA_NETWORK_SECRET_ID")
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty()),
+            ariba_secret_reread: Duration::from_secs(
+                optional("ARIBA_SECRET_REREAD_SECONDS", "60")
+                    .parse()
+                    .unwrap_or(60),
+            ),
         })
     }
 
@@ -103,6 +122,9 @@ impl Config {
             invoice_secret_key: Some(SharedSecret::new(
                 "example-invoice-secret-key-for-tests-only-0123456789",
             )),
+            ariba_network_url: "https://service.ariba.example/service/transaction/cxml.asp".into(),
+            ariba_network_secret_id: None,
+            ariba_secret_reread: Duration::from_secs(60),
         }
     }
 }

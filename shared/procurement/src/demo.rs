@@ -15,9 +15,23 @@ pub const COUPA_IDENTITY: &str = "coupa-demo-buyer";
 pub const COUPA_SECRET: &str = "local-demo-coupa-secret";
 
 pub const ARIBA_ORG: &str = "demo-ariba-org";
+/// The demo Ariba buyer as the Network names it in From: its production and test ANIDs.
 pub const ARIBA_DOMAIN: &str = "NetworkID";
 pub const ARIBA_IDENTITY: &str = "AN01000000001";
-pub const ARIBA_SECRET: &str = "local-demo-ariba-secret";
+pub const ARIBA_TEST_IDENTITY: &str = "AN01000000001-T";
+/// The marketplace's own (local) Ariba Network account: its ANID and the one shared secret
+/// the Network presents for every buyer.
+pub const ARIBA_SUPPLIER_ANID: &str = "AN01000000099";
+pub const ARIBA_NETWORK_SECRET: &str = "local-demo-ariba-network-secret";
+
+/// The local stack's Ariba Network account (what `make run` puts in Secrets Manager).
+pub fn ariba_network() -> crate::network::AribaNetwork {
+    crate::network::AribaNetwork::new(
+        ARIBA_SUPPLIER_ANID,
+        cxml::SharedSecret::new(ARIBA_NETWORK_SECRET),
+        None,
+    )
+}
 
 /// AWS accounts of the demo organisations (the admin API checks the caller against them).
 pub const COUPA_MANAGEMENT_ACCOUNT: &str = "111111111111";
@@ -155,10 +169,12 @@ pub fn ariba_integration(now: OffsetDateTime) -> Integration {
             enabled: true,
             system: SystemSettings::Ariba(AribaSettings {
                 ariba_network_id: ARIBA_IDENTITY.into(),
-                credentials: same_sender(ARIBA_DOMAIN, ARIBA_IDENTITY),
+                ariba_test_network_id: Some(ARIBA_TEST_IDENTITY.into()),
+                order_confirmations: true,
             }),
         },
-        secret_digest: SecretDigest::of(ARIBA_SECRET).to_hex(),
+        // No secret of its own: the Network's.
+        secret_digest: String::new(),
         updated_at: now,
     }
 }

@@ -8,15 +8,27 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use crate::config::Config;
-use crate::ids::{AgreementId, ChargeId, OrderId, OrgId, QuoteId};
+use crate::ids::{AgreementId, ChargeId, ConfirmationId, OrderId, OrgId, QuoteId};
 use crate::model::{
-    Agreement, ChargeOutcome, ChargeStatus, Email, Integration, InvoiceJob, OrderRecord,
-    Organization, OutboxEmail, Product, Quote, QuoteStatus, Session,
+    Agreement, ChargeOutcome, ChargeStatus, Confirmation, ConfirmationOutcome, ConfirmationStatus,
+    Email, Integration, InvoiceJob, OrderRecord, Organization, OutboxEmail, Product, Quote,
+    QuoteStatus, Session,
 };
+use crate::network::AribaNetwork;
 use crate::ports::{
-    Catalog, Charges, Deps, IntegrationWrite, Integrations, InvoiceSender, Mailer, OrderPlan,
-    Orders, Organizations, Outbox, Page, Queue, Quotes, Recorded, SendError, Sessions, StoreError,
+    AribaNetworkAccount, Catalog, Charges, Confirmations, Deps, IntegrationWrite, Integrations,
+    InvoiceSender, Mailer, OrderPlan, Orders, Organizations, Outbox, Page, Queue, Quotes, Recorded,
+    SendError, Sessions, StoreError,
 };
+
+type ConfirmationRows = HashMap<
+    ConfirmationId,
+    (
+        Confirmation,
+        ConfirmationStatus,
+        Option<ConfirmationOutcome>,
+    ),
+>;
 
 #[derive(Default)]
 pub struct MemoryStore {
@@ -31,6 +43,8 @@ pub struct MemoryStore {
     pub charges: Mutex<HashMap<ChargeId, (InvoiceJob, ChargeStatus)>>,
     /// Charge ID -> what became of its invoice.
     pub charge_outcomes: Mutex<HashMap<ChargeId, ChargeOutcome>>,
+    /// Confirmation ID -> (confirmation, status, outcome).
+    pub confirmations: Mutex<ConfirmationRows>,
     outbox: Mutex<Vec<OutboxEmail>>,
     /// What a sender holds (`email:<id>`, `charge:<id>`) -> until when.
     claims: Mutex<HashMap<String, OffsetDateTime>>,
@@ -112,12 +126,14 @@ impl Integrations for MemoryStore {
         if stored != previous.map(|p| p.updated_at) {
             return Ok(IntegrationWrite::Stale);
         }
-        let buyer = integration.buyer();
+        let wanted = integration.settings.buyer_credentials();
         let taken = integrations.values().any(|other| {
-            let held = other.buyer();
             other.org_id != integration.org_id
-                && held.domain.eq_ignore_ascii_case(&buyer.domain)
-                && held.identity == buyer.identity
+                && other.settings.buyer_credentials().iter().any(|(held, _)| {
+                    wanted.iter().any(|(w, _)| {
+                        held.domain.eq_ignore_ascii_case(&w.domain) && held.identity == w.identity
+                    })
+                })
         });
         if taken {
             return Ok(IntegrationWrite::CredentialTaken);
@@ -137,10 +153,7 @@ impl Integrations for MemoryStore {
     ) -> Result<Option<Integration>, StoreError> {
         Ok(lock(&self.integrations)
             .values()
-            .find(|i| {
-                let buyer = i.buyer();
-                buyer.domain.eq_ignore_ascii_case(domain) && buyer.identity == identity
-            })
+            .find(|i| i.settings.instance_of(domain, identity).is_some())
             .cloned())
     }
 }
@@ -305,6 +318,13 @@ impl Orders for MemoryStore {
             }
         }
         lock(&self.outbox).extend(plan.outbox.iter().cloned());
+        let mut confirmations = lock(&self.confirmations);
+        for c in &plan.confirmations {
+            confirmations.insert(
+                c.confirmation_id.clone(),
+                (c.clone(), ConfirmationStatus::Scheduled, None),
+            );
+        }
         orders.insert(key, plan.record.clone());
         orders.insert(by_payload, plan.record.clone());
         Ok(Recorded::Created)
@@ -407,6 +427,118 @@ impl Charges for MemoryStore {
 }
 
 #[async_trait]
+impl Confirmations for MemoryStore {
+    async fn get(
+        &self,
+        id: &ConfirmationId,
+    ) -> Result<Option<(Confirmation, ConfirmationStatus)>, StoreError> {
+        Ok(lock(&self.confirmations)
+            .get(id)
+            .map(|(c, status, _)| (c.clone(), *status)))
+    }
+
+    async fn mark_queued(&self, id: &ConfirmationId) -> Result<bool, StoreError> {
+        let mut confirmations = lock(&self.confirmations);
+        match confirmations.get_mut(id) {
+            Some(entry) if entry.1 == ConfirmationStatus::Scheduled => {
+                entry.1 = ConfirmationStatus::Queued;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn unqueued(
+        &self,
+        limit: usize,
+        cursor: Option<String>,
+    ) -> Result<Page<Confirmation>, StoreError> {
+        let rows = lock(&self.confirmations)
+            .values()
+            .filter(|(_, status, _)| *status == ConfirmationStatus::Scheduled)
+            .map(|(c, _, _)| {
+                let key = format!(
+                    "{}#{}",
+                    cxml::format_timestamp(c.created_at),
+                    c.confirmation_id
+                );
+                (key, c.clone())
+            })
+            .collect();
+        Ok(page_of(rows, limit, cursor))
+    }
+
+    async fn record_outcome(
+        &self,
+        id: &ConfirmationId,
+        outcome: &ConfirmationOutcome,
+    ) -> Result<bool, StoreError> {
+        let mut confirmations = lock(&self.confirmations);
+        match confirmations.get_mut(id) {
+            Some(entry) if !entry.1.is_final() => {
+                entry.1 = outcome.status;
+                entry.2 = Some(outcome.clone());
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn outcome(
+        &self,
+        id: &ConfirmationId,
+    ) -> Result<Option<ConfirmationOutcome>, StoreError> {
+        Ok(lock(&self.confirmations)
+            .get(id)
+            .and_then(|(_, _, outcome)| outcome.clone()))
+    }
+
+    async fn claim(
+        &self,
+        id: &ConfirmationId,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let claimable = lock(&self.confirmations)
+            .get(id)
+            .is_some_and(|(_, status, _)| !status.is_final());
+        Ok(claimable && self.take_claim(format!("confirmation:{id}"), now, until))
+    }
+
+    async fn release(&self, id: &ConfirmationId, until: OffsetDateTime) -> Result<(), StoreError> {
+        self.give_back(&format!("confirmation:{id}"), until);
+        Ok(())
+    }
+}
+
+/// The supplier's Ariba Network account as a test sets it; rereading returns what is set now.
+#[derive(Default)]
+pub struct StaticAribaNetwork {
+    account: Mutex<Option<AribaNetwork>>,
+    /// How often the account was read again.
+    pub rereads: std::sync::atomic::AtomicUsize,
+}
+
+impl StaticAribaNetwork {
+    pub fn set(&self, account: Option<AribaNetwork>) {
+        *lock(&self.account) = account;
+    }
+}
+
+#[async_trait]
+impl AribaNetworkAccount for StaticAribaNetwork {
+    async fn current(&self) -> Result<Option<AribaNetwork>, StoreError> {
+        Ok(lock(&self.account).clone())
+    }
+
+    async fn reread(&self) -> Result<Option<AribaNetwork>, StoreError> {
+        self.rereads
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(lock(&self.account).clone())
+    }
+}
+
+#[async_trait]
 impl Outbox for MemoryStore {
     async fn pending(&self, limit: usize) -> Result<Vec<OutboxEmail>, StoreError> {
         Ok(lock(&self.outbox).iter().take(limit).cloned().collect())
@@ -454,12 +586,18 @@ impl Mailer for MemoryMailer {
 #[derive(Default)]
 pub struct MemoryQueue {
     pub jobs: Mutex<Vec<InvoiceJob>>,
+    pub confirmations: Mutex<Vec<ConfirmationId>>,
 }
 
 #[async_trait]
 impl Queue for MemoryQueue {
     async fn enqueue_invoice(&self, job: &InvoiceJob) -> Result<(), String> {
         lock(&self.jobs).push(job.clone());
+        Ok(())
+    }
+
+    async fn enqueue_confirmation(&self, id: &ConfirmationId) -> Result<(), String> {
+        lock(&self.confirmations).push(id.clone());
         Ok(())
     }
 }
@@ -531,6 +669,7 @@ impl InvoiceSender for ScriptedInvoiceSender {
 pub struct FakeWorld {
     pub deps: Deps,
     pub store: Arc<MemoryStore>,
+    pub ariba_network: Arc<StaticAribaNetwork>,
     pub mailer: Arc<MemoryMailer>,
     pub queue: Arc<MemoryQueue>,
     pub invoice_sender: Arc<ScriptedInvoiceSender>,
@@ -539,12 +678,14 @@ pub struct FakeWorld {
 impl FakeWorld {
     pub fn new(config: Config) -> Self {
         let store = Arc::new(MemoryStore::default());
+        let ariba_network = Arc::new(StaticAribaNetwork::default());
         let mailer = Arc::new(MemoryMailer::default());
         let queue = Arc::new(MemoryQueue::default());
         let invoice_sender = Arc::new(ScriptedInvoiceSender::default());
         let deps = Deps::new(
             config,
             store.clone(),
+            ariba_network.clone(),
             mailer.clone(),
             queue.clone(),
             invoice_sender.clone(),
@@ -552,6 +693,7 @@ impl FakeWorld {
         Self {
             deps,
             store,
+            ariba_network,
             mailer,
             queue,
             invoice_sender,
@@ -590,6 +732,7 @@ impl FakeWorld {
         crate::demo::seed(world.store.as_ref(), time::OffsetDateTime::now_utc())
             .await
             .expect("the in-memory store never fails");
+        world.ariba_network.set(Some(crate::demo::ariba_network()));
         world
     }
 }

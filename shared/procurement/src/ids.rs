@@ -8,6 +8,7 @@
 //! | agreement    | `agmt-<the quote's hex>`      | [`AgreementId::for_quote`]       |
 //! | charge       | `<agreement>-<n>`             | [`ChargeId::nth`]                |
 //! | order        | the buyer's PO number (cXML orderID) | the procurement system     |
+//! | confirmation | `conf-<32 hex>` of the organisation and order | [`ConfirmationId::for_order`] |
 //!
 //! IDs read back from storage or from a buyer's document are taken as they are (`From<String>`):
 //! a lookup by an ID that names nothing simply finds nothing.
@@ -117,6 +118,10 @@ string_id!(
     /// A purchase order as the buyer numbers it (cXML `orderID`, the PO number).
     OrderId
 );
+string_id!(
+    /// The confirmation of one purchase order to the SAP Ariba Network.
+    ConfirmationId
+);
 
 impl QuoteId {
     const PREFIX: &'static str = "q-";
@@ -146,9 +151,31 @@ impl ChargeId {
     }
 }
 
+impl ConfirmationId {
+    /// The one confirmation an organisation's order gets: named after both (hashed, since PO
+    /// numbers may hold any character), so a second one would have the same key.
+    pub fn for_order(org: &OrgId, order: &OrderId) -> Self {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(format!("{org}\n{order}").as_bytes());
+        Self(format!("conf-{}", cxml::payload::hex(&digest[..16])))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_confirmation_is_named_after_its_order_alone() {
+        let a = ConfirmationId::for_order(&"acme".into(), &"PO-1".into());
+        assert_eq!(a, ConfirmationId::for_order(&"acme".into(), &"PO-1".into()));
+        assert_ne!(a, ConfirmationId::for_order(&"acme".into(), &"PO-2".into()));
+        assert_ne!(
+            a,
+            ConfirmationId::for_order(&"other".into(), &"PO-1".into())
+        );
+        assert!(a.as_str().starts_with("conf-") && a.as_str().len() == 37);
+    }
 
     #[test]
     fn each_kind_has_its_format() {

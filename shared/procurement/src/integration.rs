@@ -77,12 +77,33 @@ pub struct CoupaSettings {
     pub invoice_url: Option<String>,
 }
 
-/// SAP Ariba buyers are known by their Ariba Network ID (ANID).
+/// SAP Ariba buyers reach the marketplace through the Ariba Network, which names the buyer by
+/// its Ariba Network ID (ANID) in `From` and authenticates itself with the supplier's one
+/// Network secret ([`crate::network`]): no per-organisation credential or secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AribaSettings {
+    /// The buyer's production ANID (`AN` and digits).
     pub ariba_network_id: String,
-    #[serde(flatten)]
-    pub credentials: BuyerCredentials,
+    /// The buyer's test account ANID (`AN…-T`): its documents always run in test mode.
+    #[serde(default)]
+    pub ariba_test_network_id: Option<String>,
+    /// Send a ConfirmationRequest to the Network once an order's agreements exist.
+    #[serde(default = "yes")]
+    pub order_confirmations: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Which of a buyer's procurement systems a document came from: its production instance, or
+/// its test instance (a Coupa test instance, an Ariba test account), whose documents always run
+/// in test mode whatever the integration's switch says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Instance {
+    Production,
+    Test,
 }
 
 /// The From credential that names the buyer, and the Sender credential of the system that
@@ -113,18 +134,53 @@ impl Settings {
         }
     }
 
-    pub fn credentials(&self) -> &BuyerCredentials {
+    /// The buyer credentials documents of this integration name in `From`, each with the
+    /// instance it stands for: Coupa's buyer credential; Ariba's ANIDs under NetworkID.
+    pub fn buyer_credentials(&self) -> Vec<(CredentialId, Instance)> {
         match &self.system {
-            SystemSettings::Coupa(c) => &c.credentials,
-            SystemSettings::Ariba(a) => &a.credentials,
+            SystemSettings::Coupa(c) => vec![(c.credentials.buyer(), Instance::Production)],
+            SystemSettings::Ariba(a) => {
+                std::iter::once((&a.ariba_network_id, Instance::Production))
+                    .chain(a.ariba_test_network_id.iter().map(|t| (t, Instance::Test)))
+                    .map(|(anid, instance)| {
+                        (
+                            CredentialId::new(crate::network::NETWORK_ID_DOMAIN, anid),
+                            instance,
+                        )
+                    })
+                    .collect()
+            }
         }
     }
 
-    pub fn credentials_mut(&mut self) -> &mut BuyerCredentials {
-        match &mut self.system {
-            SystemSettings::Coupa(c) => &mut c.credentials,
-            SystemSettings::Ariba(a) => &mut a.credentials,
+    /// Which instance a From credential of this integration stands for.
+    pub fn instance_of(&self, domain: &str, identity: &str) -> Option<Instance> {
+        self.buyer_credentials()
+            .into_iter()
+            .find(|(c, _)| {
+                c.domain.eq_ignore_ascii_case(domain.trim()) && c.identity == identity.trim()
+            })
+            .map(|(_, instance)| instance)
+    }
+
+    /// Coupa's buyer and sender credentials (Ariba has none of its own).
+    pub fn coupa_credentials(&self) -> Option<&BuyerCredentials> {
+        match &self.system {
+            SystemSettings::Coupa(c) => Some(&c.credentials),
+            SystemSettings::Ariba(_) => None,
         }
+    }
+
+    pub fn coupa_credentials_mut(&mut self) -> Option<&mut BuyerCredentials> {
+        match &mut self.system {
+            SystemSettings::Coupa(c) => Some(&mut c.credentials),
+            SystemSettings::Ariba(_) => None,
+        }
+    }
+
+    /// Whether the Network confirms this organisation's orders (Ariba with confirmations on).
+    pub fn confirms_orders(&self) -> bool {
+        matches!(&self.system, SystemSettings::Ariba(a) if a.order_confirmations)
     }
 
     /// Where this organisation's invoices go: Coupa integrations with an invoice URL only.
@@ -141,14 +197,20 @@ impl Integration {
         self.settings.system()
     }
 
-    /// The buyer's From credential: how its documents find this integration.
+    /// The buyer's production From credential: what documents sent to it are addressed to.
     pub fn buyer(&self) -> CredentialId {
-        self.settings.credentials().buyer()
+        self.settings
+            .buyer_credentials()
+            .into_iter()
+            .next()
+            .map(|(credential, _)| credential)
+            .unwrap_or_else(|| CredentialId::new("", ""))
     }
 
-    /// What a request of this buyer must present; None if the stored digest is unreadable.
+    /// What a request of this buyer must present, when it sends itself (Coupa); None for
+    /// Ariba (the Network sends) or if the stored digest is unreadable.
     pub fn expected_sender(&self) -> Option<cxml::ExpectedSender> {
-        let credentials = self.settings.credentials();
+        let credentials = self.settings.coupa_credentials()?;
         Some(cxml::ExpectedSender {
             from: credentials.buyer(),
             sender: credentials.sender(),
@@ -183,20 +245,29 @@ mod tests {
             enabled: true,
             system: SystemSettings::Ariba(AribaSettings {
                 ariba_network_id: "AN01".into(),
-                credentials: BuyerCredentials {
-                    buyer_domain: "NetworkID".into(),
-                    buyer_identity: "AN01".into(),
-                    sender_domain: "NetworkID".into(),
-                    sender_identity: "AN01".into(),
-                },
+                ariba_test_network_id: Some("AN01-T".into()),
+                order_confirmations: true,
             }),
         };
         let value = serde_json::to_value(&settings).unwrap();
         assert_eq!(value["system"], json!("ariba"));
         assert_eq!(value["ariba_network_id"], json!("AN01"));
-        assert_eq!(value["buyer_domain"], json!("NetworkID"));
+        assert_eq!(value["ariba_test_network_id"], json!("AN01-T"));
         assert_eq!(value.get("invoice_url"), None, "Coupa's field is not there");
+        assert_eq!(value.get("buyer_domain"), None, "nor Coupa's credentials");
         let back: Settings = serde_json::from_value(value).unwrap();
         assert_eq!(back, settings);
+        assert_eq!(
+            settings.buyer_credentials(),
+            [
+                (CredentialId::new("NetworkID", "AN01"), Instance::Production),
+                (CredentialId::new("NetworkID", "AN01-T"), Instance::Test),
+            ]
+        );
+        assert_eq!(
+            settings.instance_of("networkid", " AN01-T"),
+            Some(Instance::Test)
+        );
+        assert_eq!(settings.instance_of("DUNS", "AN01"), None);
     }
 }

@@ -10,38 +10,25 @@
 //! maxReceiveCount.
 
 use cxml::{
-    Body, Charge, Credential, Cxml, DeploymentMode, Description, Header, InvoiceDate,
-    InvoiceDetailItem, InvoiceDetailOrder, InvoiceDetailRequest, InvoiceDetailRequestHeader,
-    InvoiceDetailSummary, Money, OrderReference, RequestPayload, SharedSecret,
+    Charge, Credential, Cxml, DeploymentMode, Description, Header, InvoiceDate, InvoiceDetailItem,
+    InvoiceDetailOrder, InvoiceDetailRequest, InvoiceDetailRequestHeader, InvoiceDetailSummary,
+    Money, OrderReference, RequestPayload, SharedSecret,
 };
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use time::{Duration, OffsetDateTime};
 
 use crate::config::Config;
+use crate::delivery::{Answer, CLAIM_MARGIN, Delivery, JobOutcome, clip, read_answer};
 use crate::ids::{ChargeId, OrgId};
 use crate::model::{ChargeOutcome, ChargeStatus, Integration, InvoiceJob};
 use crate::ports::{Deps, SendError, StoreError};
 
-/// What became of one queued job.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum JobOutcome {
-    Done,
-    /// Leave the message on the queue: SQS redelivers it, then dead-letters it.
-    KeepForRetry(String),
-}
-
 const USER_AGENT: &str = "Software Marketplace procurement invoicing 1.0";
-/// Longest buyer status text kept on a charge (Coupa can answer with whole stack traces).
-const MAX_STATUS_TEXT: usize = 1000;
 /// A job this far ahead of its due date was not queued by us: leave it to the scheduled run.
 const EARLY_TOLERANCE: Duration = Duration::hours(1);
 /// Page size of the scheduled run's walk over due charges.
 const PAGE_SIZE: usize = 100;
-/// How long a dispatcher holds a charge beyond its POST timeout: time to build the invoice and
-/// record the answer. Far below the queue's visibility timeout, so a redelivery after a crash
-/// finds the claim lapsed.
-const CLAIM_MARGIN: Duration = Duration::minutes(1);
 
 /// The shared secret the marketplace presents (Sender credential) on invoices to `org_id`:
 /// hex(HMAC-SHA256(INVOICE_SECRET_KEY, "invoice:" + org_id)).
@@ -175,83 +162,8 @@ pub fn build_invoice(
     Ok(doc)
 }
 
-/// How the buyer answered an invoice.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Answer {
-    Accepted { code: u16, text: String },
-    Refused { code: u16, text: String },
-    Retry(String),
-}
-
-/// Reads the buyer's answer. The cXML Status code decides (cXML errors often travel in
-/// HTTP 200); the HTTP status only when the body is not a cXML Response, or when it says
-/// the server side failed (5xx, 408, 429), which is always worth another try.
-fn read_answer(http: u16, body: &str) -> Answer {
-    let status = cxml::parse(body.as_bytes())
-        .ok()
-        .and_then(|doc| match doc.body {
-            Body::Response(r) => Some(r.status),
-            _ => None,
-        });
-    let text = match &status {
-        Some(s) => {
-            let mut text = s.text.trim().to_string();
-            let message = s.message.trim();
-            if !message.is_empty() {
-                text = if text.is_empty() {
-                    message.to_string()
-                } else {
-                    format!("{text}: {message}")
-                };
-            }
-            text
-        }
-        None => format!("HTTP {http}; the answer is not a cXML Response: {body}"),
-    };
-    let text = clip(&text);
-    if http >= 500 || http == 408 || http == 429 {
-        return Answer::Retry(format!("HTTP {http}: {text}"));
-    }
-    let code = status.as_ref().map_or(http, |s| s.code);
-    match code {
-        200..=299 => Answer::Accepted { code, text },
-        500..=599 => Answer::Retry(format!("cXML status {code}: {text}")),
-        _ => Answer::Refused { code, text },
-    }
-}
-
-/// One line, at most [`MAX_STATUS_TEXT`] characters: fit for a record and a log line.
-fn clip(text: &str) -> String {
-    let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    match one_line.char_indices().nth(MAX_STATUS_TEXT) {
-        Some((cut, _)) => format!("{}...", &one_line[..cut]),
-        None => one_line,
-    }
-}
-
-/// One delivery of a queued job: when it runs, and which receive of its SQS message it is
-/// (`ApproximateReceiveCount`, 1 on the first).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Delivery {
-    pub now: OffsetDateTime,
-    pub receive_count: u32,
-}
-
-impl Delivery {
-    pub fn first(now: OffsetDateTime) -> Self {
-        Self {
-            now,
-            receive_count: 1,
-        }
-    }
-
-    fn is_retry(self) -> bool {
-        self.receive_count > 1
-    }
-}
-
-/// Handles one message of the invoice queue.
-pub async fn dispatch(deps: &Deps, body: &str, receive_count: u32) -> JobOutcome {
+/// Handles one invoice job of the invoice queue.
+pub async fn dispatch(deps: &Deps, body: &str, delivery: Delivery) -> JobOutcome {
     match serde_json::from_str::<InvoiceJob>(body) {
         Err(e) => {
             tracing::error!(error = %e, "INVOICE_JOB_MALFORMED: message is not an invoice job");
@@ -262,10 +174,6 @@ pub async fn dispatch(deps: &Deps, body: &str, receive_count: u32) -> JobOutcome
             span.record("charge_id", job.charge_id.as_str());
             span.record("org_id", job.org_id.as_str());
             span.record("order_id", job.order_id.as_str());
-            let delivery = Delivery {
-                now: OffsetDateTime::now_utc(),
-                receive_count,
-            };
             dispatch_job(deps, &job, delivery).await
         }
     }

@@ -4,10 +4,10 @@ use cxml::Money;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::ids::{AgreementId, ChargeId, OrderId, OrgId, QuoteId};
+use crate::ids::{AgreementId, ChargeId, ConfirmationId, OrderId, OrgId, QuoteId};
 pub use crate::integration::{
-    AribaSettings, BuyerCredentials, CoupaSettings, Integration, ProcurementSystem, Settings,
-    SystemSettings,
+    AribaSettings, BuyerCredentials, CoupaSettings, Instance, Integration, ProcurementSystem,
+    Settings, SystemSettings,
 };
 
 /// An open punchout: what the procurement system told us in its PunchOutSetupRequest.
@@ -395,4 +395,73 @@ pub struct Agreement {
     pub charge_ids: Vec<ChargeId>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+}
+
+/// The confirmation an Ariba order's agreements owe the Network: a ConfirmationRequest
+/// `type="accept"` of the whole order, written with the order and sent through the queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Confirmation {
+    pub confirmation_id: ConfirmationId,
+    pub org_id: OrgId,
+    pub order_id: OrderId,
+    /// The OrderRequest's payloadID, referenced by the confirmation (DocumentReference).
+    pub order_payload_id: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub order_date: OffsetDateTime,
+    /// The buyer's ANID, as its From credential named it: the confirmation's `To`.
+    pub buyer_anid: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// Where a confirmation stands. Stored as the confirmation item's `status` attribute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConfirmationStatus {
+    /// Written with its order, not yet handed to the queue (indexed for the scheduled run).
+    Scheduled,
+    Queued,
+    /// The Network accepted it (cXML 2xx).
+    Confirmed,
+    /// The Network refused it (4xx): not retried.
+    Failed,
+}
+
+impl ConfirmationStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Scheduled => "scheduled",
+            Self::Queued => "queued",
+            Self::Confirmed => "confirmed",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "scheduled" => Self::Scheduled,
+            "queued" => Self::Queued,
+            "confirmed" => Self::Confirmed,
+            "failed" => Self::Failed,
+            _ => return None,
+        })
+    }
+
+    pub fn is_final(&self) -> bool {
+        matches!(self, Self::Confirmed | Self::Failed)
+    }
+}
+
+/// What became of a confirmation, kept on its record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfirmationOutcome {
+    /// Confirmed or Failed.
+    pub status: ConfirmationStatus,
+    /// The payloadID sent (the same on every attempt).
+    pub payload_id: String,
+    /// The Network's cXML status code (or the HTTP status when the answer was not cXML).
+    pub code: Option<u16>,
+    pub text: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
 }

@@ -10,7 +10,8 @@
 use cxml::{Body, ItemOut, OrderRequest, OrderType, Rejection, RequestPayload};
 use time::OffsetDateTime;
 
-use crate::auth::authenticated_integration;
+use crate::auth::authenticate;
+use crate::confirmations;
 use crate::emails;
 use crate::ids::{AgreementId, ChargeId, OrderId, OrgId, QuoteId};
 use crate::model::{
@@ -57,7 +58,10 @@ pub async fn receive(deps: &Deps, body: &[u8]) -> Result<Answer, Refusal> {
         ))
         .into());
     };
-    let integration = authenticated_integration(deps, header).await?;
+    let authenticated = authenticate(deps, header).await?;
+    let test = authenticated.test(request.deployment_mode);
+    let from = authenticated.from;
+    let integration = authenticated.integration;
     let org_id = integration.org_id.as_str();
     let order_id = order.header.order_id.trim();
     if order_id.is_empty() {
@@ -67,7 +71,6 @@ pub async fn receive(deps: &Deps, body: &[u8]) -> Result<Answer, Refusal> {
         .into());
     }
     tracing::Span::current().record("order_id", order_id);
-    let test = integration.test_mode() || request.deployment_mode == cxml::DeploymentMode::Test;
     let now = OffsetDateTime::now_utc();
     let mut record = OrderRecord {
         org_id: integration.org_id.clone(),
@@ -88,7 +91,7 @@ pub async fn receive(deps: &Deps, body: &[u8]) -> Result<Answer, Refusal> {
         return Ok(duplicate(&earlier));
     }
     let planned = match order.header.order_type {
-        OrderType::New => plan_new(deps, &integration, order, &mut record, now).await,
+        OrderType::New => plan_new(deps, &integration, &from, order, &mut record, now).await,
         OrderType::Update => plan_update(deps, order, &mut record).await,
         OrderType::Delete => plan_delete(deps, order, &mut record).await,
     };
@@ -116,6 +119,7 @@ pub async fn receive(deps: &Deps, body: &[u8]) -> Result<Answer, Refusal> {
             );
             outbox::deliver(deps, &plan.outbox).await;
             enqueue_due_charges(deps, &plan.charges, now).await;
+            confirmations::enqueue(deps, &plan.confirmations).await;
             Ok(Answer::of(&plan.record))
         }
         Ok(Recorded::Existing(earlier)) => Ok(duplicate(&earlier)),
@@ -284,6 +288,7 @@ async fn match_lines(
 async fn plan_new(
     deps: &Deps,
     integration: &Integration,
+    from: &cxml::CredentialId,
     order: &OrderRequest,
     record: &mut OrderRecord,
     now: OffsetDateTime,
@@ -420,6 +425,14 @@ async fn plan_new(
         record.agreement_ids.join(", ")
     );
     plan.record = record.clone();
+    // The Network hears that the whole order is accepted, once (an Ariba buyer's ANID).
+    plan.confirmations.extend(confirmations::owed(
+        integration,
+        record,
+        order.header.order_date,
+        Some(from.identity.as_str()),
+        now,
+    ));
     Ok(plan)
 }
 

@@ -9,11 +9,13 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use crate::config::Config;
-use crate::ids::{AgreementId, ChargeId, OrderId, OrgId, QuoteId};
+use crate::ids::{AgreementId, ChargeId, ConfirmationId, OrderId, OrgId, QuoteId};
 use crate::model::{
-    Agreement, ChargeOutcome, ChargeStatus, Email, Integration, InvoiceJob, OrderRecord,
-    Organization, OutboxEmail, Product, Quote, QuoteStatus, Session,
+    Agreement, ChargeOutcome, ChargeStatus, Confirmation, ConfirmationOutcome, ConfirmationStatus,
+    Email, Integration, InvoiceJob, OrderRecord, Organization, OutboxEmail, Product, Quote,
+    QuoteStatus, Session,
 };
+use crate::network::AribaNetwork;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -182,6 +184,51 @@ pub trait Charges: Send + Sync {
     async fn release(&self, charge_id: &ChargeId, until: OffsetDateTime) -> Result<(), StoreError>;
 }
 
+/// Order confirmations to the Ariba Network: written with their order, queued, settled by the
+/// Network's answer; the same lifecycle as invoice charges.
+#[async_trait]
+pub trait Confirmations: Send + Sync {
+    async fn get(
+        &self,
+        id: &ConfirmationId,
+    ) -> Result<Option<(Confirmation, ConfirmationStatus)>, StoreError>;
+    /// Marks a scheduled confirmation as handed to the queue (false if it was not scheduled).
+    async fn mark_queued(&self, id: &ConfirmationId) -> Result<bool, StoreError>;
+    /// Confirmations not yet handed to the queue, oldest first, one page at a time.
+    async fn unqueued(
+        &self,
+        limit: usize,
+        cursor: Option<String>,
+    ) -> Result<Page<Confirmation>, StoreError>;
+    /// Records the Network's answer, only while the confirmation is scheduled or queued.
+    async fn record_outcome(
+        &self,
+        id: &ConfirmationId,
+        outcome: &ConfirmationOutcome,
+    ) -> Result<bool, StoreError>;
+    async fn outcome(&self, id: &ConfirmationId)
+    -> Result<Option<ConfirmationOutcome>, StoreError>;
+    /// One sender at a time, as [`Charges::claim`].
+    async fn claim(
+        &self,
+        id: &ConfirmationId,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+    async fn release(&self, id: &ConfirmationId, until: OffsetDateTime) -> Result<(), StoreError>;
+}
+
+/// The supplier's account on the SAP Ariba Network, as the deployment holds it (a secret read
+/// at cold start).
+#[async_trait]
+pub trait AribaNetworkAccount: Send + Sync {
+    /// The account as last read; None when the deployment has none configured.
+    async fn current(&self) -> Result<Option<AribaNetwork>, StoreError>;
+    /// Reads the account again (at most once per interval, whatever the callers) and returns
+    /// it: for when a presented secret matched none of the known ones, as during a rotation.
+    async fn reread(&self) -> Result<Option<AribaNetwork>, StoreError>;
+}
+
 /// Emails written with what they report, removed once SES accepts them.
 #[async_trait]
 pub trait Outbox: Send + Sync {
@@ -204,12 +251,28 @@ pub trait Outbox: Send + Sync {
 
 /// Every storage port: what one table behind one adapter provides.
 pub trait Store:
-    Integrations + Organizations + Sessions + Catalog + Quotes + Orders + Charges + Outbox
+    Integrations
+    + Organizations
+    + Sessions
+    + Catalog
+    + Quotes
+    + Orders
+    + Charges
+    + Confirmations
+    + Outbox
 {
 }
 
 impl<T> Store for T where
-    T: Integrations + Organizations + Sessions + Catalog + Quotes + Orders + Charges + Outbox
+    T: Integrations
+        + Organizations
+        + Sessions
+        + Catalog
+        + Quotes
+        + Orders
+        + Charges
+        + Confirmations
+        + Outbox
 {
 }
 
@@ -226,6 +289,8 @@ pub struct OrderPlan {
     pub charges: Vec<InvoiceJob>,
     /// Charges to mark cancelled (a delete of an order not yet invoiced).
     pub cancelled_charges: Vec<ChargeId>,
+    /// Confirmations to the Ariba Network, stored as scheduled.
+    pub confirmations: Vec<Confirmation>,
 }
 
 impl OrderPlan {
@@ -238,6 +303,7 @@ impl OrderPlan {
             outbox: Vec::new(),
             charges: Vec::new(),
             cancelled_charges: Vec::new(),
+            confirmations: Vec::new(),
         }
     }
 }
@@ -247,9 +313,11 @@ pub trait Mailer: Send + Sync {
     async fn send(&self, email: &Email) -> Result<(), String>;
 }
 
+/// The invoice queue: what invoice-dispatch sends to buyers and to the Ariba Network.
 #[async_trait]
 pub trait Queue: Send + Sync {
     async fn enqueue_invoice(&self, job: &InvoiceJob) -> Result<(), String>;
+    async fn enqueue_confirmation(&self, id: &ConfirmationId) -> Result<(), String>;
 }
 
 /// Why an invoice POST got no answer. Every variant but `Invalid` is worth a retry.
@@ -289,7 +357,9 @@ pub struct Deps {
     pub quotes: Arc<dyn Quotes>,
     pub orders: Arc<dyn Orders>,
     pub charges: Arc<dyn Charges>,
+    pub confirmations: Arc<dyn Confirmations>,
     pub outbox: Arc<dyn Outbox>,
+    pub ariba_network: Arc<dyn AribaNetworkAccount>,
     pub mailer: Arc<dyn Mailer>,
     pub queue: Arc<dyn Queue>,
     pub invoice_sender: Arc<dyn InvoiceSender>,
@@ -300,6 +370,7 @@ impl Deps {
     pub fn new<S: Store + 'static>(
         config: Config,
         store: Arc<S>,
+        ariba_network: Arc<dyn AribaNetworkAccount>,
         mailer: Arc<dyn Mailer>,
         queue: Arc<dyn Queue>,
         invoice_sender: Arc<dyn InvoiceSender>,
@@ -313,7 +384,9 @@ impl Deps {
             quotes: store.clone(),
             orders: store.clone(),
             charges: store.clone(),
+            confirmations: store.clone(),
             outbox: store,
+            ariba_network,
             mailer,
             queue,
             invoice_sender,

@@ -6,7 +6,7 @@ use cxml::{
 };
 use time::{Duration, OffsetDateTime};
 
-use crate::auth::authenticated_integration;
+use crate::auth::authenticate;
 use crate::ids::random_hex;
 use crate::model::{Integration, Organization, ProcurementSystem, Session};
 use crate::paths;
@@ -24,7 +24,9 @@ pub async fn setup(deps: &Deps, body: &[u8]) -> Result<Cxml, Refusal> {
         ))
         .into());
     };
-    let integration = authenticated_integration(deps, header).await?;
+    let authenticated = authenticate(deps, header).await?;
+    let test = authenticated.test(request.deployment_mode);
+    let integration = authenticated.integration;
     let host = deps.config.payload_host();
     match &request.payload {
         RequestPayload::PunchOutSetup(setup) => {
@@ -44,8 +46,7 @@ pub async fn setup(deps: &Deps, body: &[u8]) -> Result<Cxml, Refusal> {
                 requester_email: setup.requester_email().map(str::to_string),
                 requester_name: setup.requester_name(),
                 operation: setup.operation,
-                test: integration.test_mode()
-                    || request.deployment_mode == cxml::DeploymentMode::Test,
+                test,
                 selected_product: setup
                     .selected_item
                     .as_ref()

@@ -16,14 +16,12 @@ use crate::integration::{
     SystemSettings,
 };
 use crate::model::Organization;
+use crate::network::{self, AribaNetwork};
 use crate::paths;
 use crate::ports::{Deps, IntegrationWrite, StoreError};
 
 /// A settings document is a few hundred bytes; anything far larger is a mistake or abuse.
 pub const MAX_DOCUMENT_BYTES: usize = 64 * 1024;
-
-/// The credential domain Ariba buyers use by default: the Ariba Network ID.
-pub const ARIBA_NETWORK_DOMAIN: &str = "NetworkID";
 
 const NAME_MAX_CHARS: usize = 100;
 const DESCRIPTION_MAX_CHARS: usize = 500;
@@ -45,9 +43,15 @@ pub struct SettingsDocument {
     pub test_mode: bool,
     #[serde(default)]
     pub redirect: bool,
-    /// The buyer's Ariba Network ID (ANID); Ariba only.
+    /// The buyer's production Ariba Network ID (ANID); Ariba only.
     #[serde(default)]
     pub ariba_network_id: Option<String>,
+    /// The buyer's test account ANID (`AN…-T`); Ariba only, optional.
+    #[serde(default)]
+    pub ariba_test_network_id: Option<String>,
+    /// Order confirmations to the Ariba Network (default on); Ariba only.
+    #[serde(default)]
+    pub order_confirmations: Option<bool>,
     /// Where invoices go (https only); Coupa only.
     #[serde(default)]
     pub invoice_url: Option<String>,
@@ -55,18 +59,20 @@ pub struct SettingsDocument {
     pub preapprove_free: bool,
     #[serde(default)]
     pub preapprove_byol: bool,
+    /// How the cart travels back: default `cxml-base64` for Ariba (the Ariba catalog team's
+    /// advice: `cxml-urlencoded` loses extended characters), `cxml-urlencoded` for Coupa.
     #[serde(default)]
-    pub form_encoding: FormEncoding,
+    pub form_encoding: Option<FormEncoding>,
     /// Off refuses every cXML request of the buyer but keeps every setting and the secret.
     #[serde(default = "default_true")]
     pub enabled: bool,
-    /// The buyer's From credential. Required for Coupa; for Ariba it defaults to
-    /// `NetworkID` / the ANID.
+    /// The buyer's From credential; Coupa only (required there).
     #[serde(default)]
     pub buyer_domain: Option<String>,
     #[serde(default)]
     pub buyer_identity: Option<String>,
     /// The Sender credential, when a network sends for the buyer; defaults to the buyer's.
+    /// Coupa only.
     #[serde(default)]
     pub sender_domain: Option<String>,
     #[serde(default)]
@@ -136,74 +142,104 @@ impl SettingsDocument {
         check_text("description", description, DESCRIPTION_MAX_CHARS)?;
 
         let ariba_network_id = given("ariba_network_id", self.ariba_network_id.as_deref())?;
+        let ariba_test_network_id = given(
+            "ariba_test_network_id",
+            self.ariba_test_network_id.as_deref(),
+        )?;
         let invoice_url = given("invoice_url", self.invoice_url.as_deref())?;
         let buyer_domain = given("buyer_domain", self.buyer_domain.as_deref())?;
         let buyer_identity = given("buyer_identity", self.buyer_identity.as_deref())?;
+        let sender_domain = given("sender_domain", self.sender_domain.as_deref())?;
+        let sender_identity = given("sender_identity", self.sender_identity.as_deref())?;
 
-        let (buyer_domain, buyer_identity) = match self.system {
+        let system = match self.system {
             ProcurementSystem::Coupa => {
-                if ariba_network_id.is_some() {
-                    return Err("field `ariba_network_id` applies to SAP Ariba only: leave it out (or null) for Coupa".into());
+                for (field, given) in [
+                    ("ariba_network_id", ariba_network_id.is_some()),
+                    ("ariba_test_network_id", ariba_test_network_id.is_some()),
+                    ("order_confirmations", self.order_confirmations.is_some()),
+                ] {
+                    if given {
+                        return Err(Invalid(format!(
+                            "field `{field}` applies to SAP Ariba only: leave it out (or null) for Coupa"
+                        )));
+                    }
                 }
                 if let Some(url) = invoice_url {
                     check_https_url("invoice_url", url)?;
                 }
-                let domain = buyer_domain.ok_or(
+                let buyer_domain = buyer_domain.ok_or(
                     "field `buyer_domain` is required for Coupa: the domain of the From credential Coupa sends (for example DUNS)",
                 )?;
-                let identity = buyer_identity.ok_or(
+                let buyer_identity = buyer_identity.ok_or(
                     "field `buyer_identity` is required for Coupa: the identity of the From credential Coupa sends",
                 )?;
-                (domain, identity)
+                check_text("buyer_domain", buyer_domain, CREDENTIAL_MAX_CHARS)?;
+                check_text("buyer_identity", buyer_identity, CREDENTIAL_MAX_CHARS)?;
+                let (sender_domain, sender_identity) = match (sender_domain, sender_identity) {
+                    (None, None) => (buyer_domain, buyer_identity),
+                    (Some(domain), Some(identity)) => (domain, identity),
+                    (Some(_), None) => {
+                        return Err("field `sender_identity` is required with `sender_domain` (leave both out to use the buyer credential)".into());
+                    }
+                    (None, Some(_)) => {
+                        return Err("field `sender_domain` is required with `sender_identity` (leave both out to use the buyer credential)".into());
+                    }
+                };
+                check_text("sender_domain", sender_domain, CREDENTIAL_MAX_CHARS)?;
+                check_text("sender_identity", sender_identity, CREDENTIAL_MAX_CHARS)?;
+                SystemSettings::Coupa(CoupaSettings {
+                    credentials: BuyerCredentials {
+                        buyer_domain: buyer_domain.to_string(),
+                        buyer_identity: buyer_identity.to_string(),
+                        sender_domain: sender_domain.to_string(),
+                        sender_identity: sender_identity.to_string(),
+                    },
+                    invoice_url: invoice_url.map(str::to_string),
+                })
             }
             ProcurementSystem::Ariba => {
-                let anid = ariba_network_id.ok_or(
-                    "field `ariba_network_id` is required for SAP Ariba: the buyer's Ariba Network ID, AN followed by digits (for example AN01234567890)",
-                )?;
-                check_anid(anid)?;
-                if invoice_url.is_some() {
-                    return Err("field `invoice_url` applies to Coupa only: SAP Ariba invoices go through the Ariba Network; leave it out (or null)".into());
+                // The Network names the buyer by its ANID and sends for it with the supplier's
+                // own secret: there is no other credential to configure.
+                for (field, given) in [
+                    ("invoice_url", invoice_url.is_some()),
+                    ("buyer_domain", buyer_domain.is_some()),
+                    ("buyer_identity", buyer_identity.is_some()),
+                    ("sender_domain", sender_domain.is_some()),
+                    ("sender_identity", sender_identity.is_some()),
+                ] {
+                    if given {
+                        return Err(Invalid(format!(
+                            "field `{field}` applies to Coupa only: SAP Ariba buyers are named by their ANID and their documents come through the Ariba Network; leave it out (or null)"
+                        )));
+                    }
                 }
-                (
-                    buyer_domain.unwrap_or(ARIBA_NETWORK_DOMAIN),
-                    buyer_identity.unwrap_or(anid),
-                )
+                let anid = ariba_network_id.ok_or(
+                    "field `ariba_network_id` is required for SAP Ariba: the buyer's production Ariba Network ID, AN followed by digits (for example AN01234567890)",
+                )?;
+                if !network::is_anid(anid) || network::is_test_anid(anid) {
+                    return Err(Invalid(format!(
+                        "field `ariba_network_id` must be a production ANID, AN followed by digits (for example AN01234567890), not '{anid}'; a test account's ANID (AN…-T) goes in `ariba_test_network_id`"
+                    )));
+                }
+                if let Some(test) = ariba_test_network_id
+                    && !network::is_test_anid(test)
+                {
+                    return Err(Invalid(format!(
+                        "field `ariba_test_network_id` must be a test account's ANID, AN followed by digits and -T (for example AN01234567890-T), not '{test}'"
+                    )));
+                }
+                SystemSettings::Ariba(AribaSettings {
+                    ariba_network_id: anid.to_string(),
+                    ariba_test_network_id: ariba_test_network_id.map(str::to_string),
+                    order_confirmations: self.order_confirmations.unwrap_or(true),
+                })
             }
         };
-        check_text("buyer_domain", buyer_domain, CREDENTIAL_MAX_CHARS)?;
-        check_text("buyer_identity", buyer_identity, CREDENTIAL_MAX_CHARS)?;
-
-        let sender_domain = given("sender_domain", self.sender_domain.as_deref())?;
-        let sender_identity = given("sender_identity", self.sender_identity.as_deref())?;
-        let (sender_domain, sender_identity) = match (sender_domain, sender_identity) {
-            (None, None) => (buyer_domain, buyer_identity),
-            (Some(domain), Some(identity)) => (domain, identity),
-            (Some(_), None) => {
-                return Err("field `sender_identity` is required with `sender_domain` (leave both out to use the buyer credential)".into());
-            }
-            (None, Some(_)) => {
-                return Err("field `sender_domain` is required with `sender_identity` (leave both out to use the buyer credential)".into());
-            }
-        };
-        check_text("sender_domain", sender_domain, CREDENTIAL_MAX_CHARS)?;
-        check_text("sender_identity", sender_identity, CREDENTIAL_MAX_CHARS)?;
-
-        let credentials = BuyerCredentials {
-            buyer_domain: buyer_domain.to_string(),
-            buyer_identity: buyer_identity.to_string(),
-            sender_domain: sender_domain.to_string(),
-            sender_identity: sender_identity.to_string(),
-        };
-        let system = match self.system {
-            ProcurementSystem::Coupa => SystemSettings::Coupa(CoupaSettings {
-                credentials,
-                invoice_url: invoice_url.map(str::to_string),
-            }),
-            ProcurementSystem::Ariba => SystemSettings::Ariba(AribaSettings {
-                ariba_network_id: ariba_network_id.unwrap_or_default().to_string(),
-                credentials,
-            }),
-        };
+        let form_encoding = self.form_encoding.unwrap_or(match self.system {
+            ProcurementSystem::Coupa => FormEncoding::UrlEncoded,
+            ProcurementSystem::Ariba => FormEncoding::Base64,
+        });
         Ok(Settings {
             name: name.to_string(),
             description: description.to_string(),
@@ -211,7 +247,7 @@ impl SettingsDocument {
             redirect: self.redirect,
             preapprove_free: self.preapprove_free,
             preapprove_byol: self.preapprove_byol,
-            form_encoding: self.form_encoding,
+            form_encoding,
             enabled: self.enabled,
             system,
         })
@@ -237,17 +273,6 @@ fn check_text(field: &str, value: &str, max_chars: usize) -> Result<(), Invalid>
     if value.chars().any(char::is_control) {
         return Err(Invalid(format!(
             "field `{field}` must not contain control characters"
-        )));
-    }
-    Ok(())
-}
-
-/// Ariba Network IDs are `AN` followed by digits (AN01234567890).
-fn check_anid(anid: &str) -> Result<(), Invalid> {
-    let digits = anid.strip_prefix("AN").unwrap_or("");
-    if digits.is_empty() || digits.len() > 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(Invalid(format!(
-            "field `ariba_network_id` must be AN followed by digits (for example AN01234567890), not '{anid}'"
         )));
     }
     Ok(())
@@ -302,6 +327,9 @@ pub enum SettingsRefused {
     /// Every conditional write lost to another admin request made at the same moment.
     #[error("the integration kept changing while this request was applied")]
     KeptChanging,
+    /// SAP Ariba integrations have no secret of their own to rotate.
+    #[error("SAP Ariba integrations use the supplier's Ariba Network secret")]
+    NetworkSecret,
     #[error(transparent)]
     NoRandomness(#[from] NoRandomness),
     #[error(transparent)]
@@ -366,18 +394,15 @@ pub async fn read(deps: &Deps, org: &Organization) -> Result<Integration, Settin
 
 /// What a PUT did.
 #[derive(Debug, Clone)]
-pub enum Saved {
-    /// The integration is new; its first shared secret is shown this once.
-    Created {
-        integration: Integration,
-        secret: String,
-    },
-    /// The settings of the existing integration were replaced; its secret stays.
-    Updated {
-        integration: Integration,
-        /// Names of the settings that changed (never their values).
-        changed: Vec<String>,
-    },
+pub struct Saved {
+    pub integration: Integration,
+    /// The integration did not exist before.
+    pub created: bool,
+    /// Names of the settings that changed (never their values); empty when created.
+    pub changed: Vec<String>,
+    /// A shared secret drawn by this PUT (a new Coupa integration, or one that had none), shown
+    /// this once.
+    pub secret: Option<String>,
 }
 
 /// Conditional writes tried before giving up: each failure means another admin request won
@@ -395,27 +420,35 @@ pub async fn save(
     org: &Organization,
     settings: Settings,
 ) -> Result<Saved, SettingsRefused> {
-    let buyer = settings.credentials().buyer();
-    // One buyer credential, one integration: the setup and order URLs find the integration
-    // by the From credential, so a second owner would make the first one unreachable. The
-    // write below claims the credential; this read also finds integrations stored before
-    // credentials were claimed.
-    if let Some(other) = deps
-        .integrations
-        .find_by_buyer(&buyer.domain, &buyer.identity)
-        .await?
-        && other.org_id != org.org_id
-    {
-        return Err(SettingsRefused::CredentialTaken(buyer.to_string()));
+    // One buyer credential, one integration: documents find their integration by the From
+    // credential, so a second owner would make the first one unreachable. The write below
+    // claims every credential of the integration; this read also finds integrations stored
+    // before credentials were claimed.
+    for (credential, _) in settings.buyer_credentials() {
+        if let Some(other) = deps
+            .integrations
+            .find_by_buyer(&credential.domain, &credential.identity)
+            .await?
+            && other.org_id != org.org_id
+        {
+            return Err(SettingsRefused::CredentialTaken(credential.to_string()));
+        }
     }
+    let sends_itself = settings.coupa_credentials().is_some();
     for _ in 0..WRITE_ATTEMPTS {
         let existing = deps.integrations.get(&org.org_id).await?;
-        let (secret_digest, secret) = match &existing {
-            Some(old) => (old.secret_digest.clone(), None),
-            None => {
+        let kept = existing
+            .as_ref()
+            .map(|old| old.secret_digest.clone())
+            .filter(|digest| !digest.is_empty());
+        // Coupa presents a secret of its own; an Ariba integration has none (the Network's).
+        let (secret_digest, secret) = match kept {
+            Some(digest) => (digest, None),
+            None if sends_itself => {
                 let (secret, digest) = new_shared_secret()?;
                 (digest, Some(secret))
             }
+            None => (String::new(), None),
         };
         let integration = Integration {
             org_id: org.org_id.clone(),
@@ -431,18 +464,21 @@ pub async fn save(
             IntegrationWrite::Written => {}
             IntegrationWrite::Stale => continue, // changed since it was read: read again
             IntegrationWrite::CredentialTaken => {
-                return Err(SettingsRefused::CredentialTaken(buyer.to_string()));
+                let credentials: Vec<String> = settings
+                    .buyer_credentials()
+                    .iter()
+                    .map(|(c, _)| c.to_string())
+                    .collect();
+                return Err(SettingsRefused::CredentialTaken(credentials.join(" or ")));
             }
         }
-        return Ok(match (existing, secret) {
-            (Some(old), _) => Saved::Updated {
-                changed: changed_settings(&old.settings, &integration.settings),
-                integration,
-            },
-            (None, secret) => Saved::Created {
-                integration,
-                secret: secret.unwrap_or_default(),
-            },
+        return Ok(Saved {
+            created: existing.is_none(),
+            changed: existing
+                .map(|old| changed_settings(&old.settings, &integration.settings))
+                .unwrap_or_default(),
+            integration,
+            secret,
         });
     }
     Err(SettingsRefused::KeptChanging)
@@ -456,6 +492,9 @@ pub async fn rotate(
 ) -> Result<(Integration, String), SettingsRefused> {
     for _ in 0..WRITE_ATTEMPTS {
         let previous = read(deps, org).await?;
+        if previous.settings.coupa_credentials().is_none() {
+            return Err(SettingsRefused::NetworkSecret);
+        }
         let mut integration = previous.clone();
         let (secret, digest) = new_shared_secret()?;
         integration.secret_digest = digest;
@@ -525,14 +564,23 @@ pub fn changed_settings(old: &Settings, new: &Settings) -> Vec<String> {
 pub struct PurchaseInformation {
     pub punchout_setup_url: String,
     pub order_url: String,
-    pub supplier_domain: String,
-    pub supplier_identity: String,
+    /// The marketplace's own credential (Coupa's supplier record: Domain and Identity).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub supplier_domain: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub supplier_identity: Option<String>,
+    /// The marketplace's Ariba Network ID (what the buyer's Ariba addresses in `To`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub supplier_anid: Option<String>,
     pub buyer_domain: String,
     pub buyer_identity: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub buyer_test_identity: Option<String>,
     pub sender_domain: String,
     pub sender_identity: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shared_secret: Option<String>,
+    /// With a new secret: that it is shown once. For Ariba: whose secret the Network presents.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shared_secret_notice: Option<String>,
     /// What our invoices present as Sender SharedSecret, for Coupa's supplier setup.
@@ -541,38 +589,73 @@ pub struct PurchaseInformation {
 }
 
 impl PurchaseInformation {
-    pub fn of(deps: &Deps, integration: &Integration, new_secret: Option<&str>) -> Self {
+    /// `network`: the supplier's Ariba Network account, shown to Ariba organisations.
+    pub fn of(
+        deps: &Deps,
+        integration: &Integration,
+        network: Option<&AribaNetwork>,
+        new_secret: Option<&str>,
+    ) -> Self {
         let config = &deps.config;
-        let credentials = integration.settings.credentials();
-        let mut info = Self {
-            punchout_setup_url: config.url(paths::SETUP),
-            order_url: config.url(paths::ORDER),
-            supplier_domain: config.supplier_domain.clone(),
-            supplier_identity: config.supplier_identity.clone(),
-            buyer_domain: credentials.buyer_domain.clone(),
-            buyer_identity: credentials.buyer_identity.clone(),
-            sender_domain: credentials.sender_domain.clone(),
-            sender_identity: credentials.sender_identity.clone(),
-            shared_secret: None,
-            shared_secret_notice: None,
-            invoice_shared_secret: None,
-        };
-        if let Some(secret) = new_secret {
-            info.shared_secret = Some(secret.to_string());
-            info.shared_secret_notice = Some(format!(
-                "shown this once and not stored: enter it in the procurement system now; if it is lost, rotate it with POST {}",
-                paths::admin_secret(integration.org_id.as_str())
-            ));
-            // Derived from INVOICE_SECRET_KEY (never stored) and shown with the punchout
-            // secret only, so read-only member accounts never see it; a rotation shows it
-            // again (unchanged).
-            if integration.system() == ProcurementSystem::Coupa {
-                info.invoice_shared_secret =
-                    crate::invoices::invoice_secret(config, &integration.org_id)
-                        .map(|s| s.expose().to_string());
+        let org = integration.org_id.as_str();
+        let base =
+            |buyer: (String, String), sender: (String, String), notice: Option<String>| Self {
+                punchout_setup_url: config.url(paths::SETUP),
+                order_url: config.url(paths::ORDER),
+                supplier_domain: None,
+                supplier_identity: None,
+                supplier_anid: None,
+                buyer_domain: buyer.0,
+                buyer_identity: buyer.1,
+                buyer_test_identity: None,
+                sender_domain: sender.0,
+                sender_identity: sender.1,
+                shared_secret: None,
+                shared_secret_notice: notice,
+                invoice_shared_secret: None,
+            };
+        match &integration.settings.system {
+            SystemSettings::Coupa(coupa) => {
+                let c = &coupa.credentials;
+                let notice = new_secret.map(|_| format!(
+                    "shown this once and not stored: enter it in the procurement system now; if it is lost, rotate it with POST {}",
+                    paths::admin_secret(org)
+                ));
+                let mut info = base(
+                    (c.buyer_domain.clone(), c.buyer_identity.clone()),
+                    (c.sender_domain.clone(), c.sender_identity.clone()),
+                    notice,
+                );
+                info.supplier_domain = Some(config.supplier_domain.clone());
+                info.supplier_identity = Some(config.supplier_identity.clone());
+                if let Some(secret) = new_secret {
+                    info.shared_secret = Some(secret.to_string());
+                    // Derived from INVOICE_SECRET_KEY (never stored) and shown with the
+                    // punchout secret only, so read-only member accounts never see it; a
+                    // rotation shows it again (unchanged).
+                    info.invoice_shared_secret =
+                        crate::invoices::invoice_secret(config, &integration.org_id)
+                            .map(|s| s.expose().to_string());
+                }
+                info
+            }
+            SystemSettings::Ariba(ariba) => {
+                let mut info = base(
+                    (
+                        network::NETWORK_ID_DOMAIN.to_string(),
+                        ariba.ariba_network_id.clone(),
+                    ),
+                    (
+                        network::SENDER_DOMAIN.to_string(),
+                        network::SENDER_IDENTITY.to_string(),
+                    ),
+                    Some("the SAP Ariba Network presents the supplier's own shared secret for every buyer: it is the one set in the supplier's Ariba account (Configure cXML Integration) and held by this deployment in Secrets Manager, never per organisation".into()),
+                );
+                info.buyer_test_identity = ariba.ariba_test_network_id.clone();
+                info.supplier_anid = network.map(|n| n.supplier_anid.clone());
+                info
             }
         }
-        info
     }
 }
 
@@ -666,7 +749,7 @@ mod tests {
         assert!(s.test_mode && s.enabled);
         assert!(!s.redirect && !s.preapprove_free && !s.preapprove_byol);
         assert_eq!(s.form_encoding, FormEncoding::UrlEncoded);
-        let sender = s.credentials().sender();
+        let sender = s.coupa_credentials().unwrap().sender();
         assert_eq!(
             (sender.domain.as_str(), sender.identity.as_str()),
             ("DUNS", "acme")
@@ -758,18 +841,59 @@ mod tests {
     }
 
     #[test]
-    fn anids_are_an_and_digits() {
-        assert!(check_anid("AN01000000001").is_ok());
-        for bad in ["AN", "an0100", "AN01x", "01000000001", "ANN1"] {
-            assert!(check_anid(bad).is_err(), "{bad}");
-        }
+    fn ariba_takes_a_production_and_a_test_anid_and_nothing_of_coupas() {
+        let ariba = |patch: Value| {
+            let mut doc = json!({"system": "ariba", "name": "Acme Ariba", "ariba_network_id": "AN01000000001"});
+            for (k, v) in patch.as_object().unwrap() {
+                doc[k] = v.clone();
+            }
+            parse(&doc)
+        };
+        let s = ariba(json!({"ariba_test_network_id": "AN01000000001-T"})).unwrap();
+        assert_eq!(s.form_encoding, FormEncoding::Base64, "Ariba's default");
+        let SystemSettings::Ariba(a) = &s.system else {
+            panic!("not Ariba")
+        };
+        assert_eq!(a.ariba_test_network_id.as_deref(), Some("AN01000000001-T"));
+        assert!(a.order_confirmations, "on unless switched off");
+        assert!(ariba(json!({"order_confirmations": false})).is_ok());
+        let refused = |patch: Value, field: &str| {
+            let e = ariba(patch.clone()).unwrap_err().0;
+            assert!(e.contains(&format!("`{field}`")), "{patch}: {e}");
+        };
+        refused(
+            json!({"ariba_network_id": "AN01000000001-T"}),
+            "ariba_network_id",
+        );
+        refused(json!({"ariba_network_id": "AN0100x"}), "ariba_network_id");
+        refused(json!({"ariba_network_id": null}), "ariba_network_id");
+        refused(
+            json!({"ariba_test_network_id": "AN01000000001"}),
+            "ariba_test_network_id",
+        );
+        refused(json!({"buyer_domain": "NetworkID"}), "buyer_domain");
+        refused(
+            json!({"sender_identity": "sysadmin@ariba.com"}),
+            "sender_identity",
+        );
+        refused(
+            json!({"invoice_url": "https://x.example/inv"}),
+            "invoice_url",
+        );
+        let mut coupa_doc = coupa();
+        coupa_doc["order_confirmations"] = json!(true);
+        assert!(error(&coupa_doc).contains("`order_confirmations`"));
+        let mut coupa_doc = coupa();
+        coupa_doc["ariba_test_network_id"] = json!("AN01-T");
+        assert!(error(&coupa_doc).contains("`ariba_test_network_id`"));
     }
 
     #[test]
     fn stored_settings_read_back_as_the_same_document() {
         let settings = parse(&json!({
             "system": "ariba", "name": "Acme Ariba", "ariba_network_id": "AN0100000002",
-            "preapprove_free": true, "form_encoding": "cxml-base64"
+            "ariba_test_network_id": "AN0100000002-T", "preapprove_free": true,
+            "form_encoding": "cxml-urlencoded"
         }))
         .unwrap();
         let document = serde_json::to_vec(&settings).unwrap();

@@ -1,8 +1,7 @@
-//! Integrations (`ORG#<org>` / `INTEGRATION`, found through GSI1 by buyer credential) and the
-//! credential claims (`BUYER#<domain>#<identity>` / `CREDENTIAL`) that keep one buyer
-//! credential to one organisation.
-
-use std::collections::HashMap;
+//! Integrations (`ORG#<org>` / `INTEGRATION`) and their credential items
+//! (`BUYER#<domain>#<identity>` / `CREDENTIAL`), one per buyer credential the integration's
+//! documents may name: each keeps that credential to one organisation, and holds a copy of the
+//! integration so a document finds it with one consistent read.
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
@@ -11,7 +10,7 @@ use procurement::ids::OrgId;
 use procurement::model::Integration;
 use procurement::ports::{IntegrationWrite, Integrations};
 
-use super::{DynamoStore, Item, decode, item, s, unavailable, unix_nanos};
+use super::{DynamoStore, Item, item, s, unavailable, unix_nanos};
 
 const SK: &str = "INTEGRATION";
 const CREDENTIAL_SK: &str = "CREDENTIAL";
@@ -26,37 +25,41 @@ pub(super) fn buyer_key(domain: &str, identity: &str) -> String {
     )
 }
 
-fn key_of(integration: &Integration) -> String {
-    let buyer = integration.buyer();
-    buyer_key(&buyer.domain, &buyer.identity)
+/// The credential item keys of an integration: one per buyer credential its documents may
+/// name (Coupa's buyer credential; an Ariba buyer's production and test ANIDs).
+fn keys_of(integration: &Integration) -> Vec<String> {
+    integration
+        .settings
+        .buyer_credentials()
+        .iter()
+        .map(|(c, _)| buyer_key(&c.domain, &c.identity))
+        .collect()
 }
 
-/// An integration, found by its buyer credential through GSI1, versioned by `updated_ns`.
+/// The integration item, versioned by `updated_ns`.
 fn integration_item(integration: &Integration) -> Result<Item, StoreError> {
     let mut integration_item = item(format!("ORG#{}", integration.org_id), SK, integration)?;
-    integration_item.insert("GSI1PK".into(), s(key_of(integration)));
-    integration_item.insert("GSI1SK".into(), s(SK));
     integration_item.insert("updated_ns".into(), unix_nanos(integration.updated_at));
     Ok(integration_item)
 }
 
-/// The item that says which organisation holds a buyer credential: written with the
-/// integration in one transaction, conditionally, so two organisations cannot both hold one.
-fn credential_item(integration: &Integration) -> Item {
-    HashMap::from([
-        ("PK".into(), s(key_of(integration))),
-        ("SK".into(), s(CREDENTIAL_SK)),
-        ("org_id".into(), s(integration.org_id.as_str())),
-    ])
+/// A credential item: which organisation holds the buyer credential (written with the
+/// integration in one transaction, conditionally, so two organisations cannot both hold one),
+/// with a copy of the integration, so a document finds its integration with one consistent
+/// read of the credential it names.
+fn credential_item(key: &str, integration: &Integration) -> Result<Item, StoreError> {
+    let mut credential = item(key.to_string(), CREDENTIAL_SK, integration)?;
+    credential.insert("org_id".into(), s(integration.org_id.as_str()));
+    Ok(credential)
 }
 
 #[async_trait]
 impl Integrations for DynamoStore {
     async fn put(&self, integration: &Integration) -> Result<(), StoreError> {
-        let steps = vec![
-            self.put_step(integration_item(integration)?)?,
-            self.put_step(credential_item(integration))?,
-        ];
+        let mut steps = vec![self.put_step(integration_item(integration)?)?];
+        for key in keys_of(integration) {
+            steps.push(self.put_step(credential_item(&key, integration)?)?);
+        }
         match self.transact(steps).await? {
             Ok(()) => Ok(()),
             Err(cancelled) => Err(StoreError::Unavailable(format!(
@@ -67,9 +70,9 @@ impl Integrations for DynamoStore {
         }
     }
 
-    /// One transaction: the integration (conditional on its version, step 0), its credential
-    /// (free or already this organisation's, step 1) and, when the credential changed,
-    /// giving up the previous one (step 2).
+    /// One transaction: the integration (conditional on its version, step 0); each of its
+    /// credentials (free or already this organisation's, steps 1..=n); and giving up the
+    /// credentials the previous version held and this one does not.
     async fn replace(
         &self,
         integration: &Integration,
@@ -86,22 +89,25 @@ impl Integrations for DynamoStore {
                 .expression_attribute_values(":previous", unix_nanos(previous.updated_at)),
         };
         let holder_is_this_org = "attribute_not_exists(PK) OR org_id = :org";
-        let credential = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(credential_item(integration)))
-            .condition_expression(holder_is_this_org)
-            .expression_attribute_values(":org", s(integration.org_id.as_str()));
         let mut steps = vec![
             TransactWriteItem::builder()
                 .put(put.build().map_err(unavailable)?)
                 .build(),
-            TransactWriteItem::builder()
-                .put(credential.build().map_err(unavailable)?)
-                .build(),
         ];
+        let keys = keys_of(integration);
+        for key in &keys {
+            let claim = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(credential_item(key, integration)?))
+                .condition_expression(holder_is_this_org)
+                .expression_attribute_values(":org", s(integration.org_id.as_str()))
+                .build()
+                .map_err(unavailable)?;
+            steps.push(TransactWriteItem::builder().put(claim).build());
+        }
+        let claims = 1..=keys.len();
         if let Some(previous) = previous {
-            let old_key = key_of(previous);
-            if old_key != key_of(integration) {
+            for old_key in keys_of(previous).into_iter().filter(|k| !keys.contains(k)) {
                 let give_up = Delete::builder()
                     .table_name(&self.table)
                     .key("PK", s(old_key))
@@ -115,7 +121,13 @@ impl Integrations for DynamoStore {
         }
         Ok(match self.transact(steps).await? {
             Ok(()) => IntegrationWrite::Written,
-            Err(cancelled) if cancelled.condition_failed_at(1) => IntegrationWrite::CredentialTaken,
+            Err(cancelled)
+                if claims
+                    .clone()
+                    .any(|step| cancelled.condition_failed_at(step)) =>
+            {
+                IntegrationWrite::CredentialTaken
+            }
             Err(cancelled) if cancelled.condition_failed_at(0) || cancelled.conflicted() => {
                 IntegrationWrite::Stale
             }
@@ -133,12 +145,12 @@ impl Integrations for DynamoStore {
         DynamoStore::get(self, format!("ORG#{org_id}"), SK).await
     }
 
+    /// One consistent read of the credential's item, which holds a copy of the integration.
     async fn find_by_buyer(
         &self,
         domain: &str,
         identity: &str,
     ) -> Result<Option<Integration>, StoreError> {
-        let items = self.query_gsi1(&buyer_key(domain, identity)).await?;
-        items.first().map(decode).transpose()
+        DynamoStore::get(self, buyer_key(domain, identity), CREDENTIAL_SK).await
     }
 }

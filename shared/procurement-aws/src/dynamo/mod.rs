@@ -3,8 +3,8 @@
 //!
 //! | record      | PK                      | SK          | GSI1PK / GSI1SK                      |
 //! |-------------|-------------------------|-------------|--------------------------------------|
-//! | integration | `ORG#<org>`             | INTEGRATION | `BUYER#<domain lc>#<identity>` / INTEGRATION; `updated_ns` (its version) |
-//! | credential  | `BUYER#<domain lc>#<identity>` | CREDENTIAL | (attribute `org_id`: the one organisation whose integration holds it) |
+//! | integration | `ORG#<org>`             | INTEGRATION | `updated_ns` (its version)           |
+//! | credential  | `BUYER#<domain lc>#<identity>` | CREDENTIAL | one per buyer credential of an integration: `org_id` (the one organisation holding it) and a copy of the integration in `data` |
 //! | organisation| `ORG#<org>`             | ORG         |                                      |
 //! | account     | `ACCOUNT#<aws account>` | ACCOUNT     | (attribute `org_id`: its organisation) |
 //! | quote       | `QUOTE#<quote>`         | QUOTE       | GSI2 while pending with a private offer: `QUOTE#pending_offer` / `<offer expires>#<quote>` |
@@ -15,6 +15,7 @@
 //! | order change| `ORDER#<org>#<orderID>` | `CHANGE#<type>#<payloadID>` |                      |
 //! | payload     | `PAYLOAD#<payloadID>`   | ORDER       | (points at the order)                |
 //! | outbox email| `OUTBOX#<email>`        | OUTBOX      | GSI2: `OUTBOX` / `<created>#<email>`; `claimed_until` (Unix ms) while a sender holds it |
+//! | confirmation| `CONFIRMATION#<id>`     | CONFIRMATION| GSI2 until queued: `CONFIRMATION#scheduled` / `<created>#<id>` |
 //! | charge      | `CHARGE#<charge>`       | CHARGE      | GSI2 while scheduled: `CHARGE#scheduled` / `<due>#<charge>`; once failed: `CHARGE#failed` / `<failed at>#<charge>` |
 //!
 //! Charges also carry `status` (scheduled, queued, invoiced, failed, skipped, cancelled),
@@ -23,6 +24,7 @@
 
 mod catalog;
 mod charges;
+mod confirmations;
 mod integrations;
 mod orders;
 mod organizations;

@@ -10,6 +10,7 @@ use procurement::model::{Agreement, AgreementStatus, OrderRecord};
 use procurement::ports::{OrderPlan, Orders, Recorded};
 
 use super::charges::scheduled_charge_item;
+use super::confirmations::scheduled_confirmation_item;
 use super::outbox::outbox_item;
 use super::quotes::{agreement_item, quote_item};
 use super::{DynamoStore, MAX_TRANSACTION_ITEMS, item, s, unavailable};
@@ -63,6 +64,9 @@ impl Orders for DynamoStore {
         }
         for charge_id in &plan.cancelled_charges {
             steps.push(self.cancel_charge_step(charge_id)?);
+        }
+        for confirmation in &plan.confirmations {
+            steps.push(self.put_new(scheduled_confirmation_item(confirmation)?)?);
         }
         if steps.len() > MAX_TRANSACTION_ITEMS {
             return Err(StoreError::Conflict(format!(

@@ -91,20 +91,38 @@ impl Setup {
         self
     }
 
+    /// The header as each system sends it: Coupa as the buyer itself; Ariba through the
+    /// Network (From the buyer's ANID, two To credentials, Sender the Network with the
+    /// supplier's Network secret).
+    pub fn header(&self) -> String {
+        match self.buyer {
+            Buyer::Coupa => format!(
+                r#"<Header>
+    <From><Credential domain="{d}"><Identity>{i}</Identity></Credential></From>
+    <To><Credential domain="NetworkID"><Identity>marketplace</Identity></Credential></To>
+    <Sender><Credential domain="{d}"><Identity>{i}</Identity><SharedSecret>{s}</SharedSecret></Credential><UserAgent>Buyer</UserAgent></Sender>
+  </Header>"#,
+                d = demo::COUPA_DOMAIN,
+                i = demo::COUPA_IDENTITY,
+                s = demo::COUPA_SECRET,
+            ),
+            Buyer::Ariba => format!(
+                r#"<Header>
+    <From><Credential domain="NetworkId"><Identity>{i}</Identity></Credential><Credential domain="SystemID"><Identity>erp-1</Identity></Credential></From>
+    <To><Credential domain="networkid"><Identity>{supplier}</Identity></Credential><Credential domain="PrivateId"><Identity>vendor-4711</Identity></Credential></To>
+    <Sender><Credential domain="AribaNetworkUserId"><Identity>sysadmin@ariba.com</Identity><SharedSecret>{s}</SharedSecret></Credential><UserAgent>Buyer 14s2</UserAgent></Sender>
+  </Header>"#,
+                i = demo::ARIBA_IDENTITY,
+                supplier = demo::ARIBA_SUPPLIER_ANID,
+                s = demo::ARIBA_NETWORK_SECRET,
+            ),
+        }
+    }
+
     pub fn xml(&self) -> String {
-        let (domain, identity, secret, cookie) = match self.buyer {
-            Buyer::Coupa => (
-                demo::COUPA_DOMAIN,
-                demo::COUPA_IDENTITY,
-                demo::COUPA_SECRET,
-                "coupa-cookie-&lt;&amp;&gt;&quot;1&quot;",
-            ),
-            Buyer::Ariba => (
-                demo::ARIBA_DOMAIN,
-                demo::ARIBA_IDENTITY,
-                demo::ARIBA_SECRET,
-                ARIBA_COOKIE,
-            ),
+        let cookie = match self.buyer {
+            Buyer::Coupa => "coupa-cookie-&lt;&amp;&gt;&quot;1&quot;",
+            Buyer::Ariba => ARIBA_COOKIE,
         };
         let selected = self
             .selected
@@ -119,11 +137,7 @@ impl Setup {
             r#"<?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE cXML SYSTEM "http://xml.cxml.org/schemas/cXML/1.2.069/cXML.dtd">
 <cXML payloadID="1795514400.1@buyer.example" timestamp="2026-11-24T10:00:00+00:00" xml:lang="en-US">
-  <Header>
-    <From><Credential domain="{domain}"><Identity>{identity}</Identity></Credential></From>
-    <To><Credential domain="NetworkID"><Identity>marketplace</Identity></Credential></To>
-    <Sender><Credential domain="{domain}"><Identity>{identity}</Identity><SharedSecret>{secret}</SharedSecret></Credential><UserAgent>Buyer</UserAgent></Sender>
-  </Header>
+  {header}
   <Request deploymentMode="{mode}">
     <PunchOutSetupRequest operation="{operation}">
       <BuyerCookie>{cookie}</BuyerCookie>
@@ -135,6 +149,7 @@ impl Setup {
     </PunchOutSetupRequest>
   </Request>
 </cXML>"#,
+            header = self.header(),
             mode = self.deployment_mode,
             operation = self.operation,
         )
@@ -284,4 +299,149 @@ pub fn xmllint(xml: &str) -> Result<(), String> {
 /// An ID of any kind from text (tests hold IDs as they read them off pages and documents).
 pub fn id<T: From<String>>(text: impl AsRef<str>) -> T {
     T::from(text.as_ref().to_string())
+}
+
+/// Stores the quote Request approval would have made for `product_id` in `org`'s catalog.
+pub async fn quote_for(
+    world: &FakeWorld,
+    org: &str,
+    product_id: &str,
+    quote_id: &str,
+) -> procurement::model::Quote {
+    use procurement::cart::{self, CartDecision};
+    use procurement::model::{Quote, QuoteStatus};
+    let product = world
+        .deps
+        .catalog
+        .get_product(product_id)
+        .await
+        .unwrap()
+        .unwrap();
+    let integration = integration(world, org).await;
+    let CartDecision::SendForApproval(cart) = cart::cart_lines(&product, &integration).unwrap()
+    else {
+        panic!("{product_id} is sent for approval");
+    };
+    let quote = Quote {
+        quote_id: quote_id.into(),
+        org_id: org.into(),
+        product_id: product.id.clone(),
+        product_title: product.title.clone(),
+        lines: cart.lines,
+        status: QuoteStatus::PendingApproval,
+        test: false,
+        never_invoiced: cart.never_invoiced,
+        private_offer: product.private_offer.clone(),
+        requester_email: Some("jim.halpert@buyer.example".into()),
+        requester_name: Some("Jim Halpert".into()),
+        buyer_cookie: "cookie".into(),
+        created_at: time::OffsetDateTime::now_utc(),
+        order_id: None,
+        agreement_id: None,
+    };
+    world.deps.quotes.create(&quote, None).await.unwrap();
+    quote
+}
+
+/// The header of a document the demo Coupa buyer sends itself.
+pub fn coupa_header() -> cxml::Header {
+    let from = cxml::Credential::new(demo::COUPA_DOMAIN, demo::COUPA_IDENTITY);
+    let mut sender = from.clone();
+    sender.shared_secret = Some(cxml::SharedSecret::new(demo::COUPA_SECRET));
+    cxml::Header {
+        from: vec![from],
+        to: vec![cxml::Credential::new("NetworkID", "marketplace")],
+        sender: vec![sender],
+        user_agent: "Coupa Procurement 1.0".into(),
+    }
+}
+
+/// The header the SAP Ariba Network puts on a buyer's document: From the buyer's ANID and its
+/// own system ID, To the supplier's ANID and the buyer's private ID for it, Sender the Network
+/// with the supplier's Network secret.
+pub fn network_header(buyer_anid: &str, secret: &str) -> cxml::Header {
+    let mut sender = cxml::Credential::new("AribaNetworkUserId", "sysadmin@ariba.com");
+    sender.shared_secret = Some(cxml::SharedSecret::new(secret));
+    cxml::Header {
+        from: vec![
+            cxml::Credential::new("NetworkId", buyer_anid),
+            cxml::Credential::new("SystemID", "erp-1"),
+        ],
+        to: vec![
+            cxml::Credential::new("networkid", demo::ARIBA_SUPPLIER_ANID),
+            cxml::Credential::new("PrivateId", "vendor-4711"),
+        ],
+        sender: vec![sender],
+        user_agent: "Buyer 14s2".into(),
+    }
+}
+
+/// An OrderRequest for these quotes' lines, as `header` says who sends it.
+pub fn order_request(
+    header: cxml::Header,
+    order_id: &str,
+    payload_id: &str,
+    kind: cxml::OrderType,
+    quotes: &[&procurement::model::Quote],
+) -> Vec<u8> {
+    use cxml::{ItemDetail, ItemId, ItemOut, OrderRequest, OrderRequestHeader};
+    let items: Vec<ItemOut> = quotes
+        .iter()
+        .flat_map(|q| {
+            q.lines.iter().map(|l| ItemOut {
+                quantity: l.quantity,
+                line_number: None,
+                requested_delivery_date: None,
+                item_id: ItemId {
+                    supplier_part_id: q.product_id.clone(),
+                    supplier_part_auxiliary_id: Some(q.quote_id.to_string()),
+                    buyer_part_id: None,
+                },
+                detail: Some(ItemDetail {
+                    unit_price: l.unit_price.clone(),
+                    descriptions: vec![cxml::Description {
+                        lang: "en".into(),
+                        short_name: None,
+                        text: l.description.clone(),
+                    }],
+                    unit_of_measure: l.unit_of_measure.clone(),
+                    classifications: Vec::new(),
+                    manufacturer_part_id: None,
+                    manufacturer_name: None,
+                    lead_time: None,
+                    extrinsics: Vec::new(),
+                }),
+                comments: Vec::new(),
+            })
+        })
+        .collect();
+    let total = quotes.iter().filter_map(|q| q.total()).next().unwrap();
+    let order = OrderRequest {
+        header: OrderRequestHeader {
+            order_id: order_id.into(),
+            order_date: time::OffsetDateTime::now_utc()
+                .replace_nanosecond(0)
+                .unwrap(),
+            order_type: kind,
+            order_version: None,
+            total,
+            ship_to: None,
+            bill_to: None,
+            shipping: None,
+            tax: None,
+            contacts: Vec::new(),
+            comments: Vec::new(),
+            document_reference: None,
+            extrinsics: Vec::new(),
+        },
+        items,
+    };
+    let mut doc = cxml::Cxml::request(
+        "buyer.example",
+        header,
+        cxml::DeploymentMode::Production,
+        cxml::RequestPayload::Order(order),
+    );
+    doc.payload_id = payload_id.into();
+    cxml::to_xml(&doc).into_bytes()
 }

@@ -7,9 +7,11 @@ use rust_decimal_macros::dec;
 use time::macros::datetime;
 
 use super::*;
+use crate::delivery::MAX_STATUS_TEXT;
 use crate::demo;
 use crate::fakes::{FakeWorld, ScriptedInvoiceSender};
 use crate::ids::AgreementId;
+use cxml::Body;
 
 const DUE: OffsetDateTime = datetime!(2026-11-24 10:00:00 UTC);
 
@@ -366,8 +368,14 @@ async fn redelivery_of_an_invoiced_charge_sends_nothing() {
     let job = job("agmt-0001-1", DUE);
     add_charge(&world, &job, "queued");
     let body = serde_json::to_string(&job).unwrap();
-    assert_eq!(dispatch(&world.deps, &body, 1).await, JobOutcome::Done);
-    assert_eq!(dispatch(&world.deps, &body, 1).await, JobOutcome::Done);
+    assert_eq!(
+        dispatch(&world.deps, &body, Delivery::first(now())).await,
+        JobOutcome::Done
+    );
+    assert_eq!(
+        dispatch(&world.deps, &body, Delivery::first(now())).await,
+        JobOutcome::Done
+    );
     assert_eq!(world.invoice_sender.posts().len(), 1);
     assert_eq!(status(&world, "agmt-0001-1").await, "invoiced");
 }
@@ -503,7 +511,7 @@ async fn unknown_charges_and_malformed_jobs_stay_on_the_queue() {
         JobOutcome::KeepForRetry(_)
     ));
     assert!(matches!(
-        dispatch(&world.deps, "{not json", 1).await,
+        dispatch(&world.deps, "{not json", Delivery::first(now())).await,
         JobOutcome::KeepForRetry(_)
     ));
     assert!(world.invoice_sender.posts().is_empty());
@@ -722,22 +730,36 @@ async fn the_purchase_information_shows_the_invoice_secret_with_a_coupa_secret_o
     let (integration, secret) = settings::rotate(&world.deps, &org(demo::COUPA_ORG))
         .await
         .unwrap();
-    let shown = PurchaseInformation::of(&world.deps, &integration, Some(&secret));
+    let shown = PurchaseInformation::of(&world.deps, &integration, None, Some(&secret));
     assert_eq!(
         shown.invoice_shared_secret.as_deref(),
         Some(expected.expose())
     );
 
     // A read never carries it.
-    let read = PurchaseInformation::of(&world.deps, &integration, None);
+    let read = PurchaseInformation::of(&world.deps, &integration, None, None);
     assert_eq!(read.invoice_shared_secret, None);
     assert_eq!(read.shared_secret, None);
 
-    // Ariba integrations are not invoiced by us.
-    let (integration, secret) = settings::rotate(&world.deps, &org(demo::ARIBA_ORG))
+    // Ariba integrations are not invoiced by us, and have no secret of their own to rotate.
+    assert!(matches!(
+        settings::rotate(&world.deps, &org(demo::ARIBA_ORG)).await,
+        Err(settings::SettingsRefused::NetworkSecret)
+    ));
+    let ariba = settings::read(&world.deps, &org(demo::ARIBA_ORG))
         .await
         .unwrap();
-    let shown = PurchaseInformation::of(&world.deps, &integration, Some(&secret));
+    let network = demo::ariba_network();
+    let shown = PurchaseInformation::of(&world.deps, &ariba, Some(&network), None);
     assert_eq!(shown.invoice_shared_secret, None);
-    assert!(shown.shared_secret.is_some());
+    assert_eq!(shown.shared_secret, None);
+    assert_eq!(
+        shown.supplier_anid.as_deref(),
+        Some(demo::ARIBA_SUPPLIER_ANID)
+    );
+    assert_eq!(shown.sender_identity, "sysadmin@ariba.com");
+    assert_eq!(
+        shown.buyer_test_identity.as_deref(),
+        Some(demo::ARIBA_TEST_IDENTITY)
+    );
 }

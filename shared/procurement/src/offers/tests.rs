@@ -255,6 +255,7 @@ async fn a_quote_ordered_meanwhile_is_left_alone() {
         outbox: Vec::new(),
         charges: Vec::new(),
         cancelled_charges: Vec::new(),
+        confirmations: Vec::new(),
     };
     world.deps.orders.place(&plan).await.unwrap();
     let mut stale = quote.clone();

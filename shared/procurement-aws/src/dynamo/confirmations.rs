@@ -1,0 +1,169 @@
+//! Order confirmations (`CONFIRMATION#<id>` / `CONFIRMATION`) with their `status`; listed in
+//! GSI2 `CONFIRMATION#scheduled` by creation time until handed to the queue; `claimed_until`
+//! (Unix ms) while a dispatcher posts one; `outcome` (JSON) once the Network answered.
+
+use async_trait::async_trait;
+use procurement::StoreError;
+use procurement::ids::ConfirmationId;
+use procurement::model::{Confirmation, ConfirmationOutcome, ConfirmationStatus};
+use procurement::ports::{Confirmations, Page};
+
+use super::{
+    DynamoStore, Item, condition_held, decode, decode_listed, item, rfc3339, s, unavailable,
+};
+
+const SK: &str = "CONFIRMATION";
+const SCHEDULED_INDEX: &str = "CONFIRMATION#scheduled";
+const UNSETTLED: &str = "#status IN (:scheduled, :queued)";
+
+fn pk(id: &ConfirmationId) -> String {
+    format!("CONFIRMATION#{id}")
+}
+
+/// A new confirmation as the order's transaction writes it: scheduled, indexed for the
+/// scheduled run until it is queued.
+pub(super) fn scheduled_confirmation_item(c: &Confirmation) -> Result<Item, StoreError> {
+    let mut confirmation_item = item(pk(&c.confirmation_id), SK, c)?;
+    confirmation_item.insert("status".into(), s(ConfirmationStatus::Scheduled.as_str()));
+    confirmation_item.insert("GSI2PK".into(), s(SCHEDULED_INDEX));
+    confirmation_item.insert(
+        "GSI2SK".into(),
+        s(format!("{}#{}", rfc3339(c.created_at), c.confirmation_id)),
+    );
+    Ok(confirmation_item)
+}
+
+fn unsettled_values() -> [(&'static str, &'static str); 2] {
+    [
+        (":scheduled", ConfirmationStatus::Scheduled.as_str()),
+        (":queued", ConfirmationStatus::Queued.as_str()),
+    ]
+}
+
+#[async_trait]
+impl Confirmations for DynamoStore {
+    async fn get(
+        &self,
+        id: &ConfirmationId,
+    ) -> Result<Option<(Confirmation, ConfirmationStatus)>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("PK", s(pk(id)))
+            .key("SK", s(SK))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let Some(found) = out.item() else {
+            return Ok(None);
+        };
+        let status = found
+            .get("status")
+            .and_then(|v| v.as_s().ok())
+            .and_then(|v| ConfirmationStatus::parse(v))
+            .ok_or_else(|| StoreError::Corrupt {
+                key: pk(id),
+                reason: "no readable status".into(),
+            })?;
+        Ok(Some((decode(found)?, status)))
+    }
+
+    async fn mark_queued(&self, id: &ConfirmationId) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("PK", s(pk(id)))
+            .key("SK", s(SK))
+            .update_expression("SET #status = :queued REMOVE GSI2PK, GSI2SK")
+            .condition_expression("#status = :scheduled")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":queued", s(ConfirmationStatus::Queued.as_str()))
+            .expression_attribute_values(":scheduled", s(ConfirmationStatus::Scheduled.as_str()))
+            .send()
+            .await;
+        condition_held(result)
+    }
+
+    async fn unqueued(
+        &self,
+        limit: usize,
+        cursor: Option<String>,
+    ) -> Result<Page<Confirmation>, StoreError> {
+        let (items, next) = self
+            .query_gsi2_page(SCHEDULED_INDEX, None, limit, cursor)
+            .await?;
+        Ok(Page {
+            items: decode_listed(&items),
+            next,
+        })
+    }
+
+    async fn record_outcome(
+        &self,
+        id: &ConfirmationId,
+        outcome: &ConfirmationOutcome,
+    ) -> Result<bool, StoreError> {
+        let json = serde_json::to_string(outcome).map_err(|e| StoreError::Corrupt {
+            key: pk(id),
+            reason: e.to_string(),
+        })?;
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("PK", s(pk(id)))
+            .key("SK", s(SK))
+            .update_expression("SET #status = :status, outcome = :outcome REMOVE GSI2PK, GSI2SK")
+            .condition_expression(UNSETTLED)
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":status", s(outcome.status.as_str()))
+            .expression_attribute_values(":outcome", s(json));
+        for (name, value) in unsettled_values() {
+            update = update.expression_attribute_values(name, s(value));
+        }
+        condition_held(update.send().await)
+    }
+
+    async fn outcome(
+        &self,
+        id: &ConfirmationId,
+    ) -> Result<Option<ConfirmationOutcome>, StoreError> {
+        let Some(json) = self.attribute(pk(id), SK, "outcome").await? else {
+            return Ok(None);
+        };
+        serde_json::from_str(&json)
+            .map(Some)
+            .map_err(|e| StoreError::Corrupt {
+                key: pk(id),
+                reason: e.to_string(),
+            })
+    }
+
+    async fn claim(
+        &self,
+        id: &ConfirmationId,
+        now: time::OffsetDateTime,
+        until: time::OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        DynamoStore::claim(
+            self,
+            (pk(id), SK),
+            UNSETTLED,
+            &unsettled_values(),
+            now,
+            until,
+        )
+        .await
+    }
+
+    async fn release(
+        &self,
+        id: &ConfirmationId,
+        until: time::OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        DynamoStore::release(self, (pk(id), SK), until).await
+    }
+}
