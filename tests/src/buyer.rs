@@ -115,6 +115,24 @@ impl BuyerEndpoint {
             }
         }
     }
+
+    /// The first request that satisfies `condition`, waiting for one until `timeout` passes.
+    pub async fn wait_until(
+        &self,
+        timeout: Duration,
+        condition: impl Fn(&Received) -> bool,
+    ) -> Option<Received> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.state.arrived.notified();
+            if let Some(found) = self.received().into_iter().find(|r| condition(r)) {
+                return Some(found);
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return self.received().into_iter().find(|r| condition(r));
+            }
+        }
+    }
 }
 
 impl Drop for BuyerEndpoint {

@@ -366,6 +366,60 @@ async fn the_networks_answer_decides_retried_refused_or_done() {
     );
 }
 
+/// The runbook puts the new secret into Secrets Manager before Ariba: until the supplier
+/// account changes too, the Network refuses the new one (401) and the previous one is sent.
+#[tokio::test]
+async fn mid_rotation_a_refused_secret_is_followed_by_the_previous_one_once() {
+    let world = two_ariba_buyers().await;
+    let now = time::OffsetDateTime::now_utc();
+    let id = ordered(&world, "PO-ARIBA-ROT").await;
+    world.ariba_network.set(Some(AribaNetwork::new(
+        demo::ARIBA_SUPPLIER_ANID,
+        SharedSecret::new("rotated-network-secret"),
+        Some(SharedSecret::new(demo::ARIBA_NETWORK_SECRET)),
+    )));
+    world
+        .invoice_sender
+        .then(Ok(ScriptedInvoiceSender::cxml_answer(
+            401,
+            401,
+            "Unauthorized",
+        )));
+    assert_eq!(
+        procurement::confirmations::dispatch(&world.deps, &id, Delivery::first(now)).await,
+        JobOutcome::Done
+    );
+    let secrets: Vec<String> = world
+        .invoice_sender
+        .posts()
+        .iter()
+        .map(|p| {
+            let doc = cxml::parse(p.body.as_bytes()).unwrap();
+            let sender = &doc.header.unwrap().sender[0];
+            sender.shared_secret.as_ref().unwrap().expose().to_string()
+        })
+        .collect();
+    assert_eq!(
+        secrets,
+        ["rotated-network-secret", demo::ARIBA_NETWORK_SECRET],
+        "the current secret first, then the previous one, nothing more"
+    );
+    let payload_ids: Vec<String> = world
+        .invoice_sender
+        .posts()
+        .iter()
+        .map(|p| cxml::parse(p.body.as_bytes()).unwrap().payload_id)
+        .collect();
+    assert_eq!(
+        payload_ids[0], payload_ids[1],
+        "the same document, re-signed"
+    );
+    assert_eq!(
+        world.deps.confirmations.get(&id).await.unwrap().unwrap().1,
+        ConfirmationStatus::Confirmed
+    );
+}
+
 #[tokio::test]
 async fn an_organisation_can_turn_confirmations_off() {
     let world = two_ariba_buyers().await;

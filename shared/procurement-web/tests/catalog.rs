@@ -54,7 +54,7 @@ async fn start_page_lists_the_whole_catalog_accessibly_with_the_test_banner() {
         "role=\"search\"",
         "<label for=\"q\">Search the catalog</label>",
         "<h1>Catalog</h1>",
-        "12 products",
+        "13 products",
         "Test mode.",
         "Buying through Coupa",
         "Return to Coupa without a cart",
@@ -138,7 +138,7 @@ async fn the_private_marketplace_limits_list_search_detail_and_requests() {
     let page = get(&world, "/catalog", &[("token", &token)]).await;
     assert!(
         page.body
-            .contains("5 products in your organisation's private marketplace")
+            .contains("6 products in your organisation's private marketplace")
     );
     for id in demo::ARIBA_PRIVATE_MARKETPLACE {
         assert!(
@@ -645,4 +645,48 @@ async fn subscribe_checks_its_form_and_trusts_the_signed_account() {
     )
     .await;
     assert_eq!(signed.status, 403);
+}
+
+/// Names with é, ü, ß and 日本語 arrive exactly as the catalog holds them, through Ariba's
+/// cxml-base64 and Coupa's cxml-urlencoded alike, on the product page and in the cart.
+#[tokio::test]
+async fn non_ascii_names_survive_both_form_encodings() {
+    let world = FakeWorld::demo().await;
+    let product = demo::products(time::OffsetDateTime::now_utc())
+        .into_iter()
+        .find(|p| p.id == demo::INTERNATIONAL_PRODUCT)
+        .expect("the international demo product");
+    for (setup, encoding) in [
+        (Setup::ariba(), cxml::FormEncoding::Base64),
+        (Setup::coupa(), cxml::FormEncoding::UrlEncoded),
+    ] {
+        let token = open_session(&world, &setup).await;
+        let page = get(
+            &world,
+            &format!("/catalog/products/{}", product.id),
+            &[("token", &token)],
+        )
+        .await;
+        assert!(page.body.contains(&product.title), "{}", page.body);
+        let cart = posted_cart(&request_approval(&world, &token, &product.id).await.body);
+        assert_eq!(cart.encoding, encoding);
+        let detail = &cart.poom().items[0].detail;
+        let description = &detail.descriptions[0];
+        assert_eq!(
+            description.short_name.as_deref(),
+            Some(product.title.as_str())
+        );
+        assert!(
+            description
+                .text
+                .starts_with(&format!("{}: 12-month contract", product.title)),
+            "{}",
+            description.text
+        );
+        assert!(description.text.contains(&product.vendor));
+        assert_eq!(
+            detail.manufacturer_name.as_deref(),
+            Some(product.vendor.as_str())
+        );
+    }
 }

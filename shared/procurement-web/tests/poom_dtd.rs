@@ -42,7 +42,7 @@ async fn carts_for_every_demo_product_kind_validate() {
             failures.push(format!("--- {}:\n{e}\n{}", product.id, cart.xml));
         }
     }
-    assert_eq!(checked.len(), 10, "{checked:?}");
+    assert_eq!(checked.len(), 11, "{checked:?}");
 
     // SAP Ariba (cxml-base64) with pre-approval off, so free products send a cart too.
     change_integration(&world, demo::ARIBA_ORG, |i| {

@@ -125,7 +125,7 @@ async fn results_say_what_the_procurement_system_shows() {
     );
 
     let (_, json) = search(&world, Some(&coupa_auth()), Some("")).await;
-    assert_eq!(ids(&json).len(), 12);
+    assert_eq!(ids(&json).len(), 13);
     let (_, json) = search(&world, Some(&coupa_auth()), Some("machine image")).await;
     assert_eq!(
         ids(&json),

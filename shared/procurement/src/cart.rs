@@ -108,12 +108,10 @@ pub fn cart_lines(
     integration: &Integration,
 ) -> Result<CartDecision, Unsupported> {
     check_supported(product)?;
-    let name = format!("{} ({})", product.title, product.vendor);
-    let terms = offer_terms(product);
     let code = unspsc(product.product_type);
-    let line = |number: u32, kind: ChargeKind, price: Money, text: String| QuoteLine {
+    let line = |number: u32, kind: ChargeKind, price: Money, term: String| QuoteLine {
         line_number: number,
-        description: format!("{text}{terms}"),
+        description: line_description(product, &term),
         kind,
         quantity: Decimal::ONE,
         unit_price: price.rounded(),
@@ -134,7 +132,7 @@ pub fn cart_lines(
                 1,
                 ChargeKind::NoCharge,
                 no_charge(),
-                format!("{name}: free product, no charge"),
+                "free product, no charge".into(),
             )])?;
             if integration.settings.preapprove_free {
                 CartDecision::SubscribeNow(c)
@@ -147,7 +145,7 @@ pub fn cart_lines(
                 1,
                 ChargeKind::NoCharge,
                 no_charge(),
-                format!("{name}: bring your own license, no charge from the marketplace"),
+                "bring your own license, no charge from the marketplace".into(),
             )])?;
             if integration.settings.preapprove_byol {
                 CartDecision::SubscribeNow(c)
@@ -160,7 +158,7 @@ pub fn cart_lines(
                 1,
                 ChargeKind::NoCharge,
                 no_charge(),
-                format!("{name}: {days}-day free trial, never invoiced"),
+                format!("{days}-day free trial, never invoiced"),
             )])?;
             c.never_invoiced = true;
             CartDecision::SendForApproval(c)
@@ -169,7 +167,7 @@ pub fn cart_lines(
             1,
             ChargeKind::Contract,
             amount.clone(),
-            format!("{name}: {months}-month contract, paid upfront"),
+            format!("{months}-month contract, paid upfront"),
         )])?),
         Pricing::FlexiblePaymentSchedule { installments } => {
             let Some(first) = installments.first() else {
@@ -203,7 +201,7 @@ pub fn cart_lines(
                 ChargeKind::Contract,
                 Money::new(total, currency),
                 format!(
-                    "{name}: total contract value, {} installments due {} to {}",
+                    "total contract value, {} installments due {} to {}",
                     installments.len(),
                     utc_date(first_due),
                     utc_date(last)
@@ -214,7 +212,7 @@ pub fn cart_lines(
             1,
             ChargeKind::Usage,
             usage_allowance(),
-            format!("{name}: pay-as-you-go usage allowance ({summary})"),
+            format!("pay-as-you-go usage allowance ({summary})"),
         )])?),
         Pricing::ContractWithPayAsYouGo {
             amount,
@@ -225,13 +223,13 @@ pub fn cart_lines(
                 1,
                 ChargeKind::Contract,
                 amount.clone(),
-                format!("{name}: {months}-month contract"),
+                format!("{months}-month contract"),
             ),
             line(
                 2,
                 ChargeKind::Usage,
                 usage_allowance(),
-                format!("{name}: usage beyond the contract, allowance ({usage_summary})"),
+                format!("usage beyond the contract, allowance ({usage_summary})"),
             ),
         ])?),
         // Refused by check_supported already; named so a new pricing model is a compile
@@ -257,15 +255,20 @@ fn one_currency(lines: &[QuoteLine]) -> Result<(), Unsupported> {
     Ok(())
 }
 
-/// The private offer, as it stood, appended to each line so approvers see what they approve.
-fn offer_terms(product: &Product) -> String {
+/// A cart line's description, the words an approver decides on first: the product, the term,
+/// and when a private offer expires; then the vendor and the offer's ID. Procurement systems cut
+/// long descriptions in their approval lists and line tables (Ariba's requisition view shows the
+/// first line or so), so what follows the term is what may be cut.
+fn line_description(product: &Product, term: &str) -> String {
+    let title = &product.title;
+    let vendor = &product.vendor;
     match &product.private_offer {
         Some(offer) => format!(
-            "; private offer {}, valid until {}",
+            "{title}: {term}; private offer expires {}; by {vendor}; offer {}",
+            utc_date_time(offer.expires_at),
             offer.offer_id,
-            utc_date_time(offer.expires_at)
         ),
-        None => String::new(),
+        None => format!("{title}: {term}; by {vendor}"),
     }
 }
 
@@ -591,13 +594,36 @@ mod tests {
             expires_at: time::macros::datetime!(2026-06-15 16:30 +02:00),
         });
         let cart = approval(cart_lines(&p, &coupa()).unwrap());
+        let description = &cart.lines[0].description;
         assert!(
-            cart.lines[0]
-                .description
-                .ends_with("private offer offer-1, valid until 2026-06-15 14:30 UTC"),
-            "{}",
-            cart.lines[0].description
+            description.ends_with("; by Sentinel; offer offer-1"),
+            "{description}"
         );
+        assert!(
+            description.contains("; private offer expires 2026-06-15 14:30 UTC;"),
+            "{description}"
+        );
+    }
+
+    #[test]
+    fn descriptions_lead_with_the_product_the_term_and_the_offer_expiry() {
+        let mut p = product("prod-saas-upfront");
+        p.private_offer = Some(PrivateOffer {
+            offer_id: "offer-1".into(),
+            expires_at: time::macros::datetime!(2026-06-15 14:30 UTC),
+        });
+        let description = approval(cart_lines(&p, &coupa()).unwrap()).lines[0]
+            .description
+            .clone();
+        let at = |words: &str| {
+            description
+                .find(words)
+                .unwrap_or_else(|| panic!("{words:?} in {description:?}"))
+        };
+        assert_eq!(at(&p.title), 0, "the product comes first");
+        assert!(at(&p.title) < at("12-month contract"));
+        assert!(at("12-month contract") < at("expires 2026-06-15 14:30 UTC"));
+        assert!(at("expires 2026-06-15 14:30 UTC") < at(&format!("; by {}", p.vendor)));
     }
 
     fn quote_for(p: &Product, cart: Cart) -> Quote {

@@ -182,7 +182,14 @@ pub async fn dispatch(deps: &Deps, id: &ConfirmationId, delivery: Delivery) -> J
         Err(e) => return retry(id, format!("the Ariba Network account is unreadable: {e}")),
     };
     let doc = document(&deps.config, &network, &confirmation);
-    let until = now + deps.config.invoice_timeout + CLAIM_MARGIN;
+    // During a rotation a refused secret is tried once more with the previous one, so the
+    // claim covers two posts.
+    let posts = if network.signing_with_previous().is_some() {
+        2
+    } else {
+        1
+    };
+    let until = now + deps.config.invoice_timeout * posts + CLAIM_MARGIN;
     match deps.confirmations.claim(id, now, until).await {
         Ok(true) => {}
         Ok(false) => {
@@ -192,7 +199,7 @@ pub async fn dispatch(deps: &Deps, id: &ConfirmationId, delivery: Delivery) -> J
         }
         Err(e) => return retry(id, format!("storage failed: {e}")),
     }
-    let outcome = send(deps, &confirmation, &doc, delivery).await;
+    let outcome = send(deps, &network, &confirmation, &doc, delivery).await;
     if let JobOutcome::KeepForRetry(_) = outcome
         && let Err(e) = deps.confirmations.release(id, until).await
     {
@@ -201,23 +208,49 @@ pub async fn dispatch(deps: &Deps, id: &ConfirmationId, delivery: Delivery) -> J
     outcome
 }
 
+/// Posts the document to the Network. The document carries the shared secret: it is sent,
+/// never logged.
+async fn post(deps: &Deps, doc: &Cxml) -> Result<(u16, String), SendError> {
+    deps.invoice_sender
+        .post(
+            &deps.config.ariba_network_url,
+            cxml::to_xml(doc),
+            deps.config.invoice_timeout,
+        )
+        .await
+}
+
+/// The Network's status for a supplier whose secret it does not accept.
+const UNAUTHORIZED: u16 = 401;
+
 async fn send(
     deps: &Deps,
+    network: &AribaNetwork,
     confirmation: &Confirmation,
     doc: &Cxml,
     delivery: Delivery,
 ) -> JobOutcome {
     let id = &confirmation.confirmation_id;
-    // The document carries the shared secret: it is sent, never logged.
-    let xml = cxml::to_xml(doc);
-    let posted = deps
-        .invoice_sender
-        .post(
-            &deps.config.ariba_network_url,
-            xml,
-            deps.config.invoice_timeout,
+    let mut posted = post(deps, doc).await;
+    let mut doc = doc.clone();
+    // A rotation under way: the secret changed here first and Ariba still holds the previous
+    // one. A 401 means the Network took nothing, so the same document (same payloadID) signed
+    // with the previous secret can follow at once.
+    if let Ok((http, body)) = &posted
+        && matches!(
+            read_answer(*http, body),
+            Answer::Refused {
+                code: UNAUTHORIZED,
+                ..
+            }
         )
-        .await;
+        && let Some(previous) = network.signing_with_previous()
+    {
+        tracing::warn!(confirmation_id = %id, "the Ariba Network refused the current secret; sending once more with the previous one (a rotation is under way)");
+        doc = document(&deps.config, &previous, confirmation);
+        posted = post(deps, &doc).await;
+    }
+    let doc = &doc;
     let (status, code, text) = match posted {
         Ok((http, body)) => match read_answer(http, &body) {
             Answer::Accepted { code, text } => (ConfirmationStatus::Confirmed, Some(code), text),

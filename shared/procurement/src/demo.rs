@@ -39,8 +39,13 @@ pub const COUPA_MEMBER_ACCOUNT: &str = "222222222222";
 pub const ARIBA_MANAGEMENT_ACCOUNT: &str = "333333333333";
 
 /// Products in the Ariba organisation's private marketplace (the Coupa one sees everything).
-pub const ARIBA_PRIVATE_MARKETPLACE: [&str; 5] = [
+/// The demo product whose names are not ASCII.
+pub const INTERNATIONAL_PRODUCT: &str = "prod-saas-intl";
+pub const INTERNATIONAL_TITLE: &str = "Café Übersetzer Straße 日本語";
+
+pub const ARIBA_PRIVATE_MARKETPLACE: [&str; 6] = [
     "prod-saas-upfront",
+    INTERNATIONAL_PRODUCT,
     "prod-saas-payg",
     "prod-ami-free",
     "prod-ami-byol",
@@ -214,6 +219,19 @@ pub fn products(now: OffsetDateTime) -> Vec<Product> {
             "Finance analytics for mid-size teams.",
             Pricing::Upfront {
                 amount: usd(1_200_000),
+                months: 12,
+            },
+        ),
+        // Non-ASCII in the title, vendor and summary: carts must carry it intact through both
+        // form encodings (Ariba's cxml-base64, Coupa's cxml-urlencoded) and every page.
+        product(
+            INTERNATIONAL_PRODUCT,
+            INTERNATIONAL_TITLE,
+            "Müller & Söhne 株式会社",
+            ProductType::Saas,
+            "Übersetzungen für Straße und Café: 日本語, Français, Deutsch.",
+            Pricing::Upfront {
+                amount: usd(240_000),
                 months: 12,
             },
         ),

@@ -61,6 +61,16 @@ impl AribaNetwork {
         &self.secrets[0]
     }
 
+    /// The same account signing with the previous secret, while a rotation is under way: what
+    /// the Network still expects if the secret changed here before it changed in Ariba.
+    pub fn signing_with_previous(&self) -> Option<AribaNetwork> {
+        let previous = self.secrets.get(1)?;
+        Some(Self {
+            supplier_anid: self.supplier_anid.clone(),
+            secrets: vec![previous.clone(), self.secrets[0].clone()],
+        })
+    }
+
     /// Whether `presented` is one of the valid secrets. Every secret is compared, in constant
     /// time, so the timing tells neither whether nor which one matched.
     pub fn accepts(&self, presented: &str) -> bool {

@@ -1,9 +1,11 @@
-//! `make demo`: one procurement round trip against the stack `make run` started, played as
-//! the buyer's Coupa and the buyer's browser would, printing every cXML exchange.
+//! `make demo`: procurement round trips against the stack `make run` started, played as the
+//! buyer's procurement system and the buyer's browser would, printing every cXML exchange: a
+//! Coupa buyer (ending with the invoice) and a SAP Ariba buyer through the local Ariba Network
+//! (ending with the order confirmation the Network receives).
 //!
-//! Environment: BUYER_PORT (9100: where the stand-in Coupa receives carts and invoices; the
-//! seeded Coupa integration's invoice URL points there), DEMO_WAIT_SECONDS (60: how long to
-//! wait for the invoice).
+//! Environment: BUYER_PORT (9100: where the stand-in procurement systems receive carts and
+//! invoices; the seeded Coupa integration's invoice URL points there), DEMO_WAIT_SECONDS (60:
+//! how long to wait for the invoice and the confirmation).
 
 use std::time::Duration;
 
@@ -46,64 +48,188 @@ async fn main() {
     }
 }
 
+/// One buyer's round trip: who sends, what the user buys, where its admin signs from.
+struct Trip {
+    system: &'static str,
+    party: Party,
+    org_id: &'static str,
+    management_account: &'static str,
+    /// The path on the buyer endpoint where this system's BrowserFormPost lands.
+    checkout: &'static str,
+    query: &'static str,
+    product_id: &'static str,
+}
+
 async fn run() -> Result<(), Error> {
     let stack = LocalStack::connect().await?;
     let port = env_number("BUYER_PORT", 9100) as u16;
-    let coupa = BuyerEndpoint::start(port).await.map_err(|e| {
+    let buyer_endpoint = BuyerEndpoint::start(port).await.map_err(|e| {
         format!("cannot listen on 127.0.0.1:{port} for the buyer ({e}); set BUYER_PORT")
     })?;
-    let party = Party::coupa_demo();
+    let wait = Duration::from_secs(env_number("DEMO_WAIT_SECONDS", 60));
+
+    let coupa = Trip {
+        system: "Coupa",
+        party: Party::coupa_demo(),
+        org_id: procurement::demo::COUPA_ORG,
+        management_account: procurement::demo::COUPA_MANAGEMENT_ACCOUNT,
+        checkout: "/coupa/punchout/checkout",
+        query: "Ledgerly",
+        product_id: "prod-saas-upfront",
+    };
+    let order_id = round_trip(&stack, &buyer_endpoint, &coupa).await?;
     println!(
-        "Round trip against {} as the demo Coupa buyer ({}/{}); Coupa's endpoint is {}",
+        "waiting up to {}s for an invoice at {}",
+        wait.as_secs(),
+        buyer_endpoint.url("/invoices")
+    );
+    let seen = buyer_endpoint
+        .wait_until(wait, |r| {
+            r.path.contains("invoice") && r.text().contains(&order_id)
+        })
+        .await;
+    match seen {
+        Some(invoice) => show(
+            "marketplace -> Coupa",
+            &format!("POST {}", invoice.path),
+            &invoice.text(),
+        ),
+        None => println!(
+            "no invoice arrived (the integration is in test mode, or the pricing is not invoiced)"
+        ),
+    }
+
+    let ariba = Trip {
+        system: "SAP Ariba",
+        party: Party::ariba_demo(),
+        org_id: procurement::demo::ARIBA_ORG,
+        management_account: procurement::demo::ARIBA_MANAGEMENT_ACCOUNT,
+        checkout: "/ariba/punchout/checkout",
+        query: "日本語",
+        product_id: procurement::demo::INTERNATIONAL_PRODUCT,
+    };
+    let order_id = round_trip(&stack, &buyer_endpoint, &ariba).await?;
+    println!(
+        "waiting up to {}s for the order confirmation at the Ariba Network ({})",
+        wait.as_secs(),
+        e2e::stack::local_dir()
+            .join("ariba-network.jsonl")
+            .display()
+    );
+    let deadline = tokio::time::Instant::now() + wait;
+    let confirmation = loop {
+        let found = stack
+            .network_receipts()
+            .into_iter()
+            .find(|r| r.order_id.as_deref() == Some(order_id.as_str()));
+        if found.is_some() || tokio::time::Instant::now() >= deadline {
+            break found;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    match confirmation {
+        Some(receipt) => {
+            show(
+                "marketplace -> Ariba Network",
+                "POST (ConfirmationRequest)",
+                &receipt.body,
+            );
+            println!(
+                "-- Ariba Network -> marketplace: {} {}",
+                receipt.code, receipt.text
+            );
+        }
+        None => println!("no order confirmation reached the Ariba Network"),
+    }
+    println!("\nDone.");
+    Ok(())
+}
+
+/// Test mode off, setup, search, Request approval, the cart back in the procurement system, the
+/// purchase order, the agreement and the subscriber's email; returns the PO number.
+async fn round_trip(
+    stack: &LocalStack,
+    buyer_endpoint: &BuyerEndpoint,
+    trip: &Trip,
+) -> Result<String, Error> {
+    let system = trip.system;
+    let party = &trip.party;
+    let form_post = buyer_endpoint.url(trip.checkout);
+    println!(
+        "\n\n#### Round trip against {} as the demo {system} buyer ({}/{}){}",
         stack.api,
         party.domain,
         party.identity,
-        coupa.url("/")
+        match &party.network {
+            Some(route) => format!(
+                ", through the Ariba Network (supplier {}, Sender AribaNetworkUserId)",
+                route.supplier_anid
+            ),
+            None => String::new(),
+        }
     );
 
-    banner("0. The buyer's admin finishes testing: test mode off, invoices to Coupa");
+    banner(&format!(
+        "0. The buyer's admin finishes testing: test mode off{}",
+        if party.network.is_none() {
+            ", invoices to Coupa"
+        } else {
+            ""
+        }
+    ));
     // The admin API is IAM-signed; API Gateway puts the caller's account in the event.
-    let admin_path = format!("/admin/orgs/{}/integration", procurement::demo::COUPA_ORG);
-    let account = Some(procurement::demo::COUPA_MANAGEMENT_ACCOUNT);
+    let admin_path = format!("/admin/orgs/{}/integration", trip.org_id);
+    let account = Some(trip.management_account);
     let (status, current) = stack.admin(account, "GET", &admin_path, None).await?;
     if status != 200 {
         return Err(format!("admin GET answered {status}: {current}").into());
     }
     let mut settings = current["settings"].clone();
     settings["test_mode"] = false.into();
-    settings["invoice_url"] = coupa.url("/invoices").into();
+    if party.network.is_none() {
+        settings["invoice_url"] = buyer_endpoint.url("/invoices").into();
+    }
     let (status, updated) = stack
         .admin(account, "PUT", &admin_path, Some(&settings))
         .await?;
     println!(
         "PUT {admin_path} (signed by account {}) -> HTTP {status}\n{}",
-        procurement::demo::COUPA_MANAGEMENT_ACCOUNT,
+        trip.management_account,
         serde_json::to_string_pretty(&updated)?
     );
     if status != 200 {
         return Err("the admin API refused the settings".into());
     }
 
-    banner("1. Coupa asks what the marketplace supports (ProfileRequest)");
-    let profile = buyer::profile_request(&party);
-    show("Coupa -> marketplace", "POST /punchout/setup", &profile);
+    banner(&format!(
+        "1. {system} asks what the marketplace supports (ProfileRequest)"
+    ));
+    let profile = buyer::profile_request(party);
+    show(
+        &format!("{system} -> marketplace"),
+        "POST /punchout/setup",
+        &profile,
+    );
     let reply = stack.post_cxml("/punchout/setup", &profile).await?;
     show(
-        "marketplace -> Coupa",
+        &format!("marketplace -> {system}"),
         &format!("HTTP {}", reply.status),
         &reply.body,
     );
 
-    banner("2. A Coupa user punches out (PunchOutSetupRequest)");
-    let cookie = format!("demo-cookie-{}", std::process::id());
-    let setup = buyer::setup_request(
-        &party,
-        &Punchout::new(&cookie, &coupa.url("/punchout/checkout")),
+    banner(&format!(
+        "2. A {system} user punches out (PunchOutSetupRequest)"
+    ));
+    let cookie = format!("demo-cookie-{}-{}", trip.checkout.len(), std::process::id());
+    let setup = buyer::setup_request(party, &Punchout::new(&cookie, &form_post));
+    show(
+        &format!("{system} -> marketplace"),
+        "POST /punchout/setup",
+        &setup,
     );
-    show("Coupa -> marketplace", "POST /punchout/setup", &setup);
     let reply = stack.post_cxml("/punchout/setup", &setup).await?;
     show(
-        "marketplace -> Coupa",
+        &format!("marketplace -> {system}"),
         &format!("HTTP {}", reply.status),
         &reply.body,
     );
@@ -115,7 +241,10 @@ async fn run() -> Result<(), Error> {
         _ => return Err("the setup request was not answered with a StartPage".into()),
     };
 
-    banner("3. The user's browser opens the StartPage and searches the catalog");
+    banner(&format!(
+        "3. The user's browser opens the StartPage and searches the catalog for {:?}",
+        trip.query
+    ));
     let page = stack.get(&start_page).await?;
     println!("GET {start_page} -> HTTP {}", page.status);
     if page.status != 200 {
@@ -128,7 +257,7 @@ async fn run() -> Result<(), Error> {
     let mut query: Vec<(String, String)> = search.fields.clone();
     for field in query.iter_mut() {
         if field.0 == "q" {
-            field.1 = "Ledgerly".into();
+            field.1 = trip.query.into();
         }
     }
     let search_url = format!(
@@ -142,12 +271,14 @@ async fn run() -> Result<(), Error> {
     println!("GET {search_url} -> HTTP {}", results.status);
     let product_link = html::links(&results.body)
         .into_iter()
-        .find(|l| l.contains("/catalog/products/prod-saas-upfront"))
-        .ok_or("the search found no Ledgerly Analytics")?;
+        .find(|l| l.contains(&format!("/catalog/products/{}", trip.product_id)))
+        .ok_or_else(|| format!("the search found no {}", trip.product_id))?;
     let product = stack.get(&product_link).await?;
     println!("GET {product_link} -> HTTP {}", product.status);
 
-    banner("4. The user presses Request approval; the browser carries the cart back to Coupa");
+    banner(&format!(
+        "4. The user presses Request approval; the browser carries the cart back to {system}"
+    ));
     let request_approval = html::forms(&product.body)
         .into_iter()
         .find(|f| f.action.ends_with("/catalog/request-approval"))
@@ -156,42 +287,48 @@ async fn run() -> Result<(), Error> {
         .post_form(&request_approval.action, &request_approval.fields)
         .await?;
     println!(
-        "POST {} -> HTTP {} (a page that posts the cart to Coupa)",
+        "POST {} -> HTTP {} (a page that posts the cart to {system})",
         request_approval.action, handoff.status
     );
     let cart_form = html::forms(&handoff.body)
         .into_iter()
-        .find(|f| f.action == coupa.url("/punchout/checkout"))
-        .ok_or("the hand-off page does not post to Coupa's BrowserFormPost URL")?;
+        .find(|f| f.action == form_post)
+        .ok_or_else(|| {
+            format!("the hand-off page does not post to {system}'s BrowserFormPost URL")
+        })?;
     stack
         .post_form(&cart_form.action, &cart_form.fields)
         .await?;
-    let arrived = coupa.wait_for(1, Duration::from_secs(10)).await;
-    let cart = arrived.first().ok_or("no cart arrived at Coupa")?;
+    let cart = buyer_endpoint
+        .wait_until(Duration::from_secs(10), |r| r.path == trip.checkout)
+        .await
+        .ok_or_else(|| format!("no cart arrived at {system}"))?;
     let delivered = buyer::decode_cart(&cart.body)?;
     show(
-        "browser -> Coupa",
+        &format!("browser -> {system}"),
         &format!("POST {} ({})", cart.path, delivered.encoding.field_name()),
         &delivered.xml,
     );
     let poom =
         buyer::cart_message(&delivered.doc).ok_or("the cart is not a PunchOutOrderMessage")?;
 
-    banner("5. Coupa's approvals pass; Coupa sends the purchase order (OrderRequest)");
+    banner(&format!(
+        "5. {system}'s approvals pass; {system} sends the purchase order (OrderRequest)"
+    ));
     let order_id = format!(
         "PO-DEMO-{}",
-        time::OffsetDateTime::now_utc().unix_timestamp()
+        time::OffsetDateTime::now_utc().unix_timestamp_nanos()
     );
-    let po = PurchaseOrder::from_cart(&order_id, poom).to_xml(&party);
-    show("Coupa -> marketplace", "POST /order", &po);
+    let po = PurchaseOrder::from_cart(&order_id, poom).to_xml(party);
+    show(&format!("{system} -> marketplace"), "POST /order", &po);
     let reply = stack.post_cxml("/order", &po).await?;
     show(
-        "marketplace -> Coupa",
+        &format!("marketplace -> {system}"),
         &format!("HTTP {}", reply.status),
         &reply.body,
     );
 
-    banner("6. The agreement, the subscriber's email and the invoice");
+    banner("6. The agreement and the subscriber's email");
     let store = stack.store();
     for item in &poom.items {
         let Some(quote_id) = &item.item_id.supplier_part_auxiliary_id else {
@@ -212,22 +349,5 @@ async fn run() -> Result<(), Error> {
             println!("email to {:?}: {}\n{}", email.to, email.subject, email.body);
         }
     }
-    let wait = env_number("DEMO_WAIT_SECONDS", 60);
-    println!(
-        "waiting up to {wait}s for an invoice at {}",
-        coupa.url("/invoices")
-    );
-    let seen = coupa.wait_for(2, Duration::from_secs(wait)).await;
-    match seen.iter().find(|r| r.path.contains("invoice")) {
-        Some(invoice) => show(
-            "marketplace -> Coupa",
-            &format!("POST {}", invoice.path),
-            &invoice.text(),
-        ),
-        None => println!(
-            "no invoice arrived (the integration is in test mode, or the pricing is not invoiced)"
-        ),
-    }
-    println!("\nDone.");
-    Ok(())
+    Ok(order_id)
 }
