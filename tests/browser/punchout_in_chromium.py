@@ -163,7 +163,8 @@ def check_cart(body: bytes, cookie: str, system: str, product: tuple) -> None:
     # The names exactly as the catalog holds them, the product and its term first.
     description = item.find("ItemDetail/Description")
     assert description.findtext("ShortName") == title, description.findtext("ShortName")
-    text = (description.text or "").strip()
+    # Description's own text, around its ShortName child.
+    text = ((description.text or "") + "".join(child.tail or "" for child in description)).strip()
     assert text.startswith(f"{title}: 12-month contract"), text
     assert item.findtext("ItemDetail/ManufacturerName") == vendor
     if product == LEDGERLY:
@@ -179,7 +180,7 @@ def punch_out(api: str, buyer_url: str, javascript: bool, system: str, product: 
     Buyer.arrived.clear()
     driver = browser(javascript)
     try:
-        wait = WebDriverWait(driver, 60)
+        wait = WebDriverWait(driver, 120)
         driver.get(start)
         assert driver.find_element(By.CSS_SELECTOR, "html").get_attribute("lang"), "page language"
         search = wait.until(EC.presence_of_element_located((By.NAME, "q")))
@@ -203,7 +204,7 @@ def punch_out(api: str, buyer_url: str, javascript: bool, system: str, product: 
             wait.until(
                 EC.element_to_be_clickable((By.CSS_SELECTOR, f"form[action='{buyer_url}'] button[type=submit]"))
             ).click()
-        assert Buyer.arrived.wait(30), "no cart arrived at the buyer endpoint"
+        assert Buyer.arrived.wait(120), f"no cart arrived at the buyer endpoint; the browser shows {driver.current_url}:\n{driver.page_source[:3000]}"
     finally:
         driver.quit()
     path, content_type, body = Buyer.received[0]
