@@ -66,14 +66,15 @@ async fn a_valid_job_is_invoiced_and_only_the_malformed_one_is_reported() {
 }
 
 #[tokio::test]
-async fn test_mode_acknowledges_the_job_without_sending() {
+async fn in_test_mode_the_job_is_acknowledged_and_the_charge_waits() {
     let world = FakeWorld::demo().await; // the demo Coupa integration is in test mode
     let event = fixture();
     let charge = add_fixture_charge(&world, &event);
     assert_eq!(run(&world, event).await, ["msg-malformed-2"]);
     assert_eq!(
         world.deps.charges.status(&charge).await.unwrap(),
-        Some(ChargeStatus::Skipped)
+        Some(ChargeStatus::Scheduled),
+        "back among the scheduled charges, never skipped"
     );
     assert!(world.invoice_sender.posts().is_empty());
 }

@@ -331,6 +331,84 @@ async fn delete_cancels_what_has_not_started_and_refuses_what_has() {
     assert!(text.contains("has started"), "{text}");
 }
 
+/// A dispatcher that holds a charge's claim may be posting its invoice: a delete must not
+/// cancel the charge under it (issue: cancellation vs claim).
+#[tokio::test]
+async fn delete_never_cancels_a_charge_a_dispatcher_is_posting() {
+    let world = FakeWorld::demo_live().await;
+    // SQS down: the upfront charge stays scheduled, for the scheduled run to queue.
+    world.queue.failing.store(true, Ordering::SeqCst);
+    let upfront = quote_for(&world, "prod-saas-upfront", "q-claimed").await;
+    let (code, text) =
+        answer(&handle_order(&world, &po("PO-CL", "p-cl", OrderType::New, &[&upfront])).await);
+    assert_eq!(code, 200, "{text}");
+    world.queue.failing.store(false, Ordering::SeqCst);
+    let charge_id = world
+        .deps
+        .orders
+        .get_agreement(
+            world
+                .deps
+                .quotes
+                .get(&id("q-claimed"))
+                .await
+                .unwrap()
+                .unwrap()
+                .agreement_id
+                .as_ref()
+                .unwrap(),
+        )
+        .await
+        .unwrap()
+        .unwrap()
+        .charge_ids[0]
+        .clone();
+    assert_eq!(
+        world.deps.charges.status(&charge_id).await.unwrap(),
+        Some(ChargeStatus::Scheduled)
+    );
+    let now = time::OffsetDateTime::now_utc();
+    let until = now + time::Duration::minutes(2);
+    assert!(
+        world
+            .deps
+            .charges
+            .claim(&charge_id, now, until)
+            .await
+            .unwrap()
+    );
+
+    let (code, text) = answer(
+        &handle_order(
+            &world,
+            &po("PO-CL", "p-cl-d1", OrderType::Delete, &[&upfront]),
+        )
+        .await,
+    );
+    assert_eq!(code, 409, "{text}");
+    assert!(text.contains("being sent"), "{text}");
+    assert_eq!(
+        world.deps.charges.status(&charge_id).await.unwrap(),
+        Some(ChargeStatus::Scheduled),
+        "the charge under the claim is untouched"
+    );
+
+    // The dispatcher gave up (a failed post): now the delete cancels it.
+    world.deps.charges.release(&charge_id, until).await.unwrap();
+    let (code, text) = answer(
+        &handle_order(
+            &world,
+            &po("PO-CL", "p-cl-d2", OrderType::Delete, &[&upfront]),
+        )
+        .await,
+    );
+    assert_eq!(code, 200, "{text}");
+    assert_eq!(
+        world.deps.charges.status(&charge_id).await.unwrap(),
+        Some(ChargeStatus::Cancelled)
+    );
+}
+
 #[tokio::test]
 async fn update_keeps_approved_terms_and_refuses_changed_ones() {
     let world = FakeWorld::demo_live().await;

@@ -298,6 +298,16 @@ impl Orders for MemoryStore {
                     "charge {id} is {status:?}, expected scheduled"
                 )));
             }
+            // As the table's condition: not while a dispatcher's claim holds it.
+            let now = OffsetDateTime::now_utc();
+            if lock(&self.claims)
+                .get(&format!("charge:{id}"))
+                .is_some_and(|held| *held >= now)
+            {
+                return Err(StoreError::Conflict(format!(
+                    "charge {id} is being invoiced"
+                )));
+            }
         }
         for (quote, _) in &plan.quotes {
             quotes.insert(quote.quote_id.clone(), quote.clone());
@@ -406,6 +416,17 @@ impl Charges for MemoryStore {
 
     async fn outcome(&self, charge_id: &ChargeId) -> Result<Option<ChargeOutcome>, StoreError> {
         Ok(lock(&self.charge_outcomes).get(charge_id).cloned())
+    }
+
+    async fn reschedule(&self, job: &InvoiceJob) -> Result<bool, StoreError> {
+        let mut charges = lock(&self.charges);
+        match charges.get_mut(&job.charge_id) {
+            Some((_, status)) if !status.is_final() => {
+                *status = ChargeStatus::Scheduled;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
     }
 
     async fn claim(
@@ -587,11 +608,16 @@ impl Mailer for MemoryMailer {
 pub struct MemoryQueue {
     pub jobs: Mutex<Vec<InvoiceJob>>,
     pub confirmations: Mutex<Vec<ConfirmationId>>,
+    /// When set, every invoice job fails to queue (an SQS outage).
+    pub failing: std::sync::atomic::AtomicBool,
 }
 
 #[async_trait]
 impl Queue for MemoryQueue {
     async fn enqueue_invoice(&self, job: &InvoiceJob) -> Result<(), String> {
+        if self.failing.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err("SQS is unavailable (simulated)".into());
+        }
         lock(&self.jobs).push(job.clone());
         Ok(())
     }

@@ -220,17 +220,16 @@ pub async fn dispatch_job(deps: &Deps, job: &InvoiceJob, delivery: Delivery) -> 
         }
         Err(e) => return storage_failed(job, &e),
     };
+    // Charges are written for production orders only (a test order creates none), so this
+    // charge is owed an invoice whatever the switch says now. An admin who turns test mode on
+    // for an afternoon must not make it `skipped` for good: it waits, scheduled again, and the
+    // scheduled run queues it once more on each run until test mode is off.
     if integration.test_mode() {
-        let outcome = ChargeOutcome {
-            status: ChargeStatus::Skipped,
-            invoice_id: None,
-            payload_id: None,
-            code: None,
-            text: "the integration is in test mode: no invoice is sent".into(),
-            at: now,
+        tracing::error!(org_id = %job.org_id, order_id = %job.order_id, %charge_id, "INVOICE_WAITING_TEST_MODE: the invoice of a production order is due but the integration is in test mode; it waits until test mode is off");
+        return match deps.charges.reschedule(job).await {
+            Ok(_) => JobOutcome::Done,
+            Err(e) => storage_failed(job, &e),
         };
-        tracing::info!(org_id = %job.org_id, %charge_id, "test mode: invoice not sent");
-        return record(deps, job, &outcome).await;
     }
     let Some(url) = integration
         .settings

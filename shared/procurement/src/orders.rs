@@ -124,10 +124,11 @@ pub async fn receive(deps: &Deps, body: &[u8]) -> Result<Answer, Refusal> {
         }
         Ok(Recorded::Existing(earlier)) => Ok(duplicate(&earlier)),
         Err(StoreError::Conflict(reason)) => {
-            tracing::info!(org_id, order_id, %reason, "order lost a race for its quotes");
+            tracing::info!(org_id, order_id, %reason, "order lost a race for its quotes or charges");
             Err(Rejection::conflict(format!(
-                "order {order_id}: a quote changed while the order was processed ({reason}); \
-                 it may have been ordered under another PO"
+                "order {order_id}: a quote or charge changed while the order was processed \
+                 ({reason}); the quote may have been ordered under another PO, or its invoice \
+                 is being sent"
             ))
             .into())
         }

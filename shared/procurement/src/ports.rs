@@ -152,6 +152,9 @@ pub trait Charges: Send + Sync {
     async fn mark_queued(&self, charge_id: &ChargeId) -> Result<bool, StoreError>;
     /// A charge's current status; None if there is no such charge.
     async fn status(&self, charge_id: &ChargeId) -> Result<Option<ChargeStatus>, StoreError>;
+    /// Puts a queued charge back among the scheduled ones (indexed by its due date again), so
+    /// the scheduled run queues it later; false if it was settled meanwhile.
+    async fn reschedule(&self, job: &InvoiceJob) -> Result<bool, StoreError>;
     /// Scheduled charges due at or before `now`, oldest due first, one page at a time
     /// (`cursor` is the `next` of the previous page).
     async fn due(

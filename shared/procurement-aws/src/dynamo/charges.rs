@@ -36,20 +36,25 @@ pub(super) fn scheduled_charge_item(job: &InvoiceJob) -> Result<Item, StoreError
 }
 
 impl DynamoStore {
-    /// A transaction step that cancels a charge, only while it is still scheduled.
+    /// A transaction step that cancels a charge, only while it is still scheduled and no
+    /// dispatcher holds a claim on it (one may be posting its invoice right now).
     pub(super) fn cancel_charge_step(
         &self,
         charge_id: &ChargeId,
+        now: time::OffsetDateTime,
     ) -> Result<TransactWriteItem, StoreError> {
         let update = Update::builder()
             .table_name(&self.table)
             .key("PK", s(pk(charge_id)))
             .key("SK", s(SK))
             .update_expression("SET #status = :cancelled REMOVE GSI2PK, GSI2SK")
-            .condition_expression("#status = :scheduled")
+            .condition_expression(
+                "#status = :scheduled AND (attribute_not_exists(claimed_until) OR claimed_until < :now)",
+            )
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":cancelled", s(ChargeStatus::Cancelled.as_str()))
             .expression_attribute_values(":scheduled", s(ChargeStatus::Scheduled.as_str()))
+            .expression_attribute_values(":now", super::unix_millis(now))
             .build()
             .map_err(unavailable)?;
         Ok(TransactWriteItem::builder().update(update).build())
@@ -85,6 +90,28 @@ impl Charges for DynamoStore {
                 key: pk(charge_id),
                 reason: format!("unknown charge status {status:?}"),
             })
+    }
+
+    async fn reschedule(&self, job: &InvoiceJob) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("PK", s(pk(&job.charge_id)))
+            .key("SK", s(SK))
+            .update_expression("SET #status = :scheduled, GSI2PK = :index, GSI2SK = :sk")
+            .condition_expression(UNSETTLED)
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":scheduled", s(ChargeStatus::Scheduled.as_str()))
+            .expression_attribute_values(":queued", s(ChargeStatus::Queued.as_str()))
+            .expression_attribute_values(":index", s(SCHEDULED_CHARGES_INDEX))
+            .expression_attribute_values(
+                ":sk",
+                s(format!("{}#{}", rfc3339(job.due), job.charge_id)),
+            )
+            .send()
+            .await;
+        condition_held(result)
     }
 
     async fn due(

@@ -62,8 +62,9 @@ impl Orders for DynamoStore {
         for job in &plan.charges {
             steps.push(self.put_new(scheduled_charge_item(job)?)?);
         }
+        let now = time::OffsetDateTime::now_utc();
         for charge_id in &plan.cancelled_charges {
-            steps.push(self.cancel_charge_step(charge_id)?);
+            steps.push(self.cancel_charge_step(charge_id, now)?);
         }
         for confirmation in &plan.confirmations {
             steps.push(self.put_new(scheduled_confirmation_item(confirmation)?)?);

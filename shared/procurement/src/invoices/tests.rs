@@ -433,8 +433,10 @@ async fn cancelled_charges_are_never_sent() {
     assert_eq!(status(&world, "agmt-0001-1").await, "cancelled");
 }
 
+/// A production order's charge that falls due while an admin has test mode on waits: it goes
+/// back among the scheduled charges (never `skipped`), and is invoiced once test mode is off.
 #[tokio::test]
-async fn test_mode_sends_nothing_and_records_why() {
+async fn a_charge_due_in_test_mode_waits_and_is_invoiced_after() {
     let world = FakeWorld::demo().await; // the demo Coupa integration is in test mode
     let job = job("agmt-0001-1", DUE);
     add_charge(&world, &job, "queued");
@@ -443,13 +445,31 @@ async fn test_mode_sends_nothing_and_records_why() {
         JobOutcome::Done
     );
     assert!(world.invoice_sender.posts().is_empty());
-    assert_eq!(status(&world, "agmt-0001-1").await, "skipped");
+    assert_eq!(status(&world, "agmt-0001-1").await, "scheduled");
     assert!(
-        outcome(&world, "agmt-0001-1")
+        world
+            .deps
+            .charges
+            .outcome(&ChargeId::from("agmt-0001-1"))
             .await
-            .text
-            .contains("test mode")
+            .unwrap()
+            .is_none(),
+        "nothing settled"
     );
+
+    // The scheduled run queues it again while it waits ...
+    let run = queue_due_charges(&world.deps, now()).await.unwrap();
+    assert_eq!(run.queued, 1);
+    // ... and once the admin switches test mode off, the invoice goes out.
+    world
+        .change_integration(demo::COUPA_ORG, |i| i.settings.test_mode = false)
+        .await;
+    assert_eq!(
+        dispatch_job(&world.deps, &job, Delivery::first(now())).await,
+        JobOutcome::Done
+    );
+    assert_eq!(world.invoice_sender.posts().len(), 1);
+    assert_eq!(status(&world, "agmt-0001-1").await, "invoiced");
 }
 
 #[tokio::test]
