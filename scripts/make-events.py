@@ -277,11 +277,8 @@ write("order-request/missing-shared-secret.json", http_event("POST", "/order", d
 write("order-request/setup-request-sent-to-order-url.json", http_event("POST", "/order", doc("1795514500.4@coupa.example", COUPA_SETUP)))
 write("order-request/empty-body.json", http_event("POST", "/order", ""))
 
-job = {
-    "org_id": "demo-coupa-org", "order_id": "PO-4711", "agreement_id": "agr-0001", "charge_id": "agr-0001-upfront",
-    "description": "Ledgerly Analytics, 12 months", "amount": {"amount": "12000.00", "currency": "USD"},
-    "due": "2026-11-24T10:00:00+00:00",
-}
+# An invoice message names the charge only; invoice-dispatch reads the charge from the table.
+job = {"charge_id": "agr-0001-upfront"}
 def sqs_record(message_id, body, receive_count=1):
     return {
         "messageId": message_id,

@@ -16,11 +16,25 @@ fn fixture() -> SqsEvent {
     serde_json::from_str(&raw).unwrap()
 }
 
-/// Stores the fixture's valid job as a queued charge, as the order transaction would.
+/// Stores the charge the fixture's valid message names as a queued charge, as the order
+/// transaction would.
 fn add_fixture_charge(world: &FakeWorld, event: &SqsEvent) -> ChargeId {
     let body = event.records[0].body.as_deref().unwrap();
-    let job: InvoiceJob = serde_json::from_str(body).unwrap();
-    let id = job.charge_id.clone();
+    let message: procurement::delivery::InvoiceMessage = serde_json::from_str(body).unwrap();
+    let id = message.charge_id.clone();
+    let job = InvoiceJob {
+        org_id: procurement::demo::COUPA_ORG.into(),
+        order_id: "PO-4711".into(),
+        agreement_id: "agr-0001".into(),
+        charge_id: id.clone(),
+        description: "Ledgerly Analytics, 12 months".into(),
+        amount: cxml::Money::new(
+            rust_decimal::Decimal::new(1_200_000, 2),
+            cxml::Currency::USD,
+        ),
+        due: time::macros::datetime!(2026-11-24 10:00 UTC),
+        po_line_number: Some(1),
+    };
     world
         .store
         .charges

@@ -1,6 +1,6 @@
 use async_trait::async_trait;
 use procurement::Queue;
-use procurement::delivery::ConfirmationMessage;
+use procurement::delivery::{ConfirmationMessage, InvoiceMessage};
 use procurement::ids::ConfirmationId;
 use procurement::model::InvoiceJob;
 
@@ -41,7 +41,13 @@ impl Queue for SqsQueue {
     async fn enqueue_invoice(&self, job: &InvoiceJob) -> Result<(), String> {
         // Only charges already due are queued: the order (due now) or the scheduled run
         // (installments on their date) sends them, so no delivery delay is needed.
-        self.send(serde_json::to_string(job).map_err(|e| e.to_string())?)
+        // The charge's ID only: the dispatcher builds the invoice from the stored charge, so a
+        // malformed or tampered message can name a charge but never change where it goes or
+        // what it bills.
+        let message = InvoiceMessage {
+            charge_id: job.charge_id.clone(),
+        };
+        self.send(serde_json::to_string(&message).map_err(|e| e.to_string())?)
             .await
     }
 

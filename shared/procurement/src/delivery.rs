@@ -7,7 +7,7 @@ use cxml::Body;
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
-use crate::ids::ConfirmationId;
+use crate::ids::{ChargeId, ConfirmationId};
 use crate::ports::Deps;
 
 /// The queue message of an order confirmation: its ID only; the document is built from the
@@ -16,6 +16,13 @@ use crate::ports::Deps;
 #[serde(deny_unknown_fields)]
 pub struct ConfirmationMessage {
     pub confirmation_id: ConfirmationId,
+}
+
+/// The queue message of an invoice: the charge's ID only. Messages queued before this shape
+/// carried the whole job; their other fields are ignored, never trusted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvoiceMessage {
+    pub charge_id: ChargeId,
 }
 
 /// Handles one message of the invoice queue: an order confirmation, or an invoice job.

@@ -418,6 +418,13 @@ impl Charges for MemoryStore {
         Ok(lock(&self.charge_outcomes).get(charge_id).cloned())
     }
 
+    async fn get(
+        &self,
+        charge_id: &ChargeId,
+    ) -> Result<Option<(InvoiceJob, ChargeStatus)>, StoreError> {
+        Ok(lock(&self.charges).get(charge_id).cloned())
+    }
+
     async fn reschedule(&self, job: &InvoiceJob) -> Result<bool, StoreError> {
         let mut charges = lock(&self.charges);
         match charges.get_mut(&job.charge_id) {

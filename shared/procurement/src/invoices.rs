@@ -19,7 +19,9 @@ use sha2::Sha256;
 use time::{Duration, OffsetDateTime};
 
 use crate::config::Config;
-use crate::delivery::{Answer, CLAIM_MARGIN, Delivery, JobOutcome, clip, read_answer};
+use crate::delivery::{
+    Answer, CLAIM_MARGIN, Delivery, InvoiceMessage, JobOutcome, clip, read_answer,
+};
 use crate::ids::{ChargeId, OrgId};
 use crate::model::{ChargeOutcome, ChargeStatus, Integration, InvoiceJob};
 use crate::ports::{Deps, SendError, StoreError};
@@ -162,19 +164,33 @@ pub fn build_invoice(
     Ok(doc)
 }
 
-/// Handles one invoice job of the invoice queue.
+/// Handles one invoice message of the invoice queue: the charge it names, as stored.
 pub async fn dispatch(deps: &Deps, body: &str, delivery: Delivery) -> JobOutcome {
-    match serde_json::from_str::<InvoiceJob>(body) {
+    let message = match serde_json::from_str::<InvoiceMessage>(body) {
+        Ok(message) => message,
         Err(e) => {
             tracing::error!(error = %e, "INVOICE_JOB_MALFORMED: message is not an invoice job");
-            JobOutcome::KeepForRetry(format!("not an invoice job: {e}"))
+            return JobOutcome::KeepForRetry(format!("not an invoice job: {e}"));
         }
-        Ok(job) => {
+    };
+    let charge_id = &message.charge_id;
+    tracing::Span::current().record("charge_id", charge_id.as_str());
+    match deps.charges.get(charge_id).await {
+        Ok(Some((job, _))) => {
             let span = tracing::Span::current();
-            span.record("charge_id", job.charge_id.as_str());
             span.record("org_id", job.org_id.as_str());
             span.record("order_id", job.order_id.as_str());
             dispatch_job(deps, &job, delivery).await
+        }
+        // Charges are written with their order before any job is queued: a job without
+        // one is not ours to send. The dead-letter queue keeps it for a look.
+        Ok(None) => {
+            tracing::error!(%charge_id, "INVOICE_JOB_UNKNOWN_CHARGE: no such charge in the table");
+            JobOutcome::KeepForRetry(format!("charge {charge_id} is not in the table"))
+        }
+        Err(e) => {
+            tracing::warn!(%charge_id, error = %e, "invoice not delivered; the queue retries it");
+            JobOutcome::KeepForRetry(format!("storage failed: {e}"))
         }
     }
 }

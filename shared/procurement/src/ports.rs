@@ -152,6 +152,11 @@ pub trait Charges: Send + Sync {
     async fn mark_queued(&self, charge_id: &ChargeId) -> Result<bool, StoreError>;
     /// A charge's current status; None if there is no such charge.
     async fn status(&self, charge_id: &ChargeId) -> Result<Option<ChargeStatus>, StoreError>;
+    /// The stored charge (what its invoice is built from) and its status, read consistently.
+    async fn get(
+        &self,
+        charge_id: &ChargeId,
+    ) -> Result<Option<(InvoiceJob, ChargeStatus)>, StoreError>;
     /// Puts a queued charge back among the scheduled ones (indexed by its due date again), so
     /// the scheduled run queues it later; false if it was settled meanwhile.
     async fn reschedule(&self, job: &InvoiceJob) -> Result<bool, StoreError>;

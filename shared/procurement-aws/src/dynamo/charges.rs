@@ -10,7 +10,9 @@ use procurement::ids::ChargeId;
 use procurement::model::{ChargeOutcome, ChargeStatus, InvoiceJob};
 use procurement::ports::{Charges, Page};
 
-use super::{DynamoStore, Item, condition_held, decode_listed, item, rfc3339, s, unavailable};
+use super::{
+    DynamoStore, Item, condition_held, decode, decode_listed, item, rfc3339, s, unavailable,
+};
 
 const SK: &str = "CHARGE";
 const SCHEDULED_CHARGES_INDEX: &str = "CHARGE#scheduled";
@@ -90,6 +92,34 @@ impl Charges for DynamoStore {
                 key: pk(charge_id),
                 reason: format!("unknown charge status {status:?}"),
             })
+    }
+
+    async fn get(
+        &self,
+        charge_id: &ChargeId,
+    ) -> Result<Option<(InvoiceJob, ChargeStatus)>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("PK", s(pk(charge_id)))
+            .key("SK", s(SK))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let Some(found) = out.item() else {
+            return Ok(None);
+        };
+        let status = found
+            .get("status")
+            .and_then(|v| v.as_s().ok())
+            .and_then(|v| ChargeStatus::parse(v))
+            .ok_or_else(|| StoreError::Corrupt {
+                key: pk(charge_id),
+                reason: "no readable status".into(),
+            })?;
+        Ok(Some((decode(found)?, status)))
     }
 
     async fn reschedule(&self, job: &InvoiceJob) -> Result<bool, StoreError> {

@@ -783,3 +783,46 @@ async fn the_purchase_information_shows_the_invoice_secret_with_a_coupa_secret_o
         Some(demo::ARIBA_TEST_IDENTITY)
     );
 }
+
+/// The queue message names a charge; everything else comes from the table. A message that
+/// carries other fields (the old shape, or a tampered one) cannot redirect or change the invoice.
+#[tokio::test]
+async fn the_message_names_the_charge_and_the_invoice_is_built_from_the_stored_one() {
+    let world = FakeWorld::demo_live().await;
+    let stored = job("agmt-0001-1", DUE);
+    add_charge(&world, &stored, "queued");
+    let tampered = serde_json::json!({
+        "charge_id": "agmt-0001-1",
+        "org_id": demo::ARIBA_ORG,
+        "order_id": "PO-EVIL",
+        "amount": {"amount": "1.00", "currency": "EUR"},
+    });
+    assert_eq!(
+        dispatch(&world.deps, &tampered.to_string(), Delivery::first(now())).await,
+        JobOutcome::Done
+    );
+    let posts = world.invoice_sender.posts();
+    assert_eq!(posts.len(), 1);
+    let body = &posts[0].body;
+    assert!(
+        body.contains("PO-4711") && !body.contains("PO-EVIL"),
+        "{body}"
+    );
+    assert!(
+        body.contains(r#"<Money currency="USD">12000.00</Money>"#),
+        "{body}"
+    );
+    assert_eq!(status(&world, "agmt-0001-1").await, "invoiced");
+
+    // A message naming no stored charge stays on the queue (then the dead-letter queue).
+    assert!(matches!(
+        dispatch(
+            &world.deps,
+            r#"{"charge_id":"agmt-none-1"}"#,
+            Delivery::first(now())
+        )
+        .await,
+        JobOutcome::KeepForRetry(_)
+    ));
+    assert_eq!(world.invoice_sender.posts().len(), 1);
+}
