@@ -1556,18 +1556,38 @@ async fn a_500_is_retried_with_the_same_invoice_until_the_buyer_accepts() {
     let endpoint = BuyerEndpoint::start(0).await.unwrap();
     endpoint.set_mode(BuyerMode::Status(500));
     let (_, _, agreement_id) = ordered(&stack, &endpoint, "retry", "prod-saas-upfront").await;
-    assert_eq!(wait_invoices(&endpoint, 1, INVOICE_WAIT).await.len(), 1);
-    endpoint.set_mode(BuyerMode::Status(200));
-    let got = wait_invoices(&endpoint, 2, INVOICE_WAIT).await;
-    assert_eq!(got.len(), 2, "SQS redelivered after the 500");
-    assert_eq!(
-        got[0].text().split("<Header>").nth(1),
-        got[1].text().split("<Header>").nth(1),
-        "the same invoice, resent"
+    let charge_id = format!("{agreement_id}-1");
+    // How many deliveries meet the 500 depends on the machine's pace (SQS may redeliver
+    // before the switch below): the invariants are what must hold, whatever that count.
+    assert!(
+        !wait_invoices(&endpoint, 1, INVOICE_WAIT).await.is_empty(),
+        "the first POST arrived"
     );
+    endpoint.set_mode(BuyerMode::Status(200));
     assert_eq!(
-        wait_charge_status(&stack, &format!("{agreement_id}-1"), "invoiced").await,
+        wait_charge_status(&stack, &charge_id, "invoiced").await,
         "invoiced"
+    );
+    // Settled, the job is taken off the queue: nothing can be sent after this.
+    assert_taken(&stack, |d| d.body.contains(&charge_id)).await;
+    let got = invoices(&endpoint);
+    assert!(
+        got.len() >= 2,
+        "SQS redelivered after the 500: {}",
+        got.len()
+    );
+    let body = |r: &e2e::Received| r.text().split("<Header>").nth(1).map(str::to_string);
+    let root = |r: &e2e::Received| {
+        let text = r.text();
+        text.split("payloadID=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .map(str::to_string)
+    };
+    assert!(
+        got.iter()
+            .all(|r| body(r) == body(&got[0]) && root(r) == root(&got[0])),
+        "every delivery resent the same invoice, same payloadID"
     );
 }
 
@@ -1599,7 +1619,8 @@ async fn a_refusal_after_a_timed_out_delivery_says_the_buyer_may_already_hold_th
     endpoint.set_mode(BuyerMode::Hang);
     let (_, _, agreement_id) = ordered(&stack, &endpoint, "dup", "prod-saas-upfront").await;
     let charge_id = format!("{agreement_id}-1");
-    assert_eq!(wait_invoices(&endpoint, 1, INVOICE_WAIT).await.len(), 1);
+    // At least one delivery hung (a slow machine may see two before the switch).
+    assert!(!wait_invoices(&endpoint, 1, INVOICE_WAIT).await.is_empty());
     endpoint.set_mode(BuyerMode::Status(409));
     let outcome = failed_outcome(&stack, &charge_id).await;
     assert_eq!(outcome.code, Some(409));
@@ -1621,7 +1642,7 @@ async fn a_buyer_that_keeps_failing_or_hangs_ends_in_the_dead_letter_queue() {
     let (_, _, agreement_id) = ordered(&stack, &endpoint, "dlq", "prod-saas-upfront").await;
     let charge_id = format!("{agreement_id}-1");
     // The first attempt times out (3 s locally); then the buyer answers 500 every time.
-    assert_eq!(wait_invoices(&endpoint, 1, INVOICE_WAIT).await.len(), 1);
+    assert!(!wait_invoices(&endpoint, 1, INVOICE_WAIT).await.is_empty());
     endpoint.set_mode(BuyerMode::Status(500));
     let dlq = stack.env.get("INVOICE_DLQ_URL").unwrap().clone();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
