@@ -44,6 +44,16 @@ impl Answer {
         Self::ok(json!({ "Item": item }))
     }
 
+    /// A Query (or Scan) page with these items, and the LastEvaluatedKey DynamoDB sends when
+    /// more may follow.
+    pub fn page(items: Vec<Value>, last_evaluated_key: Option<Value>) -> Self {
+        let mut body = json!({ "Items": items, "Count": items.len() });
+        if let Some(key) = last_evaluated_key {
+            body["LastEvaluatedKey"] = key;
+        }
+        Self::ok(body)
+    }
+
     /// An error of this type, as the JSON protocol reports it.
     pub fn error(type_name: &str, message: &str) -> Self {
         Self {
@@ -120,6 +130,11 @@ impl RecordedDynamo {
     /// The operations so far, by name (GetItem, TransactWriteItems, ...).
     pub fn operations(&self) -> Vec<String> {
         self.calls().into_iter().map(|c| c.operation).collect()
+    }
+
+    /// How many scripted answers no request has taken yet.
+    pub fn unanswered(&self) -> usize {
+        self.lock().answers.len()
     }
 
     /// Forgets the requests recorded so far (the script stays).

@@ -46,7 +46,10 @@ use serde::de::DeserializeOwned;
 type Item = HashMap<String, AttributeValue>;
 
 const TRANSACTION_CONFLICT: &str = "TransactionConflict";
+const CONDITION_FAILED: &str = "ConditionalCheckFailed";
 const CONDITION_FAILED_EXCEPTION: &str = "ConditionalCheckFailedException";
+/// The cancellation reasons of a step DynamoDB refused for capacity, not for its content.
+const THROTTLED: [&str; 2] = ["ThrottlingError", "ProvisionedThroughputExceeded"];
 
 /// Why DynamoDB cancelled a transaction: its reason code per step ("None",
 /// "ConditionalCheckFailed", "TransactionConflict", ...).
@@ -59,9 +62,13 @@ impl Cancelled {
     }
 
     fn condition_failed_at(&self, step: usize) -> bool {
-        self.0
-            .get(step)
-            .is_some_and(|r| r == "ConditionalCheckFailed")
+        self.0.get(step).is_some_and(|r| r == CONDITION_FAILED)
+    }
+
+    /// Refused for capacity only: no condition failed, so trying again may commit it.
+    fn throttled(&self) -> bool {
+        self.0.iter().any(|r| THROTTLED.contains(&r.as_str()))
+            && !self.0.iter().any(|r| r == CONDITION_FAILED)
     }
 
     fn reasons(&self) -> String {
@@ -230,6 +237,9 @@ impl DynamoStore {
     /// Runs one transaction. A cancellation comes back as its reasons, one per step.
     /// Steps that overlapped another transaction on the same keys (TransactionConflict) are
     /// tried again a few times first: once the other commits, the retry sees what it wrote.
+    /// So are throttled steps (the SDK retries throttled calls, never a cancelled
+    /// transaction); one still throttled after that is `Unavailable`, not an answer about the
+    /// records: callers read a cancellation as a duplicate or a lost race.
     async fn transact(
         &self,
         steps: Vec<TransactWriteItem>,
@@ -265,9 +275,15 @@ impl DynamoStore {
                 },
                 Err(e) => return Err(unavailable(e)),
             };
-            if cancelled.conflicted() && attempt < 6 {
+            if (cancelled.conflicted() || cancelled.throttled()) && attempt < 6 {
                 tokio::time::sleep(std::time::Duration::from_millis(40 * attempt)).await;
                 continue;
+            }
+            if cancelled.throttled() {
+                return Err(StoreError::Unavailable(format!(
+                    "transaction throttled: {}",
+                    cancelled.reasons()
+                )));
             }
             return Ok(Err(cancelled));
         }

@@ -6,7 +6,7 @@ use procurement::StoreError;
 use procurement::model::OutboxEmail;
 use procurement::ports::Outbox;
 
-use super::{DynamoStore, Item, decode, item, rfc3339, s, unavailable};
+use super::{DynamoStore, Item, decode_listed, item, rfc3339, s, unavailable};
 
 const SK: &str = "OUTBOX";
 const OUTBOX_INDEX: &str = "OUTBOX";
@@ -44,7 +44,8 @@ impl Outbox for DynamoStore {
             .send()
             .await
             .map_err(unavailable)?;
-        out.items().iter().map(decode).collect()
+        // One unreadable email must not keep every later one from being sent.
+        Ok(decode_listed(out.items()))
     }
 
     async fn claim(

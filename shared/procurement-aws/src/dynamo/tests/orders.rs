@@ -1,0 +1,284 @@
+//! Orders: one transaction writes the order (`ORDER#<org>#<orderID>`), its payloadID
+//! (`PAYLOAD#<payloadID>`), quotes, agreements, outbox emails, charges, cancelled charges and
+//! confirmations; a duplicate comes back as the earlier record.
+
+use procurement::StoreError;
+use procurement::ids::ChargeId;
+use procurement::model::{AgreementStatus, InvoiceJob, OrderRecord, Quote, QuoteStatus};
+use procurement::ports::{OrderPlan, Orders, Recorded};
+use serde_json::Value;
+
+use super::super::MAX_TRANSACTION_ITEMS;
+use super::super::rfc3339;
+use super::{
+    Table, agreement, assert_consistent_get, at, confirmation, data_of, invoice_job, key, key_of,
+    order_record, outbox_email, record_item, s, steps, value,
+};
+use crate::recorded::Answer;
+
+const ORDER: &str = "ORDER#acme#PO-1001";
+const PAYLOAD: &str = "PAYLOAD#new.payload@buyer.example";
+
+fn ordered_quote() -> Quote {
+    let mut quote = procurement::demo::quotes(at(0)).remove(0);
+    quote.quote_id = "q-1".into();
+    quote.org_id = "acme".into();
+    quote.status = QuoteStatus::Ordered;
+    quote.order_id = Some("PO-1001".into());
+    quote
+}
+
+fn full_plan() -> OrderPlan {
+    OrderPlan {
+        quotes: vec![(ordered_quote(), QuoteStatus::PendingApproval)],
+        agreements: vec![agreement(AgreementStatus::Active)],
+        outbox: vec![outbox_email("subscribed#agmt-1")],
+        charges: vec![
+            invoice_job("agmt-1-1", at(0)),
+            invoice_job("agmt-1-2", at(86_400)),
+        ],
+        cancelled_charges: vec![ChargeId::from("agmt-0-1")],
+        confirmations: vec![confirmation("conf-1")],
+        ..OrderPlan::record_only(order_record(cxml::OrderType::New))
+    }
+}
+
+fn new_only(body: &Value) {
+    assert_eq!(
+        body["ConditionExpression"], "attribute_not_exists(PK)",
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn an_order_and_everything_it_changes_are_one_transaction() {
+    let table = Table::new();
+    let plan = full_plan();
+    assert_eq!(table.store.place(&plan).await.unwrap(), Recorded::Created);
+    let steps = steps(&table.only_call());
+    let shape: Vec<(&str, (String, String))> = steps
+        .iter()
+        .map(|(kind, body)| (kind.as_str(), key_of(body)))
+        .collect();
+    assert_eq!(
+        shape,
+        vec![
+            ("Put", key(ORDER, "ORDER")),
+            ("Put", key(PAYLOAD, "ORDER")),
+            ("Put", key("QUOTE#q-1", "QUOTE")),
+            ("Put", key("AGREEMENT#agmt-1", "AGREEMENT")),
+            ("Put", key("OUTBOX#subscribed#agmt-1", "OUTBOX")),
+            ("Put", key("CHARGE#agmt-1-1", "CHARGE")),
+            ("Put", key("CHARGE#agmt-1-2", "CHARGE")),
+            ("Update", key("CHARGE#agmt-0-1", "CHARGE")),
+            ("Put", key("CONFIRMATION#conf-1", "CONFIRMATION")),
+        ],
+        "order and payload first: their cancellation reasons are steps 0 and 1"
+    );
+    let body = |i: usize| &steps[i].1;
+    for i in [0, 1, 3, 4, 5, 6, 8] {
+        new_only(body(i));
+    }
+    assert_eq!(data_of::<OrderRecord>(&body(0)["Item"]), plan.record);
+    assert_eq!(data_of::<OrderRecord>(&body(1)["Item"]), plan.record);
+
+    let quote = body(2);
+    assert_eq!(quote["ConditionExpression"], "#status = :expected");
+    assert_eq!(value(quote, ":expected"), &s("pending_approval"));
+    assert_eq!(
+        quote["Item"]["status"],
+        s("ordered"),
+        "written in its new state"
+    );
+    assert_eq!(data_of::<Quote>(&quote["Item"]), plan.quotes[0].0);
+
+    let charge = &body(6)["Item"];
+    assert_eq!(charge["status"], s("scheduled"));
+    assert_eq!(charge["GSI2PK"], s("CHARGE#scheduled"));
+    assert_eq!(
+        charge["GSI2SK"],
+        s(&format!("{}#agmt-1-2", rfc3339(at(86_400))))
+    );
+    assert_eq!(data_of::<InvoiceJob>(charge), plan.charges[1]);
+
+    let cancel = body(7);
+    assert_eq!(
+        cancel["UpdateExpression"],
+        "SET #status = :cancelled REMOVE GSI2PK, GSI2SK"
+    );
+    assert_eq!(
+        cancel["ConditionExpression"],
+        "#status = :scheduled AND (attribute_not_exists(claimed_until) OR claimed_until < :now)",
+        "only a scheduled charge no dispatcher holds"
+    );
+    assert_eq!(value(cancel, ":cancelled"), &s("cancelled"));
+    assert_eq!(value(cancel, ":scheduled"), &s("scheduled"));
+
+    assert_eq!(body(8)["Item"]["status"], s("scheduled"));
+    assert_eq!(body(8)["Item"]["GSI2PK"], s("CONFIRMATION#scheduled"));
+    assert_eq!(body(4)["Item"]["GSI2PK"], s("OUTBOX"));
+}
+
+#[tokio::test]
+async fn a_change_order_is_keyed_by_its_type_and_payload_id() {
+    let table = Table::new();
+    let mut plan = OrderPlan::record_only(order_record(cxml::OrderType::Delete));
+    plan.agreements = vec![agreement(AgreementStatus::Cancelled)];
+    table.store.place(&plan).await.unwrap();
+    let steps = steps(&table.only_call());
+    assert_eq!(
+        key_of(&steps[0].1),
+        key(ORDER, "CHANGE#delete#delete.payload@buyer.example")
+    );
+    assert_eq!(
+        key_of(&steps[1].1),
+        key("PAYLOAD#delete.payload@buyer.example", "ORDER")
+    );
+    assert!(
+        steps[2].1.get("ConditionExpression").is_none(),
+        "a cancelled agreement overwrites the active one"
+    );
+}
+
+#[tokio::test]
+async fn a_repeated_order_id_answers_with_the_earlier_order() {
+    let table = Table::new();
+    let mut earlier = order_record(cxml::OrderType::New);
+    earlier.payload_id = "first.payload@buyer.example".into();
+    earlier.answer_text = "the first answer".into();
+    table
+        .then(Answer::cancelled(&[
+            "ConditionalCheckFailed",
+            "None",
+            "None",
+        ]))
+        .then(Answer::item(record_item(ORDER, "ORDER", &earlier, &[])));
+    let mut plan = OrderPlan::record_only(order_record(cxml::OrderType::New));
+    plan.quotes = vec![(ordered_quote(), QuoteStatus::PendingApproval)];
+    assert_eq!(
+        table.store.place(&plan).await.unwrap(),
+        Recorded::Existing(earlier)
+    );
+    let calls = table.calls();
+    assert_eq!(table.operations(), ["TransactWriteItems", "GetItem"]);
+    assert_consistent_get(&calls[1], ORDER, "ORDER");
+}
+
+#[tokio::test]
+async fn a_repeated_payload_id_answers_with_the_earlier_order() {
+    let table = Table::new();
+    let earlier = order_record(cxml::OrderType::New);
+    table
+        .then(Answer::cancelled(&["None", "ConditionalCheckFailed"]))
+        .then(Answer::ok(serde_json::json!({})))
+        .then(Answer::item(record_item(PAYLOAD, "ORDER", &earlier, &[])));
+    let mut plan = OrderPlan::record_only(order_record(cxml::OrderType::New));
+    plan.record.order_id = "PO-1002".into();
+    assert_eq!(
+        table.store.place(&plan).await.unwrap(),
+        Recorded::Existing(earlier)
+    );
+    let calls = table.calls();
+    assert_consistent_get(&calls[1], "ORDER#acme#PO-1002", "ORDER");
+    assert_consistent_get(&calls[2], PAYLOAD, "ORDER");
+}
+
+#[tokio::test]
+async fn a_quote_no_longer_in_its_expected_status_is_a_conflict() {
+    let table = Table::new();
+    table.then(Answer::cancelled(&[
+        "None",
+        "None",
+        "ConditionalCheckFailed",
+        "None",
+    ]));
+    let mut plan = OrderPlan::record_only(order_record(cxml::OrderType::New));
+    plan.quotes = vec![(ordered_quote(), QuoteStatus::PendingApproval)];
+    plan.agreements = vec![agreement(AgreementStatus::Active)];
+    assert!(matches!(
+        table.store.place(&plan).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        table.operations(),
+        ["TransactWriteItems", "GetItem", "GetItem"],
+        "no duplicate found under either key"
+    );
+}
+
+#[tokio::test]
+async fn an_order_larger_than_one_transaction_is_refused_before_any_write() {
+    let table = Table::new();
+    let mut plan = OrderPlan::record_only(order_record(cxml::OrderType::New));
+    // Order and payload, plus charges up to the limit: one transaction still holds it.
+    plan.charges = (1..=MAX_TRANSACTION_ITEMS - 2)
+        .map(|i| invoice_job(&format!("agmt-1-{i}"), at(0)))
+        .collect();
+    assert_eq!(table.store.place(&plan).await.unwrap(), Recorded::Created);
+    assert_eq!(steps(&table.only_call()).len(), MAX_TRANSACTION_ITEMS);
+
+    table.forget();
+    plan.cancelled_charges = vec![ChargeId::from("agmt-0-1")];
+    assert!(matches!(
+        table.store.place(&plan).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(
+        table.calls().is_empty(),
+        "nothing written, nothing half-written"
+    );
+}
+
+#[tokio::test]
+async fn orders_and_agreements_are_read_by_their_keys() {
+    let table = Table::new();
+    let record = order_record(cxml::OrderType::New);
+    let agreement = agreement(AgreementStatus::Active);
+    table
+        .then(Answer::item(record_item(ORDER, "ORDER", &record, &[])))
+        .then(Answer::item(record_item(PAYLOAD, "ORDER", &record, &[])))
+        .then(Answer::item(record_item(
+            "AGREEMENT#agmt-1",
+            "AGREEMENT",
+            &agreement,
+            &[],
+        )));
+    assert_eq!(
+        table
+            .store
+            .find(&"acme".into(), &"PO-1001".into())
+            .await
+            .unwrap(),
+        Some(record.clone())
+    );
+    assert_eq!(
+        table
+            .store
+            .find_by_payload("new.payload@buyer.example")
+            .await
+            .unwrap(),
+        Some(record)
+    );
+    assert_eq!(
+        table.store.get_agreement(&"agmt-1".into()).await.unwrap(),
+        Some(agreement)
+    );
+    let calls = table.calls();
+    assert_consistent_get(&calls[0], ORDER, "ORDER");
+    assert_consistent_get(&calls[1], PAYLOAD, "ORDER");
+    assert_consistent_get(&calls[2], "AGREEMENT#agmt-1", "AGREEMENT");
+
+    assert_eq!(
+        table
+            .store
+            .find(&"acme".into(), &"PO-9".into())
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(table.store.find_by_payload("p").await.unwrap(), None);
+    assert_eq!(
+        table.store.get_agreement(&"agmt-9".into()).await.unwrap(),
+        None
+    );
+}
