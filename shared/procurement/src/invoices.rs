@@ -166,49 +166,41 @@ pub fn build_invoice(
 
 /// Handles one invoice message of the invoice queue: the charge it names, as stored.
 pub async fn dispatch(deps: &Deps, body: &str, delivery: Delivery) -> JobOutcome {
-    let message = match serde_json::from_str::<InvoiceMessage>(body) {
-        Ok(message) => message,
+    match serde_json::from_str::<InvoiceMessage>(body) {
+        Ok(message) => dispatch_charge(deps, &message.charge_id, delivery).await,
         Err(e) => {
             tracing::error!(error = %e, "INVOICE_JOB_MALFORMED: message is not an invoice job");
-            return JobOutcome::KeepForRetry(format!("not an invoice job: {e}"));
-        }
-    };
-    let charge_id = &message.charge_id;
-    tracing::Span::current().record("charge_id", charge_id.as_str());
-    match deps.charges.get(charge_id).await {
-        Ok(Some((job, _))) => {
-            let span = tracing::Span::current();
-            span.record("org_id", job.org_id.as_str());
-            span.record("order_id", job.order_id.as_str());
-            dispatch_job(deps, &job, delivery).await
-        }
-        // Charges are written with their order before any job is queued: a job without
-        // one is not ours to send. The dead-letter queue keeps it for a look.
-        Ok(None) => {
-            tracing::error!(%charge_id, "INVOICE_JOB_UNKNOWN_CHARGE: no such charge in the table");
-            JobOutcome::KeepForRetry(format!("charge {charge_id} is not in the table"))
-        }
-        Err(e) => {
-            tracing::warn!(%charge_id, error = %e, "invoice not delivered; the queue retries it");
-            JobOutcome::KeepForRetry(format!("storage failed: {e}"))
+            JobOutcome::KeepForRetry(format!("not an invoice job: {e}"))
         }
     }
 }
 
-/// Invoices one charge, unless its status says that is done (or must not be done).
+/// Invoices the stored charge of this job (the job's other fields are not read).
 pub async fn dispatch_job(deps: &Deps, job: &InvoiceJob, delivery: Delivery) -> JobOutcome {
+    dispatch_charge(deps, &job.charge_id, delivery).await
+}
+
+/// Invoices one charge as stored, unless its status says that is done (or must not be done).
+pub async fn dispatch_charge(deps: &Deps, charge_id: &ChargeId, delivery: Delivery) -> JobOutcome {
     let now = delivery.now;
-    let charge_id = &job.charge_id;
-    let status = match deps.charges.status(charge_id).await {
-        Ok(Some(status)) => status,
+    let span = tracing::Span::current();
+    span.record("charge_id", charge_id.as_str());
+    let (job, status) = match deps.charges.get(charge_id).await {
+        Ok(Some(found)) => found,
         // Charges are written with their order before any job is queued: a job without
         // one is not ours to send. The dead-letter queue keeps it for a look.
         Ok(None) => {
-            tracing::error!(org_id = %job.org_id, %charge_id, "INVOICE_JOB_UNKNOWN_CHARGE: no such charge in the table");
+            tracing::error!(%charge_id, "INVOICE_JOB_UNKNOWN_CHARGE: no such charge in the table");
             return JobOutcome::KeepForRetry(format!("charge {charge_id} is not in the table"));
         }
-        Err(e) => return storage_failed(job, &e),
+        Err(e) => {
+            tracing::warn!(%charge_id, error = %e, "invoice not delivered; the queue retries it");
+            return JobOutcome::KeepForRetry(format!("storage failed: {e}"));
+        }
     };
+    span.record("org_id", job.org_id.as_str());
+    span.record("order_id", job.order_id.as_str());
+    let job = &job;
     if status.is_final() {
         tracing::info!(
             %charge_id,
