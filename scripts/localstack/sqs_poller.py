@@ -62,6 +62,11 @@ def failed_ids(status: int, response: Any, batch_ids: list[str], partial: bool) 
         return set(batch_ids)  # the invocation failed: the whole batch is retried
     if not partial:
         return set()
+    # AWS Lambda developer guide, "Handling errors for an SQS event source" (partial batch
+    # responses): an empty or null response is a complete success; an invalid JSON response (here
+    # anything but an object: invoke() hands back undecodable bodies as text) a complete failure.
+    if response is not None and not isinstance(response, dict):
+        return set(batch_ids)
     failures = response.get("batchItemFailures") if isinstance(response, dict) else None
     if not failures:
         return set()

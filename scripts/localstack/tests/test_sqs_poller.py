@@ -90,6 +90,11 @@ class FailedIds(unittest.TestCase):
             with self.subTest(response=response):
                 self.assertEqual(failed_ids(200, response, self.IDS, partial=True), set())
 
+    def test_a_response_that_is_not_json_fails_the_whole_batch(self):
+        for response in ("{not json", "ok", ["a"]):
+            with self.subTest(response=response):
+                self.assertEqual(failed_ids(200, response, self.IDS, partial=True), set(self.IDS))
+
     def test_invalid_item_identifiers_fail_the_whole_batch(self):
         for item in ({"itemIdentifier": "unknown"}, {"itemIdentifier": ""}, {"itemIdentifier": None},
                      {"itemId": "a"}, "a"):
