@@ -10,9 +10,7 @@ use procurement::ids::ChargeId;
 use procurement::model::{ChargeOutcome, ChargeStatus, InvoiceJob};
 use procurement::ports::{Charges, Page};
 
-use super::{
-    DynamoStore, Item, condition_held, decode, decode_listed, item, rfc3339, s, unavailable,
-};
+use super::{DynamoStore, Item, condition_held, decode_listed, item, rfc3339, s, unavailable};
 
 const SK: &str = "CHARGE";
 const SCHEDULED_CHARGES_INDEX: &str = "CHARGE#scheduled";
@@ -98,28 +96,8 @@ impl Charges for DynamoStore {
         &self,
         charge_id: &ChargeId,
     ) -> Result<Option<(InvoiceJob, ChargeStatus)>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("PK", s(pk(charge_id)))
-            .key("SK", s(SK))
-            .consistent_read(true)
-            .send()
+        self.get_with_status(pk(charge_id), SK, ChargeStatus::parse)
             .await
-            .map_err(unavailable)?;
-        let Some(found) = out.item() else {
-            return Ok(None);
-        };
-        let status = found
-            .get("status")
-            .and_then(|v| v.as_s().ok())
-            .and_then(|v| ChargeStatus::parse(v))
-            .ok_or_else(|| StoreError::Corrupt {
-                key: pk(charge_id),
-                reason: "no readable status".into(),
-            })?;
-        Ok(Some((decode(found)?, status)))
     }
 
     async fn reschedule(&self, job: &InvoiceJob) -> Result<bool, StoreError> {

@@ -8,9 +8,7 @@ use procurement::ids::ConfirmationId;
 use procurement::model::{Confirmation, ConfirmationOutcome, ConfirmationStatus};
 use procurement::ports::{Confirmations, Page};
 
-use super::{
-    DynamoStore, Item, condition_held, decode, decode_listed, item, rfc3339, s, unavailable,
-};
+use super::{DynamoStore, Item, condition_held, decode_listed, item, rfc3339, s};
 
 const SK: &str = "CONFIRMATION";
 const SCHEDULED_INDEX: &str = "CONFIRMATION#scheduled";
@@ -46,28 +44,8 @@ impl Confirmations for DynamoStore {
         &self,
         id: &ConfirmationId,
     ) -> Result<Option<(Confirmation, ConfirmationStatus)>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("PK", s(pk(id)))
-            .key("SK", s(SK))
-            .consistent_read(true)
-            .send()
+        self.get_with_status(pk(id), SK, ConfirmationStatus::parse)
             .await
-            .map_err(unavailable)?;
-        let Some(found) = out.item() else {
-            return Ok(None);
-        };
-        let status = found
-            .get("status")
-            .and_then(|v| v.as_s().ok())
-            .and_then(|v| ConfirmationStatus::parse(v))
-            .ok_or_else(|| StoreError::Corrupt {
-                key: pk(id),
-                reason: "no readable status".into(),
-            })?;
-        Ok(Some((decode(found)?, status)))
     }
 
     async fn mark_queued(&self, id: &ConfirmationId) -> Result<bool, StoreError> {

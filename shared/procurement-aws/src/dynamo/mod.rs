@@ -224,6 +224,38 @@ impl DynamoStore {
         out.item().map(decode).transpose()
     }
 
+    /// A record and its `status` attribute, read consistently: what a dispatcher reads before it
+    /// sends (charges, confirmations). A record without a readable status is corrupt.
+    async fn get_with_status<T: DeserializeOwned, S>(
+        &self,
+        pk: String,
+        sk: &str,
+        parse_status: impl Fn(&str) -> Option<S>,
+    ) -> Result<Option<(T, S)>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("PK", s(&pk))
+            .key("SK", s(sk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let Some(found) = out.item() else {
+            return Ok(None);
+        };
+        let status = found
+            .get("status")
+            .and_then(|v| v.as_s().ok())
+            .and_then(|v| parse_status(v))
+            .ok_or_else(|| StoreError::Corrupt {
+                key: pk,
+                reason: "no readable status".into(),
+            })?;
+        Ok(Some((decode(found)?, status)))
+    }
+
     /// A transaction step that writes `item`, replacing what is there.
     fn put_step(&self, item: Item) -> Result<TransactWriteItem, StoreError> {
         let put = Put::builder()
