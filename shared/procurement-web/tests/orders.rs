@@ -455,3 +455,56 @@ async fn a_currency_change_on_a_two_line_quote_is_named_as_such() {
 fn in_an_hour() -> time::OffsetDateTime {
     time::OffsetDateTime::now_utc() + time::Duration::hours(1)
 }
+
+#[tokio::test]
+async fn an_offer_expired_by_the_check_while_the_order_is_planned_is_answered_expired() {
+    let world = FakeWorld::demo_live().await;
+    let quote = quote_for(&world, "prod-saas-private", "q-race-exp").await;
+    // The hourly check expires the quote after the order read it, before it committed.
+    let mut expired = quote.clone();
+    expired.status = QuoteStatus::Expired;
+    *world.store.quote_written_before_next_place.lock().unwrap() = Some(expired);
+    let (code, text) = answer(
+        &handle_order(
+            &world,
+            &po("PO-RACE-1", "p-race-1", OrderType::New, &[&quote]),
+        )
+        .await,
+    );
+    assert_eq!(code, 409);
+    assert!(
+        text.contains("Offer expired") && text.contains("Resend"),
+        "{text}"
+    );
+    let stored = world
+        .deps
+        .quotes
+        .get(&id("q-race-exp"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.status, QuoteStatus::Expired);
+    assert!(stored.agreement_id.is_none(), "no agreement");
+    assert!(world.queue.jobs.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_quote_taken_by_another_po_while_the_order_is_planned_names_that_po() {
+    let world = FakeWorld::demo_live().await;
+    let quote = quote_for(&world, "prod-saas-upfront", "q-race-po").await;
+    let mut taken = quote.clone();
+    taken.status = QuoteStatus::Ordered;
+    taken.order_id = Some("PO-FIRST".into());
+    *world.store.quote_written_before_next_place.lock().unwrap() = Some(taken);
+    let (code, text) = answer(
+        &handle_order(
+            &world,
+            &po("PO-SECOND", "p-race-2", OrderType::New, &[&quote]),
+        )
+        .await,
+    );
+    assert_eq!(code, 409);
+    assert!(text.contains("already ordered under PO PO-FIRST"), "{text}");
+    assert!(world.mailer.sent.lock().unwrap().is_empty());
+    assert!(world.queue.jobs.lock().unwrap().is_empty());
+}

@@ -48,6 +48,9 @@ pub struct MemoryStore {
     outbox: Mutex<Vec<OutboxEmail>>,
     /// What a sender holds (`email:<id>`, `charge:<id>`) -> until when.
     claims: Mutex<HashMap<String, OffsetDateTime>>,
+    /// A quote another writer (the expiry check, a second PO) stores between an order's reads
+    /// and its transaction: the next `Orders::place` writes it first, then runs.
+    pub quote_written_before_next_place: Mutex<Option<Quote>>,
 }
 
 /// One page of `rows` (sorted by key) after `cursor`, the way a DynamoDB query pages:
@@ -273,6 +276,9 @@ impl Quotes for MemoryStore {
 #[async_trait]
 impl Orders for MemoryStore {
     async fn place(&self, plan: &OrderPlan) -> Result<Recorded<OrderRecord>, StoreError> {
+        if let Some(racing) = lock(&self.quote_written_before_next_place).take() {
+            lock(&self.quotes).insert(racing.quote_id.clone(), racing);
+        }
         // One lock order (orders, then the rest) keeps the fake atomic like the transaction.
         let mut orders = lock(&self.orders);
         let key = order_key(&plan.record);

@@ -72,7 +72,7 @@ pub async fn receive(deps: &Deps, body: &[u8]) -> Result<Answer, Refusal> {
     }
     tracing::Span::current().record("order_id", order_id);
     let now = OffsetDateTime::now_utc();
-    let mut record = OrderRecord {
+    let received = OrderRecord {
         org_id: integration.org_id.clone(),
         order_id: OrderId::from(order_id),
         payload_id: doc.payload_id.clone(),
@@ -87,54 +87,70 @@ pub async fn receive(deps: &Deps, body: &[u8]) -> Result<Answer, Refusal> {
         agreement_ids: Vec::new(),
     };
     // Fast path for duplicates; the transaction below is what guarantees it.
-    if let Some(earlier) = find_duplicate(deps, &record).await? {
+    if let Some(earlier) = find_duplicate(deps, &received).await? {
         return Ok(duplicate(&earlier));
     }
-    let planned = match order.header.order_type {
-        OrderType::New => plan_new(deps, &integration, &from, order, &mut record, now).await,
-        OrderType::Update => plan_update(deps, order, &mut record).await,
-        OrderType::Delete => plan_delete(deps, order, &mut record).await,
-    };
-    let plan = match planned {
-        Ok(plan) => plan,
-        Err(refusal) => {
-            // A duplicate racing this one may have committed since the lookups above, and
-            // changed the quotes under the plan: then the answer is the duplicate's.
-            if let Some(earlier) = find_duplicate(deps, &record).await? {
-                return Ok(duplicate(&earlier));
+    // The plan is made from reads; the transaction commits it only if the quotes and charges
+    // are still as read. When they are not (the expiry check expired a quote, another PO took
+    // it, an invoice claimed a charge), one fresh plan answers from what is there now, so the
+    // buyer hears "expired, resend" or "already ordered", not a bare conflict.
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let mut record = received.clone();
+        let planned = match order.header.order_type {
+            OrderType::New => plan_new(deps, &integration, &from, order, &mut record, now).await,
+            OrderType::Update => plan_update(deps, order, &mut record).await,
+            OrderType::Delete => plan_delete(deps, order, &mut record).await,
+        };
+        let plan = match planned {
+            Ok(plan) => plan,
+            Err(refusal) => {
+                // A duplicate racing this one may have committed since the lookups above, and
+                // changed the quotes under the plan: then the answer is the duplicate's.
+                if let Some(earlier) = find_duplicate(deps, &record).await? {
+                    return Ok(duplicate(&earlier));
+                }
+                return Err(refusal);
             }
-            return Err(refusal);
+        };
+        match deps.orders.place(&plan).await {
+            Ok(Recorded::Created) => {
+                tracing::info!(
+                    org_id,
+                    order_id,
+                    order_type = record.order_type.as_str(),
+                    test,
+                    code = record.answer_code,
+                    agreements = record.agreement_ids.len(),
+                    "order recorded"
+                );
+                outbox::deliver(deps, &plan.outbox).await;
+                enqueue_due_charges(deps, &plan.charges, now).await;
+                confirmations::enqueue(deps, &plan.confirmations).await;
+                return Ok(Answer::of(&plan.record));
+            }
+            Ok(Recorded::Existing(earlier)) => return Ok(duplicate(&earlier)),
+            Err(StoreError::Conflict(reason)) if attempt < PLAN_ATTEMPTS => {
+                tracing::info!(org_id, order_id, %reason, attempt, "order lost a race for its quotes or charges; planning again from fresh reads");
+            }
+            Err(StoreError::Conflict(reason)) => {
+                tracing::info!(org_id, order_id, %reason, "order lost a race for its quotes or charges");
+                return Err(Rejection::conflict(format!(
+                    "order {order_id}: a quote or charge changed while the order was processed \
+                     ({reason}); the quote may have been ordered under another PO, or its invoice \
+                     is being sent"
+                ))
+                .into());
+            }
+            Err(e) => return Err(e.into()),
         }
-    };
-    match deps.orders.place(&plan).await {
-        Ok(Recorded::Created) => {
-            tracing::info!(
-                org_id,
-                order_id,
-                order_type = record.order_type.as_str(),
-                test,
-                code = record.answer_code,
-                agreements = record.agreement_ids.len(),
-                "order recorded"
-            );
-            outbox::deliver(deps, &plan.outbox).await;
-            enqueue_due_charges(deps, &plan.charges, now).await;
-            confirmations::enqueue(deps, &plan.confirmations).await;
-            Ok(Answer::of(&plan.record))
-        }
-        Ok(Recorded::Existing(earlier)) => Ok(duplicate(&earlier)),
-        Err(StoreError::Conflict(reason)) => {
-            tracing::info!(org_id, order_id, %reason, "order lost a race for its quotes or charges");
-            Err(Rejection::conflict(format!(
-                "order {order_id}: a quote or charge changed while the order was processed \
-                 ({reason}); the quote may have been ordered under another PO, or its invoice \
-                 is being sent"
-            ))
-            .into())
-        }
-        Err(e) => Err(e.into()),
     }
 }
+
+/// How many times an order is planned when the store reports that what the plan read has
+/// changed: the second plan reads the new state, which nearly always answers the order.
+const PLAN_ATTEMPTS: u32 = 2;
 
 /// The order this one repeats: same payloadID, or (for a new order) same orderID.
 async fn find_duplicate(
@@ -324,7 +340,8 @@ async fn plan_new(
             }
             QuoteStatus::Expired => {
                 return Err(Rejection::conflict(format!(
-                    "quote {}: the private offer expired; it must be resent for approval from the marketplace",
+                    "Offer expired: the private offer of quote {} expired before this order arrived; \
+                     no subscription was created. Resend the request for approval from the marketplace.",
                     q.quote_id
                 )).into());
             }
