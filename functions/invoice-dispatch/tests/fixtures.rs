@@ -105,3 +105,141 @@ async fn a_job_for_an_unknown_charge_stays_on_the_queue() {
     // No charge in the table: the job is not ours to send; SQS dead-letters it in the end.
     assert_eq!(run(&world, event).await, ids);
 }
+
+/// A batch of `charge_ids`, one message each, built from the fixture's valid message.
+fn batch_of(world: &FakeWorld, charge_ids: &[&str]) -> SqsEvent {
+    let template = fixture().records[0].clone();
+    let mut event = fixture();
+    event.records = charge_ids
+        .iter()
+        .map(|id| {
+            let mut record = template.clone();
+            record.message_id = Some(format!("msg-{id}"));
+            record.body = Some(format!("{{\"charge_id\": \"{id}\"}}"));
+            let mut job = world
+                .store
+                .charges
+                .lock()
+                .unwrap()
+                .values()
+                .next()
+                .map(|(job, _)| job.clone())
+                .expect("a fixture charge to copy");
+            job.charge_id = (*id).into();
+            world
+                .store
+                .charges
+                .lock()
+                .unwrap()
+                .insert(job.charge_id.clone(), (job, ChargeStatus::Queued));
+            record
+        })
+        .collect();
+    event
+}
+
+/// A buyer endpoint that hangs on the invoices of one charge until another invoice arrives
+/// (or its own timeout passes), and answers 200 to every other: it records whether the other
+/// invoice arrived while it hung.
+struct HangingBuyer {
+    hangs_on: &'static str,
+    arrived: tokio::sync::Notify,
+    others_arrived_during_hang: std::sync::atomic::AtomicBool,
+    posts: std::sync::Mutex<Vec<String>>,
+}
+
+#[async_trait::async_trait]
+impl procurement::InvoiceSender for HangingBuyer {
+    async fn post(
+        &self,
+        _url: &str,
+        body: String,
+        timeout: std::time::Duration,
+    ) -> Result<(u16, String), procurement::ports::SendError> {
+        let hangs = body.contains(self.hangs_on);
+        self.posts.lock().unwrap().push(body);
+        if !hangs {
+            self.arrived.notify_one();
+            return Ok(procurement::fakes::ScriptedInvoiceSender::cxml_answer(
+                200, 200, "OK",
+            ));
+        }
+        if tokio::time::timeout(timeout, self.arrived.notified())
+            .await
+            .is_ok()
+        {
+            self.others_arrived_during_hang
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+        Err(procurement::ports::SendError::Timeout(timeout))
+    }
+}
+
+#[tokio::test]
+async fn a_hanging_buyer_delays_no_other_job_of_the_batch() {
+    let world = FakeWorld::demo_live().await;
+    add_fixture_charge(&world, &fixture());
+    let event = batch_of(&world, &["agr-hang-1", "agr-fine-2", "agr-fine-3"]);
+    let buyer = std::sync::Arc::new(HangingBuyer {
+        hangs_on: "agr-hang-1",
+        arrived: tokio::sync::Notify::new(),
+        others_arrived_during_hang: false.into(),
+        posts: Default::default(),
+    });
+    let mut deps = world.deps.clone();
+    deps.invoice_sender = buyer.clone();
+    // Long enough that, processed one after another, the hang would end before the others start.
+    deps.config.invoice_timeout = std::time::Duration::from_secs(5);
+    let response = invoice_dispatch::handle(&deps, LambdaEvent::new(event, Context::default()))
+        .await
+        .unwrap();
+    let failed: Vec<String> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.clone())
+        .collect();
+    assert_eq!(
+        failed,
+        ["msg-agr-hang-1"],
+        "only the hanging buyer's job is retried"
+    );
+    assert!(
+        buyer
+            .others_arrived_during_hang
+            .load(std::sync::atomic::Ordering::SeqCst),
+        "the other invoices went out while the first buyer hung"
+    );
+    for id in ["agr-fine-2", "agr-fine-3"] {
+        assert_eq!(
+            world.deps.charges.status(&id.into()).await.unwrap(),
+            Some(ChargeStatus::Invoiced),
+            "{id}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn jobs_without_time_for_a_whole_delivery_are_reported_untried() {
+    let world = FakeWorld::demo_live().await;
+    add_fixture_charge(&world, &fixture());
+    let event = batch_of(&world, &["agr-late-1", "agr-late-2"]);
+    // 30 s left of the invocation: less than one POST timeout and the record after it.
+    let mut context = Context::default();
+    let deadline = std::time::SystemTime::now() + std::time::Duration::from_secs(30);
+    context.deadline = deadline
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let response = invoice_dispatch::handle(&world.deps, LambdaEvent::new(event, context))
+        .await
+        .unwrap();
+    assert_eq!(response.batch_item_failures.len(), 2);
+    assert!(world.invoice_sender.posts().is_empty(), "nothing half-sent");
+    for id in ["agr-late-1", "agr-late-2"] {
+        assert_eq!(
+            world.deps.charges.status(&id.into()).await.unwrap(),
+            Some(ChargeStatus::Queued),
+            "left for the redelivery: {id}"
+        );
+    }
+}

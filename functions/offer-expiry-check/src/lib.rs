@@ -1,9 +1,8 @@
 //! offer-expiry-check: the scheduled run. It expires the pending quotes whose private offer
-//! lapsed (their notices go to the outbox), hands the invoice charges that fell due and the
-//! order confirmations not yet queued to the invoice queue, and sends what waits in the outbox, each step stopping short of the
-//! invocation's deadline.
-
-use std::time::SystemTime;
+//! lapsed (their notices go to the outbox), hands the invoice queue the charges that fell due,
+//! the charges whose job was dead-lettered or lost, and the order confirmations not yet
+//! queued, and sends what waits in the outbox. Each step stops short of the invocation's
+//! deadline and runs whatever became of the others; each logs its counts.
 
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use lambda_runtime::{Error, LambdaEvent};
@@ -23,13 +22,36 @@ pub async fn handle(
     // The check runs at the real time: a retried or late event must not judge offers by the
     // time it was scheduled for.
     let now = OffsetDateTime::now_utc();
-    let stop_at = stop_at(event.context.deadline(), now);
-    // A storage failure fails the run: EventBridge retries it, and every step is idempotent.
-    let expiry = procurement::offers::expire_lapsed_offers(deps, now, stop_at).await?;
-    let charges = procurement::invoices::queue_due_charges(deps, now).await?;
-    let (confirmations_queued, confirmations_not_queued) =
-        procurement::confirmations::queue_unqueued(deps, stop_at).await?;
-    let emails_sent = procurement::outbox::flush_outbox(deps, stop_at).await?;
+    let stop_at = procurement::deadline::stop_before(
+        event.context.deadline(),
+        now,
+        DEADLINE_MARGIN,
+        FALLBACK_BUDGET,
+    );
+    // Each step runs whatever became of the others: a listing error while expiring offers
+    // must not keep due invoices from the queue or the outbox from being sent. Every step is
+    // idempotent, so the failed run EventBridge retries (and the next run) finish the rest.
+    let mut failed_steps: Vec<&str> = Vec::new();
+    let expiry = step(
+        "expire lapsed offers",
+        procurement::offers::expire_lapsed_offers(deps, now, stop_at).await,
+        &mut failed_steps,
+    );
+    let charges = step(
+        "queue due charges",
+        procurement::invoices::queue_due_charges(deps, now, stop_at).await,
+        &mut failed_steps,
+    );
+    let (confirmations_queued, confirmations_not_queued) = step(
+        "queue order confirmations",
+        procurement::confirmations::queue_unqueued(deps, stop_at).await,
+        &mut failed_steps,
+    );
+    let emails = step(
+        "flush the outbox",
+        procurement::outbox::flush_outbox(deps, stop_at).await,
+        &mut failed_steps,
+    );
     tracing::info!(
         %scheduled_at,
         quotes_checked = expiry.checked,
@@ -37,10 +59,17 @@ pub async fn handle(
         expiry_errors = expiry.errors,
         expiry_unfinished = expiry.unfinished,
         charges_queued = charges.queued,
+        charges_requeued = charges.requeued,
+        charges_dead_lettered = charges.dead_lettered,
         charges_not_queued = charges.failed,
+        charges_unfinished = charges.unfinished,
         confirmations_queued,
         confirmations_not_queued,
-        emails_sent,
+        emails_sent = emails.sent,
+        emails_failed = emails.failed,
+        emails_left = emails.left,
+        emails_unfinished = emails.unfinished,
+        failed_steps = ?failed_steps,
         "scheduled run finished"
     );
     let out = json!({
@@ -49,52 +78,49 @@ pub async fn handle(
         "quotes_expired": expiry.expired,
         "quotes_left_for_next_run": expiry.unfinished,
         "charges_queued": charges.queued,
+        "charges_requeued": charges.requeued,
+        "charges_dead_lettered": charges.dead_lettered,
         "confirmations_queued": confirmations_queued,
-        "emails_sent": emails_sent,
+        "emails_sent": emails.sent,
+        "emails_failed": emails.failed,
+        "failed_steps": failed_steps,
     });
-    if expiry.errors > 0 || charges.failed > 0 || confirmations_not_queued > 0 {
+    if !failed_steps.is_empty()
+        || expiry.errors > 0
+        || charges.failed > 0
+        || confirmations_not_queued > 0
+    {
         // Done what could be done; failing the run makes the gap visible and retried.
         return Err(format!(
-            "scheduled run incomplete: {} quotes and {} charges left for the next run",
-            expiry.errors, charges.failed
+            "scheduled run incomplete: steps failed: [{}]; {} quotes, {} charges and {} \
+             confirmations left for the next run",
+            failed_steps.join(", "),
+            expiry.errors,
+            charges.failed,
+            confirmations_not_queued
         )
         .into());
     }
     Ok(out)
 }
 
+/// The counts of one step, or (logged, and the step named in `failed`) empty counts when
+/// the step could not run to its end.
+fn step<'a, T: Default>(
+    name: &'a str,
+    result: Result<T, procurement::StoreError>,
+    failed: &mut Vec<&'a str>,
+) -> T {
+    result.unwrap_or_else(|e| {
+        tracing::error!(step = name, error = %e, "SCHEDULED_STEP_FAILED: a step of the scheduled run stopped; the other steps ran");
+        failed.push(name);
+        T::default()
+    })
+}
+
 /// Kept back from the invocation's deadline: the step in flight ends and the summary is
 /// logged before Lambda stops the run. What is left waits for the next run.
 const DEADLINE_MARGIN: Duration = Duration::seconds(20);
-/// The budget when the runtime gives no usable deadline (cargo lambda watch sends a fixed
-/// one in 1970): the template's 300 s timeout less the margin.
+/// The budget when the runtime gives no usable deadline: the template's 300 s timeout less
+/// the margin.
 const FALLBACK_BUDGET: Duration = Duration::seconds(280);
-
-/// When the run's steps stop starting new work.
-fn stop_at(deadline: SystemTime, now: OffsetDateTime) -> OffsetDateTime {
-    let deadline = OffsetDateTime::from(deadline);
-    if deadline > now {
-        deadline - DEADLINE_MARGIN
-    } else {
-        now + FALLBACK_BUDGET
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_run_stops_short_of_the_lambda_deadline() {
-        let now = OffsetDateTime::now_utc();
-        let deadline = now + Duration::seconds(300);
-        assert_eq!(stop_at(deadline.into(), now), deadline - DEADLINE_MARGIN);
-    }
-
-    #[test]
-    fn a_deadline_in_the_past_falls_back_to_the_usual_budget() {
-        let now = OffsetDateTime::now_utc();
-        let cargo_lambda_watch = SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(600_000);
-        assert_eq!(stop_at(cargo_lambda_watch, now), now + FALLBACK_BUDGET);
-    }
-}

@@ -98,3 +98,71 @@ async fn the_run_expires_lapsed_offers_and_queues_due_charges_once() {
     assert_eq!(world.mailer.sent.lock().unwrap().len(), 1);
     assert_eq!(world.queue.jobs.lock().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn a_failing_step_does_not_stop_the_others_and_fails_the_run() {
+    use procurement::model::{ChargeStatus, Email, InvoiceJob, OutboxEmail};
+    use std::sync::atomic::Ordering;
+
+    let world = FakeWorld::demo().await;
+    let now = time::OffsetDateTime::now_utc();
+    let job = InvoiceJob {
+        org_id: procurement::demo::COUPA_ORG.into(),
+        order_id: "PO-1".into(),
+        agreement_id: "agmt-1".into(),
+        charge_id: "agmt-1-1".into(),
+        description: "upfront".into(),
+        amount: cxml::Money::new(rust_decimal::Decimal::new(500_000, 2), cxml::Currency::USD),
+        due: now - time::Duration::hours(1),
+        po_line_number: Some(1),
+    };
+    world.store.charges.lock().unwrap().insert(
+        job.charge_id.clone(),
+        (job.clone(), ChargeStatus::Scheduled),
+    );
+    world.store.outbox.lock().unwrap().push(OutboxEmail {
+        email_id: "subscribed#agmt-1".into(),
+        email: Email {
+            to: "jim.halpert@buyer.example".into(),
+            subject: "Your subscription is ready".into(),
+            text: "Hello".into(),
+        },
+        created_at: now,
+    });
+    // The expiry step's listing fails, as when its index query is throttled.
+    world
+        .store
+        .failing_quote_listing
+        .store(true, Ordering::SeqCst);
+
+    let raw = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../events/offer-expiry-check/scheduled.json"
+    ))
+    .unwrap();
+    let event: EventBridgeEvent<Value> = serde_json::from_str(&raw).unwrap();
+    let error = offer_expiry_check::handle(
+        &world.deps,
+        LambdaEvent::new(event.clone(), Context::default()),
+    )
+    .await
+    .expect_err("a failed step fails the run, so EventBridge retries it");
+    assert!(
+        error.to_string().contains("expire lapsed offers"),
+        "{error}"
+    );
+    // The steps after it ran all the same.
+    assert_eq!(world.queue.jobs.lock().unwrap().len(), 1);
+    assert_eq!(world.mailer.sent.lock().unwrap().len(), 1);
+
+    world
+        .store
+        .failing_quote_listing
+        .store(false, Ordering::SeqCst);
+    let out = offer_expiry_check::handle(&world.deps, LambdaEvent::new(event, Context::default()))
+        .await
+        .unwrap();
+    assert_eq!(out["failed_steps"], serde_json::json!([]));
+    assert_eq!(world.queue.jobs.lock().unwrap().len(), 1, "queued once");
+    assert_eq!(world.mailer.sent.lock().unwrap().len(), 1, "sent once");
+}

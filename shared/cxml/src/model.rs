@@ -356,12 +356,18 @@ pub struct PunchOutSetupRequest {
 impl PunchOutSetupRequest {
     /// The requester's email: the endUser Contact, then Coupa/Ariba's `UserEmail` extrinsic.
     pub fn requester_email(&self) -> Option<&str> {
+        self.requester_emails().next()
+    }
+
+    /// Every non-empty address the request gives for the requester, in that order of
+    /// preference: for a caller that must skip the unusable ones.
+    pub fn requester_emails(&self) -> impl Iterator<Item = &str> {
         self.contacts
             .iter()
             .flat_map(|c| c.emails.iter())
             .map(String::as_str)
-            .find(|e| !e.is_empty())
-            .or_else(|| extrinsic(&self.extrinsics, "UserEmail"))
+            .chain(extrinsic(&self.extrinsics, "UserEmail"))
+            .filter(|e| !e.is_empty())
     }
 
     /// The requester's name: FirstName + LastName extrinsics, then the Contact name.

@@ -690,3 +690,36 @@ async fn non_ascii_names_survive_both_form_encodings() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_requester_address_ses_would_refuse_is_not_kept_and_the_page_says_so() {
+    let world = FakeWorld::demo().await;
+    let usable = open_session(&world, &Setup::coupa()).await;
+    let page = get(&world, "/punchout/start", &[("token", &usable)]).await;
+    assert!(!page.body.contains("no-usable-email"), "{}", page.body);
+
+    // What procurement systems really send when the user profile has no proper address.
+    for unusable in [
+        "",
+        "Jim Halpert",
+        "jim.halpert",
+        "jim.halpert@buyer",
+        "Jim Halpert &lt;jim.halpert@buyer.example&gt;",
+        "jim.halpert@buyer.example&#13;&#10;Bcc: everyone@buyer.example",
+    ] {
+        let token = open_session(&world, &Setup::coupa().user_email(unusable)).await;
+        let page = get(&world, "/punchout/start", &[("token", &token)]).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert!(
+            page.body.contains("id=\"no-usable-email\"")
+                && page.body.contains("sent no email address we can use"),
+            "{unusable:?}: {}",
+            page.body
+        );
+        // The request still goes through, with no address to write to.
+        let reply = request_approval(&world, &token, "prod-saas-upfront").await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        let quote = stored_quote(&world, &quote_id_of(&posted_cart(&reply.body))).await;
+        assert_eq!(quote.requester_email, None, "{unusable:?}");
+    }
+}

@@ -192,15 +192,35 @@ async fn ses_failure_keeps_the_order_and_the_email_is_sent_by_the_next_run() {
     let (code, _) =
         answer(&handle_order(&world, &po("PO-7", "p-7", OrderType::New, &[&quote])).await);
     assert_eq!(code, 200);
-    assert_eq!(world.deps.outbox.pending(10).await.unwrap().len(), 1);
+    assert_eq!(
+        world
+            .deps
+            .outbox
+            .pending(10, None)
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
     world.mailer.failing.store(false, Ordering::SeqCst);
     assert_eq!(
         outbox::flush_outbox(&world.deps, in_an_hour())
             .await
-            .unwrap(),
+            .unwrap()
+            .sent,
         1
     );
-    assert!(world.deps.outbox.pending(10).await.unwrap().is_empty());
+    assert!(
+        world
+            .deps
+            .outbox
+            .pending(10, None)
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
     assert_eq!(world.mailer.sent.lock().unwrap().len(), 1);
 }
 
@@ -211,33 +231,37 @@ async fn an_email_claimed_by_another_sender_is_left_to_it_until_the_claim_lapses
     let quote = quote_for(&world, "prod-saas-upfront", "q-7c").await;
     handle_order(&world, &po("PO-7c", "p-7c", OrderType::New, &[&quote])).await;
     world.mailer.failing.store(false, Ordering::SeqCst);
-    let email_id = world.deps.outbox.pending(10).await.unwrap()[0]
+    let email_id = world.deps.outbox.pending(10, None).await.unwrap().items[0]
         .email_id
         .clone();
 
     // Another sender (the order's own request, say) holds it: the flush must not send it too.
     let now = time::OffsetDateTime::now_utc();
     let until = now + time::Duration::milliseconds(200);
-    assert!(
+    assert_eq!(
         world
             .deps
             .outbox
             .claim(&email_id, now, until)
             .await
-            .unwrap()
+            .unwrap(),
+        Some(2),
+        "the second attempt: the order's own request made the first"
     );
-    assert!(
-        !world
+    assert_eq!(
+        world
             .deps
             .outbox
             .claim(&email_id, now, until)
             .await
-            .unwrap()
+            .unwrap(),
+        None
     );
     assert_eq!(
         outbox::flush_outbox(&world.deps, in_an_hour())
             .await
-            .unwrap(),
+            .unwrap()
+            .sent,
         0
     );
     assert!(world.mailer.sent.lock().unwrap().is_empty());
@@ -247,24 +271,27 @@ async fn an_email_claimed_by_another_sender_is_left_to_it_until_the_claim_lapses
     assert_eq!(
         outbox::flush_outbox(&world.deps, in_an_hour())
             .await
-            .unwrap(),
+            .unwrap()
+            .sent,
         1
     );
     assert_eq!(
         outbox::flush_outbox(&world.deps, in_an_hour())
             .await
-            .unwrap(),
+            .unwrap()
+            .sent,
         0
     );
     assert_eq!(world.mailer.sent.lock().unwrap().len(), 1);
     let later = time::OffsetDateTime::now_utc();
-    assert!(
-        !world
+    assert_eq!(
+        world
             .deps
             .outbox
             .claim(&email_id, later, later)
             .await
             .unwrap(),
+        None,
         "a sent email cannot be claimed"
     );
 }

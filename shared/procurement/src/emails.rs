@@ -68,3 +68,54 @@ pub fn offer_expired(quote: &Quote, config: &Config) -> Option<OutboxEmail> {
         created_at: OffsetDateTime::now_utc(),
     })
 }
+
+/// The address as SES can take it, or None: one mailbox (no display name, no domain
+/// literal, a domain with a dot) of printable ASCII. SES v2 wants 7-bit ASCII in the local
+/// part and punycode in the domain, and a CR or LF in an address is refused (or worse, would
+/// start a new header line), so anything else is refused here rather than by SES at every run.
+pub fn usable_address(raw: &str) -> Option<String> {
+    let address = raw.trim();
+    if address.is_empty() || !address.bytes().all(|b| b.is_ascii_graphic()) {
+        return None;
+    }
+    let options = email_address::Options::default()
+        .with_required_tld()
+        .without_domain_literal()
+        .without_display_text();
+    email_address::EmailAddress::parse_with_options(address, options).ok()?;
+    Some(address.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::usable_address;
+
+    #[test]
+    fn ordinary_addresses_are_usable_as_written() {
+        assert_eq!(
+            usable_address(" jim.halpert@dundermifflin.com "),
+            Some("jim.halpert@dundermifflin.com".into())
+        );
+        assert!(usable_address("first.o'last+coupa@buyer.co.uk").is_some());
+    }
+
+    #[test]
+    fn what_ses_would_refuse_is_not_usable() {
+        for bad in [
+            "",
+            "jim",
+            "jim@",
+            "@buyer.example",
+            "jim@localhost",
+            "jim@[10.0.0.1]",
+            "Jim Halpert <jim@buyer.example>",
+            "jim@buyer.example\r\nBcc: all@buyer.example",
+            "jim @buyer.example",
+            "jïm@buyer.example",
+            "jim@bü yer.example",
+            "a@b@buyer.example",
+        ] {
+            assert_eq!(usable_address(bad), None, "{bad:?}");
+        }
+    }
+}

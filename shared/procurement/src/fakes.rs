@@ -17,8 +17,8 @@ use crate::model::{
 use crate::network::AribaNetwork;
 use crate::ports::{
     AribaNetworkAccount, Catalog, Charges, Confirmations, Deps, IntegrationWrite, Integrations,
-    InvoiceSender, Mailer, OrderPlan, Orders, Organizations, Outbox, Page, Queue, Quotes, Recorded,
-    SendError, Sessions, StoreError,
+    InvoiceSender, MailError, Mailer, OrderPlan, Orders, Organizations, Outbox, Page, Queue,
+    Quotes, Recorded, SendError, Sessions, StaleCharge, StoreError,
 };
 
 type ConfirmationRows = HashMap<
@@ -43,14 +43,22 @@ pub struct MemoryStore {
     pub charges: Mutex<HashMap<ChargeId, (InvoiceJob, ChargeStatus)>>,
     /// Charge ID -> what became of its invoice.
     pub charge_outcomes: Mutex<HashMap<ChargeId, ChargeOutcome>>,
+    /// Charge ID -> (requeue time, times handed to the queue), from its first queueing.
+    pub charge_queueings: Mutex<HashMap<ChargeId, (OffsetDateTime, u32)>>,
     /// Confirmation ID -> (confirmation, status, outcome).
     pub confirmations: Mutex<ConfirmationRows>,
-    outbox: Mutex<Vec<OutboxEmail>>,
+    pub outbox: Mutex<Vec<OutboxEmail>>,
+    /// Email ID -> attempts so far.
+    outbox_attempts: Mutex<HashMap<String, u32>>,
+    /// Emails set aside as failed, with the reason.
+    pub failed_emails: Mutex<Vec<(OutboxEmail, String)>>,
     /// What a sender holds (`email:<id>`, `charge:<id>`) -> until when.
     claims: Mutex<HashMap<String, OffsetDateTime>>,
     /// A quote another writer (the expiry check, a second PO) stores between an order's reads
     /// and its transaction: the next `Orders::place` writes it first, then runs.
     pub quote_written_before_next_place: Mutex<Option<Quote>>,
+    /// When set, listing the pending quotes fails (a DynamoDB outage on that query).
+    pub failing_quote_listing: std::sync::atomic::AtomicBool,
 }
 
 /// One page of `rows` (sorted by key) after `cursor`, the way a DynamoDB query pages:
@@ -239,6 +247,14 @@ impl Quotes for MemoryStore {
         limit: usize,
         cursor: Option<String>,
     ) -> Result<Page<Quote>, StoreError> {
+        if self
+            .failing_quote_listing
+            .load(std::sync::atomic::Ordering::SeqCst)
+        {
+            return Err(StoreError::Unavailable(
+                "the quote index is unavailable (simulated)".into(),
+            ));
+        }
         let rows = lock(&self.quotes)
             .values()
             .filter(|q| q.status == QuoteStatus::PendingApproval)
@@ -372,15 +388,50 @@ impl Orders for MemoryStore {
 
 #[async_trait]
 impl Charges for MemoryStore {
-    async fn mark_queued(&self, charge_id: &ChargeId) -> Result<bool, StoreError> {
+    async fn mark_queued(
+        &self,
+        charge_id: &ChargeId,
+        requeue_at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
         let mut charges = lock(&self.charges);
         match charges.get_mut(charge_id) {
-            Some(entry) if entry.1 == ChargeStatus::Scheduled => {
+            Some(entry) if matches!(entry.1, ChargeStatus::Scheduled | ChargeStatus::Queued) => {
                 entry.1 = ChargeStatus::Queued;
+                let mut queueings = lock(&self.charge_queueings);
+                let (at, count) = queueings
+                    .entry(charge_id.clone())
+                    .or_insert((requeue_at, 0));
+                *at = requeue_at;
+                *count += 1;
                 Ok(true)
             }
             _ => Ok(false),
         }
+    }
+
+    async fn stale_queued(
+        &self,
+        now: OffsetDateTime,
+        limit: usize,
+        cursor: Option<String>,
+    ) -> Result<Page<StaleCharge>, StoreError> {
+        let queueings = lock(&self.charge_queueings);
+        let rows = lock(&self.charges)
+            .values()
+            .filter(|(_, status)| *status == ChargeStatus::Queued)
+            .filter_map(|(job, _)| {
+                let (requeue_at, queueings) = *queueings.get(&job.charge_id)?;
+                (requeue_at <= now).then(|| {
+                    let key = format!("{}#{}", cxml::format_timestamp(requeue_at), job.charge_id);
+                    let stale = StaleCharge {
+                        job: job.clone(),
+                        queueings,
+                    };
+                    (key, stale)
+                })
+            })
+            .collect();
+        Ok(page_of(rows, limit, cursor))
     }
 
     async fn status(&self, charge_id: &ChargeId) -> Result<Option<ChargeStatus>, StoreError> {
@@ -574,8 +625,19 @@ impl AribaNetworkAccount for StaticAribaNetwork {
 
 #[async_trait]
 impl Outbox for MemoryStore {
-    async fn pending(&self, limit: usize) -> Result<Vec<OutboxEmail>, StoreError> {
-        Ok(lock(&self.outbox).iter().take(limit).cloned().collect())
+    async fn pending(
+        &self,
+        limit: usize,
+        cursor: Option<String>,
+    ) -> Result<Page<OutboxEmail>, StoreError> {
+        let rows = lock(&self.outbox)
+            .iter()
+            .map(|e| {
+                let key = format!("{}#{}", cxml::format_timestamp(e.created_at), e.email_id);
+                (key, e.clone())
+            })
+            .collect();
+        Ok(page_of(rows, limit, cursor))
     }
 
     async fn claim(
@@ -583,9 +645,15 @@ impl Outbox for MemoryStore {
         email_id: &str,
         now: OffsetDateTime,
         until: OffsetDateTime,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Option<u32>, StoreError> {
         let claimable = lock(&self.outbox).iter().any(|e| e.email_id == email_id);
-        Ok(claimable && self.take_claim(format!("email:{email_id}"), now, until))
+        if !(claimable && self.take_claim(format!("email:{email_id}"), now, until)) {
+            return Ok(None);
+        }
+        let mut attempts = lock(&self.outbox_attempts);
+        let attempt = attempts.entry(email_id.to_string()).or_insert(0);
+        *attempt += 1;
+        Ok(Some(*attempt))
     }
 
     async fn release(&self, email_id: &str, until: OffsetDateTime) -> Result<(), StoreError> {
@@ -597,6 +665,20 @@ impl Outbox for MemoryStore {
         lock(&self.outbox).retain(|e| e.email_id != email_id);
         Ok(())
     }
+
+    async fn failed(
+        &self,
+        email_id: &str,
+        reason: &str,
+        _at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let mut outbox = lock(&self.outbox);
+        if let Some(i) = outbox.iter().position(|e| e.email_id == email_id) {
+            let email = outbox.remove(i);
+            lock(&self.failed_emails).push((email, reason.to_string()));
+        }
+        Ok(())
+    }
 }
 
 #[derive(Default)]
@@ -604,13 +686,25 @@ pub struct MemoryMailer {
     pub sent: Mutex<Vec<Email>>,
     /// When set, every send fails (an SES outage).
     pub failing: std::sync::atomic::AtomicBool,
+    /// Recipients SES refuses for good (as the sandbox refuses unverified recipients).
+    pub refused: Mutex<Vec<String>>,
+    /// Every address a send was attempted to, in order.
+    pub attempted: Mutex<Vec<String>>,
 }
 
 #[async_trait]
 impl Mailer for MemoryMailer {
-    async fn send(&self, email: &Email) -> Result<(), String> {
+    async fn send(&self, email: &Email) -> Result<(), MailError> {
+        lock(&self.attempted).push(email.to.clone());
         if self.failing.load(std::sync::atomic::Ordering::SeqCst) {
-            return Err("SES is unavailable (simulated)".into());
+            return Err(MailError::Unavailable(
+                "SES is unavailable (simulated)".into(),
+            ));
+        }
+        if lock(&self.refused).contains(&email.to) {
+            return Err(MailError::Refused(
+                "Email address is not verified (simulated sandbox)".into(),
+            ));
         }
         lock(&self.sent).push(email.clone());
         Ok(())

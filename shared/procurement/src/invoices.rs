@@ -24,7 +24,7 @@ use crate::delivery::{
 };
 use crate::ids::{ChargeId, OrgId};
 use crate::model::{ChargeOutcome, ChargeStatus, Integration, InvoiceJob};
-use crate::ports::{Deps, SendError, StoreError};
+use crate::ports::{Deps, SendError, StaleCharge, StoreError};
 
 const USER_AGENT: &str = "Software Marketplace procurement invoicing 1.0";
 /// A job this far ahead of its due date was not queued by us: leave it to the scheduled run.
@@ -428,21 +428,36 @@ async fn record(deps: &Deps, job: &InvoiceJob, outcome: &ChargeOutcome) -> JobOu
 /// What one scheduled run did with the due charges.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct QueuedCharges {
+    /// Scheduled charges that fell due and were handed to the queue.
     pub queued: usize,
-    /// Not queued (SQS or the table failed); they stay scheduled for the next run.
+    /// Queued charges no delivery settled by their requeue time, handed to the queue again.
+    pub requeued: usize,
+    /// Charges handed over as often as allowed and still unsettled: recorded failed.
+    pub dead_lettered: usize,
+    /// Not queued (SQS or the table failed); they stay as they were for the next run.
     pub failed: usize,
+    /// The run reached its time limit with charges left; the next run goes on.
+    pub unfinished: bool,
 }
 
-/// The scheduled run's part of invoicing: hands every scheduled charge due by `now` to the
-/// invoice queue and marks it queued. Enqueue first, then mark: a charge queued but left
-/// scheduled is queued again by the next run, and dispatch sends it once all the same.
+/// The scheduled run's part of invoicing, until `stop_at`: hands every scheduled charge due
+/// by `now` to the invoice queue and marks it queued; then hands over again every queued
+/// charge that no delivery settled by its requeue time (its job was dead-lettered or lost),
+/// or, once it was handed over `charge_max_queueings` times, records it failed with the
+/// INVOICE_DEAD_LETTERED alarm. Enqueue first, then mark: a charge queued but left unmarked
+/// is queued again by the next run, and dispatch sends it once all the same.
 pub async fn queue_due_charges(
     deps: &Deps,
     now: OffsetDateTime,
+    stop_at: OffsetDateTime,
 ) -> Result<QueuedCharges, StoreError> {
     let mut run = QueuedCharges::default();
     let mut cursor = None;
     loop {
+        if OffsetDateTime::now_utc() >= stop_at {
+            run.unfinished = true;
+            return Ok(run);
+        }
         let page = deps.charges.due(now, PAGE_SIZE, cursor).await?;
         for job in page.items.iter().filter(|j| j.due <= now) {
             // The index lags the table: a consistent read says whether it is still waiting.
@@ -455,14 +470,57 @@ pub async fn queue_due_charges(
                     continue;
                 }
             }
-            if let Err(e) = deps.queue.enqueue_invoice(job).await {
-                tracing::warn!(charge_id = %job.charge_id, error = %e, "invoice job not queued; the next run retries");
+            if hand_to_queue(deps, job, now).await {
+                run.queued += 1;
+            } else {
                 run.failed += 1;
+            }
+        }
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    let mut cursor = None;
+    loop {
+        if OffsetDateTime::now_utc() >= stop_at {
+            run.unfinished = true;
+            return Ok(run);
+        }
+        let page = deps.charges.stale_queued(now, PAGE_SIZE, cursor).await?;
+        for stale in &page.items {
+            let job = &stale.job;
+            match deps.charges.status(&job.charge_id).await {
+                Ok(Some(ChargeStatus::Queued)) => {}
+                Ok(_) => continue,
+                Err(e) => {
+                    tracing::warn!(charge_id = %job.charge_id, error = %e, "charge status unreadable; left for the next run");
+                    run.failed += 1;
+                    continue;
+                }
+            }
+            if stale.queueings >= deps.config.charge_max_queueings {
+                match give_up_dead_lettered(deps, stale, now).await {
+                    Ok(true) => run.dead_lettered += 1,
+                    Ok(false) => {}
+                    Err(e) => {
+                        tracing::warn!(charge_id = %job.charge_id, error = %e, "dead-lettered charge not recorded; left for the next run");
+                        run.failed += 1;
+                    }
+                }
                 continue;
             }
-            run.queued += 1;
-            if let Err(e) = deps.charges.mark_queued(&job.charge_id).await {
-                tracing::warn!(charge_id = %job.charge_id, error = %e, "queued but not marked; it may be queued again (sent once)");
+            tracing::warn!(
+                charge_id = %job.charge_id,
+                org_id = %job.org_id,
+                order_id = %job.order_id,
+                queueings = stale.queueings,
+                "charge still queued at its requeue time (its job was dead-lettered or lost); queued again"
+            );
+            if hand_to_queue(deps, job, now).await {
+                run.requeued += 1;
+            } else {
+                run.failed += 1;
             }
         }
         match page.next {
@@ -470,6 +528,57 @@ pub async fn queue_due_charges(
             None => return Ok(run),
         }
     }
+}
+
+/// Hands one charge to the invoice queue and marks it queued; false if SQS refused it.
+pub(crate) async fn hand_to_queue(deps: &Deps, job: &InvoiceJob, now: OffsetDateTime) -> bool {
+    if let Err(e) = deps.queue.enqueue_invoice(job).await {
+        tracing::warn!(charge_id = %job.charge_id, error = %e, "invoice job not queued; the next run retries");
+        return false;
+    }
+    let requeue_at = now + deps.config.charge_requeue_after;
+    if let Err(e) = deps.charges.mark_queued(&job.charge_id, requeue_at).await {
+        // Left as it was: it is queued again later; dispatch is idempotent per charge.
+        tracing::warn!(charge_id = %job.charge_id, error = %e, "queued but not marked; it may be queued again (sent once)");
+    }
+    true
+}
+
+/// Records a charge failed whose job was handed to the queue as often as allowed without any
+/// delivery settling it. Claimed first, so a dispatcher posting it right now is not overruled;
+/// false if one holds it or it was settled meanwhile.
+async fn give_up_dead_lettered(
+    deps: &Deps,
+    stale: &StaleCharge,
+    now: OffsetDateTime,
+) -> Result<bool, StoreError> {
+    let job = &stale.job;
+    let until = now + deps.config.invoice_timeout + CLAIM_MARGIN;
+    if !deps.charges.claim(&job.charge_id, now, until).await? {
+        return Ok(false);
+    }
+    let text = clip(&format!(
+        "the invoice job was handed to the queue {} times and no delivery settled it (each \
+         ended in the dead-letter queue or was lost); not queued again. Look at the buyer's \
+         invoice endpoint and the dead-letter queue before invoicing this charge by hand",
+        stale.queueings
+    ));
+    tracing::error!(
+        org_id = %job.org_id,
+        order_id = %job.order_id,
+        charge_id = %job.charge_id,
+        queueings = stale.queueings,
+        "INVOICE_DEAD_LETTERED: {text}"
+    );
+    let outcome = ChargeOutcome {
+        status: ChargeStatus::Failed,
+        invoice_id: None,
+        payload_id: None,
+        code: None,
+        text,
+        at: now,
+    };
+    deps.charges.record_outcome(&job.charge_id, &outcome).await
 }
 
 #[cfg(test)]

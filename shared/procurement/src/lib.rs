@@ -10,6 +10,7 @@ pub mod cart;
 pub mod catalog;
 pub mod config;
 pub mod confirmations;
+pub mod deadline;
 pub mod delivery;
 pub mod emails;
 pub mod ids;
@@ -36,5 +37,5 @@ pub mod demo;
 pub mod fakes;
 
 pub use config::Config;
-pub use ports::{Deps, InvoiceSender, Mailer, Queue, Store, StoreError};
+pub use ports::{Deps, InvoiceSender, MailError, Mailer, Queue, Store, StoreError};
 pub use refusal::Refusal;

@@ -670,16 +670,6 @@ async fn plan_delete(
 /// table, where the scheduled run picks it up.
 pub async fn enqueue_due_charges(deps: &Deps, charges: &[InvoiceJob], now: OffsetDateTime) {
     for job in charges.iter().filter(|c| c.due <= now) {
-        match deps.queue.enqueue_invoice(job).await {
-            Ok(()) => {
-                if let Err(e) = deps.charges.mark_queued(&job.charge_id).await {
-                    // Left scheduled: it is queued again later; dispatch is idempotent per charge.
-                    tracing::warn!(charge_id = %job.charge_id, error = %e, "could not mark the charge queued");
-                }
-            }
-            Err(e) => {
-                tracing::warn!(charge_id = %job.charge_id, error = %e, "invoice job not queued; the scheduled run will retry");
-            }
-        }
+        crate::invoices::hand_to_queue(deps, job, now).await;
     }
 }

@@ -148,8 +148,21 @@ pub trait Orders: Send + Sync {
 /// Invoice charges: stored with their order, queued when due, settled by the buyer's answer.
 #[async_trait]
 pub trait Charges: Send + Sync {
-    /// Marks a scheduled charge as handed to the invoice queue (false if it was not scheduled).
-    async fn mark_queued(&self, charge_id: &ChargeId) -> Result<bool, StoreError>;
+    /// Marks a charge as handed to the invoice queue (false if it was neither scheduled nor
+    /// queued) and counts the handing; listed among the stale queued charges from
+    /// `requeue_at` on, if it is still queued then (its job was dead-lettered or lost).
+    async fn mark_queued(
+        &self,
+        charge_id: &ChargeId,
+        requeue_at: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+    /// Queued charges whose requeue time came by `now`, oldest first, one page at a time.
+    async fn stale_queued(
+        &self,
+        now: OffsetDateTime,
+        limit: usize,
+        cursor: Option<String>,
+    ) -> Result<Page<StaleCharge>, StoreError>;
     /// A charge's current status; None if there is no such charge.
     async fn status(&self, charge_id: &ChargeId) -> Result<Option<ChargeStatus>, StoreError>;
     /// The stored charge (what its invoice is built from) and its status, read consistently.
@@ -190,6 +203,15 @@ pub trait Charges: Send + Sync {
     /// Gives back the claim taken until `until` (a failed post), so the next delivery need not
     /// wait for it to lapse. Does nothing if another dispatcher holds the charge now.
     async fn release(&self, charge_id: &ChargeId, until: OffsetDateTime) -> Result<(), StoreError>;
+}
+
+/// A charge still queued at its requeue time: no delivery of its job settled it (the job
+/// was dead-lettered, or lost), so nothing would ever invoice it without the scheduled run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StaleCharge {
+    pub job: InvoiceJob,
+    /// How many times it was handed to the queue so far.
+    pub queueings: u32,
 }
 
 /// Order confirmations to the Ariba Network: written with their order, queued, settled by the
@@ -237,24 +259,38 @@ pub trait AribaNetworkAccount: Send + Sync {
     async fn reread(&self) -> Result<Option<AribaNetwork>, StoreError>;
 }
 
-/// Emails written with what they report, removed once SES accepts them.
+/// Emails written with what they report, removed once SES accepts them, or set aside as
+/// failed once SES refuses them for good.
 #[async_trait]
 pub trait Outbox: Send + Sync {
-    /// Emails not yet accepted by SES, oldest first.
-    async fn pending(&self, limit: usize) -> Result<Vec<OutboxEmail>, StoreError>;
-    /// Claims an email for one sender until `until`: true if this caller may send it; false
-    /// if another sender's claim has not lapsed by `now`, or it was sent (gone). Keeps an
-    /// order's request and a scheduled flush from both sending it.
+    /// Emails waiting to be sent (not sent, not failed), oldest first, one page at a time.
+    async fn pending(
+        &self,
+        limit: usize,
+        cursor: Option<String>,
+    ) -> Result<Page<OutboxEmail>, StoreError>;
+    /// Claims an email for one sender until `until` and counts the attempt: the number of
+    /// this attempt if this caller may send it; None if another sender's claim has not lapsed
+    /// by `now`, or it was sent (gone) or set aside as failed. Keeps an order's request and a
+    /// scheduled flush from both sending it.
     async fn claim(
         &self,
         email_id: &str,
         now: OffsetDateTime,
         until: OffsetDateTime,
-    ) -> Result<bool, StoreError>;
+    ) -> Result<Option<u32>, StoreError>;
     /// Gives back the claim taken until `until` (a failed send).
     async fn release(&self, email_id: &str, until: OffsetDateTime) -> Result<(), StoreError>;
     /// SES accepted it: it leaves the outbox.
     async fn sent(&self, email_id: &str) -> Result<(), StoreError>;
+    /// SES will never accept it (its address is refused, or it failed on every attempt): it
+    /// leaves the pending emails, kept with the reason for the operators.
+    async fn failed(
+        &self,
+        email_id: &str,
+        reason: &str,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
 }
 
 /// Every storage port: what one table behind one adapter provides.
@@ -316,9 +352,20 @@ impl OrderPlan {
     }
 }
 
+/// Why SES did not take an email.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MailError {
+    /// SES refused this email for good (its recipient address): no retry can help.
+    #[error("refused: {0}")]
+    Refused(String),
+    /// SES, or the way to it, failed; a later attempt may succeed.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+}
+
 #[async_trait]
 pub trait Mailer: Send + Sync {
-    async fn send(&self, email: &Email) -> Result<(), String>;
+    async fn send(&self, email: &Email) -> Result<(), MailError>;
 }
 
 /// The invoice queue: what invoice-dispatch sends to buyers and to the Ariba Network.

@@ -43,7 +43,11 @@ pub async fn setup(deps: &Deps, body: &[u8]) -> Result<Cxml, Refusal> {
                 org_id: integration.org_id.clone(),
                 buyer_cookie: setup.buyer_cookie.clone(),
                 browser_form_post: form_post,
-                requester_email: setup.requester_email().map(str::to_string),
+                // An address SES would refuse would sit in the outbox; the catalog page says
+                // so when none is usable.
+                requester_email: setup
+                    .requester_emails()
+                    .find_map(crate::emails::usable_address),
                 requester_name: setup.requester_name(),
                 operation: setup.operation,
                 test,
@@ -67,6 +71,7 @@ pub async fn setup(deps: &Deps, body: &[u8]) -> Result<Cxml, Refusal> {
             deps.sessions.put(&session).await?;
             tracing::info!(
                 org_id = %session.org_id,
+                requester_email_usable = session.requester_email.is_some(),
                 operation = session.operation.as_str(),
                 test = session.test,
                 "punchout session opened"

@@ -1,19 +1,22 @@
 //! Invoice charges (`CHARGE#<charge>` / `CHARGE`) with their `status`; listed in GSI2
-//! `CHARGE#scheduled` by due date while scheduled and in `CHARGE#failed` by time once their
-//! invoice failed for good; `claimed_until` (Unix ms) while a dispatcher posts the invoice;
+//! `CHARGE#scheduled` by due date while scheduled, in `CHARGE#queued` by requeue time while
+//! queued, and in `CHARGE#failed` by time once their invoice failed for good; `claimed_until` (Unix ms) while a dispatcher posts the invoice;
 //! `outcome` (the [`ChargeOutcome`] as JSON) once settled.
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use procurement::StoreError;
 use procurement::ids::ChargeId;
 use procurement::model::{ChargeOutcome, ChargeStatus, InvoiceJob};
-use procurement::ports::{Charges, Page};
+use procurement::ports::{Charges, Page, StaleCharge};
 
 use super::{DynamoStore, Item, condition_held, decode_listed, item, rfc3339, s, unavailable};
 
 const SK: &str = "CHARGE";
 const SCHEDULED_CHARGES_INDEX: &str = "CHARGE#scheduled";
+/// Charges handed to the invoice queue, by the time the scheduled run hands them over again
+/// if no delivery settled them by then.
+const QUEUED_CHARGES_INDEX: &str = "CHARGE#queued";
 /// Charges whose invoice failed for good, by time: for the operators' follow-up.
 const FAILED_CHARGES_INDEX: &str = "CHARGE#failed";
 /// What a charge must be for anyone to send its invoice.
@@ -63,21 +66,58 @@ impl DynamoStore {
 
 #[async_trait]
 impl Charges for DynamoStore {
-    async fn mark_queued(&self, charge_id: &ChargeId) -> Result<bool, StoreError> {
+    async fn mark_queued(
+        &self,
+        charge_id: &ChargeId,
+        requeue_at: time::OffsetDateTime,
+    ) -> Result<bool, StoreError> {
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
             .key("PK", s(pk(charge_id)))
             .key("SK", s(SK))
-            .update_expression("SET #status = :queued REMOVE GSI2PK, GSI2SK")
-            .condition_expression("#status = :scheduled")
+            .update_expression(
+                "SET #status = :queued, GSI2PK = :index, GSI2SK = :sk ADD queueings :one",
+            )
+            .condition_expression(UNSETTLED)
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":queued", s(ChargeStatus::Queued.as_str()))
             .expression_attribute_values(":scheduled", s(ChargeStatus::Scheduled.as_str()))
+            .expression_attribute_values(":index", s(QUEUED_CHARGES_INDEX))
+            .expression_attribute_values(":sk", s(format!("{}#{charge_id}", rfc3339(requeue_at))))
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
             .send()
             .await;
         condition_held(result)
+    }
+
+    async fn stale_queued(
+        &self,
+        now: time::OffsetDateTime,
+        limit: usize,
+        cursor: Option<String>,
+    ) -> Result<Page<StaleCharge>, StoreError> {
+        let below = format!("{}$", rfc3339(now));
+        let (items, next) = self
+            .query_gsi2_page(QUEUED_CHARGES_INDEX, Some(below), limit, cursor)
+            .await?;
+        let jobs: Vec<InvoiceJob> = decode_listed(&items);
+        // decode_listed skips what it cannot read; pair each job with its own item's count.
+        let items = jobs
+            .into_iter()
+            .map(|job| {
+                let queueings = items
+                    .iter()
+                    .find(|i| i.get("PK").and_then(|v| v.as_s().ok()) == Some(&pk(&job.charge_id)))
+                    .and_then(|i| i.get("queueings"))
+                    .and_then(|v| v.as_n().ok())
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(1);
+                StaleCharge { job, queueings }
+            })
+            .collect();
+        Ok(Page { items, next })
     }
 
     async fn status(&self, charge_id: &ChargeId) -> Result<Option<ChargeStatus>, StoreError> {

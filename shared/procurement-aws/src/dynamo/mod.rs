@@ -14,12 +14,13 @@
 //! | order       | `ORDER#<org>#<orderID>` | ORDER       |                                      |
 //! | order change| `ORDER#<org>#<orderID>` | `CHANGE#<type>#<payloadID>` |                      |
 //! | payload     | `PAYLOAD#<payloadID>`   | ORDER       | (points at the order)                |
-//! | outbox email| `OUTBOX#<email>`        | OUTBOX      | GSI2: `OUTBOX` / `<created>#<email>`; `claimed_until` (Unix ms) while a sender holds it |
+//! | outbox email| `OUTBOX#<email>`        | OUTBOX      | GSI2 while waiting: `OUTBOX` / `<created>#<email>`; once set aside: `OUTBOX#failed` / `<failed at>#<email>`; `claimed_until` (Unix ms) while a sender holds it, `attempts` |
 //! | confirmation| `CONFIRMATION#<id>`     | CONFIRMATION| GSI2 until queued: `CONFIRMATION#scheduled` / `<created>#<id>` |
-//! | charge      | `CHARGE#<charge>`       | CHARGE      | GSI2 while scheduled: `CHARGE#scheduled` / `<due>#<charge>`; once failed: `CHARGE#failed` / `<failed at>#<charge>` |
+//! | charge      | `CHARGE#<charge>`       | CHARGE      | GSI2 while scheduled: `CHARGE#scheduled` / `<due>#<charge>`; while queued: `CHARGE#queued` / `<requeue at>#<charge>`; once failed: `CHARGE#failed` / `<failed at>#<charge>` |
 //!
 //! Charges also carry `status` (scheduled, queued, invoiced, failed, skipped, cancelled),
-//! `claimed_until` (Unix ms) while an invoice-dispatch instance is sending the invoice, and,
+//! `queueings` (times handed to the queue), `claimed_until` (Unix ms) while an
+//! invoice-dispatch instance is sending the invoice, and,
 //! once settled, `outcome` (the [`ChargeOutcome`] as JSON); quotes carry `status`.
 
 mod catalog;

@@ -121,6 +121,16 @@ async fn listing(
                 }
             }
         }
+        @if visit.session.requester_email.is_none() {
+            div class="notice" id="no-usable-email" {
+                p {
+                    "Your procurement system sent no email address we can use for you, so we "
+                    "cannot email you when your subscription is ready, or if a private offer "
+                    "expires before it is approved. Requests still go through; ask your "
+                    "procurement administrator to send your email address with the punchout."
+                }
+            }
+        }
         h1 { (title) }
         p class="muted" {
             (count)

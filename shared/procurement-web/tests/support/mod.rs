@@ -57,6 +57,8 @@ pub struct Setup {
     pub selected: Option<String>,
     pub operation: &'static str,
     pub deployment_mode: &'static str,
+    /// The UserEmail extrinsic, as XML text (escaped).
+    pub user_email: &'static str,
 }
 
 impl Setup {
@@ -66,6 +68,7 @@ impl Setup {
             selected: None,
             operation: "create",
             deployment_mode: "test",
+            user_email: "jim.halpert@buyer.example",
         }
     }
 
@@ -83,6 +86,11 @@ impl Setup {
 
     pub fn production(mut self) -> Self {
         self.deployment_mode = "production";
+        self
+    }
+
+    pub fn user_email(mut self, xml_text: &'static str) -> Self {
+        self.user_email = xml_text;
         self
     }
 
@@ -141,7 +149,7 @@ impl Setup {
   <Request deploymentMode="{mode}">
     <PunchOutSetupRequest operation="{operation}">
       <BuyerCookie>{cookie}</BuyerCookie>
-      <Extrinsic name="UserEmail">jim.halpert@buyer.example</Extrinsic>
+      <Extrinsic name="UserEmail">{user_email}</Extrinsic>
       <Extrinsic name="FirstName">Jim</Extrinsic>
       <Extrinsic name="LastName">Halpert</Extrinsic>
       <BrowserFormPost><URL>https://buyer.example/punchout/return?x=1&amp;y=2</URL></BrowserFormPost>
@@ -152,6 +160,7 @@ impl Setup {
             header = self.header(),
             mode = self.deployment_mode,
             operation = self.operation,
+            user_email = self.user_email,
         )
     }
 }

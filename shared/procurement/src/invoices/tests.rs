@@ -63,6 +63,11 @@ fn now() -> OffsetDateTime {
     DUE + Duration::minutes(1)
 }
 
+/// A scheduled run's time limit that this test never reaches (the limit is on the real clock).
+fn far_off() -> OffsetDateTime {
+    OffsetDateTime::now_utc() + Duration::hours(1)
+}
+
 /// Validates with xmllint against the official cXML 1.2.069 InvoiceDetail DTD.
 fn xmllint(xml: &str) -> Result<(), String> {
     cxml::dtd_check::validate_against(xml, "InvoiceDetail.dtd")
@@ -458,7 +463,9 @@ async fn a_charge_due_in_test_mode_waits_and_is_invoiced_after() {
     );
 
     // The scheduled run queues it again while it waits ...
-    let run = queue_due_charges(&world.deps, now()).await.unwrap();
+    let run = queue_due_charges(&world.deps, now(), far_off())
+        .await
+        .unwrap();
     assert_eq!(run.queued, 1);
     // ... and once the admin switches test mode off, the invoice goes out.
     world
@@ -686,34 +693,41 @@ async fn installments_are_queued_only_once_due() {
     add_charge(&world, &first, "scheduled");
     add_charge(&world, &second, "scheduled");
 
-    let run = queue_due_charges(&world.deps, now()).await.unwrap();
+    let run = queue_due_charges(&world.deps, now(), far_off())
+        .await
+        .unwrap();
     assert_eq!(
         run,
         QueuedCharges {
             queued: 1,
-            failed: 0
+            ..QueuedCharges::default()
         }
     );
     assert_eq!(status(&world, "agmt-0002-1").await, "queued");
     assert_eq!(status(&world, "agmt-0002-2").await, "scheduled");
     // The same day again: nothing new.
-    let again = queue_due_charges(&world.deps, now() + Duration::hours(1))
+    let again = queue_due_charges(&world.deps, now() + Duration::hours(1), far_off())
         .await
         .unwrap();
     assert_eq!(again.queued, 0);
-    // Its date comes.
-    let later = queue_due_charges(&world.deps, second.due).await.unwrap();
-    assert_eq!(later.queued, 1);
+    // What was queued is invoiced by dispatch, once.
+    let first_job = world.queue.jobs.lock().unwrap()[0].clone();
+    assert_eq!(
+        dispatch_job(&world.deps, &first_job, Delivery::first(now())).await,
+        JobOutcome::Done
+    );
+    // Its date comes: the second is queued, the invoiced first is not queued again.
+    let later = queue_due_charges(&world.deps, second.due, far_off())
+        .await
+        .unwrap();
+    assert_eq!((later.queued, later.requeued), (1, 0));
     let jobs = world.queue.jobs.lock().unwrap().clone();
     let ids: Vec<&str> = jobs.iter().map(|j| j.charge_id.as_str()).collect();
     assert_eq!(ids, ["agmt-0002-1", "agmt-0002-2"]);
-    // What was queued is invoiced by dispatch, once.
-    for job in &jobs {
-        assert_eq!(
-            dispatch_job(&world.deps, job, Delivery::first(second.due)).await,
-            JobOutcome::Done
-        );
-    }
+    assert_eq!(
+        dispatch_job(&world.deps, &jobs[1], Delivery::first(second.due)).await,
+        JobOutcome::Done
+    );
     assert_eq!(world.invoice_sender.posts().len(), 2);
 }
 
@@ -725,11 +739,16 @@ async fn the_scheduled_run_pages_through_many_due_charges() {
         charge.agreement_id = AgreementId::from(format!("agmt-{n:04}"));
         add_charge(&world, &charge, "scheduled");
     }
-    let run = queue_due_charges(&world.deps, now()).await.unwrap();
+    let run = queue_due_charges(&world.deps, now(), far_off())
+        .await
+        .unwrap();
     assert_eq!(run.queued, 250);
     assert_eq!(world.queue.jobs.lock().unwrap().len(), 250);
     assert_eq!(
-        queue_due_charges(&world.deps, now()).await.unwrap().queued,
+        queue_due_charges(&world.deps, now(), far_off())
+            .await
+            .unwrap()
+            .queued,
         0
     );
 }
@@ -825,4 +844,112 @@ async fn the_message_names_the_charge_and_the_invoice_is_built_from_the_stored_o
         JobOutcome::KeepForRetry(_)
     ));
     assert_eq!(world.invoice_sender.posts().len(), 1);
+}
+
+#[tokio::test]
+async fn a_charge_whose_job_was_dead_lettered_is_queued_again_after_the_requeue_time() {
+    let world = FakeWorld::demo_live().await;
+    let charge = job("agmt-0003-1", DUE);
+    add_charge(&world, &charge, "scheduled");
+    let after = world.deps.config.charge_requeue_after;
+    assert_eq!(
+        queue_due_charges(&world.deps, now(), far_off())
+            .await
+            .unwrap()
+            .queued,
+        1
+    );
+    // Its job is still on its way through the queue's retries: left alone.
+    let soon = queue_due_charges(&world.deps, now() + after - Duration::minutes(1), far_off())
+        .await
+        .unwrap();
+    assert_eq!((soon.queued, soon.requeued), (0, 0));
+    // No delivery settled it by its requeue time (the job went to the dead-letter queue):
+    // the scheduled run hands it over again, and that delivery invoices it.
+    let later = now() + after + Duration::minutes(1);
+    let run = queue_due_charges(&world.deps, later, far_off())
+        .await
+        .unwrap();
+    assert_eq!((run.queued, run.requeued), (0, 1));
+    let jobs = world.queue.jobs.lock().unwrap().clone();
+    assert_eq!(jobs.len(), 2);
+    assert_eq!(
+        dispatch_job(&world.deps, &jobs[1], Delivery::first(later)).await,
+        JobOutcome::Done
+    );
+    assert_eq!(status(&world, "agmt-0003-1").await, "invoiced");
+    // Settled: never handed over again, and the old dead-lettered job, redriven, sends nothing.
+    let much_later = later + after * 3;
+    let run = queue_due_charges(&world.deps, much_later, far_off())
+        .await
+        .unwrap();
+    assert_eq!(run, QueuedCharges::default());
+    assert_eq!(
+        dispatch_job(&world.deps, &jobs[0], Delivery::first(much_later)).await,
+        JobOutcome::Done
+    );
+    assert_eq!(world.invoice_sender.posts().len(), 1);
+}
+
+#[tokio::test]
+async fn a_charge_handed_over_as_often_as_allowed_is_recorded_failed_not_left_queued() {
+    let world = FakeWorld::demo_live().await;
+    let charge = job("agmt-0004-1", DUE);
+    add_charge(&world, &charge, "scheduled");
+    let after = world.deps.config.charge_requeue_after + Duration::minutes(1);
+    let max = world.deps.config.charge_max_queueings;
+    let mut at = now();
+    for _ in 0..max {
+        let run = queue_due_charges(&world.deps, at, far_off()).await.unwrap();
+        assert_eq!(run.queued + run.requeued, 1);
+        at += after;
+    }
+    // A dispatcher is posting it right now: not overruled.
+    let held_until = at + Duration::minutes(2);
+    assert!(
+        world
+            .deps
+            .charges
+            .claim(&"agmt-0004-1".into(), at, held_until)
+            .await
+            .unwrap()
+    );
+    let run = queue_due_charges(&world.deps, at, far_off()).await.unwrap();
+    assert_eq!(run.dead_lettered, 0);
+    assert_eq!(status(&world, "agmt-0004-1").await, "queued");
+    // Once nobody holds it, it is recorded failed (the alarm), and never queued again.
+    let at = held_until + Duration::seconds(1);
+    let run = queue_due_charges(&world.deps, at, far_off()).await.unwrap();
+    assert_eq!((run.dead_lettered, run.requeued), (1, 0));
+    assert_eq!(status(&world, "agmt-0004-1").await, "failed");
+    let failed = outcome(&world, "agmt-0004-1").await;
+    assert!(failed.text.contains("dead-letter queue"), "{}", failed.text);
+    assert_eq!(world.queue.jobs.lock().unwrap().len(), max as usize);
+    let run = queue_due_charges(&world.deps, at + after * 2, far_off())
+        .await
+        .unwrap();
+    assert_eq!(run, QueuedCharges::default());
+    assert!(world.invoice_sender.posts().is_empty());
+}
+
+#[tokio::test]
+async fn the_scheduled_run_stops_at_its_time_limit_and_the_next_goes_on() {
+    let world = FakeWorld::demo_live().await;
+    add_charge(&world, &job("agmt-0005-1", DUE), "scheduled");
+    let out_of_time = OffsetDateTime::now_utc() - Duration::seconds(1);
+    let run = queue_due_charges(&world.deps, now(), out_of_time)
+        .await
+        .unwrap();
+    assert_eq!(
+        run,
+        QueuedCharges {
+            unfinished: true,
+            ..QueuedCharges::default()
+        }
+    );
+    assert!(world.queue.jobs.lock().unwrap().is_empty());
+    let next = queue_due_charges(&world.deps, now(), far_off())
+        .await
+        .unwrap();
+    assert_eq!((next.queued, next.unfinished), (1, false));
 }

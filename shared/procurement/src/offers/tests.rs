@@ -137,7 +137,10 @@ async fn lapsed_and_changed_offers_are_expired_and_each_requester_emailed_once()
     // The notices wait in the outbox for the flush that ends the scheduled run.
     assert!(world.mailer.sent.lock().unwrap().is_empty());
     assert_eq!(
-        outbox::flush_outbox(&world.deps, no_limit()).await.unwrap(),
+        outbox::flush_outbox(&world.deps, no_limit())
+            .await
+            .unwrap()
+            .sent,
         2
     );
     assert_eq!(
@@ -152,14 +155,26 @@ async fn lapsed_and_changed_offers_are_expired_and_each_requester_emailed_once()
     to.sort();
     assert_eq!(to, ["q-changed@buyer.example", "q-ran-out@buyer.example"]);
     assert!(sent.iter().all(|e| e.text.contains("Request approval")));
-    assert!(world.deps.outbox.pending(10).await.unwrap().is_empty());
+    assert!(
+        world
+            .deps
+            .outbox
+            .pending(10, None)
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
 
     // A second run the same day changes nothing and sends nothing.
     let again = expire_lapsed_offers(&world.deps, now + Duration::hours(1), no_limit())
         .await
         .unwrap();
     assert_eq!(
-        outbox::flush_outbox(&world.deps, no_limit()).await.unwrap(),
+        outbox::flush_outbox(&world.deps, no_limit())
+            .await
+            .unwrap()
+            .sent,
         0
     );
     assert_eq!(
@@ -188,7 +203,10 @@ async fn thousands_of_pending_quotes_are_paged_through_in_one_run() {
     assert!(run.checked > PAGE_SIZE);
     assert_eq!((run.checked, run.expired, run.errors), (1050, 1050, 0));
     assert_eq!(
-        outbox::flush_outbox(&world.deps, no_limit()).await.unwrap(),
+        outbox::flush_outbox(&world.deps, no_limit())
+            .await
+            .unwrap()
+            .sent,
         1050
     );
     let again = expire_lapsed_offers(&world.deps, now, no_limit())
@@ -218,7 +236,8 @@ async fn a_run_out_of_time_stops_and_the_next_run_goes_on() {
     assert_eq!(
         outbox::flush_outbox(&world.deps, out_of_time)
             .await
-            .unwrap(),
+            .unwrap()
+            .sent,
         0
     );
     let next = expire_lapsed_offers(&world.deps, now, no_limit())
@@ -270,7 +289,16 @@ async fn a_quote_ordered_meanwhile_is_left_alone() {
             .unwrap()
     );
     assert_eq!(quote_status(&world, "q-raced").await, QuoteStatus::Ordered);
-    assert!(world.deps.outbox.pending(10).await.unwrap().is_empty());
+    assert!(
+        world
+            .deps
+            .outbox
+            .pending(10, None)
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
     let run = expire_lapsed_offers(&world.deps, OffsetDateTime::now_utc(), no_limit())
         .await
         .unwrap();
@@ -291,13 +319,29 @@ async fn an_ses_outage_keeps_the_notice_for_the_next_flush() {
         .unwrap();
     assert_eq!(run.expired, 1);
     assert_eq!(
-        outbox::flush_outbox(&world.deps, no_limit()).await.unwrap(),
+        outbox::flush_outbox(&world.deps, no_limit())
+            .await
+            .unwrap()
+            .sent,
         0
     );
-    assert_eq!(world.deps.outbox.pending(10).await.unwrap().len(), 1);
+    assert_eq!(
+        world
+            .deps
+            .outbox
+            .pending(10, None)
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
     world.mailer.failing.store(false, Ordering::SeqCst);
     assert_eq!(
-        outbox::flush_outbox(&world.deps, no_limit()).await.unwrap(),
+        outbox::flush_outbox(&world.deps, no_limit())
+            .await
+            .unwrap()
+            .sent,
         1
     );
     // Expired once, told once: the next run has nothing to do.

@@ -59,29 +59,75 @@ async fn a_new_charge_is_scheduled_and_indexed_by_its_due_date() {
 }
 
 #[tokio::test]
-async fn marking_a_charge_queued_is_conditional_on_it_being_scheduled() {
+async fn a_queued_charge_is_listed_by_requeue_time_and_counts_its_queueings() {
     let table = Table::new();
-    assert!(table.store.mark_queued(&charge()).await.unwrap());
+    let requeue_at = at(86_400);
+    assert!(
+        table
+            .store
+            .mark_queued(&charge(), requeue_at)
+            .await
+            .unwrap()
+    );
     table.then(Answer::condition_failed());
     assert!(
-        !table.store.mark_queued(&charge()).await.unwrap(),
+        !table
+            .store
+            .mark_queued(&charge(), requeue_at)
+            .await
+            .unwrap(),
         "a failed condition is an answer, not an error"
     );
     let call = &table.calls()[1];
     assert_eq!(call.operation, "UpdateItem");
     assert_update_of_charge(&call.body);
-    assert_eq!(call.body["ConditionExpression"], "#status = :scheduled");
+    assert_eq!(
+        call.body["ConditionExpression"], "#status IN (:scheduled, :queued)",
+        "scheduled, or queued before and handed over again"
+    );
     assert_eq!(value(&call.body, ":scheduled"), &s("scheduled"));
     assert_eq!(value(&call.body, ":queued"), &s("queued"));
     assert_eq!(
-        call.body["UpdateExpression"], "SET #status = :queued REMOVE GSI2PK, GSI2SK",
-        "a queued charge leaves the due list"
+        call.body["UpdateExpression"],
+        "SET #status = :queued, GSI2PK = :index, GSI2SK = :sk ADD queueings :one",
+        "a queued charge leaves the due list for the queued one"
     );
+    assert_eq!(value(&call.body, ":index"), &s("CHARGE#queued"));
+    assert_eq!(
+        value(&call.body, ":sk"),
+        &s(&format!("{}#agmt-1-1", rfc3339(requeue_at)))
+    );
+    assert_eq!(value(&call.body, ":one"), &n(1));
     table.then(Answer::unavailable());
     assert!(matches!(
-        table.store.mark_queued(&charge()).await,
+        table.store.mark_queued(&charge(), requeue_at).await,
         Err(StoreError::Unavailable(_))
     ));
+}
+
+#[tokio::test]
+async fn stale_queued_charges_are_those_whose_requeue_time_came() {
+    let table = Table::new();
+    let job = invoice_job("agmt-1-1", at(-60));
+    let mut listed = stored(&job, ChargeStatus::Queued);
+    listed["queueings"] = n(2);
+    table.then(Answer::page(vec![listed], None));
+    let page = table.store.stale_queued(at(0), 100, None).await.unwrap();
+    assert_eq!(page.items.len(), 1);
+    assert_eq!(page.items[0].job, job);
+    assert_eq!(page.items[0].queueings, 2);
+    let call = table.only_call();
+    assert_eq!(call.operation, "Query");
+    assert_eq!(call.body["IndexName"], "GSI2");
+    assert_eq!(
+        call.body["KeyConditionExpression"],
+        "GSI2PK = :pk AND GSI2SK < :upper"
+    );
+    assert_eq!(value(&call.body, ":pk"), &s("CHARGE#queued"));
+    assert_eq!(
+        value(&call.body, ":upper"),
+        &s(&format!("{}$", rfc3339(at(0))))
+    );
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::super::outbox::outbox_item;
 use super::super::rfc3339;
-use super::{Table, at, json_item, outbox_email, s, value};
+use super::{Table, at, json_item, n, outbox_email, s, value};
 use crate::recorded::Answer;
 
 #[tokio::test]
@@ -34,10 +34,9 @@ async fn pending_emails_are_the_oldest_of_the_outbox_index() {
         ],
         None,
     ));
-    assert_eq!(
-        table.store.pending(25).await.unwrap(),
-        vec![first.clone(), second.clone()]
-    );
+    let page = table.store.pending(25, None).await.unwrap();
+    assert_eq!(page.items, vec![first.clone(), second.clone()]);
+    assert_eq!(page.next, None);
     let call = table.only_call();
     assert_eq!(call.operation, "Query");
     assert_eq!(call.body["IndexName"], "GSI2");
@@ -63,20 +62,22 @@ async fn an_unreadable_email_does_not_hold_back_the_others() {
         None,
     ));
     assert_eq!(
-        table.store.pending(25).await.unwrap(),
+        table.store.pending(25, None).await.unwrap().items,
         vec![good],
         "every flush would otherwise fail on the same broken email"
     );
 }
 
 #[tokio::test]
-async fn a_claim_needs_the_email_still_there_and_unclaimed() {
+async fn a_claim_needs_the_email_still_there_unclaimed_and_not_failed_and_counts_the_attempt() {
     let table = Table::new();
     let (now, until) = (at(0), at(60));
-    assert!(
+    table.then(Answer::ok(json!({"Attributes": {"attempts": n(3)}})));
+    assert_eq!(
         Outbox::claim(&table.store, "subscribed#agmt-1", now, until)
             .await
-            .unwrap()
+            .unwrap(),
+        Some(3)
     );
     let call = table.only_call();
     assert_eq!(call.operation, "UpdateItem");
@@ -86,15 +87,22 @@ async fn a_claim_needs_the_email_still_there_and_unclaimed() {
     );
     assert_eq!(
         call.body["ConditionExpression"],
-        "attribute_exists(PK) AND (attribute_not_exists(claimed_until) OR claimed_until < :now)",
-        "a sent (deleted) email is not brought back as a bare claim"
+        "attribute_exists(PK) AND attribute_not_exists(failed_at) \
+         AND (attribute_not_exists(claimed_until) OR claimed_until < :now)",
+        "a sent (deleted) email is not brought back as a bare claim, a failed one stays aside"
     );
+    assert_eq!(
+        call.body["UpdateExpression"],
+        "SET claimed_until = :until ADD attempts :one"
+    );
+    assert_eq!(call.body["ReturnValues"], "UPDATED_NEW");
     assert!(call.body.get("ExpressionAttributeNames").is_none());
     table.then(Answer::condition_failed());
-    assert!(
-        !Outbox::claim(&table.store, "subscribed#agmt-1", now, until)
+    assert_eq!(
+        Outbox::claim(&table.store, "subscribed#agmt-1", now, until)
             .await
-            .unwrap()
+            .unwrap(),
+        None
     );
 
     table.forget();
@@ -104,6 +112,33 @@ async fn a_claim_needs_the_email_still_there_and_unclaimed() {
         .unwrap();
     let call = table.only_call();
     assert_eq!(call.body["ConditionExpression"], "claimed_until = :until");
+}
+
+#[tokio::test]
+async fn a_failed_email_leaves_the_waiting_list_for_the_failed_one() {
+    let table = Table::new();
+    Outbox::failed(&table.store, "subscribed#agmt-1", "SES refused it", at(5))
+        .await
+        .unwrap();
+    let call = table.only_call();
+    assert_eq!(call.operation, "UpdateItem");
+    assert_eq!(
+        call.body["UpdateExpression"],
+        "SET failed_at = :at, failure = :reason, GSI2PK = :index, GSI2SK = :sk \
+         REMOVE claimed_until"
+    );
+    assert_eq!(value(&call.body, ":index"), &s("OUTBOX#failed"));
+    assert_eq!(
+        value(&call.body, ":sk"),
+        &s(&format!("{}#subscribed#agmt-1", rfc3339(at(5))))
+    );
+    assert_eq!(value(&call.body, ":reason"), &s("SES refused it"));
+    assert_eq!(call.body["ConditionExpression"], "attribute_exists(PK)");
+    table.forget();
+    table.then(Answer::condition_failed());
+    Outbox::failed(&table.store, "subscribed#agmt-1", "x", at(5))
+        .await
+        .expect("an email sent meanwhile has nothing to set aside");
 }
 
 #[tokio::test]
