@@ -7,7 +7,7 @@ ifdef CI
 export CARGO_INCREMENTAL := 0
 endif
 
-.PHONY: test lint unit e2e demo bench fuzz tools inspect python-tools validate stack-tests build run stop
+.PHONY: test lint unit e2e demo bench fuzz tools inspect python-tools validate stack-tests build run stop redrive-dlq
 
 ## test: everything CI checks (installs its own tools first)
 test: tools validate stack-tests lint unit e2e
@@ -44,6 +44,11 @@ run:
 
 stop:
 	scripts/stop-local.sh
+
+## redrive-dlq: move the invoice dead-letter queue's messages back to the invoice queue (the
+## local stack's; for a deployed stack: ARGS="--dlq-url URL --queue-url URL")
+redrive-dlq: python-tools
+	.venv/bin/python scripts/redrive_dlq.py $(ARGS)
 
 ## e2e: the end-to-end tier in tests/ against its own local stack (started and stopped here)
 e2e: python-tools

@@ -1,0 +1,42 @@
+"""Moving the invoice dead-letter queue's messages back to the invoice queue (scripts/redrive_dlq.py).
+
+Safe to run at any time: an invoice or confirmation message carries only the ID of a stored
+charge or confirmation, and invoice-dispatch works from what is stored, so a message whose
+charge was invoiced (or re-queued by the scheduled run) meanwhile is acknowledged without
+sending anything. In AWS the console's "Start DLQ redrive" (SQS StartMessageMoveTask) does the
+same; moto does not serve that API, and this works against both.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# A message being moved is hidden this long: if the run dies between sending the copy and
+# deleting the original, the original comes back and is moved again (dispatch is idempotent).
+MOVE_VISIBILITY_SECONDS = 60
+
+
+def redrive(sqs: Any, dlq_url: str, queue_url: str, limit: int | None = None) -> int:
+    """Moves up to `limit` messages (all when None) from `dlq_url` to `queue_url`, each sent
+    before it is deleted, so none is lost; returns how many were moved."""
+    moved = 0
+    while limit is None or moved < limit:
+        batch = min(10, limit - moved) if limit is not None else 10
+        out = sqs.receive_message(
+            QueueUrl=dlq_url,
+            MaxNumberOfMessages=batch,
+            WaitTimeSeconds=1,
+            VisibilityTimeout=MOVE_VISIBILITY_SECONDS,
+            MessageAttributeNames=["All"],
+        )
+        messages = out.get("Messages", [])
+        if not messages:
+            return moved
+        for message in messages:
+            send: dict[str, Any] = {"QueueUrl": queue_url, "MessageBody": message["Body"]}
+            if message.get("MessageAttributes"):
+                send["MessageAttributes"] = message["MessageAttributes"]
+            sqs.send_message(**send)
+            sqs.delete_message(QueueUrl=dlq_url, ReceiptHandle=message["ReceiptHandle"])
+            moved += 1
+    return moved
