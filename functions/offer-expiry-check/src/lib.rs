@@ -42,9 +42,9 @@ pub async fn handle(
         procurement::invoices::queue_due_charges(deps, now, stop_at).await,
         &mut failed_steps,
     );
-    let (confirmations_queued, confirmations_not_queued) = step(
+    let confirmations = step(
         "queue order confirmations",
-        procurement::confirmations::queue_unqueued(deps, stop_at).await,
+        procurement::confirmations::queue_unqueued(deps, now, stop_at).await,
         &mut failed_steps,
     );
     let emails = step(
@@ -63,8 +63,11 @@ pub async fn handle(
         charges_dead_lettered = charges.dead_lettered,
         charges_not_queued = charges.failed,
         charges_unfinished = charges.unfinished,
-        confirmations_queued,
-        confirmations_not_queued,
+        confirmations_queued = confirmations.queued,
+        confirmations_requeued = confirmations.requeued,
+        confirmations_dead_lettered = confirmations.dead_lettered,
+        confirmations_not_queued = confirmations.failed,
+        confirmations_unfinished = confirmations.unfinished,
         emails_sent = emails.sent,
         emails_failed = emails.failed,
         emails_left = emails.left,
@@ -80,7 +83,9 @@ pub async fn handle(
         "charges_queued": charges.queued,
         "charges_requeued": charges.requeued,
         "charges_dead_lettered": charges.dead_lettered,
-        "confirmations_queued": confirmations_queued,
+        "confirmations_queued": confirmations.queued,
+        "confirmations_requeued": confirmations.requeued,
+        "confirmations_dead_lettered": confirmations.dead_lettered,
         "emails_sent": emails.sent,
         "emails_failed": emails.failed,
         "failed_steps": failed_steps,
@@ -88,7 +93,7 @@ pub async fn handle(
     if !failed_steps.is_empty()
         || expiry.errors > 0
         || charges.failed > 0
-        || confirmations_not_queued > 0
+        || confirmations.failed > 0
     {
         // Done what could be done; failing the run makes the gap visible and retried.
         return Err(format!(
@@ -97,7 +102,7 @@ pub async fn handle(
             failed_steps.join(", "),
             expiry.errors,
             charges.failed,
-            confirmations_not_queued
+            confirmations.failed
         )
         .into());
     }

@@ -111,7 +111,7 @@ class Sources(unittest.TestCase):
     def test_the_templates_sqs_event(self):
         self.assertEqual(
             sqs_sources(real_stack()),
-            [{"function": "invoice-dispatch", "queue": "InvoiceQueue", "batch_size": 10, "partial": True, "timeout": 240}],
+            [{"function": "invoice-dispatch", "queue": "InvoiceQueue", "batch_size": 3, "partial": True, "timeout": 240}],
         )
 
     def test_defaults(self):

@@ -117,6 +117,8 @@ class RealTemplateEnvironment(unittest.TestCase):
                     f"arn:aws:secretsmanager:{REGION}:{ACCOUNT_ID}:secret:procurement/ariba-network"
                 ),
                 "ARIBA_SECRET_REREAD_SECONDS": "0",
+                "JOB_REQUEUE_MINUTES": "1440",
+                "JOB_MAX_QUEUEINGS": "3",
                 "RUST_LOG": "info",
                 "INVOICE_SECRET_KEY": LOCAL_PARAMETERS["InvoiceSecretKey"],
                 "INVOICE_TIMEOUT_SECONDS": "20",

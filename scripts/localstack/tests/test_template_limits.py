@@ -32,7 +32,7 @@ class InvoiceLimits(unittest.TestCase):
         queue = self.resources["InvoiceQueue"]["Properties"]
         receives = self.params["InvoiceMaxReceiveCount"]["Default"]
         dead_lettered_after = queue["VisibilityTimeout"] * receives
-        requeue = self.params["ChargeRequeueMinutes"]
+        requeue = self.params["JobRequeueMinutes"]
         self.assertGreater(requeue["Default"] * 60, dead_lettered_after)
         retention = self.resources["InvoiceDeadLetterQueue"]["Properties"]["MessageRetentionPeriod"]
         self.assertLess(requeue["MaxValue"] * 60, retention)

@@ -449,22 +449,74 @@ async fn a_confirmation_the_order_could_not_queue_is_queued_by_the_scheduled_run
         .get_mut(&id)
         .unwrap()
         .1 = ConfirmationStatus::Scheduled;
-    let stop_at = time::OffsetDateTime::now_utc() + time::Duration::minutes(1);
-    assert_eq!(
-        procurement::confirmations::queue_unqueued(&world.deps, stop_at)
-            .await
-            .unwrap(),
-        (1, 0)
-    );
+    let now = time::OffsetDateTime::now_utc();
+    let stop_at = now + time::Duration::minutes(1);
+    let run = procurement::confirmations::queue_unqueued(&world.deps, now, stop_at)
+        .await
+        .unwrap();
+    assert_eq!((run.queued, run.failed), (1, 0));
     assert_eq!(
         *world.queue.confirmations.lock().unwrap(),
         std::slice::from_ref(&id)
     );
+    let again = procurement::confirmations::queue_unqueued(&world.deps, now, stop_at)
+        .await
+        .unwrap();
     assert_eq!(
-        procurement::confirmations::queue_unqueued(&world.deps, stop_at)
-            .await
-            .unwrap(),
-        (0, 0),
+        again,
+        procurement::delivery::QueueRun::default(),
         "queued once"
     );
+}
+
+#[tokio::test]
+async fn a_dead_lettered_confirmation_is_queued_again_then_recorded_failed() {
+    let world = two_ariba_buyers().await;
+    let id = ordered(&world, "PO-ARIBA-12").await;
+    assert_eq!(world.queue.confirmations.lock().unwrap().len(), 1);
+    let after = world.deps.config.job_requeue_after + time::Duration::minutes(1);
+    let max = world.deps.config.job_max_queueings;
+    let stop_at = || time::OffsetDateTime::now_utc() + time::Duration::minutes(1);
+    // Every delivery of its job failed and the job went to the dead-letter queue: each
+    // requeue time, the scheduled run hands it over again, up to the limit.
+    let mut at = time::OffsetDateTime::now_utc();
+    for handed in 2..=max {
+        at += after;
+        let run = procurement::confirmations::queue_unqueued(&world.deps, at, stop_at())
+            .await
+            .unwrap();
+        assert_eq!(
+            (run.requeued, run.dead_lettered),
+            (1, 0),
+            "handing {handed}"
+        );
+    }
+    assert_eq!(
+        world.queue.confirmations.lock().unwrap().len(),
+        max as usize
+    );
+    at += after;
+    let run = procurement::confirmations::queue_unqueued(&world.deps, at, stop_at())
+        .await
+        .unwrap();
+    assert_eq!((run.requeued, run.dead_lettered), (0, 1));
+    let (_, status) = world.deps.confirmations.get(&id).await.unwrap().unwrap();
+    assert_eq!(status, ConfirmationStatus::Failed);
+    let outcome = world
+        .deps
+        .confirmations
+        .outcome(&id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        outcome.text.contains("dead-letter queue"),
+        "{}",
+        outcome.text
+    );
+    // Settled: never handed over again.
+    let run = procurement::confirmations::queue_unqueued(&world.deps, at + after, stop_at())
+        .await
+        .unwrap();
+    assert_eq!(run, procurement::delivery::QueueRun::default());
 }

@@ -32,14 +32,14 @@ pub struct Config {
     /// How often a warm instance may read that secret again after a secret matched none of
     /// the known ones (ARIBA_SECRET_REREAD_SECONDS, default 60).
     pub ariba_secret_reread: Duration,
-    /// How long a charge handed to the invoice queue may stay unsettled before the scheduled
-    /// run hands it over again (CHARGE_REQUEUE_MINUTES, default 1440): longer than the queue
+    /// How long a charge or confirmation handed to the invoice queue may stay unsettled before
+    /// the scheduled run hands it over again (JOB_REQUEUE_MINUTES, default 1440): longer than the queue
     /// takes to dead-letter a job (visibility timeout x maxReceiveCount), so only a job that
     /// was dead-lettered or lost is handed over again.
-    pub charge_requeue_after: time::Duration,
-    /// How many times a charge is handed to the queue before its invoice is recorded failed
-    /// with the INVOICE_DEAD_LETTERED alarm (CHARGE_MAX_QUEUEINGS, default 3, at least 1).
-    pub charge_max_queueings: u32,
+    pub job_requeue_after: time::Duration,
+    /// How many times a charge or confirmation is handed to the queue before it is recorded
+    /// failed with the INVOICE_DEAD_LETTERED or CONFIRMATION_DEAD_LETTERED alarm (JOB_MAX_QUEUEINGS, default 3, at least 1).
+    pub job_max_queueings: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -94,13 +94,13 @@ impl Config {
                     .parse()
                     .unwrap_or(60),
             ),
-            charge_requeue_after: time::Duration::minutes(
-                optional("CHARGE_REQUEUE_MINUTES", "1440")
+            job_requeue_after: time::Duration::minutes(
+                optional("JOB_REQUEUE_MINUTES", "1440")
                     .parse::<i64>()
                     .unwrap_or(1440)
                     .max(1),
             ),
-            charge_max_queueings: optional("CHARGE_MAX_QUEUEINGS", "3")
+            job_max_queueings: optional("JOB_MAX_QUEUEINGS", "3")
                 .parse::<u32>()
                 .unwrap_or(3)
                 .max(1),
@@ -143,8 +143,8 @@ impl Config {
             ariba_network_url: "https://service.ariba.example/service/transaction/cxml.asp".into(),
             ariba_network_secret_id: None,
             ariba_secret_reread: Duration::from_secs(60),
-            charge_requeue_after: time::Duration::days(1),
-            charge_max_queueings: 3,
+            job_requeue_after: time::Duration::days(1),
+            job_max_queueings: 3,
         }
     }
 }

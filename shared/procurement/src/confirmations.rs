@@ -6,7 +6,8 @@
 //! to the invoice queue after the commit, and sent by invoice-dispatch with the rules invoices
 //! follow ([`crate::delivery`]): claimed before posting, accepted on 2xx, refused for good on
 //! 4xx (logged `CONFIRMATION_PERMANENT_FAILURE`), retried by the queue on 5xx or no answer and
-//! dead-lettered after that. The scheduled run queues what the order's request could not.
+//! dead-lettered after that. The scheduled run queues what the order's request could not, and
+//! hands over again what was dead-lettered or lost.
 //!
 //! The document follows Fulfill.dtd 1.2.069: `ConfirmationHeader` with `type="accept"` and the
 //! notice date; `OrderReference` with the orderID and orderDate copied from the order and a
@@ -21,13 +22,13 @@ use cxml::{
 use time::OffsetDateTime;
 
 use crate::config::Config;
-use crate::delivery::{Answer, CLAIM_MARGIN, Delivery, JobOutcome, clip, read_answer};
+use crate::delivery::{Answer, CLAIM_MARGIN, Delivery, JobOutcome, QueueRun, clip, read_answer};
 use crate::ids::ConfirmationId;
 use crate::model::{
     Confirmation, ConfirmationOutcome, ConfirmationStatus, Integration, OrderRecord,
 };
 use crate::network::{AribaNetwork, NETWORK_ID_DOMAIN};
-use crate::ports::{Deps, SendError, StoreError};
+use crate::ports::{Deps, SendError, Stale, StoreError};
 
 const USER_AGENT: &str = "Software Marketplace procurement 1.0";
 /// Page size of the scheduled run's walk over unqueued confirmations.
@@ -99,44 +100,47 @@ pub fn document(config: &Config, network: &AribaNetwork, confirmation: &Confirma
 
 /// Hands confirmations to the queue; one that fails stays scheduled for the scheduled run.
 pub async fn enqueue(deps: &Deps, confirmations: &[Confirmation]) {
+    let now = OffsetDateTime::now_utc();
     for confirmation in confirmations {
-        let id = &confirmation.confirmation_id;
-        match deps.queue.enqueue_confirmation(id).await {
-            Ok(()) => {
-                if let Err(e) = deps.confirmations.mark_queued(id).await {
-                    tracing::warn!(confirmation_id = %id, error = %e, "queued but not marked; it may be queued again (sent once)");
-                }
-            }
-            Err(e) => {
-                tracing::warn!(confirmation_id = %id, error = %e, "confirmation not queued; the scheduled run retries");
-            }
-        }
+        hand_to_queue(deps, &confirmation.confirmation_id, now).await;
     }
 }
 
-/// The scheduled run's part: queues every confirmation the order's own request could not.
-/// (queued, failed to queue)
+/// Hands one confirmation to the queue and marks it queued; false if SQS refused it.
+async fn hand_to_queue(deps: &Deps, id: &ConfirmationId, now: OffsetDateTime) -> bool {
+    if let Err(e) = deps.queue.enqueue_confirmation(id).await {
+        tracing::warn!(confirmation_id = %id, error = %e, "confirmation not queued; the scheduled run retries");
+        return false;
+    }
+    let requeue_at = now + deps.config.job_requeue_after;
+    if let Err(e) = deps.confirmations.mark_queued(id, requeue_at).await {
+        tracing::warn!(confirmation_id = %id, error = %e, "queued but not marked; it may be queued again (sent once)");
+    }
+    true
+}
+
+/// The scheduled run's part, until `stop_at`: queues every confirmation the order's own
+/// request could not; then hands over again every queued one that no delivery settled by its
+/// requeue time (its job was dead-lettered or lost), or, once it was handed over
+/// `job_max_queueings` times, records it failed with the CONFIRMATION_DEAD_LETTERED alarm.
 pub async fn queue_unqueued(
     deps: &Deps,
+    now: OffsetDateTime,
     stop_at: OffsetDateTime,
-) -> Result<(usize, usize), StoreError> {
-    let (mut queued, mut failed) = (0, 0);
+) -> Result<QueueRun, StoreError> {
+    let mut run = QueueRun::default();
     let mut cursor = None;
-    while OffsetDateTime::now_utc() < stop_at {
+    loop {
+        if OffsetDateTime::now_utc() >= stop_at {
+            run.unfinished = true;
+            return Ok(run);
+        }
         let page = deps.confirmations.unqueued(PAGE_SIZE, cursor).await?;
         for confirmation in &page.items {
-            let id = &confirmation.confirmation_id;
-            match deps.queue.enqueue_confirmation(id).await {
-                Ok(()) => {
-                    queued += 1;
-                    if let Err(e) = deps.confirmations.mark_queued(id).await {
-                        tracing::warn!(confirmation_id = %id, error = %e, "queued but not marked; it may be queued again (sent once)");
-                    }
-                }
-                Err(e) => {
-                    failed += 1;
-                    tracing::warn!(confirmation_id = %id, error = %e, "confirmation not queued; the next run retries");
-                }
+            if hand_to_queue(deps, &confirmation.confirmation_id, now).await {
+                run.queued += 1;
+            } else {
+                run.failed += 1;
             }
         }
         match page.next {
@@ -144,7 +148,81 @@ pub async fn queue_unqueued(
             None => break,
         }
     }
-    Ok((queued, failed))
+    let mut cursor = None;
+    loop {
+        if OffsetDateTime::now_utc() >= stop_at {
+            run.unfinished = true;
+            return Ok(run);
+        }
+        let page = deps
+            .confirmations
+            .stale_queued(now, PAGE_SIZE, cursor)
+            .await?;
+        for stale in &page.items {
+            let id = &stale.job.confirmation_id;
+            // The index lags the table: a consistent read says whether it is still queued.
+            match deps.confirmations.get(id).await {
+                Ok(Some((_, ConfirmationStatus::Queued))) => {}
+                Ok(_) => continue,
+                Err(e) => {
+                    tracing::warn!(confirmation_id = %id, error = %e, "confirmation unreadable; left for the next run");
+                    run.failed += 1;
+                    continue;
+                }
+            }
+            if stale.queueings >= deps.config.job_max_queueings {
+                match give_up_dead_lettered(deps, stale, now).await {
+                    Ok(true) => run.dead_lettered += 1,
+                    Ok(false) => {}
+                    Err(e) => {
+                        tracing::warn!(confirmation_id = %id, error = %e, "dead-lettered confirmation not recorded; left for the next run");
+                        run.failed += 1;
+                    }
+                }
+                continue;
+            }
+            tracing::warn!(confirmation_id = %id, queueings = stale.queueings, "confirmation still queued at its requeue time (its job was dead-lettered or lost); queued again");
+            if hand_to_queue(deps, id, now).await {
+                run.requeued += 1;
+            } else {
+                run.failed += 1;
+            }
+        }
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => return Ok(run),
+        }
+    }
+}
+
+/// Records a confirmation failed whose job was handed to the queue as often as allowed
+/// without any delivery settling it; claimed first, so a dispatcher posting it now wins.
+async fn give_up_dead_lettered(
+    deps: &Deps,
+    stale: &Stale<Confirmation>,
+    now: OffsetDateTime,
+) -> Result<bool, StoreError> {
+    let confirmation = &stale.job;
+    let id = &confirmation.confirmation_id;
+    let until = now + deps.config.invoice_timeout * 2 + CLAIM_MARGIN;
+    if !deps.confirmations.claim(id, now, until).await? {
+        return Ok(false);
+    }
+    let text = clip(&format!(
+        "the confirmation job was handed to the queue {} times and no delivery settled it \
+         (each ended in the dead-letter queue or was lost); not queued again. Look at the Ariba \
+         Network's answers and the dead-letter queue before confirming this order by hand",
+        stale.queueings
+    ));
+    tracing::error!(org_id = %confirmation.org_id, order_id = %confirmation.order_id, confirmation_id = %id, queueings = stale.queueings, "CONFIRMATION_DEAD_LETTERED: {text}");
+    let outcome = ConfirmationOutcome {
+        status: ConfirmationStatus::Failed,
+        payload_id: payload_id(&deps.config, id),
+        code: None,
+        text,
+        at: now,
+    };
+    deps.confirmations.record_outcome(id, &outcome).await
 }
 
 fn retry(id: &ConfirmationId, reason: String) -> JobOutcome {

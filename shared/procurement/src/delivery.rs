@@ -39,6 +39,22 @@ pub async fn dispatch(deps: &Deps, body: &str, receive_count: u32) -> JobOutcome
     }
 }
 
+/// What one scheduled run did with the invoice charges or the order confirmations it hands
+/// to the queue.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueRun {
+    /// Handed to the queue for the first time (fell due, or not queued by their order).
+    pub queued: usize,
+    /// Still queued at their requeue time (no delivery settled them): handed over again.
+    pub requeued: usize,
+    /// Handed over as often as allowed and still unsettled: recorded failed (alarmed).
+    pub dead_lettered: usize,
+    /// Not queued (SQS or the table failed); they stay as they were for the next run.
+    pub failed: usize,
+    /// The run reached its time limit with some left; the next run goes on.
+    pub unfinished: bool,
+}
+
 /// What became of one queued job.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JobOutcome {

@@ -18,7 +18,7 @@ use crate::network::AribaNetwork;
 use crate::ports::{
     AribaNetworkAccount, Catalog, Charges, Confirmations, Deps, IntegrationWrite, Integrations,
     InvoiceSender, MailError, Mailer, OrderPlan, Orders, Organizations, Outbox, Page, Queue,
-    Quotes, Recorded, SendError, Sessions, StaleCharge, StoreError,
+    Quotes, Recorded, SendError, Sessions, Stale, StoreError,
 };
 
 type ConfirmationRows = HashMap<
@@ -47,6 +47,8 @@ pub struct MemoryStore {
     pub charge_queueings: Mutex<HashMap<ChargeId, (OffsetDateTime, u32)>>,
     /// Confirmation ID -> (confirmation, status, outcome).
     pub confirmations: Mutex<ConfirmationRows>,
+    /// Confirmation ID -> (requeue time, times handed to the queue), from its first queueing.
+    pub confirmation_queueings: Mutex<HashMap<ConfirmationId, (OffsetDateTime, u32)>>,
     pub outbox: Mutex<Vec<OutboxEmail>>,
     /// Email ID -> attempts so far.
     outbox_attempts: Mutex<HashMap<String, u32>>,
@@ -414,7 +416,7 @@ impl Charges for MemoryStore {
         now: OffsetDateTime,
         limit: usize,
         cursor: Option<String>,
-    ) -> Result<Page<StaleCharge>, StoreError> {
+    ) -> Result<Page<Stale<InvoiceJob>>, StoreError> {
         let queueings = lock(&self.charge_queueings);
         let rows = lock(&self.charges)
             .values()
@@ -423,7 +425,7 @@ impl Charges for MemoryStore {
                 let (requeue_at, queueings) = *queueings.get(&job.charge_id)?;
                 (requeue_at <= now).then(|| {
                     let key = format!("{}#{}", cxml::format_timestamp(requeue_at), job.charge_id);
-                    let stale = StaleCharge {
+                    let stale = Stale {
                         job: job.clone(),
                         queueings,
                     };
@@ -522,15 +524,57 @@ impl Confirmations for MemoryStore {
             .map(|(c, status, _)| (c.clone(), *status)))
     }
 
-    async fn mark_queued(&self, id: &ConfirmationId) -> Result<bool, StoreError> {
+    async fn mark_queued(
+        &self,
+        id: &ConfirmationId,
+        requeue_at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
         let mut confirmations = lock(&self.confirmations);
         match confirmations.get_mut(id) {
-            Some(entry) if entry.1 == ConfirmationStatus::Scheduled => {
+            Some(entry)
+                if matches!(
+                    entry.1,
+                    ConfirmationStatus::Scheduled | ConfirmationStatus::Queued
+                ) =>
+            {
                 entry.1 = ConfirmationStatus::Queued;
+                let mut queueings = lock(&self.confirmation_queueings);
+                let (at, count) = queueings.entry(id.clone()).or_insert((requeue_at, 0));
+                *at = requeue_at;
+                *count += 1;
                 Ok(true)
             }
             _ => Ok(false),
         }
+    }
+
+    async fn stale_queued(
+        &self,
+        now: OffsetDateTime,
+        limit: usize,
+        cursor: Option<String>,
+    ) -> Result<Page<Stale<Confirmation>>, StoreError> {
+        let queueings = lock(&self.confirmation_queueings);
+        let rows = lock(&self.confirmations)
+            .values()
+            .filter(|(_, status, _)| *status == ConfirmationStatus::Queued)
+            .filter_map(|(c, _, _)| {
+                let (requeue_at, queueings) = *queueings.get(&c.confirmation_id)?;
+                (requeue_at <= now).then(|| {
+                    let key = format!(
+                        "{}#{}",
+                        cxml::format_timestamp(requeue_at),
+                        c.confirmation_id
+                    );
+                    let stale = Stale {
+                        job: c.clone(),
+                        queueings,
+                    };
+                    (key, stale)
+                })
+            })
+            .collect();
+        Ok(page_of(rows, limit, cursor))
     }
 
     async fn unqueued(

@@ -20,11 +20,11 @@ use time::{Duration, OffsetDateTime};
 
 use crate::config::Config;
 use crate::delivery::{
-    Answer, CLAIM_MARGIN, Delivery, InvoiceMessage, JobOutcome, clip, read_answer,
+    Answer, CLAIM_MARGIN, Delivery, InvoiceMessage, JobOutcome, QueueRun, clip, read_answer,
 };
 use crate::ids::{ChargeId, OrgId};
 use crate::model::{ChargeOutcome, ChargeStatus, Integration, InvoiceJob};
-use crate::ports::{Deps, SendError, StaleCharge, StoreError};
+use crate::ports::{Deps, SendError, Stale, StoreError};
 
 const USER_AGENT: &str = "Software Marketplace procurement invoicing 1.0";
 /// A job this far ahead of its due date was not queued by us: leave it to the scheduled run.
@@ -425,33 +425,18 @@ async fn record(deps: &Deps, job: &InvoiceJob, outcome: &ChargeOutcome) -> JobOu
     }
 }
 
-/// What one scheduled run did with the due charges.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct QueuedCharges {
-    /// Scheduled charges that fell due and were handed to the queue.
-    pub queued: usize,
-    /// Queued charges no delivery settled by their requeue time, handed to the queue again.
-    pub requeued: usize,
-    /// Charges handed over as often as allowed and still unsettled: recorded failed.
-    pub dead_lettered: usize,
-    /// Not queued (SQS or the table failed); they stay as they were for the next run.
-    pub failed: usize,
-    /// The run reached its time limit with charges left; the next run goes on.
-    pub unfinished: bool,
-}
-
 /// The scheduled run's part of invoicing, until `stop_at`: hands every scheduled charge due
 /// by `now` to the invoice queue and marks it queued; then hands over again every queued
 /// charge that no delivery settled by its requeue time (its job was dead-lettered or lost),
-/// or, once it was handed over `charge_max_queueings` times, records it failed with the
+/// or, once it was handed over `job_max_queueings` times, records it failed with the
 /// INVOICE_DEAD_LETTERED alarm. Enqueue first, then mark: a charge queued but left unmarked
 /// is queued again by the next run, and dispatch sends it once all the same.
 pub async fn queue_due_charges(
     deps: &Deps,
     now: OffsetDateTime,
     stop_at: OffsetDateTime,
-) -> Result<QueuedCharges, StoreError> {
-    let mut run = QueuedCharges::default();
+) -> Result<QueueRun, StoreError> {
+    let mut run = QueueRun::default();
     let mut cursor = None;
     loop {
         if OffsetDateTime::now_utc() >= stop_at {
@@ -499,7 +484,7 @@ pub async fn queue_due_charges(
                     continue;
                 }
             }
-            if stale.queueings >= deps.config.charge_max_queueings {
+            if stale.queueings >= deps.config.job_max_queueings {
                 match give_up_dead_lettered(deps, stale, now).await {
                     Ok(true) => run.dead_lettered += 1,
                     Ok(false) => {}
@@ -536,7 +521,7 @@ pub(crate) async fn hand_to_queue(deps: &Deps, job: &InvoiceJob, now: OffsetDate
         tracing::warn!(charge_id = %job.charge_id, error = %e, "invoice job not queued; the next run retries");
         return false;
     }
-    let requeue_at = now + deps.config.charge_requeue_after;
+    let requeue_at = now + deps.config.job_requeue_after;
     if let Err(e) = deps.charges.mark_queued(&job.charge_id, requeue_at).await {
         // Left as it was: it is queued again later; dispatch is idempotent per charge.
         tracing::warn!(charge_id = %job.charge_id, error = %e, "queued but not marked; it may be queued again (sent once)");
@@ -549,7 +534,7 @@ pub(crate) async fn hand_to_queue(deps: &Deps, job: &InvoiceJob, now: OffsetDate
 /// false if one holds it or it was settled meanwhile.
 async fn give_up_dead_lettered(
     deps: &Deps,
-    stale: &StaleCharge,
+    stale: &Stale<InvoiceJob>,
     now: OffsetDateTime,
 ) -> Result<bool, StoreError> {
     let job = &stale.job;

@@ -162,7 +162,7 @@ pub trait Charges: Send + Sync {
         now: OffsetDateTime,
         limit: usize,
         cursor: Option<String>,
-    ) -> Result<Page<StaleCharge>, StoreError>;
+    ) -> Result<Page<Stale<InvoiceJob>>, StoreError>;
     /// A charge's current status; None if there is no such charge.
     async fn status(&self, charge_id: &ChargeId) -> Result<Option<ChargeStatus>, StoreError>;
     /// The stored charge (what its invoice is built from) and its status, read consistently.
@@ -205,11 +205,12 @@ pub trait Charges: Send + Sync {
     async fn release(&self, charge_id: &ChargeId, until: OffsetDateTime) -> Result<(), StoreError>;
 }
 
-/// A charge still queued at its requeue time: no delivery of its job settled it (the job
-/// was dead-lettered, or lost), so nothing would ever invoice it without the scheduled run.
+/// A charge or confirmation still queued at its requeue time: no delivery of its job settled
+/// it (the job was dead-lettered, or lost), so nothing would ever send it without the
+/// scheduled run.
 #[derive(Debug, Clone, PartialEq)]
-pub struct StaleCharge {
-    pub job: InvoiceJob,
+pub struct Stale<T> {
+    pub job: T,
     /// How many times it was handed to the queue so far.
     pub queueings: u32,
 }
@@ -222,8 +223,19 @@ pub trait Confirmations: Send + Sync {
         &self,
         id: &ConfirmationId,
     ) -> Result<Option<(Confirmation, ConfirmationStatus)>, StoreError>;
-    /// Marks a scheduled confirmation as handed to the queue (false if it was not scheduled).
-    async fn mark_queued(&self, id: &ConfirmationId) -> Result<bool, StoreError>;
+    /// Marks a confirmation as handed to the queue, as [`Charges::mark_queued`].
+    async fn mark_queued(
+        &self,
+        id: &ConfirmationId,
+        requeue_at: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+    /// Queued confirmations whose requeue time came by `now`, as [`Charges::stale_queued`].
+    async fn stale_queued(
+        &self,
+        now: OffsetDateTime,
+        limit: usize,
+        cursor: Option<String>,
+    ) -> Result<Page<Stale<Confirmation>>, StoreError>;
     /// Confirmations not yet handed to the queue, oldest first, one page at a time.
     async fn unqueued(
         &self,

@@ -8,9 +8,11 @@ use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use procurement::StoreError;
 use procurement::ids::ChargeId;
 use procurement::model::{ChargeOutcome, ChargeStatus, InvoiceJob};
-use procurement::ports::{Charges, Page, StaleCharge};
+use procurement::ports::{Charges, Page, Stale};
 
-use super::{DynamoStore, Item, condition_held, decode_listed, item, rfc3339, s, unavailable};
+use super::{
+    DynamoStore, Item, condition_held, decode_listed, item, rfc3339, s, stale_listed, unavailable,
+};
 
 const SK: &str = "CHARGE";
 const SCHEDULED_CHARGES_INDEX: &str = "CHARGE#scheduled";
@@ -97,26 +99,12 @@ impl Charges for DynamoStore {
         now: time::OffsetDateTime,
         limit: usize,
         cursor: Option<String>,
-    ) -> Result<Page<StaleCharge>, StoreError> {
+    ) -> Result<Page<Stale<InvoiceJob>>, StoreError> {
         let below = format!("{}$", rfc3339(now));
         let (items, next) = self
             .query_gsi2_page(QUEUED_CHARGES_INDEX, Some(below), limit, cursor)
             .await?;
-        let jobs: Vec<InvoiceJob> = decode_listed(&items);
-        // decode_listed skips what it cannot read; pair each job with its own item's count.
-        let items = jobs
-            .into_iter()
-            .map(|job| {
-                let queueings = items
-                    .iter()
-                    .find(|i| i.get("PK").and_then(|v| v.as_s().ok()) == Some(&pk(&job.charge_id)))
-                    .and_then(|i| i.get("queueings"))
-                    .and_then(|v| v.as_n().ok())
-                    .and_then(|n| n.parse().ok())
-                    .unwrap_or(1);
-                StaleCharge { job, queueings }
-            })
-            .collect();
+        let items = stale_listed(&items);
         Ok(Page { items, next })
     }
 

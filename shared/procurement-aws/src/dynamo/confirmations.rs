@@ -1,17 +1,22 @@
 //! Order confirmations (`CONFIRMATION#<id>` / `CONFIRMATION`) with their `status`; listed in
-//! GSI2 `CONFIRMATION#scheduled` by creation time until handed to the queue; `claimed_until`
+//! GSI2 `CONFIRMATION#scheduled` by creation time until handed to the queue, then in
+//! `CONFIRMATION#queued` by requeue time (with `queueings`) until settled; `claimed_until`
 //! (Unix ms) while a dispatcher posts one; `outcome` (JSON) once the Network answered.
 
 use async_trait::async_trait;
+use aws_sdk_dynamodb::types::AttributeValue;
 use procurement::StoreError;
 use procurement::ids::ConfirmationId;
 use procurement::model::{Confirmation, ConfirmationOutcome, ConfirmationStatus};
-use procurement::ports::{Confirmations, Page};
+use procurement::ports::{Confirmations, Page, Stale};
 
-use super::{DynamoStore, Item, condition_held, decode_listed, item, rfc3339, s};
+use super::{DynamoStore, Item, condition_held, decode_listed, item, rfc3339, s, stale_listed};
 
 const SK: &str = "CONFIRMATION";
 const SCHEDULED_INDEX: &str = "CONFIRMATION#scheduled";
+/// Confirmations handed to the queue, by the time the scheduled run hands them over again if
+/// no delivery settled them by then.
+const QUEUED_INDEX: &str = "CONFIRMATION#queued";
 const UNSETTLED: &str = "#status IN (:scheduled, :queued)";
 
 fn pk(id: &ConfirmationId) -> String {
@@ -48,21 +53,45 @@ impl Confirmations for DynamoStore {
             .await
     }
 
-    async fn mark_queued(&self, id: &ConfirmationId) -> Result<bool, StoreError> {
-        let result = self
+    async fn mark_queued(
+        &self,
+        id: &ConfirmationId,
+        requeue_at: time::OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let mut update = self
             .client
             .update_item()
             .table_name(&self.table)
             .key("PK", s(pk(id)))
             .key("SK", s(SK))
-            .update_expression("SET #status = :queued REMOVE GSI2PK, GSI2SK")
-            .condition_expression("#status = :scheduled")
+            .update_expression(
+                "SET #status = :queued, GSI2PK = :index, GSI2SK = :sk ADD queueings :one",
+            )
+            .condition_expression(UNSETTLED)
             .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":queued", s(ConfirmationStatus::Queued.as_str()))
-            .expression_attribute_values(":scheduled", s(ConfirmationStatus::Scheduled.as_str()))
-            .send()
-            .await;
-        condition_held(result)
+            .expression_attribute_values(":index", s(QUEUED_INDEX))
+            .expression_attribute_values(":sk", s(format!("{}#{id}", rfc3339(requeue_at))))
+            .expression_attribute_values(":one", AttributeValue::N("1".into()));
+        for (name, value) in unsettled_values() {
+            update = update.expression_attribute_values(name, s(value));
+        }
+        condition_held(update.send().await)
+    }
+
+    async fn stale_queued(
+        &self,
+        now: time::OffsetDateTime,
+        limit: usize,
+        cursor: Option<String>,
+    ) -> Result<Page<Stale<Confirmation>>, StoreError> {
+        let below = format!("{}$", rfc3339(now));
+        let (items, next) = self
+            .query_gsi2_page(QUEUED_INDEX, Some(below), limit, cursor)
+            .await?;
+        Ok(Page {
+            items: stale_listed(&items),
+            next,
+        })
     }
 
     async fn unqueued(

@@ -188,6 +188,25 @@ fn decode_listed<T: DeserializeOwned>(items: &[Item]) -> Vec<T> {
         .collect()
 }
 
+/// Listed queued records with the number of times each was handed to the queue (`queueings`);
+/// unreadable ones are skipped, as in [`decode_listed`].
+fn stale_listed<T: DeserializeOwned>(items: &[Item]) -> Vec<procurement::ports::Stale<T>> {
+    items
+        .iter()
+        .filter_map(|i| {
+            let job = decode(i)
+                .map_err(|e| tracing::error!(error = %e, "unreadable record skipped in a listing"))
+                .ok()?;
+            let queueings = i
+                .get("queueings")
+                .and_then(|v| v.as_n().ok())
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(1);
+            Some(procurement::ports::Stale { job, queueings })
+        })
+        .collect()
+}
+
 impl DynamoStore {
     pub fn new(client: aws_sdk_dynamodb::Client, table: &str) -> Self {
         Self {

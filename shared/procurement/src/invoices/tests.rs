@@ -698,9 +698,9 @@ async fn installments_are_queued_only_once_due() {
         .unwrap();
     assert_eq!(
         run,
-        QueuedCharges {
+        QueueRun {
             queued: 1,
-            ..QueuedCharges::default()
+            ..QueueRun::default()
         }
     );
     assert_eq!(status(&world, "agmt-0002-1").await, "queued");
@@ -851,7 +851,7 @@ async fn a_charge_whose_job_was_dead_lettered_is_queued_again_after_the_requeue_
     let world = FakeWorld::demo_live().await;
     let charge = job("agmt-0003-1", DUE);
     add_charge(&world, &charge, "scheduled");
-    let after = world.deps.config.charge_requeue_after;
+    let after = world.deps.config.job_requeue_after;
     assert_eq!(
         queue_due_charges(&world.deps, now(), far_off())
             .await
@@ -883,7 +883,7 @@ async fn a_charge_whose_job_was_dead_lettered_is_queued_again_after_the_requeue_
     let run = queue_due_charges(&world.deps, much_later, far_off())
         .await
         .unwrap();
-    assert_eq!(run, QueuedCharges::default());
+    assert_eq!(run, QueueRun::default());
     assert_eq!(
         dispatch_job(&world.deps, &jobs[0], Delivery::first(much_later)).await,
         JobOutcome::Done
@@ -896,8 +896,8 @@ async fn a_charge_handed_over_as_often_as_allowed_is_recorded_failed_not_left_qu
     let world = FakeWorld::demo_live().await;
     let charge = job("agmt-0004-1", DUE);
     add_charge(&world, &charge, "scheduled");
-    let after = world.deps.config.charge_requeue_after + Duration::minutes(1);
-    let max = world.deps.config.charge_max_queueings;
+    let after = world.deps.config.job_requeue_after + Duration::minutes(1);
+    let max = world.deps.config.job_max_queueings;
     let mut at = now();
     for _ in 0..max {
         let run = queue_due_charges(&world.deps, at, far_off()).await.unwrap();
@@ -928,7 +928,7 @@ async fn a_charge_handed_over_as_often_as_allowed_is_recorded_failed_not_left_qu
     let run = queue_due_charges(&world.deps, at + after * 2, far_off())
         .await
         .unwrap();
-    assert_eq!(run, QueuedCharges::default());
+    assert_eq!(run, QueueRun::default());
     assert!(world.invoice_sender.posts().is_empty());
 }
 
@@ -942,9 +942,9 @@ async fn the_scheduled_run_stops_at_its_time_limit_and_the_next_goes_on() {
         .unwrap();
     assert_eq!(
         run,
-        QueuedCharges {
+        QueueRun {
             unfinished: true,
-            ..QueuedCharges::default()
+            ..QueueRun::default()
         }
     );
     assert!(world.queue.jobs.lock().unwrap().is_empty());

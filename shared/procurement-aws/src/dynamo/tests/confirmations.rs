@@ -73,19 +73,49 @@ async fn get_returns_the_confirmation_with_its_status() {
 }
 
 #[tokio::test]
-async fn marking_queued_is_conditional_on_being_scheduled() {
+async fn a_queued_confirmation_is_listed_by_requeue_time_and_counts_its_queueings() {
     let table = Table::new();
-    assert!(table.store.mark_queued(&id()).await.unwrap());
+    let requeue_at = at(86_400);
+    assert!(table.store.mark_queued(&id(), requeue_at).await.unwrap());
     let call = table.only_call();
     assert_key(&call.body);
-    assert_eq!(call.body["ConditionExpression"], "#status = :scheduled");
+    assert_eq!(
+        call.body["ConditionExpression"],
+        "#status IN (:scheduled, :queued)"
+    );
     assert_eq!(
         call.body["UpdateExpression"],
-        "SET #status = :queued REMOVE GSI2PK, GSI2SK"
+        "SET #status = :queued, GSI2PK = :index, GSI2SK = :sk ADD queueings :one"
     );
     assert_eq!(value(&call.body, ":queued"), &s("queued"));
+    assert_eq!(value(&call.body, ":index"), &s("CONFIRMATION#queued"));
+    assert_eq!(
+        value(&call.body, ":sk"),
+        &s(&format!("{}#conf-1", rfc3339(requeue_at)))
+    );
+    assert_eq!(value(&call.body, ":one"), &n(1));
     table.then(Answer::condition_failed());
-    assert!(!table.store.mark_queued(&id()).await.unwrap());
+    assert!(!table.store.mark_queued(&id(), requeue_at).await.unwrap());
+}
+
+#[tokio::test]
+async fn stale_queued_confirmations_are_those_whose_requeue_time_came() {
+    let table = Table::new();
+    let queued = confirmation("conf-1");
+    let mut listed = stored(&queued, ConfirmationStatus::Queued);
+    listed["queueings"] = n(3);
+    table.then(Answer::page(vec![listed], None));
+    let page = table.store.stale_queued(at(0), 100, None).await.unwrap();
+    assert_eq!(page.items.len(), 1);
+    assert_eq!(page.items[0].job, queued);
+    assert_eq!(page.items[0].queueings, 3);
+    let call = table.only_call();
+    assert_eq!(call.body["IndexName"], "GSI2");
+    assert_eq!(value(&call.body, ":pk"), &s("CONFIRMATION#queued"));
+    assert_eq!(
+        value(&call.body, ":upper"),
+        &s(&format!("{}$", rfc3339(at(0))))
+    );
 }
 
 #[tokio::test]
