@@ -2,7 +2,7 @@
 """Move the invoice dead-letter queue's messages back to the invoice queue.
 
     scripts/redrive_dlq.py                      the local stack's queues (.local/stack.env)
-    scripts/redrive_dlq.py --dlq-url URL --queue-url URL [--max N]
+    scripts/redrive_dlq.py --dlq-url URL --queue-url URL [--max N] [--containing TEXT]
                                                 a deployed stack's (stack outputs
                                                 InvoiceDeadLetterQueueUrl and InvoiceQueueUrl),
                                                 with the caller's AWS credentials
@@ -41,6 +41,7 @@ def main() -> int:
     parser.add_argument("--dlq-url")
     parser.add_argument("--queue-url")
     parser.add_argument("--max", type=int, default=None, help="move at most this many")
+    parser.add_argument("--containing", help="move only messages whose body contains this (e.g. a charge ID)")
     args = parser.parse_args()
     env = local_env()
     dlq_url = args.dlq_url or env.get("INVOICE_DLQ_URL")
@@ -57,7 +58,7 @@ def main() -> int:
             "aws_secret_access_key": env.get("AWS_SECRET_ACCESS_KEY", "testing"),
         }
     sqs = boto3.client("sqs", **kwargs)
-    moved = redrive(sqs, dlq_url, queue_url, args.max)
+    moved = redrive(sqs, dlq_url, queue_url, args.max, args.containing)
     print(f"moved {moved} message(s) from {dlq_url} to {queue_url}")
     return 0
 

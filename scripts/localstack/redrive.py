@@ -16,10 +16,12 @@ from typing import Any
 MOVE_VISIBILITY_SECONDS = 60
 
 
-def redrive(sqs: Any, dlq_url: str, queue_url: str, limit: int | None = None) -> int:
-    """Moves up to `limit` messages (all when None) from `dlq_url` to `queue_url`, each sent
-    before it is deleted, so none is lost; returns how many were moved."""
+def redrive(sqs: Any, dlq_url: str, queue_url: str, limit: int | None = None, containing: str | None = None) -> int:
+    """Moves up to `limit` messages (all when None) from `dlq_url` to `queue_url`, only those
+    whose body contains `containing` when given, each sent before it is deleted, so none is
+    lost; returns how many were moved. Messages passed over are made visible again at the end."""
     moved = 0
+    passed_over: list[str] = []
     while limit is None or moved < limit:
         batch = min(10, limit - moved) if limit is not None else 10
         out = sqs.receive_message(
@@ -31,12 +33,17 @@ def redrive(sqs: Any, dlq_url: str, queue_url: str, limit: int | None = None) ->
         )
         messages = out.get("Messages", [])
         if not messages:
-            return moved
+            break
         for message in messages:
+            if containing is not None and containing not in message["Body"]:
+                passed_over.append(message["ReceiptHandle"])
+                continue
             send: dict[str, Any] = {"QueueUrl": queue_url, "MessageBody": message["Body"]}
             if message.get("MessageAttributes"):
                 send["MessageAttributes"] = message["MessageAttributes"]
             sqs.send_message(**send)
             sqs.delete_message(QueueUrl=dlq_url, ReceiptHandle=message["ReceiptHandle"])
             moved += 1
+    for handle in passed_over:
+        sqs.change_message_visibility(QueueUrl=dlq_url, ReceiptHandle=handle, VisibilityTimeout=0)
     return moved

@@ -1320,7 +1320,16 @@ async fn when_ses_fails_the_order_stands_and_the_email_follows_on_the_next_run()
     assert!(!told(stack.sent_emails().await.unwrap()), "SES was down");
 
     // While another sender holds the email (a claim in DynamoDB), a scheduled run leaves it.
-    let waiting = store.outbox.pending(100).await.unwrap();
+    let mut waiting = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = store.outbox.pending(100, cursor).await.unwrap();
+        waiting.extend(page.items);
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
     let email_id = &waiting
         .iter()
         .find(|e| e.email.text.contains(&order_id))
@@ -1329,8 +1338,18 @@ async fn when_ses_fails_the_order_stands_and_the_email_follows_on_the_next_run()
     // Held for longer than any scheduled run takes, however loaded the machine.
     let now = time::OffsetDateTime::now_utc();
     let until = now + time::Duration::minutes(10);
-    assert!(store.outbox.claim(email_id, now, until).await.unwrap());
-    assert!(!store.outbox.claim(email_id, now, until).await.unwrap());
+    assert!(
+        store
+            .outbox
+            .claim(email_id, now, until)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(
+        store.outbox.claim(email_id, now, until).await.unwrap(),
+        None
+    );
     let event = json!({
         "version": "0", "id": "e2e-ses", "detail-type": "Scheduled Event", "source": "aws.events",
         "account": "123456789012", "time": "2026-11-24T10:00:00Z", "region": "us-east-1",
@@ -1348,7 +1367,14 @@ async fn when_ses_fails_the_order_stands_and_the_email_follows_on_the_next_run()
     store.outbox.release(email_id, until).await.unwrap();
     let now = time::OffsetDateTime::now_utc();
     let lapses = now + time::Duration::milliseconds(200);
-    assert!(store.outbox.claim(email_id, now, lapses).await.unwrap());
+    assert!(
+        store
+            .outbox
+            .claim(email_id, now, lapses)
+            .await
+            .unwrap()
+            .is_some()
+    );
     while time::OffsetDateTime::now_utc() <= lapses {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -1361,8 +1387,9 @@ async fn when_ses_fails_the_order_stands_and_the_email_follows_on_the_next_run()
         "sent by the next run, once"
     );
     let later = time::OffsetDateTime::now_utc();
-    assert!(
-        !store.outbox.claim(email_id, later, later).await.unwrap(),
+    assert_eq!(
+        store.outbox.claim(email_id, later, later).await.unwrap(),
+        None,
         "a sent email is gone from the outbox and cannot be claimed back into it"
     );
 }
@@ -2241,4 +2268,101 @@ async fn a_rotated_network_secret_and_the_previous_one_both_work() {
         )
         .await
         .unwrap();
+}
+
+/// The messages of the invoice dead-letter queue naming `charge_id`, left visible there.
+async fn dead_lettered(stack: &LocalStack, charge_id: &str) -> usize {
+    let dlq = stack.env.get("INVOICE_DLQ_URL").unwrap().clone();
+    let out = stack
+        .sqs()
+        .receive_message()
+        .queue_url(&dlq)
+        .max_number_of_messages(10)
+        .visibility_timeout(0)
+        .wait_time_seconds(1)
+        .send()
+        .await
+        .unwrap();
+    out.messages()
+        .iter()
+        .filter(|m| m.body().unwrap_or("").contains(charge_id))
+        .count()
+}
+
+#[tokio::test]
+async fn a_dead_lettered_invoice_is_queued_again_by_the_scheduled_run_and_a_redrive_sends_nothing_twice()
+ {
+    let stack = stack().await;
+    let endpoint = BuyerEndpoint::start(0).await.unwrap();
+    // The buyer's endpoint is down for longer than the queue retries.
+    endpoint.set_mode(BuyerMode::Status(503));
+    let (_, _, agreement_id) = ordered(&stack, &endpoint, "requeue", "prod-saas-upfront").await;
+    let charge_id = format!("{agreement_id}-1");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    while dead_lettered(&stack, &charge_id).await == 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the job never reached the dead-letter queue"
+        );
+    }
+    // Nothing else would ever send it: the charge is still queued.
+    assert_eq!(
+        wait_charge_status(&stack, &charge_id, "queued").await,
+        "queued"
+    );
+
+    // The buyer is back. A day later the scheduled run finds the charge still queued past its
+    // requeue time and hands it over again (run here with the product's own adapters, a day
+    // ahead, instead of waiting a day).
+    endpoint.set_mode(BuyerMode::Status(200));
+    let tomorrow = time::OffsetDateTime::now_utc() + time::Duration::hours(25);
+    let stop_at = time::OffsetDateTime::now_utc() + time::Duration::minutes(2);
+    let run = procurement::invoices::queue_due_charges(&stack.deps(), tomorrow, stop_at)
+        .await
+        .unwrap();
+    assert!(run.requeued >= 1, "{run:?}");
+    assert_eq!(
+        wait_charge_status(&stack, &charge_id, "invoiced").await,
+        "invoiced"
+    );
+    let before_redrive = invoices(&endpoint);
+    let ids: std::collections::BTreeSet<String> = before_redrive
+        .iter()
+        .filter_map(|r| {
+            let doc = cxml::parse(r.text().as_bytes()).ok()?;
+            Some(doc.payload_id)
+        })
+        .collect();
+    assert_eq!(ids.len(), 1, "every attempt is the same invoice: {ids:?}");
+
+    // The operator redrives the dead-letter queue: the old job is taken and sends nothing.
+    let seen: std::collections::BTreeSet<String> = stack
+        .deliveries()
+        .into_iter()
+        .map(|d| d.message_id)
+        .collect();
+    let python = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python");
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/redrive_dlq.py");
+    // Only this test's job: other tests' dead-lettered jobs stay where their tests look.
+    let out = std::process::Command::new(python)
+        .arg(script)
+        .args(["--containing", &format!("\"{charge_id}\"")])
+        .env("LOCAL_DIR", e2e::stack::local_dir())
+        .output()
+        .expect("the redrive script runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_taken(&stack, |d| {
+        !seen.contains(&d.message_id) && d.body.contains(&charge_id)
+    })
+    .await;
+    assert_eq!(
+        invoices(&endpoint).len(),
+        before_redrive.len(),
+        "the redriven job finds the charge invoiced and sends nothing"
+    );
+    assert_eq!(dead_lettered(&stack, &charge_id).await, 0);
 }

@@ -51,6 +51,13 @@ class Redrive(unittest.TestCase):
         self.assertEqual(len(self.bodies(self.queue)), 3)
         self.assertEqual(len(self.bodies(self.dlq)), 2)
 
+    def test_a_filter_moves_only_the_named_messages_and_leaves_the_rest_visible(self):
+        for n in range(4):
+            self.sqs.send_message(QueueUrl=self.dlq, MessageBody=json.dumps({"charge_id": f"c-{n}"}))
+        self.assertEqual(redrive(self.sqs, self.dlq, self.queue, containing='"c-2"'), 1)
+        self.assertEqual(self.bodies(self.queue), [json.dumps({"charge_id": "c-2"})])
+        self.assertEqual(len(self.bodies(self.dlq)), 3, "passed over, visible again at once")
+
 
 if __name__ == "__main__":
     unittest.main()
