@@ -4,7 +4,8 @@
 # you are using is left alone, runs `cargo test -p e2e --features stack` and the headless Chromium
 # test in tests/browser/, and stops the stack.
 #
-# Environment: E2E_MOTO_PORT (5065), E2E_WATCH_PORT (9010), E2E_KEEP=1 keeps the stack up.
+# Environment: E2E_MOTO_PORT (5065), E2E_WATCH_PORT (9010), E2E_ARIBA_NETWORK_PORT (9012),
+# E2E_FAULT_PROXY_PORT (9014), E2E_KEEP=1 keeps the stack up.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +13,8 @@ export LOCAL_DIR="$PWD/.local/e2e"
 export MOTO_PORT="${E2E_MOTO_PORT:-5065}"
 export WATCH_PORT="${E2E_WATCH_PORT:-9010}"
 export ARIBA_NETWORK_PORT="${E2E_ARIBA_NETWORK_PORT:-9012}"
+# The functions reach moto through the fault proxy, so the fault tier can cut them off.
+export FAULT_PROXY_PORT="${E2E_FAULT_PROXY_PORT:-9014}"
 # Failed invoice jobs come back after 2 s instead of the deployed 24 minutes, so the retry and
 # dead-letter tests take seconds; the redrive count is the template's.
 export SQS_VISIBILITY_TIMEOUT="${SQS_VISIBILITY_TIMEOUT:-2}"
@@ -37,7 +40,13 @@ scripts/run-local.sh > "$LOCAL_DIR.run.log" 2>&1 || {
 }
 echo "e2e: local stack up (API http://127.0.0.1:$WATCH_PORT, moto http://127.0.0.1:$MOTO_PORT)"
 status=0
-cargo test -p e2e --features stack --locked -- --test-threads 4 "$@" || status=$?
+# The fault tier (tests named faults::) cuts the functions off from AWS services: it runs
+# alone, after the others, one test at a time.
+cargo test -p e2e --features stack --locked -- --test-threads 4 --skip faults:: "$@" || status=$?
+if [ "$status" = 0 ]; then
+  echo "e2e: fault tier (one test at a time)"
+  cargo test -p e2e --features stack --locked --test stack -- --test-threads 1 faults:: "$@" || status=$?
+fi
 if [ "$status" = 0 ]; then
   echo "e2e: browser test (headless Chromium)"
   .venv/bin/python tests/browser/punchout_in_chromium.py || status=$?

@@ -15,6 +15,8 @@ that API Gateway and Lambda would provide, for running the product without an AW
     local_stack.py schedule           invoke the template's scheduled functions with an
                                       EventBridge "Scheduled Event", once or --every N seconds
     local_stack.py emails             the emails moto's SES has accepted
+    local_stack.py fault-proxy --port P  the fault-injecting proxy in front of moto that the
+                                      e2e fault tier puts between the functions and AWS
     local_stack.py ariba-network      the SAP Ariba Network stand-in on 127.0.0.1:$ARIBA_NETWORK_PORT:
                                       checks and records the order confirmations it receives
 
@@ -42,7 +44,7 @@ _SCRIPTS = str(Path(__file__).resolve().parent)
 if _SCRIPTS not in sys.path:
     sys.path.insert(0, _SCRIPTS)
 
-from localstack import ariba_network, config, resources, scheduler, sqs_poller
+from localstack import ariba_network, config, fault_proxy, resources, scheduler, sqs_poller
 from localstack.config import ENDPOINT, HOST, MOTO_PORT, WATCH_PORT, WATCH_URL, log
 from localstack.resources import Moto
 from localstack.supervisor import MANAGED, port_open, read_pid, spawn, stop, wait_http
@@ -127,6 +129,15 @@ def cmd_ariba_network(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_fault_proxy(args: argparse.Namespace) -> int:
+    """The fault-injecting proxy in front of moto (fault_proxy.py), until stopped."""
+    server = fault_proxy.serve(HOST, args.port, ENDPOINT)
+    log(f"fault proxy on http://{HOST}:{args.port} in front of {ENDPOINT}")
+    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
+    server.serve_forever()
+    return 0
+
+
 def cmd_emails(args: argparse.Namespace) -> int:
     """Emails accepted by moto's SES, from its internal data API."""
     try:
@@ -163,6 +174,9 @@ def main() -> int:
     sc.add_argument("--timeout", type=float, default=1200)
     sc.set_defaults(func=cmd_schedule)
     sub.add_parser("emails").set_defaults(func=cmd_emails)
+    fp = sub.add_parser("fault-proxy")
+    fp.add_argument("--port", type=int, required=True)
+    fp.set_defaults(func=cmd_fault_proxy)
     an = sub.add_parser("ariba-network")
     an.add_argument("--port", type=int, default=config.ARIBA_NETWORK_PORT)
     an.set_defaults(func=cmd_ariba_network)

@@ -72,12 +72,24 @@ else
   echo "run-local: WARNING: the seed-demo binary (package e2e) does not exist yet: no demo data" >&2
 fi
 
+# The e2e tier's fault proxy (FAULT_PROXY_PORT): the functions reach moto through it, so a
+# test can cut them off from one AWS service while the tests and the SQS poller still see
+# moto. Without it the functions talk to moto directly.
+FUNCTIONS_ENV="$LOCAL_DIR/stack.env"
+if [ -n "${FAULT_PROXY_PORT:-}" ]; then
+  "$PY" "${STACK[@]}" spawn fault-proxy -- "$PY" "${STACK[@]}" fault-proxy --port "$FAULT_PROXY_PORT"
+  for _ in $(seq 1 50); do port_taken "$FAULT_PROXY_PORT" && break; sleep 0.2; done
+  FUNCTIONS_ENV="$LOCAL_DIR/functions.env"
+  sed "s#^AWS_ENDPOINT_URL=.*#AWS_ENDPOINT_URL=http://127.0.0.1:$FAULT_PROXY_PORT#" "$LOCAL_DIR/stack.env" > "$FUNCTIONS_ENV"
+  echo "FAULT_PROXY_URL=http://127.0.0.1:$FAULT_PROXY_PORT" >> "$LOCAL_DIR/stack.env"
+fi
+
 WATCH_ARGS=()
 # The e2e tier sets WATCH_IGNORE_CHANGES=1: an edit in the tree while tests run must not restart
 # a function in the middle of a request. `make run` reloads on edits, as a developer expects.
 [ "${WATCH_IGNORE_CHANGES:-0}" = 1 ] && WATCH_ARGS+=(--ignore-changes)
 "$PY" "${STACK[@]}" spawn watch -- cargo lambda watch "${WATCH_ARGS[@]}" \
-  --invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT" --env-file "$LOCAL_DIR/stack.env" --disable-cors
+  --invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT" --env-file "$FUNCTIONS_ENV" --disable-cors
 # The SAP Ariba Network stand-in: order confirmations go there (ARIBA_NETWORK_URL in stack.env).
 "$PY" "${STACK[@]}" spawn ariba-network -- "$PY" "${STACK[@]}" ariba-network --port "$ARIBA_NETWORK_PORT"
 POLLER_ARGS=()

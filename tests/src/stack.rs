@@ -208,6 +208,27 @@ impl LocalStack {
         .await
     }
 
+    /// Gives the functions' connections to one AWS service (`dynamodb`, `sqs`, `ses`, or `*`
+    /// for all) a fault: `refuse` (dropped unanswered, as by a stopped moto), `error500`, or
+    /// `pass` to lift it. Only the functions are affected: the tests and the SQS poller reach
+    /// moto directly. Needs the e2e stack's fault proxy (`FAULT_PROXY_URL` in stack.env).
+    pub async fn set_fault(&self, service: &str, mode: &str) -> Result<(), Error> {
+        let proxy = self
+            .env
+            .get("FAULT_PROXY_URL")
+            .ok_or("the stack runs without a fault proxy: start it with FAULT_PROXY_PORT set")?;
+        let reply = self
+            .http
+            .post(format!("{proxy}/__faults"))
+            .json(&serde_json::json!({"service": service, "mode": mode}))
+            .send()
+            .await?;
+        if !reply.status().is_success() {
+            return Err(format!("fault proxy: {}", reply.text().await?).into());
+        }
+        Ok(())
+    }
+
     /// Sends a raw Lambda event to a function through cargo lambda watch's invoke API:
     /// how tests give the admin API the IAM caller that API Gateway would put in the event.
     pub async fn invoke(&self, function: &str, event: &Value) -> Result<Value, Error> {

@@ -2366,3 +2366,238 @@ async fn a_dead_lettered_invoice_is_queued_again_by_the_scheduled_run_and_a_redr
     );
     assert_eq!(dead_lettered(&stack, &charge_id).await, 0);
 }
+
+/// The fault tier: each test cuts the functions off from one dependency in the middle of a
+/// flow, checks that nothing is lost or doubled while it is down, lifts the fault, lets the
+/// system catch up, and checks that everything happened exactly once. `scripts/e2e.sh` runs
+/// these alone, one at a time, after the other tests (the faults would disturb them).
+mod faults {
+    use super::*;
+
+    /// Lifts every fault when the test ends, also when it fails half way.
+    struct Faulted<'a>(&'a LocalStack);
+
+    impl Drop for Faulted<'_> {
+        fn drop(&mut self) {
+            // Drop cannot await (and the test's runtime is blocked here): a plain blocking
+            // request to the proxy lifts the faults.
+            let Some(url) = self.0.env.get("FAULT_PROXY_URL") else {
+                return;
+            };
+            let address = url.trim_start_matches("http://");
+            let body = r#"{"service": "*", "mode": "pass"}"#;
+            if let Ok(mut conn) = std::net::TcpStream::connect(address) {
+                use std::io::{Read, Write};
+                let request = format!(
+                    "POST /__faults HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                conn.write_all(request.as_bytes()).ok();
+                let mut answer = Vec::new();
+                conn.read_to_end(&mut answer).ok();
+            }
+        }
+    }
+
+    async fn cut(stack: &LocalStack, service: &str, mode: &str) {
+        stack.set_fault(service, mode).await.unwrap();
+    }
+
+    async fn emails_naming(stack: &LocalStack, text: &str) -> usize {
+        stack
+            .sent_emails()
+            .await
+            .unwrap()
+            .iter()
+            .filter(|e| e.body.contains(text))
+            .count()
+    }
+
+    /// A live buyer with a cart approved for `product_id`: the quote ID and the PO that
+    /// orders it.
+    async fn approved(
+        stack: &LocalStack,
+        endpoint: &BuyerEndpoint,
+        tag: &str,
+        product_id: &str,
+    ) -> (Party, String, PurchaseOrder) {
+        let party = live_buyer(stack, tag, Some(endpoint.url(e2e::buyer::INVOICE_PATH))).await;
+        let delivered = request_approval(stack, &party, endpoint, product_id).await;
+        let poom = buyer::cart_message(&delivered.doc).unwrap();
+        let quote_id = poom.items[0]
+            .item_id
+            .supplier_part_auxiliary_id
+            .clone()
+            .unwrap();
+        let po = PurchaseOrder::from_cart(&format!("PO-FAULT-{quote_id}"), poom);
+        (party, quote_id, po)
+    }
+
+    async fn scheduled_run_result(stack: &LocalStack) -> Result<serde_json::Value, String> {
+        let event = json!({
+            "version": "0", "id": "e2e-fault-run", "detail-type": "Scheduled Event",
+            "source": "aws.events", "account": "123456789012", "time": "2026-11-24T10:00:00Z",
+            "region": "us-east-1", "resources": [], "detail": {}
+        });
+        match stack.invoke("offer-expiry-check", &event).await {
+            Ok(out) if out.get("errorMessage").is_none() => Ok(out),
+            Ok(out) => Err(out.to_string()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    async fn wait_emails(stack: &LocalStack, text: &str, count: usize) -> usize {
+        let deadline = tokio::time::Instant::now() + INVOICE_WAIT;
+        loop {
+            let n = emails_naming(stack, text).await;
+            if n >= count || tokio::time::Instant::now() >= deadline {
+                return n;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn dynamodb_down_during_an_order_loses_nothing_and_the_resent_order_counts_once() {
+        let _ses = SES.write().await;
+        let stack = stack().await;
+        let endpoint = BuyerEndpoint::start(0).await.unwrap();
+        let (party, quote_id, po) =
+            approved(&stack, &endpoint, "fault-ddb", "prod-saas-upfront").await;
+        let _lift = Faulted(&stack);
+        cut(&stack, "dynamodb", "refuse").await;
+        let (code, text) = send_order(&stack, &party, &po).await;
+        // Coupa and Ariba resend a PO whose answer was a 5xx; a 2xx here would lose it.
+        assert!(code >= 500, "{code} {text}");
+        assert!(!text.contains("secret"), "{text}");
+        assert_eq!(agreements_of_quote(&stack, &quote_id).await, 0);
+
+        cut(&stack, "dynamodb", "pass").await;
+        let (code, text) = send_order(&stack, &party, &po).await;
+        assert_eq!(code, 200, "{text}");
+        let (code, _) = send_order(&stack, &party, &po).await;
+        assert_eq!(code, 200, "a further resend gets the same answer");
+        assert_eq!(agreements_of_quote(&stack, &quote_id).await, 1);
+        assert_eq!(wait_emails(&stack, &po.order_id, 1).await, 1);
+        assert_eq!(
+            wait_invoices(&endpoint, 1, INVOICE_WAIT).await.len(),
+            1,
+            "the upfront charge is invoiced once"
+        );
+    }
+
+    #[tokio::test]
+    async fn ses_failing_during_an_order_delays_the_email_and_sends_it_once() {
+        let _ses = SES.write().await;
+        let stack = stack().await;
+        let endpoint = BuyerEndpoint::start(0).await.unwrap();
+        let (party, quote_id, po) =
+            approved(&stack, &endpoint, "fault-ses", "prod-saas-upfront").await;
+        let _lift = Faulted(&stack);
+        cut(&stack, "ses", "error500").await;
+        let (code, text) = send_order(&stack, &party, &po).await;
+        assert_eq!(code, 200, "SES is not the order's business: {text}");
+        assert_eq!(agreements_of_quote(&stack, &quote_id).await, 1);
+        // A run while SES still fails keeps the email waiting.
+        scheduled_run_result(&stack).await.ok();
+        assert_eq!(emails_naming(&stack, &po.order_id).await, 0);
+
+        cut(&stack, "ses", "pass").await;
+        scheduled_run_result(&stack).await.unwrap();
+        scheduled_run_result(&stack).await.unwrap();
+        assert_eq!(emails_naming(&stack, &po.order_id).await, 1, "sent once");
+    }
+
+    #[tokio::test]
+    async fn sqs_down_during_an_order_then_dynamodb_down_during_the_run_and_the_invoice_still_goes_once()
+     {
+        let _ses = SES.write().await;
+        let stack = stack().await;
+        let endpoint = BuyerEndpoint::start(0).await.unwrap();
+        let (party, _, po) = approved(&stack, &endpoint, "fault-sqs", "prod-saas-upfront").await;
+        let _lift = Faulted(&stack);
+        cut(&stack, "sqs", "refuse").await;
+        let (code, text) = send_order(&stack, &party, &po).await;
+        assert_eq!(code, 200, "the order stands without the queue: {text}");
+        let charges = charges_of_order(&stack, &po.order_id).await;
+        assert_eq!(charges.len(), 1);
+        let charge_id = charges[0]["charge_id"].as_str().unwrap().to_string();
+        assert_eq!(
+            wait_charge_status(&stack, &charge_id, "scheduled").await,
+            "scheduled",
+            "not queued: left for the scheduled run"
+        );
+
+        // The run while the table is out of reach fails, and loses nothing.
+        cut(&stack, "sqs", "pass").await;
+        cut(&stack, "dynamodb", "refuse").await;
+        assert!(scheduled_run_result(&stack).await.is_err());
+        cut(&stack, "dynamodb", "pass").await;
+        assert_eq!(
+            wait_charge_status(&stack, &charge_id, "scheduled").await,
+            "scheduled"
+        );
+        assert!(invoices(&endpoint).is_empty());
+
+        // Everything back: the next run queues it and it is invoiced, once.
+        scheduled_run_result(&stack).await.unwrap();
+        assert_eq!(
+            wait_charge_status(&stack, &charge_id, "invoiced").await,
+            "invoiced"
+        );
+        scheduled_run_result(&stack).await.unwrap();
+        assert_eq!(invoices(&endpoint).len(), 1);
+    }
+
+    #[tokio::test]
+    async fn dynamodb_down_while_an_invoice_job_is_delivered_retries_it_and_invoices_once() {
+        let _ses = SES.write().await;
+        let stack = stack().await;
+        let endpoint = BuyerEndpoint::start(0).await.unwrap();
+        let (party, _, po) =
+            approved(&stack, &endpoint, "fault-dispatch", "prod-saas-upfront").await;
+        let _lift = Faulted(&stack);
+        // The order's own enqueue fails: the job is handed to the queue below, by hand.
+        cut(&stack, "sqs", "refuse").await;
+        let (code, text) = send_order(&stack, &party, &po).await;
+        assert_eq!(code, 200, "{text}");
+        cut(&stack, "sqs", "pass").await;
+        let charge_id = charges_of_order(&stack, &po.order_id).await[0]["charge_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+
+        cut(&stack, "dynamodb", "refuse").await;
+        stack
+            .sqs()
+            .send_message()
+            .queue_url(&stack.config.invoice_queue_url)
+            .message_body(json!({ "charge_id": charge_id }).to_string())
+            .send()
+            .await
+            .unwrap();
+        // The dispatcher cannot read the charge: the message goes back to the queue.
+        let seen = stack
+            .wait_for_delivery(INVOICE_WAIT, |d| {
+                d.body.contains(&charge_id) && !d.deleted()
+            })
+            .await;
+        assert!(
+            seen.iter()
+                .any(|d| d.body.contains(&charge_id) && !d.deleted()),
+            "{seen:?}"
+        );
+        assert!(
+            invoices(&endpoint).is_empty(),
+            "nothing sent without the charge"
+        );
+
+        cut(&stack, "dynamodb", "pass").await;
+        assert_eq!(
+            wait_charge_status(&stack, &charge_id, "invoiced").await,
+            "invoiced"
+        );
+        assert_taken(&stack, |d| d.body.contains(&charge_id)).await;
+        assert_eq!(invoices(&endpoint).len(), 1);
+    }
+}
