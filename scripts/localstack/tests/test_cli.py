@@ -57,6 +57,7 @@ class Cli(unittest.TestCase):
                 "schedule      not running",
                 "ariba-network not running",
                 f"watch         pid {os.getpid()}",
+                "fault-proxy   not running",
                 "moto          not running",
                 f"moto          http://127.0.0.1:{moto}  (open)",
                 f"api           http://127.0.0.1:{api}  (closed)",
