@@ -17,7 +17,10 @@ Anything else is accepted with cXML status 200, as the Network answers a documen
 
 Every document is recorded, with its SharedSecret masked, as one JSON line of
 ariba-network.jsonl in the stack's directory: what the e2e tier and `make demo` read back.
-`POST /_mode` with `ok`, `status:<code>` or `hang` changes the answers (for the fault tier).
+`POST /_mode` with `ok`, `status:<code>` or `hang` changes the answers (for the fault tier). A
+hung document is recorded with code 0 when it arrives; its connection is held until the mode
+changes (and at least `HANG_AT_LEAST` seconds, past any client timeout of the local stack) and
+then closed without an answer, as an endpoint that never answers does.
 """
 
 from __future__ import annotations
@@ -39,6 +42,14 @@ from .config import log
 DTD_DIR = config.ROOT.parent / "shared" / "cxml" / "dtd" / "1.2.069"
 ANID = re.compile(r"^AN\d+(-T)?$")
 SECRET = re.compile(r"(<SharedSecret>)(.*?)(</SharedSecret>)", re.S)
+# Longer than the local stack's invoice/confirmation timeout (3 s in the e2e tier, at most 60 s
+# deployed), so a hung delivery is given up on by the client, not ended by the stand-in.
+HANG_AT_LEAST = 10.0
+HANG_AT_MOST = 120.0
+
+
+class NoAnswer(Exception):
+    """The stand-in hung: the connection is closed without an answer."""
 
 
 def ledger() -> Path:
@@ -136,17 +147,29 @@ class Network:
     def answer(self, xml: bytes) -> tuple[int, str]:
         mode = self.mode
         if mode == "hang":
-            time.sleep(3600)
+            self.hang(xml)
+        supplier_anid, secrets = network_secrets(self.secret_id, self.client)
+        # Described as usual in every mode, so the ledger says which order a refusal was for.
+        code, text, facts = judge(xml, supplier_anid, secrets)
         if mode.startswith("status:"):
             code = int(mode.split(":", 1)[1])
-            facts: dict = {}
             text = "Internal Server Error" if code >= 500 else "refused (stand-in mode)"
-        else:
-            supplier_anid, secrets = network_secrets(self.secret_id, self.client)
-            code, text, facts = judge(xml, supplier_anid, secrets)
         body = SECRET.sub(lambda m: m.group(1) + "***" + m.group(3), xml.decode(errors="replace"))
         self.record({**facts, "code": code, "text": text, "received_at": time.time(), "body": body})
         return code, response(code, text)
+
+
+    def hang(self, xml: bytes) -> None:
+        supplier_anid, secrets = network_secrets(self.secret_id, self.client)
+        _, _, facts = judge(xml, supplier_anid, secrets)
+        body = SECRET.sub(lambda m: m.group(1) + "***" + m.group(3), xml.decode(errors="replace"))
+        self.record({**facts, "code": 0, "text": "no answer (hang)", "received_at": time.time(), "body": body})
+        start = time.monotonic()
+        while time.monotonic() - start < HANG_AT_MOST:
+            if self.mode != "hang" and time.monotonic() - start >= HANG_AT_LEAST:
+                break
+            time.sleep(0.1)
+        raise NoAnswer()
 
 
 def response(code: int, text: str) -> str:
@@ -180,7 +203,11 @@ def serve(port: int, secret_id: str, client) -> ThreadingHTTPServer:
                 self.send_response(204)
                 self.end_headers()
                 return
-            code, answer = network.answer(body)
+            try:
+                code, answer = network.answer(body)
+            except NoAnswer:
+                self.close_connection = True
+                return
             # The Network answers a refused document with its cXML status in the body and the
             # matching HTTP status line.
             self.send_response(code if code in (200, 400, 401, 500, 503) else 200)

@@ -368,6 +368,31 @@ impl LocalStack {
             .collect()
     }
 
+    /// Sets how the Ariba Network stand-in answers (`ok`, `status:<code>`, `hang`), as the
+    /// fault tier needs; `ok` is the Network as usual.
+    pub async fn set_network_mode(&self, mode: &str) -> Result<(), Error> {
+        let reply = self
+            .http
+            .post(self.network_mode_url()?)
+            .body(mode.to_string())
+            .send()
+            .await?;
+        if !reply.status().is_success() {
+            return Err(format!("Ariba Network stand-in: {}", reply.status()).into());
+        }
+        Ok(())
+    }
+
+    /// Where the Network stand-in takes its mode: beside the cXML URL the functions post to.
+    pub fn network_mode_url(&self) -> Result<String, Error> {
+        let url = self
+            .env
+            .get("ARIBA_NETWORK_URL")
+            .ok_or("stack.env names no ARIBA_NETWORK_URL")?;
+        let parsed = reqwest::Url::parse(url)?;
+        Ok(parsed.join("/_mode")?.to_string())
+    }
+
     /// The Secrets Manager secret of the stack's Ariba Network account.
     pub fn network_secret_id(&self) -> String {
         self.env

@@ -2613,4 +2613,130 @@ mod faults {
         assert_taken(&stack, |d| d.body.contains(&charge_id)).await;
         assert_eq!(invoices(&endpoint).len(), 1);
     }
+
+    /// Puts the Ariba Network stand-in back to answering as usual when the test ends, also when
+    /// it fails half way (a blocking request: Drop cannot await).
+    struct NetworkFaulted(String);
+
+    impl Drop for NetworkFaulted {
+        fn drop(&mut self) {
+            let Ok(url) = reqwest::Url::parse(&self.0) else {
+                return;
+            };
+            let address = format!(
+                "{}:{}",
+                url.host_str().unwrap_or("127.0.0.1"),
+                url.port().unwrap_or(80)
+            );
+            if let Ok(mut conn) = std::net::TcpStream::connect(&address) {
+                use std::io::{Read, Write};
+                let request = format!(
+                    "POST /_mode HTTP/1.1\r\nHost: {address}\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+                );
+                conn.write_all(request.as_bytes()).ok();
+                let mut answer = Vec::new();
+                conn.read_to_end(&mut answer).ok();
+            }
+        }
+    }
+
+    /// What the Network stand-in has received for this order, until `done` says enough.
+    async fn wait_network(
+        stack: &LocalStack,
+        order_id: &str,
+        done: impl Fn(&[e2e::stack::NetworkReceipt]) -> bool,
+    ) -> Vec<e2e::stack::NetworkReceipt> {
+        let deadline = tokio::time::Instant::now() + INVOICE_WAIT;
+        loop {
+            let seen: Vec<_> = stack
+                .network_receipts()
+                .into_iter()
+                .filter(|r| r.order_id.as_deref() == Some(order_id))
+                .collect();
+            if done(&seen) || tokio::time::Instant::now() >= deadline {
+                return seen;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn the_ariba_network_failing_then_hanging_delays_the_confirmation_and_it_arrives_once() {
+        let stack = stack().await;
+        let (org_id, anid, _) = ariba_buyer(&stack, "fault-an", None).await;
+        let party = through_the_network(&anid);
+        let endpoint = BuyerEndpoint::start(0).await.unwrap();
+        let delivered = request_approval(&stack, &party, &endpoint, "prod-saas-upfront").await;
+        let poom = buyer::cart_message(&delivered.doc).unwrap();
+        let quote_id = poom.items[0]
+            .item_id
+            .supplier_part_auxiliary_id
+            .clone()
+            .unwrap();
+        let order_id = format!(
+            "PO-ARIBA-FAULT-{}",
+            time::OffsetDateTime::now_utc().unix_timestamp_nanos()
+        );
+        let po = PurchaseOrder::from_cart(&order_id, poom);
+        let _lift = NetworkFaulted(stack.network_mode_url().unwrap());
+        // The Network answers 500 (its "Internal Server Error"), then holds the connection
+        // without answering: each time the job goes back to the queue, never lost.
+        stack.set_network_mode("status:500").await.unwrap();
+        let (code, text) = send_order(&stack, &party, &po).await;
+        assert_eq!(
+            code, 200,
+            "the Network's trouble is not the order's: {text}"
+        );
+        assert_eq!(agreements_of_quote(&stack, &quote_id).await, 1);
+        let seen = wait_network(&stack, &order_id, |r| r.iter().any(|r| r.code == 500)).await;
+        assert!(seen.iter().any(|r| r.code == 500), "{seen:?}");
+        stack.set_network_mode("hang").await.unwrap();
+        let seen = wait_network(&stack, &order_id, |r| r.iter().any(|r| r.code == 0)).await;
+        assert!(
+            seen.iter().any(|r| r.code == 0),
+            "a delivery hung: {seen:?}"
+        );
+
+        stack.set_network_mode("ok").await.unwrap();
+        let confirmation = procurement::ids::ConfirmationId::for_order(
+            &org_id.as_str().into(),
+            &order_id.as_str().into(),
+        );
+        assert_taken(&stack, |d| d.body.contains(confirmation.as_str())).await;
+        let (_, status) = stack
+            .store()
+            .confirmations
+            .get(&confirmation)
+            .await
+            .unwrap()
+            .expect("the confirmation is stored");
+        assert_eq!(status, procurement::model::ConfirmationStatus::Confirmed);
+        let seen = wait_network(&stack, &order_id, |_| true).await;
+        assert_eq!(
+            seen.iter().filter(|r| r.code == 200).count(),
+            1,
+            "accepted once: {seen:?}"
+        );
+        let payload = |r: &e2e::stack::NetworkReceipt| {
+            r.body
+                .split("payloadID=\"")
+                .nth(1)
+                .and_then(|rest| rest.split('"').next())
+                .map(str::to_string)
+        };
+        assert!(
+            seen.iter().all(|r| payload(r) == payload(&seen[0])),
+            "every delivery was the same confirmation: {seen:?}"
+        );
+        // A scheduled run after all this sends nothing more.
+        scheduled_run_result(&stack).await.unwrap();
+        assert_eq!(
+            wait_network(&stack, &order_id, |_| true)
+                .await
+                .iter()
+                .filter(|r| r.code == 200)
+                .count(),
+            1
+        );
+    }
 }

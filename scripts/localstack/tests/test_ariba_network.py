@@ -6,6 +6,7 @@ import json
 import shutil
 import tempfile
 import threading
+import time
 import unittest
 import urllib.request
 from pathlib import Path
@@ -106,3 +107,32 @@ class Recording(unittest.TestCase):
         status, body = self.post(confirmation())
         self.assertEqual(status, 503)
         self.assertIn('code="503"', body)
+        lines = [json.loads(l) for l in ariba_network.ledger().read_text().splitlines()]
+        self.assertEqual([(l["code"], l["order_id"]) for l in lines], [(503, "PO-1")])
+
+    def test_a_hung_document_is_recorded_and_its_connection_closed_without_an_answer(self):
+        mode_url = self.url.replace("/service/transaction/cxml.asp", "/_mode")
+        self.assertEqual(self.post(b"hang", mode_url)[0], 204)
+        with mock.patch.object(ariba_network, "HANG_AT_LEAST", 0.0):
+            outcome: dict = {}
+
+            def send():
+                try:
+                    outcome["answer"] = self.post(confirmation())
+                except Exception as e:  # noqa: BLE001 - the closed connection is the point
+                    outcome["error"] = e
+
+            sender = threading.Thread(target=send)
+            sender.start()
+            # The hung document is on the ledger before anything is answered.
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and not ariba_network.ledger().exists():
+                time.sleep(0.05)
+            lines = [json.loads(l) for l in ariba_network.ledger().read_text().splitlines()]
+            self.assertEqual([(l["code"], l["order_id"]) for l in lines], [(0, "PO-1")])
+            self.assertTrue(sender.is_alive(), "held while the mode says hang")
+            self.post(b"ok", mode_url)
+            sender.join(timeout=10)
+        self.assertFalse(sender.is_alive())
+        self.assertNotIn("answer", outcome, "no answer after a hang")
+        self.assertIn("error", outcome)
