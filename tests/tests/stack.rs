@@ -533,6 +533,155 @@ async fn twenty_duplicates_racing_in_separate_instances_make_one_agreement() {
     assert_eq!(agreements_of_quote(&stack, &quote_id).await, 1);
 }
 
+/// The quote a delivered cart names (its first line's SupplierPartAuxiliaryID).
+fn quote_of(poom: &cxml::PunchOutOrderMessage) -> String {
+    poom.items[0]
+        .item_id
+        .supplier_part_auxiliary_id
+        .clone()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn resent_po_refused_then_corrected_as_update_or_new_makes_one_agreement() {
+    // Compass "PO failed: 5xx or 4xx error response": the buyer fixes the PO and resends it.
+    let _ses = SES.read().await;
+    let stack = std::sync::Arc::new(stack().await);
+    let endpoint = BuyerEndpoint::start(0).await.unwrap();
+    let party = live_buyer(&stack, "resend", None).await;
+    for resend_as in ["update", "new"] {
+        let delivered = request_approval(&stack, &party, &endpoint, "prod-saas-upfront").await;
+        let poom = buyer::cart_message(&delivered.doc).unwrap();
+        let quote_id = quote_of(poom);
+        let order_id = format!("PO-FIX-{resend_as}-{quote_id}");
+        let mut wrong = PurchaseOrder::from_cart(&order_id, poom);
+        wrong.lines[0].quantity = "2".into();
+        let reply = stack
+            .post_cxml("/order", &wrong.to_xml(&party))
+            .await
+            .unwrap();
+        let (code, text) = status_of(&reply.body);
+        assert_eq!((reply.status, code), (400, 400), "{text}");
+        assert!(text.contains("quantity"), "{text}");
+        assert_eq!(agreements_of_quote(&stack, &quote_id).await, 0);
+
+        // 20 copies of the corrected PO at once: half one document, half resends of it.
+        let mut sends = tokio::task::JoinSet::new();
+        for n in 0..20 {
+            let mut fixed = PurchaseOrder::from_cart(&order_id, poom);
+            fixed.order_type = resend_as.into();
+            if resend_as == "update" {
+                fixed.reference = Some(wrong.payload_id.clone());
+            }
+            fixed.payload_id = if n % 2 == 0 {
+                format!("fix-{order_id}@buyer.example")
+            } else {
+                buyer::payload_id(&format!("fix{n}"))
+            };
+            let doc = fixed.to_xml(&party);
+            let stack = stack.clone();
+            sends.spawn(async move { stack.post_cxml("/order", &doc).await.unwrap() });
+        }
+        let answers: Vec<(u16, String)> = sends
+            .join_all()
+            .await
+            .iter()
+            .map(|r| status_of(&r.body))
+            .collect();
+        assert!(answers.iter().all(|(code, _)| *code == 200), "{answers:?}");
+        assert!(
+            answers.iter().any(|(_, text)| text.contains("accepted")),
+            "{answers:?}"
+        );
+        assert_eq!(agreements_of_quote(&stack, &quote_id).await, 1);
+    }
+}
+
+#[tokio::test]
+async fn resent_po_update_of_a_test_order_is_the_order_it_now_is() {
+    let _ses = SES.read().await;
+    let stack = stack().await;
+    let endpoint = BuyerEndpoint::start(0).await.unwrap();
+    let party = live_buyer(&stack, "testupd", None).await;
+    let delivered = request_approval(&stack, &party, &endpoint, "prod-saas-upfront").await;
+    let poom = buyer::cart_message(&delivered.doc).unwrap();
+    let quote_id = quote_of(poom);
+    let order_id = format!("PO-TESTUPD-{quote_id}");
+    let mut test = PurchaseOrder::from_cart(&order_id, poom);
+    test.test = true;
+    let reply = stack
+        .post_cxml("/order", &test.to_xml(&party))
+        .await
+        .unwrap();
+    let (code, text) = status_of(&reply.body);
+    assert_eq!(code, 200, "{text}");
+    assert!(text.contains("test"), "{text}");
+    assert_eq!(agreements_of_quote(&stack, &quote_id).await, 0);
+
+    // The same PO from production, as an update of the test one: never 200 with nothing made.
+    let mut update = PurchaseOrder::from_cart(&order_id, poom);
+    update.order_type = "update".into();
+    update.reference = Some(test.payload_id.clone());
+    let reply = stack
+        .post_cxml("/order", &update.to_xml(&party))
+        .await
+        .unwrap();
+    let (code, text) = status_of(&reply.body);
+    assert_eq!(code, 200, "{text}");
+    assert!(
+        text.contains("test order") && text.contains("agreement"),
+        "{text}"
+    );
+    assert_eq!(agreements_of_quote(&stack, &quote_id).await, 1);
+    // Its duplicate hears the same and makes nothing more.
+    let again = stack
+        .post_cxml("/order", &update.to_xml(&party))
+        .await
+        .unwrap();
+    assert_eq!(status_of(&again.body), (code, text));
+    assert_eq!(agreements_of_quote(&stack, &quote_id).await, 1);
+}
+
+#[tokio::test]
+async fn resent_po_missing_a_line_of_its_quote_is_refused_naming_the_line() {
+    let _ses = SES.read().await;
+    let stack = stack().await;
+    let endpoint = BuyerEndpoint::start(0).await.unwrap();
+    let party = live_buyer(&stack, "partial", Some(endpoint.url("/cxml/invoices"))).await;
+    let delivered = request_approval(&stack, &party, &endpoint, "prod-saas-contract-payg").await;
+    let poom = buyer::cart_message(&delivered.doc).unwrap();
+    assert_eq!(poom.items.len(), 2, "a two-line quote");
+    let quote_id = quote_of(poom);
+    let order_id = format!("PO-PART-{quote_id}");
+    let mut partial = PurchaseOrder::from_cart(&order_id, poom);
+    let dropped = partial.lines.pop().unwrap();
+    let reply = stack
+        .post_cxml("/order", &partial.to_xml(&party))
+        .await
+        .unwrap();
+    let (code, text) = status_of(&reply.body);
+    assert_eq!((reply.status, code), (400, 400), "{text}");
+    let line = poom.items[1].line_number.unwrap();
+    assert!(
+        text.contains(&format!("quote {quote_id} line {line}"))
+            && text.contains(&dropped.description),
+        "{text}"
+    );
+    assert_eq!(agreements_of_quote(&stack, &quote_id).await, 0);
+    assert!(charges_of_order(&stack, &order_id).await.is_empty());
+
+    // Resent with both lines: the order, invoiced for what it orders.
+    let mut whole = PurchaseOrder::from_cart(&order_id, poom);
+    whole.order_type = "update".into();
+    let reply = stack
+        .post_cxml("/order", &whole.to_xml(&party))
+        .await
+        .unwrap();
+    let (code, text) = status_of(&reply.body);
+    assert_eq!(code, 200, "{text}");
+    assert_eq!(agreements_of_quote(&stack, &quote_id).await, 1);
+}
+
 // ---------------------------------------------------------------- admin API and catalog rules
 
 /// An organisation with no integration yet, administered by `account`.

@@ -6,15 +6,18 @@
 //! | `PUT  /admin/orgs/{org_id}/integration`         | the management account         |
 //! | `POST /admin/orgs/{org_id}/integration/secret`  | the management account         |
 //!
+//! `POST .../secret?instance=test` rotates the Coupa test instance's secret; without it (or
+//! with `instance=production`) the production set's.
+//!
 //! API Gateway checks the SigV4 signature (AWS_IAM on `ANY /admin/{proxy+}`) and hands us the
 //! calling account; the organisation record decides what that account may do
 //! ([`procurement::settings::authorize`]).
 
 use axum::body::Bytes;
-use axum::extract::{RawPathParams, State};
+use axum::extract::{RawPathParams, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use procurement::model::Integration;
+use procurement::model::{Instance, Integration};
 use procurement::paths;
 use procurement::settings::{
     self, Action, MAX_DOCUMENT_BYTES, PurchaseInformation, Saved, SettingsRefused,
@@ -72,6 +75,7 @@ async fn document(
     deps: &AppState,
     integration: &Integration,
     new_secret: Option<&str>,
+    new_test_secret: Option<&str>,
 ) -> Result<Value, JsonError> {
     let network = deps.ariba_network.current().await?;
     Ok(json!({
@@ -79,7 +83,8 @@ async fn document(
         "settings": integration.settings,
         "updated_at": integration.updated_at.format(&Rfc3339).unwrap_or_default(),
         "purchase_information":
-            PurchaseInformation::of(deps, integration, network.as_ref(), new_secret),
+            PurchaseInformation::of(deps, integration, network.as_ref(), new_secret)
+                .with_test_secret(integration.org_id.as_str(), new_test_secret),
     }))
 }
 
@@ -93,7 +98,7 @@ pub async fn read(
     let integration = settings::read(&deps, &org).await?;
     Ok(reply(
         StatusCode::OK,
-        document(&deps, &integration, None).await?,
+        document(&deps, &integration, None, None).await?,
         false,
     ))
 }
@@ -119,6 +124,7 @@ pub async fn save(
         created,
         changed,
         secret,
+        test_secret,
     } = settings::save(&deps, &org, document_settings).await?;
     if created {
         tracing::info!(
@@ -149,28 +155,63 @@ pub async fn save(
     // An answer that carries a secret is shown this once, and never kept by a cache.
     Ok(reply(
         status,
-        document(&deps, &integration, secret.as_deref()).await?,
-        secret.is_some(),
+        document(
+            &deps,
+            &integration,
+            secret.as_deref(),
+            test_secret.as_deref(),
+        )
+        .await?,
+        secret.is_some() || test_secret.is_some(),
     ))
 }
 
-/// POST .../secret: a new shared secret replaces the old one at once.
+/// Which credential set `?instance=` names: production unless it says test.
+fn instance_of_query(query: Option<&str>) -> Result<Instance, JsonError> {
+    let mut instance = Instance::Production;
+    for (key, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        match (key.as_ref(), value.as_ref()) {
+            ("instance", "production") => instance = Instance::Production,
+            ("instance", "test") => instance = Instance::Test,
+            ("instance", other) => {
+                return Err(JsonError::BadRequest(format!(
+                    "query parameter `instance` must be `production` or `test`, not '{other}'"
+                )));
+            }
+            (other, _) => {
+                return Err(JsonError::BadRequest(format!(
+                    "unknown query parameter `{other}`: only `instance` (production or test) is taken"
+                )));
+            }
+        }
+    }
+    Ok(instance)
+}
+
+/// POST .../secret: a new shared secret of one credential set replaces its old one at once.
 pub async fn rotate(
     State(deps): State<AppState>,
     IamCaller(caller): IamCaller,
     org_id: RawPathParams,
+    RawQuery(query): RawQuery,
 ) -> Result<Response, JsonError> {
     let org =
         settings::authorize(&deps, caller.as_deref(), org_of(&org_id), Action::Rotate).await?;
-    let (integration, secret) = settings::rotate(&deps, &org).await?;
+    let instance = instance_of_query(query.as_deref())?;
+    let (integration, secret) = settings::rotate_instance(&deps, &org, instance).await?;
     tracing::info!(
         org_id = %org.org_id,
         account = caller.as_deref().unwrap_or_default(),
+        ?instance,
         "shared secret rotated"
     );
+    let (production, test) = match instance {
+        Instance::Production => (Some(secret.as_str()), None),
+        Instance::Test => (None, Some(secret.as_str())),
+    };
     Ok(reply(
         StatusCode::OK,
-        document(&deps, &integration, Some(&secret)).await?,
+        document(&deps, &integration, production, test).await?,
         true,
     ))
 }

@@ -849,3 +849,283 @@ async fn get_settings_can_be_put_back_unchanged() {
     let ariba = support::Setup::ariba().xml();
     assert_eq!(handle_setup(&world, ariba.as_bytes()).await.status, 200);
 }
+
+/// Acme with a Coupa test instance beside production, out of test mode.
+fn acme_coupa_with_test_instance() -> Value {
+    let mut settings = acme_coupa();
+    settings["test_mode"] = json!(false);
+    settings["test_instance"] = json!({
+        "buyer_domain": "DUNS",
+        "buyer_identity": "acme-coupa-test",
+        "invoice_url": "https://acme-test.coupahost.com/cxml/invoices",
+    });
+    settings
+}
+
+/// A PO from one of Acme's Coupa instances (its own credential set and secret).
+async fn order_from(
+    world: &FakeWorld,
+    identity: &str,
+    secret: &str,
+    order_id: &str,
+    quote_id: &str,
+) -> (u16, String, Option<String>) {
+    let quote = support::quote_for(world, NEW_ORG, "prod-saas-upfront", quote_id).await;
+    let from = cxml::Credential::new("DUNS", identity);
+    let mut sender = from.clone();
+    sender.shared_secret = Some(cxml::SharedSecret::new(secret));
+    let header = cxml::Header {
+        from: vec![from],
+        to: vec![cxml::Credential::new("NetworkID", "marketplace")],
+        sender: vec![sender],
+        user_agent: "Coupa Procurement 1.0".into(),
+    };
+    let body = support::order_request(
+        header,
+        order_id,
+        &format!("{order_id}-{quote_id}@acme"),
+        cxml::OrderType::New,
+        &[&quote],
+    );
+    let reply = support::handle_order(world, &body).await;
+    let doc = cxml::parse(reply.body.as_bytes()).unwrap();
+    let status = doc.response_status().unwrap().clone();
+    let stored = world.deps.quotes.get(&id(quote_id)).await.unwrap().unwrap();
+    (
+        status.code,
+        status.text,
+        stored.agreement_id.map(|a| a.to_string()),
+    )
+}
+
+#[tokio::test]
+async fn a_coupa_test_instance_has_its_own_credential_set_and_always_runs_in_test_mode() {
+    let world = world().await;
+    let (reply, json) = call(
+        &world,
+        "PUT",
+        &integration_path(NEW_ORG),
+        Some(NEW_MANAGEMENT_ACCOUNT),
+        Some(&acme_coupa_with_test_instance()),
+    )
+    .await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    assert!(no_store(&reply));
+    let info = &json["purchase_information"];
+    let production = info["shared_secret"].as_str().unwrap().to_string();
+    let test = info["test_instance"]["shared_secret"]
+        .as_str()
+        .expect("the test set's secret is shown once")
+        .to_string();
+    assert_ne!(production, test, "each set has its own secret");
+    assert_eq!(info["buyer_identity"], "acme-coupa");
+    assert_eq!(
+        info["invoice_url"],
+        "https://acme.coupahost.com/cxml/invoices"
+    );
+    assert_eq!(info["test_instance"]["buyer_identity"], "acme-coupa-test");
+    assert_eq!(info["test_instance"]["sender_identity"], "acme-coupa-test");
+    assert_eq!(
+        info["test_instance"]["invoice_url"],
+        "https://acme-test.coupahost.com/cxml/invoices"
+    );
+    assert_eq!(info["test_instance"]["always_test_mode"], true);
+
+    // Each set opens punchout with its own secret only.
+    assert_eq!(
+        setup_status(&world, "DUNS", "acme-coupa-test", &test).await,
+        200
+    );
+    assert_eq!(
+        setup_status(&world, "DUNS", "acme-coupa-test", &production).await,
+        401
+    );
+    assert_eq!(setup_status(&world, "DUNS", "acme-coupa", &test).await, 401);
+    assert_eq!(
+        setup_status(&world, "DUNS", "acme-coupa", &production).await,
+        200
+    );
+
+    // Test mode is off, yet the test instance's PO creates nothing; the production
+    // instance's PO of the same number (another system numbers its own) is the order.
+    let (code, text, agreement) =
+        order_from(&world, "acme-coupa-test", &test, "PO-100", "q-ti-1").await;
+    assert_eq!(code, 200, "{text}");
+    assert!(text.contains("test"), "{text}");
+    assert_eq!(agreement, None);
+    let (code, text, agreement) =
+        order_from(&world, "acme-coupa", &production, "PO-100", "q-ti-2").await;
+    assert_eq!(code, 200, "{text}");
+    assert!(agreement.is_some(), "{text}");
+
+    // A read shows both sets and no secret.
+    let (reply, json) = call(
+        &world,
+        "GET",
+        &integration_path(NEW_ORG),
+        Some(NEW_MEMBER_ACCOUNT),
+        None,
+    )
+    .await;
+    assert_eq!(reply.status, 200);
+    assert!(!reply.body.contains(&test) && !reply.body.contains(&production));
+    assert_eq!(
+        json["purchase_information"]["test_instance"]["buyer_identity"],
+        "acme-coupa-test"
+    );
+    assert_eq!(
+        json["settings"]["test_instance"]["buyer_identity"],
+        "acme-coupa-test"
+    );
+
+    // Rotation is per set: the test secret changes, production's stays.
+    let (reply, json) = call(
+        &world,
+        "POST",
+        &format!("{}?instance=test", secret_path(NEW_ORG)),
+        Some(NEW_MANAGEMENT_ACCOUNT),
+        None,
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert!(json["purchase_information"].get("shared_secret").is_none());
+    let rotated = json["purchase_information"]["test_instance"]["shared_secret"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        setup_status(&world, "DUNS", "acme-coupa-test", &test).await,
+        401
+    );
+    assert_eq!(
+        setup_status(&world, "DUNS", "acme-coupa-test", &rotated).await,
+        200
+    );
+    assert_eq!(
+        setup_status(&world, "DUNS", "acme-coupa", &production).await,
+        200
+    );
+    let (reply, json) = call(
+        &world,
+        "POST",
+        &format!("{}?instance=staging", secret_path(NEW_ORG)),
+        Some(NEW_MANAGEMENT_ACCOUNT),
+        None,
+    )
+    .await;
+    assert_eq!(reply.status, 400);
+    assert!(error_message(&json).contains("`instance`"), "{json}");
+
+    // Saved again unchanged, the test set keeps its secret; without it, it is given up.
+    let (reply, json) = call(
+        &world,
+        "PUT",
+        &integration_path(NEW_ORG),
+        Some(NEW_MANAGEMENT_ACCOUNT),
+        Some(&acme_coupa_with_test_instance()),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert!(
+        json["purchase_information"]["test_instance"]
+            .get("shared_secret")
+            .is_none()
+    );
+    assert_eq!(
+        setup_status(&world, "DUNS", "acme-coupa-test", &rotated).await,
+        200
+    );
+    let mut production_only = acme_coupa_with_test_instance();
+    production_only
+        .as_object_mut()
+        .unwrap()
+        .remove("test_instance");
+    let (reply, _) = call(
+        &world,
+        "PUT",
+        &integration_path(NEW_ORG),
+        Some(NEW_MANAGEMENT_ACCOUNT),
+        Some(&production_only),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(
+        setup_status(&world, "DUNS", "acme-coupa-test", &rotated).await,
+        401
+    );
+    let stored = support::integration(&world, NEW_ORG).await;
+    assert_eq!(stored.test_secret_digest, None);
+    let (reply, json) = call(
+        &world,
+        "POST",
+        &format!("{}?instance=test", secret_path(NEW_ORG)),
+        Some(NEW_MANAGEMENT_ACCOUNT),
+        None,
+    )
+    .await;
+    assert_eq!(reply.status, 400, "{}", reply.body);
+    assert!(error_message(&json).contains("test instance"), "{json}");
+}
+
+#[tokio::test]
+async fn a_test_instance_is_checked_by_field_and_is_coupa_only() {
+    let world = world().await;
+    let put = |settings: Value| {
+        let world = &world;
+        async move {
+            call(
+                world,
+                "PUT",
+                &integration_path(NEW_ORG),
+                Some(NEW_MANAGEMENT_ACCOUNT),
+                Some(&settings),
+            )
+            .await
+        }
+    };
+    let mut same = acme_coupa_with_test_instance();
+    same["test_instance"]["buyer_identity"] = json!("acme-coupa");
+    let (reply, json) = put(same).await;
+    assert_eq!(reply.status, 400);
+    assert!(
+        error_message(&json).contains("`test_instance.buyer_identity`"),
+        "{json}"
+    );
+    let mut missing = acme_coupa_with_test_instance();
+    missing["test_instance"]
+        .as_object_mut()
+        .unwrap()
+        .remove("buyer_domain");
+    let (reply, json) = put(missing).await;
+    assert_eq!(reply.status, 400);
+    assert!(
+        error_message(&json).contains("`test_instance.buyer_domain`"),
+        "{json}"
+    );
+    let mut http = acme_coupa_with_test_instance();
+    http["test_instance"]["invoice_url"] = json!("http://acme-test.example/cxml/invoices");
+    let (reply, json) = put(http).await;
+    assert_eq!(reply.status, 400);
+    assert!(
+        error_message(&json).contains("`test_instance.invoice_url`"),
+        "{json}"
+    );
+    let mut unknown = acme_coupa_with_test_instance();
+    unknown["test_instance"]["secret"] = json!("x");
+    let (reply, json) = put(unknown).await;
+    assert_eq!(reply.status, 400);
+    assert!(error_message(&json).contains("secret"), "{json}");
+    let (reply, json) = put(json!({
+        "system": "ariba", "name": "Acme Ariba", "ariba_network_id": "AN0100000002",
+        "test_instance": {"buyer_domain": "DUNS", "buyer_identity": "x"}
+    }))
+    .await;
+    assert_eq!(reply.status, 400);
+    assert!(error_message(&json).contains("`test_instance`"), "{json}");
+    // The test set's credential is claimed like the production one.
+    let mut taken = acme_coupa_with_test_instance();
+    taken["test_instance"]["buyer_domain"] = json!(demo::COUPA_DOMAIN);
+    taken["test_instance"]["buyer_identity"] = json!(demo::COUPA_IDENTITY);
+    let (reply, _) = put(taken).await;
+    assert_eq!(reply.status, 409, "{}", reply.body);
+}

@@ -456,9 +456,11 @@ async fn update_keeps_approved_terms_and_refuses_changed_ones() {
     assert_eq!(code, 409, "{text}");
     assert!(text.contains("quantity"), "{text}");
 
+    // An update of a PO never received is taken as that order: this quote is PO-12's.
     let (code, text) =
         answer(&handle_order(&world, &po("PO-404", "p-404", OrderType::Update, &[&quote])).await);
-    assert_eq!(code, 400, "{text}");
+    assert_eq!(code, 409, "{text}");
+    assert!(text.contains("already ordered under PO PO-12"), "{text}");
 }
 
 #[tokio::test]
@@ -534,4 +536,263 @@ async fn a_quote_taken_by_another_po_while_the_order_is_planned_names_that_po() 
     assert!(text.contains("already ordered under PO PO-FIRST"), "{text}");
     assert!(world.mailer.sent.lock().unwrap().is_empty());
     assert!(world.queue.jobs.lock().unwrap().is_empty());
+}
+
+/// The same PO sent from the buyer's test instance (`deploymentMode="test"`).
+fn test_po(order_id: &str, payload_id: &str, kind: OrderType, quotes: &[&Quote]) -> Vec<u8> {
+    let body = String::from_utf8(po(order_id, payload_id, kind, quotes)).unwrap();
+    assert!(body.contains("deploymentMode=\"production\""), "{body}");
+    body.replace("deploymentMode=\"production\"", "deploymentMode=\"test\"")
+        .into_bytes()
+}
+
+/// How many agreements exist for these quotes (each quote makes at most one).
+async fn agreements_of(world: &FakeWorld, quote_ids: &[&str]) -> usize {
+    let mut n = 0;
+    for q in quote_ids {
+        let quote = world.deps.quotes.get(&id(q)).await.unwrap().unwrap();
+        if let Some(a) = quote.agreement_id {
+            assert!(world.deps.orders.get_agreement(&a).await.unwrap().is_some());
+            n += 1;
+        }
+    }
+    n
+}
+
+#[tokio::test]
+async fn a_refused_po_corrected_and_resent_as_an_update_or_as_new_is_accepted_once() {
+    let world = FakeWorld::demo_live().await;
+    for (n, resend_as) in [(1, OrderType::Update), (2, OrderType::New)] {
+        let order_id = format!("PO-FIX-{n}");
+        let quote = quote_for(&world, "prod-saas-upfront", &format!("q-fix-{n}")).await;
+        let mut wrong = quote.clone();
+        wrong.lines[0].quantity = rust_decimal::Decimal::TWO;
+        let refused = handle_order(
+            &world,
+            &po(&order_id, &format!("p-fix-{n}a"), OrderType::New, &[&wrong]),
+        )
+        .await;
+        let (code, text) = answer(&refused);
+        assert_eq!(code, 400, "{text}");
+        assert!(text.contains("quantity"), "{text}");
+        // The identical payloadID again: the same refusal.
+        let again = handle_order(
+            &world,
+            &po(&order_id, &format!("p-fix-{n}a"), OrderType::New, &[&wrong]),
+        )
+        .await;
+        assert_eq!(answer(&again), (code, text));
+
+        let corrected = po(&order_id, &format!("p-fix-{n}b"), resend_as, &[&quote]);
+        let (code, text) = answer(&handle_order(&world, &corrected).await);
+        assert_eq!(code, 200, "{text}");
+        assert!(text.contains("accepted"), "{text}");
+        // Its duplicate, and another resend of the same orderID: the first answer, nothing new.
+        assert_eq!(
+            answer(&handle_order(&world, &corrected).await),
+            (200, text.clone())
+        );
+        let (code, again) = answer(
+            &handle_order(
+                &world,
+                &po(&order_id, &format!("p-fix-{n}c"), OrderType::New, &[&quote]),
+            )
+            .await,
+        );
+        assert_eq!((code, again), (200, text));
+        assert_eq!(agreements_of(&world, &[&format!("q-fix-{n}")]).await, 1);
+        let stored = world
+            .deps
+            .quotes
+            .get(&id(format!("q-fix-{n}")))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.order_id.as_deref(), Some(order_id.as_str()));
+    }
+    assert_eq!(
+        world.queue.jobs.lock().unwrap().len(),
+        2,
+        "one invoice per order"
+    );
+    assert_eq!(world.mailer.sent.lock().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn an_expired_offer_is_refused_until_a_new_quote_is_ordered_under_the_same_po() {
+    let world = FakeWorld::demo_live().await;
+    let quote = quote_for(&world, "prod-saas-private", "q-exp-1").await;
+    let mut product = world
+        .deps
+        .catalog
+        .get_product("prod-saas-private")
+        .await
+        .unwrap()
+        .unwrap();
+    let expires_at = product.private_offer.as_ref().unwrap().expires_at;
+    product.private_offer.as_mut().unwrap().expires_at =
+        OffsetDateTime::now_utc() - Duration::days(1);
+    world.deps.catalog.put_product(&product).await.unwrap();
+    let first = po("PO-EXP", "p-exp-1", OrderType::New, &[&quote]);
+    let (code, refusal) = answer(&handle_order(&world, &first).await);
+    assert_eq!(code, 409, "{refusal}");
+    // The same document again hears the same; the same quote resent stays refused.
+    assert_eq!(answer(&handle_order(&world, &first).await), (409, refusal));
+    let (code, text) = answer(
+        &handle_order(
+            &world,
+            &po("PO-EXP", "p-exp-2", OrderType::Update, &[&quote]),
+        )
+        .await,
+    );
+    assert_eq!(code, 409, "{text}");
+    assert!(text.contains("Resend the request for approval"), "{text}");
+
+    // The seller renews the offer and the buyer requests approval again: a new quote.
+    product.private_offer.as_mut().unwrap().expires_at = expires_at;
+    world.deps.catalog.put_product(&product).await.unwrap();
+    let renewed = quote_for(&world, "prod-saas-private", "q-exp-2").await;
+    let resend = po("PO-EXP", "p-exp-3", OrderType::Update, &[&renewed]);
+    let (code, text) = answer(&handle_order(&world, &resend).await);
+    assert_eq!(code, 200, "{text}");
+    assert!(
+        text.contains("refused") && text.contains("taken as the order"),
+        "{text}"
+    );
+    assert_eq!(agreements_of(&world, &["q-exp-1", "q-exp-2"]).await, 1);
+    // Now accepted, the PO is the original: a later update is a change of it.
+    let (code, text) = answer(
+        &handle_order(
+            &world,
+            &po("PO-EXP", "p-exp-4", OrderType::Update, &[&renewed]),
+        )
+        .await,
+    );
+    assert_eq!(code, 200, "{text}");
+    assert!(text.contains("terms are unchanged"), "{text}");
+    assert_eq!(agreements_of(&world, &["q-exp-1", "q-exp-2"]).await, 1);
+}
+
+#[tokio::test]
+async fn an_update_of_a_test_order_is_handled_as_the_order_it_now_is() {
+    let world = FakeWorld::demo_live().await;
+    let quote = quote_for(&world, "prod-saas-upfront", "q-t-1").await;
+    let (code, text) =
+        answer(&handle_order(&world, &test_po("PO-T1", "p-t1", OrderType::New, &[&quote])).await);
+    assert_eq!(code, 200);
+    assert!(text.contains("test"), "{text}");
+    assert_eq!(agreements_of(&world, &["q-t-1"]).await, 0);
+
+    // A test update is checked like an order, and creates nothing.
+    let mut wrong = quote.clone();
+    wrong.lines[0].unit_price.amount = rust_decimal::Decimal::ONE;
+    let (code, text) = answer(
+        &handle_order(
+            &world,
+            &test_po("PO-T1", "p-t2", OrderType::Update, &[&wrong]),
+        )
+        .await,
+    );
+    assert_eq!(code, 400, "{text}");
+    assert!(text.contains("unit price"), "{text}");
+    let (code, text) = answer(
+        &handle_order(
+            &world,
+            &test_po("PO-T1", "p-t3", OrderType::Update, &[&quote]),
+        )
+        .await,
+    );
+    assert_eq!(code, 200, "{text}");
+    assert!(text.contains("test mode creates no subscription"), "{text}");
+    assert_eq!(agreements_of(&world, &["q-t-1"]).await, 0);
+
+    // A production update (or new order) of it is the order: one agreement, invoiced once.
+    let (code, text) =
+        answer(&handle_order(&world, &po("PO-T1", "p-t4", OrderType::Update, &[&quote])).await);
+    assert_eq!(code, 200, "{text}");
+    assert!(
+        text.contains("agreement") && text.contains("test order"),
+        "{text}"
+    );
+    let (code, _) =
+        answer(&handle_order(&world, &po("PO-T1", "p-t5", OrderType::New, &[&quote])).await);
+    assert_eq!(code, 200);
+    assert_eq!(agreements_of(&world, &["q-t-1"]).await, 1);
+    assert_eq!(world.queue.jobs.lock().unwrap().len(), 1);
+
+    // A production new order after a test one of the same PO number is the order too.
+    let other = quote_for(&world, "prod-saas-upfront", "q-t-2").await;
+    handle_order(&world, &test_po("PO-T2", "p-t6", OrderType::New, &[&other])).await;
+    let (code, text) =
+        answer(&handle_order(&world, &po("PO-T2", "p-t7", OrderType::New, &[&other])).await);
+    assert_eq!(code, 200, "{text}");
+    assert_eq!(agreements_of(&world, &["q-t-2"]).await, 1);
+}
+
+#[tokio::test]
+async fn a_po_missing_a_line_of_its_quote_is_refused_naming_the_line() {
+    let world = FakeWorld::demo_live().await;
+    let quote = quote_for(&world, "prod-saas-contract-payg", "q-two").await;
+    assert_eq!(quote.lines.len(), 2);
+    let mut first_line_only = quote.clone();
+    let dropped = first_line_only.lines.pop().unwrap();
+    let (code, text) = answer(
+        &handle_order(
+            &world,
+            &po("PO-PART", "p-part-1", OrderType::New, &[&first_line_only]),
+        )
+        .await,
+    );
+    assert_eq!(code, 400, "{text}");
+    assert!(
+        text.contains(&format!("quote q-two line {}", dropped.line_number))
+            && text.contains(&dropped.description),
+        "{text}"
+    );
+    assert_eq!(agreements_of(&world, &["q-two"]).await, 0);
+    assert!(world.queue.jobs.lock().unwrap().is_empty());
+    // The same PO with both lines, resent as an update, is the order.
+    let (code, text) = answer(
+        &handle_order(
+            &world,
+            &po("PO-PART", "p-part-2", OrderType::Update, &[&quote]),
+        )
+        .await,
+    );
+    assert_eq!(code, 200, "{text}");
+    assert_eq!(agreements_of(&world, &["q-two"]).await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_copies_of_a_corrected_resend_make_one_agreement() {
+    let world = std::sync::Arc::new(FakeWorld::demo_live().await);
+    let quote = quote_for(&world, "prod-saas-upfront", "q-race-fix").await;
+    // Recorded as a test order first, so every copy plans to take its place.
+    handle_order(
+        &world,
+        &test_po("PO-RF", "p-rf-0", OrderType::New, &[&quote]),
+    )
+    .await;
+    let mut copies = tokio::task::JoinSet::new();
+    for i in 0..20 {
+        let world = world.clone();
+        // Half the copies of one document, half as many documents resending the PO.
+        let payload = if i % 2 == 0 {
+            "p-rf-1".to_string()
+        } else {
+            format!("p-rf-{i}")
+        };
+        let kind = if i % 4 < 2 {
+            OrderType::Update
+        } else {
+            OrderType::New
+        };
+        let body = po("PO-RF", &payload, kind, &[&quote]);
+        copies.spawn(async move { answer(&handle_order(&world, &body).await) });
+    }
+    let answers = copies.join_all().await;
+    assert!(answers.iter().all(|(code, _)| *code == 200), "{answers:?}");
+    assert_eq!(agreements_of(&world, &["q-race-fix"]).await, 1);
+    assert_eq!(world.queue.jobs.lock().unwrap().len(), 1);
+    assert_eq!(world.mailer.sent.lock().unwrap().len(), 1);
 }

@@ -42,8 +42,9 @@ fn refused(reason: std::fmt::Arguments<'_>) -> Refusal {
 ///   Sender's SharedSecret must be the supplier's Network secret (current or previous, in
 ///   constant time), one `To` credential must be the supplier's ANID, and a `From` NetworkID
 ///   credential names the buyer by one of its ANIDs. Every From and To credential is read.
-/// - Sent by the buyer itself (Coupa): the buyer's From credential finds the integration, whose
-///   From, Sender and shared secret must all match.
+/// - Sent by the buyer itself (Coupa): the buyer's From credential finds the integration and
+///   the instance (production or test) it names, whose credential set (From, Sender and shared
+///   secret) must all match.
 ///
 /// Disabled integrations are refused with 403.
 pub async fn authenticate(deps: &Deps, header: &Header) -> Result<Authenticated, Refusal> {
@@ -137,11 +138,15 @@ async fn directly(deps: &Deps, header: &Header) -> Result<Authenticated, Refusal
             .find_by_buyer(credential.domain.trim(), credential.identity.trim())
             .await?
         {
-            found = Some(integration);
+            let instance = integration
+                .settings
+                .instance_of(&credential.domain, &credential.identity)
+                .unwrap_or(Instance::Production);
+            found = Some((integration, instance));
             break;
         }
     }
-    let Some(integration) = found else {
+    let Some((integration, instance)) = found else {
         // Unknown buyers cost the same digest as known ones, so timing tells nothing.
         let presented = header
             .sender_credential()
@@ -155,7 +160,7 @@ async fn directly(deps: &Deps, header: &Header) -> Result<Authenticated, Refusal
         )));
     };
     // SAP Ariba buyers' documents come through the Network, signed with its secret.
-    let Some(expected) = integration.expected_sender() else {
+    let Some(expected) = integration.expected_sender(instance) else {
         if integration.system() == ProcurementSystem::Ariba {
             return Err(refused(format_args!(
                 "a document for SAP Ariba integration {} did not come through the Ariba Network",
@@ -172,10 +177,6 @@ async fn directly(deps: &Deps, header: &Header) -> Result<Authenticated, Refusal
         return Err(refused(format_args!("{}", rejection.text)));
     }
     let from = expected.from.clone();
-    let instance = integration
-        .settings
-        .instance_of(&from.domain, &from.identity)
-        .unwrap_or(Instance::Production);
     Ok(Authenticated {
         integration,
         instance,
@@ -212,9 +213,14 @@ pub async fn authenticate_credential(
     secret: &str,
 ) -> Result<Integration, CredentialRefused> {
     let found = deps.integrations.find_by_buyer(domain, identity).await?;
-    let digest = found
-        .as_ref()
-        .and_then(|i| cxml::SecretDigest::from_hex(&i.secret_digest));
+    // Each instance's credential has its own secret.
+    let digest = found.as_ref().and_then(|i| {
+        let instance = i
+            .settings
+            .instance_of(domain, identity)
+            .unwrap_or(Instance::Production);
+        cxml::SecretDigest::from_hex(i.secret_digest_of(instance)?)
+    });
     // Unknown buyers cost the same digest as known ones, so timing tells nothing.
     let matches = match &digest {
         Some(d) => d.matches(secret),

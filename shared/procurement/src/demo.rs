@@ -153,9 +153,11 @@ pub fn coupa_integration(now: OffsetDateTime) -> Integration {
             system: SystemSettings::Coupa(CoupaSettings {
                 credentials: same_sender(COUPA_DOMAIN, COUPA_IDENTITY),
                 invoice_url: Some("http://127.0.0.1:9100/invoices".into()),
+                test_instance: None,
             }),
         },
         secret_digest: SecretDigest::of(COUPA_SECRET).to_hex(),
+        test_secret_digest: None,
         updated_at: now,
     }
 }
@@ -180,6 +182,7 @@ pub fn ariba_integration(now: OffsetDateTime) -> Integration {
         },
         // No secret of its own: the Network's.
         secret_digest: String::new(),
+        test_secret_digest: None,
         updated_at: now,
     }
 }

@@ -17,8 +17,8 @@ use crate::model::{
 use crate::network::AribaNetwork;
 use crate::ports::{
     AribaNetworkAccount, Catalog, Charges, Confirmations, Deps, IntegrationWrite, Integrations,
-    InvoiceSender, MailError, Mailer, OrderPlan, Orders, Organizations, Outbox, Page, Queue,
-    Quotes, Recorded, SendError, Sessions, Stale, StoreError,
+    InvoiceSender, MailError, Mailer, OrderPlan, OrderSlot, Orders, Organizations, Outbox, Page,
+    Queue, Quotes, Recorded, SendError, Sessions, Stale, StoreError,
 };
 
 type ConfirmationRows = HashMap<
@@ -86,14 +86,16 @@ fn page_of<T>(mut rows: Vec<(String, T)>, limit: usize, cursor: Option<String>) 
 }
 
 /// The key an order record is unique under: the original per orderID, each change per payloadID.
-fn order_key(record: &OrderRecord) -> String {
-    match record.order_type {
-        cxml::OrderType::New => format!("{}#{}", record.org_id, record.order_id),
-        other => format!(
+fn order_key(record: &OrderRecord, slot: &OrderSlot) -> String {
+    match slot {
+        OrderSlot::Original | OrderSlot::Replacing(_) => {
+            format!("{}#{}", record.org_id, record.order_id)
+        }
+        OrderSlot::Change => format!(
             "{}#{}#{}#{}",
             record.org_id,
             record.order_id,
-            other.as_str(),
+            record.order_type.as_str(),
             record.payload_id
         ),
     }
@@ -299,10 +301,21 @@ impl Orders for MemoryStore {
         }
         // One lock order (orders, then the rest) keeps the fake atomic like the transaction.
         let mut orders = lock(&self.orders);
-        let key = order_key(&plan.record);
+        let key = order_key(&plan.record, &plan.slot);
         let by_payload = format!("payload#{}", plan.record.payload_id);
-        if let Some(existing) = orders.get(&key).or_else(|| orders.get(&by_payload)) {
+        if let Some(existing) = orders.get(&by_payload) {
             return Ok(Recorded::Existing(existing.clone()));
+        }
+        match (&plan.slot, orders.get(&key)) {
+            (OrderSlot::Replacing(replaced), Some(current)) if current.payload_id == *replaced => {}
+            (OrderSlot::Replacing(replaced), None) => {
+                return Err(StoreError::Conflict(format!(
+                    "order {}: the original {replaced} to replace is not there",
+                    plan.record.order_id
+                )));
+            }
+            (_, Some(existing)) => return Ok(Recorded::Existing(existing.clone())),
+            (_, None) => {}
         }
         let mut quotes = lock(&self.quotes);
         for (quote, expected) in &plan.quotes {

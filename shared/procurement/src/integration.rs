@@ -37,6 +37,9 @@ pub struct Integration {
     pub settings: Settings,
     /// SHA-256 of the shared secret, hex. The secret itself is shown once and never stored.
     pub secret_digest: String,
+    /// The same for a Coupa test instance's credential set: each set has its own secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_secret_digest: Option<String>,
     /// The version a conditional write is checked against (see [`crate::ports::Integrations`]).
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
@@ -68,12 +71,28 @@ pub enum SystemSettings {
     Ariba(AribaSettings),
 }
 
-/// Coupa sends as the buyer itself: From and Sender are the buyer's credentials.
+/// Coupa sends as the buyer itself: From and Sender are the buyer's credentials. The fields
+/// at the top are the production instance's.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CoupaSettings {
     #[serde(flatten)]
     pub credentials: BuyerCredentials,
     /// Where invoices go (https; http on loopback for the local stand-in buyer).
+    pub invoice_url: Option<String>,
+    /// The customer's Coupa test instance, a different system with its own credentials and
+    /// URLs ("Normally, suppliers provide two sets of information: one set for testing, and
+    /// one set for production", Compass "Punchout Catalogs"): its documents always run in
+    /// test mode, whatever `test_mode` (which governs the production set) says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_instance: Option<CoupaInstance>,
+}
+
+/// One Coupa instance's credential set (its secret's digest is kept on the integration).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CoupaInstance {
+    #[serde(flatten)]
+    pub credentials: BuyerCredentials,
+    #[serde(default)]
     pub invoice_url: Option<String>,
 }
 
@@ -138,7 +157,15 @@ impl Settings {
     /// instance it stands for: Coupa's buyer credential; Ariba's ANIDs under NetworkID.
     pub fn buyer_credentials(&self) -> Vec<(CredentialId, Instance)> {
         match &self.system {
-            SystemSettings::Coupa(c) => vec![(c.credentials.buyer(), Instance::Production)],
+            SystemSettings::Coupa(c) => {
+                std::iter::once((c.credentials.buyer(), Instance::Production))
+                    .chain(
+                        c.test_instance
+                            .iter()
+                            .map(|t| (t.credentials.buyer(), Instance::Test)),
+                    )
+                    .collect()
+            }
             SystemSettings::Ariba(a) => {
                 std::iter::once((&a.ariba_network_id, Instance::Production))
                     .chain(a.ariba_test_network_id.iter().map(|t| (t, Instance::Test)))
@@ -163,11 +190,22 @@ impl Settings {
             .map(|(_, instance)| instance)
     }
 
-    /// Coupa's buyer and sender credentials (Ariba has none of its own).
+    /// Coupa's (production) buyer and sender credentials (Ariba has none of its own).
     pub fn coupa_credentials(&self) -> Option<&BuyerCredentials> {
         match &self.system {
             SystemSettings::Coupa(c) => Some(&c.credentials),
             SystemSettings::Ariba(_) => None,
+        }
+    }
+
+    /// The buyer and sender credentials of one Coupa instance, if it is configured.
+    pub fn coupa_credentials_of(&self, instance: Instance) -> Option<&BuyerCredentials> {
+        match (&self.system, instance) {
+            (SystemSettings::Coupa(c), Instance::Production) => Some(&c.credentials),
+            (SystemSettings::Coupa(c), Instance::Test) => {
+                c.test_instance.as_ref().map(|t| &t.credentials)
+            }
+            (SystemSettings::Ariba(_), _) => None,
         }
     }
 
@@ -207,15 +245,24 @@ impl Integration {
             .unwrap_or_else(|| CredentialId::new("", ""))
     }
 
-    /// What a request of this buyer must present, when it sends itself (Coupa); None for
-    /// Ariba (the Network sends) or if the stored digest is unreadable.
-    pub fn expected_sender(&self) -> Option<cxml::ExpectedSender> {
-        let credentials = self.settings.coupa_credentials()?;
+    /// What a request of this buyer's instance must present, when it sends itself (Coupa):
+    /// that instance's credential set and secret. None for Ariba (the Network sends), an
+    /// instance not configured, or a stored digest that is unreadable.
+    pub fn expected_sender(&self, instance: Instance) -> Option<cxml::ExpectedSender> {
+        let credentials = self.settings.coupa_credentials_of(instance)?;
         Some(cxml::ExpectedSender {
             from: credentials.buyer(),
             sender: credentials.sender(),
-            secret: cxml::SecretDigest::from_hex(&self.secret_digest)?,
+            secret: cxml::SecretDigest::from_hex(self.secret_digest_of(instance)?)?,
         })
+    }
+
+    /// The stored digest of one instance's shared secret.
+    pub fn secret_digest_of(&self, instance: Instance) -> Option<&str> {
+        match instance {
+            Instance::Production => Some(self.secret_digest.as_str()),
+            Instance::Test => self.test_secret_digest.as_deref(),
+        }
     }
 
     pub fn test_mode(&self) -> bool {
@@ -269,5 +316,60 @@ mod tests {
             Some(Instance::Test)
         );
         assert_eq!(settings.instance_of("DUNS", "AN01"), None);
+    }
+
+    #[test]
+    fn a_coupa_test_instance_is_a_second_credential_set_and_old_records_still_load() {
+        // An integration stored before test instances existed.
+        let stored = json!({
+            "org_id": "acme",
+            "settings": {
+                "system": "coupa", "name": "Acme", "description": "", "test_mode": false,
+                "redirect": false, "preapprove_free": false, "preapprove_byol": false,
+                "form_encoding": "cxml-urlencoded", "enabled": true,
+                "buyer_domain": "DUNS", "buyer_identity": "acme",
+                "sender_domain": "DUNS", "sender_identity": "acme",
+                "invoice_url": null
+            },
+            "secret_digest": "ab".repeat(32),
+            "updated_at": "2026-11-24T10:00:00Z"
+        });
+        let mut integration: Integration = serde_json::from_value(stored).unwrap();
+        assert_eq!(integration.test_secret_digest, None);
+        assert!(integration.expected_sender(Instance::Test).is_none());
+        assert!(integration.expected_sender(Instance::Production).is_some());
+        let back = serde_json::to_value(&integration).unwrap();
+        assert_eq!(back.get("test_secret_digest"), None);
+        assert_eq!(back["settings"].get("test_instance"), None);
+
+        let SystemSettings::Coupa(coupa) = &mut integration.settings.system else {
+            unreachable!()
+        };
+        let mut test = coupa.credentials.clone();
+        test.buyer_identity = "acme-test".into();
+        test.sender_identity = "acme-test".into();
+        coupa.test_instance = Some(CoupaInstance {
+            credentials: test,
+            invoice_url: Some("https://acme-test.coupahost.com/cxml/invoices".into()),
+        });
+        integration.test_secret_digest = Some("cd".repeat(32));
+        assert_eq!(
+            integration.settings.buyer_credentials(),
+            [
+                (CredentialId::new("DUNS", "acme"), Instance::Production),
+                (CredentialId::new("DUNS", "acme-test"), Instance::Test),
+            ]
+        );
+        assert_eq!(integration.buyer(), CredentialId::new("DUNS", "acme"));
+        let expected = integration.expected_sender(Instance::Test).unwrap();
+        assert_eq!(expected.from, CredentialId::new("DUNS", "acme-test"));
+        assert_eq!(expected.secret.to_hex(), "cd".repeat(32));
+        let value = serde_json::to_value(&integration).unwrap();
+        assert_eq!(
+            value["settings"]["test_instance"]["buyer_identity"],
+            json!("acme-test")
+        );
+        let back: Integration = serde_json::from_value(value).unwrap();
+        assert_eq!(back, integration);
     }
 }

@@ -6,8 +6,8 @@ use time::OffsetDateTime;
 
 use crate::ids::{AgreementId, ChargeId, ConfirmationId, OrderId, OrgId, QuoteId};
 pub use crate::integration::{
-    AribaSettings, BuyerCredentials, CoupaSettings, Instance, Integration, ProcurementSystem,
-    Settings, SystemSettings,
+    AribaSettings, BuyerCredentials, CoupaInstance, CoupaSettings, Instance, Integration,
+    ProcurementSystem, Settings, SystemSettings,
 };
 
 /// An open punchout: what the procurement system told us in its PunchOutSetupRequest.

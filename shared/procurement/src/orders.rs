@@ -20,7 +20,7 @@ use crate::model::{
 };
 use crate::offers::offer_lapsed;
 use crate::outbox;
-use crate::ports::{Deps, OrderPlan, Recorded, StoreError};
+use crate::ports::{Deps, OrderPlan, OrderSlot, Recorded, StoreError};
 use crate::refusal::Refusal;
 
 /// The answer to an order (a cXML status and text), kept with it so a duplicate hears the same.
@@ -100,7 +100,9 @@ pub async fn receive(deps: &Deps, body: &[u8]) -> Result<Answer, Refusal> {
         let mut record = received.clone();
         let planned = match order.header.order_type {
             OrderType::New => plan_new(deps, &integration, &from, order, &mut record, now).await,
-            OrderType::Update => plan_update(deps, order, &mut record).await,
+            OrderType::Update => {
+                plan_update(deps, &integration, &from, order, &mut record, now).await
+            }
             OrderType::Delete => plan_delete(deps, order, &mut record).await,
         };
         let plan = match planned {
@@ -110,6 +112,20 @@ pub async fn receive(deps: &Deps, body: &[u8]) -> Result<Answer, Refusal> {
                 // changed the quotes under the plan: then the answer is the duplicate's.
                 if let Some(earlier) = find_duplicate(deps, &record).await? {
                     return Ok(duplicate(&earlier));
+                }
+                // An update planned as the order it stands for, while a racing copy of the
+                // resend placed that order (so the quotes read as ordered): planned again,
+                // as the change of the accepted order it now is.
+                if matches!(refusal, Refusal::Rejected(_))
+                    && record.order_type == OrderType::Update
+                    && attempt < PLAN_ATTEMPTS
+                    && deps
+                        .orders
+                        .find(&record.org_id, &record.order_id)
+                        .await?
+                        .is_some_and(|o| !gives_way(&o, &record))
+                {
+                    continue;
                 }
                 return Err(refusal);
             }
@@ -152,7 +168,8 @@ pub async fn receive(deps: &Deps, body: &[u8]) -> Result<Answer, Refusal> {
 /// changed: the second plan reads the new state, which nearly always answers the order.
 const PLAN_ATTEMPTS: u32 = 2;
 
-/// The order this one repeats: same payloadID, or (for a new order) same orderID.
+/// The order this one repeats: same payloadID (also a refused one: it hears the same
+/// refusal again), or (for a new order) same orderID, unless that original gives way to it.
 async fn find_duplicate(
     deps: &Deps,
     record: &OrderRecord,
@@ -161,9 +178,34 @@ async fn find_duplicate(
         return Ok(Some(earlier));
     }
     if record.order_type == OrderType::New {
-        return deps.orders.find(&record.org_id, &record.order_id).await;
+        let original = deps.orders.find(&record.org_id, &record.order_id).await?;
+        return Ok(original.filter(|o| !gives_way(o, record)));
     }
     Ok(None)
+}
+
+/// Whether the original recorded for an orderID gives way to `incoming`, which is then
+/// planned afresh as the order: an original that was refused (an expired offer is recorded,
+/// so its payloadID hears the same again), or a test order while `incoming` is a production
+/// order or an update (whose lines are then checked, not waved through). Coupa tells the buyer
+/// to fix a PO refused with a 4xx and resend it, as `type="new"` or often `type="update"`
+/// (COUNTERPARTIES.md; Compass "cXML Purchase Orders", "PO failed: 5xx or 4xx error response").
+fn gives_way(original: &OrderRecord, incoming: &OrderRecord) -> bool {
+    original.answer_code != 200
+        || (original.test && (!incoming.test || incoming.order_type != OrderType::New))
+}
+
+/// Where a planned (type new, or an update standing for it) order is recorded: the
+/// orderID's original, or in place of a refused or test original that gives way to it.
+async fn original_slot(deps: &Deps, record: &OrderRecord) -> Result<OrderSlot, StoreError> {
+    Ok(
+        match deps.orders.find(&record.org_id, &record.order_id).await? {
+            Some(original) if gives_way(&original, record) => {
+                OrderSlot::Replacing(original.payload_id)
+            }
+            _ => OrderSlot::Original,
+        },
+    )
 }
 
 fn duplicate(earlier: &OrderRecord) -> Answer {
@@ -299,6 +341,23 @@ async fn match_lines(
             m.po_lines.push((quoted.line_number, po_line));
         }
     }
+    // A quote is approved as a whole (one ItemIn per line went into the cart): a PO that
+    // drops a line would subscribe, and invoice, what was not ordered.
+    for m in &matched {
+        if let Some(missing) = m
+            .quote
+            .lines
+            .iter()
+            .find(|l| !m.po_lines.iter().any(|(q, _)| *q == l.line_number))
+        {
+            return Err(Rejection::bad_request(format!(
+                "quote {} line {} ({}) is not on this order: every line of an approved quote \
+                 must be ordered with it; add the line and resend the PO",
+                m.quote.quote_id, missing.line_number, missing.description
+            ))
+            .into());
+        }
+    }
     Ok(matched)
 }
 
@@ -348,6 +407,7 @@ async fn plan_new(
         }
     }
     let mut plan = OrderPlan::record_only(record.clone());
+    plan.slot = original_slot(deps, record).await?;
 
     // Lapsed private offers: nothing is subscribed; the quotes are marked expired, the
     // requesters told, and the answer says to resend.
@@ -568,42 +628,73 @@ async fn earlier_order(
         })
 }
 
-/// type="update": what may change (nothing that was approved: product, quantity, price)
-/// is recorded; a change to an active subscription's terms is refused with 409.
+/// type="update": an update of an order that was accepted records what may change (nothing
+/// that was approved: product, quantity, price); a change to an active subscription's terms
+/// is refused with 409. An update of an order that was refused, taken as a test, or never
+/// received is the corrected resend of that order, and is planned as the order it now is.
 async fn plan_update(
     deps: &Deps,
+    integration: &Integration,
+    from: &cxml::CredentialId,
     order: &OrderRequest,
     record: &mut OrderRecord,
+    now: OffsetDateTime,
 ) -> Result<OrderPlan, Refusal> {
+    let original = deps.orders.find(&record.org_id, &record.order_id).await?;
+    let stands_for = match &original {
+        None => Some("no earlier order was accepted"),
+        Some(o) if o.answer_code != 200 => Some("the earlier order was refused"),
+        Some(o) if gives_way(o, record) => Some("the earlier order was a test order"),
+        Some(_) => None,
+    };
+    if let Some(why) = stands_for {
+        let mut plan = plan_new(deps, integration, from, order, record, now).await?;
+        if record.answer_code == 200 {
+            record.answer_text = format!(
+                "{} ({why}: this update was taken as the order)",
+                record.answer_text
+            );
+            plan.record = record.clone();
+        }
+        return Ok(plan);
+    }
     let earlier = earlier_order(deps, order, record).await?;
     record.quote_ids = earlier.quote_ids.clone();
     record.agreement_ids = earlier.agreement_ids.clone();
-    if !earlier.test && earlier.answer_code == 200 {
-        let matched = match_lines(deps, &record.org_id, order)
+    let matched =
+        match_lines(deps, &record.org_id, order)
             .await
-            .map_err(|refusal| match refusal {
-                Refusal::Rejected(r) => Rejection::conflict(format!(
-                    "order {}: the subscription is active and its approved terms cannot change ({}); \
-                     cancel it with a delete and send a new order",
-                    record.order_id, r.text
-                ))
-                .into(),
-                storage => storage,
-            })?;
-        if let Some(other) = matched
-            .iter()
-            .find(|m| !earlier.quote_ids.contains(&m.quote.quote_id))
-        {
-            return Err(Rejection::conflict(format!(
-                "order {}: quote {} was not part of this order; an update cannot add products, send a new order",
-                record.order_id, other.quote.quote_id
-            )).into());
+            .map_err(|refusal| {
+                match refusal {
+            Refusal::Rejected(r) => Rejection::conflict(format!(
+                "order {}: the subscription is active and its approved terms cannot change ({}); \
+                 cancel it with a delete and send a new order",
+                record.order_id, r.text
+            ))
+            .into(),
+            storage => storage,
         }
+            })?;
+    if let Some(other) = matched
+        .iter()
+        .find(|m| !earlier.quote_ids.contains(&m.quote.quote_id))
+    {
+        return Err(Rejection::conflict(format!(
+            "order {}: quote {} was not part of this order; an update cannot add products, send a new order",
+            record.order_id, other.quote.quote_id
+        )).into());
     }
-    record.answer_text = format!(
-        "OK: update of order {} recorded; the subscription terms are unchanged",
-        record.order_id
-    );
+    record.answer_text = if record.test {
+        format!(
+            "OK: test update of order {} recorded; test mode changes no subscription",
+            record.order_id
+        )
+    } else {
+        format!(
+            "OK: update of order {} recorded; the subscription terms are unchanged",
+            record.order_id
+        )
+    };
     Ok(OrderPlan::record_only(record.clone()))
 }
 

@@ -127,12 +127,14 @@ pub trait Quotes: Send + Sync {
 /// Purchase orders and the agreements they create.
 #[async_trait]
 pub trait Orders: Send + Sync {
-    /// Writes everything one purchase order changes in one transaction, once per
-    /// (organisation, orderID, order type) and once per payloadID. When either key exists (a
-    /// duplicate, also one racing this one) nothing is written and the earlier record comes back.
-    /// Fails with `Conflict` when a quote is no longer in its expected status.
+    /// Writes everything one purchase order changes in one transaction, once per payloadID and
+    /// in its [`OrderSlot`]: the original once per (organisation, orderID), or in place of the
+    /// refused or test original it names, each change once per payloadID. When the payloadID or
+    /// the slot is taken (a duplicate, also one racing this one) nothing is written and the
+    /// earlier record comes back. Fails with `Conflict` when a quote is no longer in its
+    /// expected status, or the original to replace is still there but could not be replaced.
     async fn place(&self, plan: &OrderPlan) -> Result<Recorded<OrderRecord>, StoreError>;
-    /// The original (type new) order of this orderID.
+    /// The original order of this orderID (type new, or the resend that took its place).
     async fn find(
         &self,
         org_id: &OrgId,
@@ -336,6 +338,8 @@ impl<T> Store for T where
 #[derive(Debug, Clone, PartialEq)]
 pub struct OrderPlan {
     pub record: OrderRecord,
+    /// Where the record goes (the orderID's original order, or a change of it).
+    pub slot: OrderSlot,
     /// Quotes in their new state, each written only if still in the given status.
     pub quotes: Vec<(Quote, QuoteStatus)>,
     /// Agreements to create (new orders) or to overwrite (cancellations).
@@ -353,6 +357,7 @@ impl OrderPlan {
     /// A plan that records the order (and its answer) and changes nothing else.
     pub fn record_only(record: OrderRecord) -> Self {
         Self {
+            slot: OrderSlot::of(&record),
             record,
             quotes: Vec::new(),
             agreements: Vec::new(),
@@ -360,6 +365,30 @@ impl OrderPlan {
             charges: Vec::new(),
             cancelled_charges: Vec::new(),
             confirmations: Vec::new(),
+        }
+    }
+}
+
+/// Where an order's record is kept. The orderID's original order is one record; a refused or
+/// test original gives way to the order that corrects it (Compass "PO failed: 5xx or 4xx error
+/// response": the buyer fixes the data and resends the PO, often as `type="update"`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OrderSlot {
+    /// The original order of the orderID, which must not be recorded yet.
+    Original,
+    /// The original order, in place of the refused or test one recorded under this payloadID,
+    /// which must still be the one there (so of racing resends exactly one takes its place).
+    Replacing(String),
+    /// A change (update, delete) of the original: one record per payloadID.
+    Change,
+}
+
+impl OrderSlot {
+    /// The slot of an order recorded as it arrived: a new order is the original.
+    pub fn of(record: &OrderRecord) -> Self {
+        match record.order_type {
+            cxml::OrderType::New => Self::Original,
+            _ => Self::Change,
         }
     }
 }

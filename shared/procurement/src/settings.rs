@@ -12,8 +12,8 @@ use time::OffsetDateTime;
 
 use crate::ids::{NoRandomness, OrgId, random_hex};
 use crate::integration::{
-    AribaSettings, BuyerCredentials, CoupaSettings, Integration, ProcurementSystem, Settings,
-    SystemSettings,
+    AribaSettings, BuyerCredentials, CoupaInstance, CoupaSettings, Instance, Integration,
+    ProcurementSystem, Settings, SystemSettings,
 };
 use crate::model::Organization;
 use crate::network::{self, AribaNetwork};
@@ -77,6 +77,26 @@ pub struct SettingsDocument {
     pub sender_domain: Option<String>,
     #[serde(default)]
     pub sender_identity: Option<String>,
+    /// The customer's Coupa test instance: its own credential set (and secret) and invoice
+    /// URL; its documents always run in test mode. Coupa only, optional.
+    #[serde(default)]
+    pub test_instance: Option<InstanceDocument>,
+}
+
+/// A Coupa test instance's credential set, as in the settings document.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstanceDocument {
+    #[serde(default)]
+    pub buyer_domain: Option<String>,
+    #[serde(default)]
+    pub buyer_identity: Option<String>,
+    #[serde(default)]
+    pub sender_domain: Option<String>,
+    #[serde(default)]
+    pub sender_identity: Option<String>,
+    #[serde(default)]
+    pub invoice_url: Option<String>,
 }
 
 fn default_true() -> bool {
@@ -168,34 +188,45 @@ impl SettingsDocument {
                 if let Some(url) = invoice_url {
                     check_https_url("invoice_url", url)?;
                 }
-                let buyer_domain = buyer_domain.ok_or(
-                    "field `buyer_domain` is required for Coupa: the domain of the From credential Coupa sends (for example DUNS)",
+                let production = coupa_credentials(
+                    "",
+                    [buyer_domain, buyer_identity, sender_domain, sender_identity],
                 )?;
-                let buyer_identity = buyer_identity.ok_or(
-                    "field `buyer_identity` is required for Coupa: the identity of the From credential Coupa sends",
-                )?;
-                check_text("buyer_domain", buyer_domain, CREDENTIAL_MAX_CHARS)?;
-                check_text("buyer_identity", buyer_identity, CREDENTIAL_MAX_CHARS)?;
-                let (sender_domain, sender_identity) = match (sender_domain, sender_identity) {
-                    (None, None) => (buyer_domain, buyer_identity),
-                    (Some(domain), Some(identity)) => (domain, identity),
-                    (Some(_), None) => {
-                        return Err("field `sender_identity` is required with `sender_domain` (leave both out to use the buyer credential)".into());
-                    }
-                    (None, Some(_)) => {
-                        return Err("field `sender_domain` is required with `sender_identity` (leave both out to use the buyer credential)".into());
+                let test_instance = match &self.test_instance {
+                    None => None,
+                    Some(test) => {
+                        let field = |name: &str| format!("test_instance.{name}");
+                        let credentials = coupa_credentials(
+                            "test_instance.",
+                            [
+                                given(&field("buyer_domain"), test.buyer_domain.as_deref())?,
+                                given(&field("buyer_identity"), test.buyer_identity.as_deref())?,
+                                given(&field("sender_domain"), test.sender_domain.as_deref())?,
+                                given(&field("sender_identity"), test.sender_identity.as_deref())?,
+                            ],
+                        )?;
+                        if credentials
+                            .buyer_domain
+                            .eq_ignore_ascii_case(&production.buyer_domain)
+                            && credentials.buyer_identity == production.buyer_identity
+                        {
+                            return Err("field `test_instance.buyer_identity` must differ from `buyer_identity` (or its domain from `buyer_domain`): the test instance is another system, and its documents are told apart by their From credential".into());
+                        }
+                        let invoice_url =
+                            given(&field("invoice_url"), test.invoice_url.as_deref())?;
+                        if let Some(url) = invoice_url {
+                            check_https_url(&field("invoice_url"), url)?;
+                        }
+                        Some(CoupaInstance {
+                            credentials,
+                            invoice_url: invoice_url.map(str::to_string),
+                        })
                     }
                 };
-                check_text("sender_domain", sender_domain, CREDENTIAL_MAX_CHARS)?;
-                check_text("sender_identity", sender_identity, CREDENTIAL_MAX_CHARS)?;
                 SystemSettings::Coupa(CoupaSettings {
-                    credentials: BuyerCredentials {
-                        buyer_domain: buyer_domain.to_string(),
-                        buyer_identity: buyer_identity.to_string(),
-                        sender_domain: sender_domain.to_string(),
-                        sender_identity: sender_identity.to_string(),
-                    },
+                    credentials: production,
                     invoice_url: invoice_url.map(str::to_string),
+                    test_instance,
                 })
             }
             ProcurementSystem::Ariba => {
@@ -207,6 +238,7 @@ impl SettingsDocument {
                     ("buyer_identity", buyer_identity.is_some()),
                     ("sender_domain", sender_domain.is_some()),
                     ("sender_identity", sender_identity.is_some()),
+                    ("test_instance", self.test_instance.is_some()),
                 ] {
                     if given {
                         return Err(Invalid(format!(
@@ -252,6 +284,61 @@ impl SettingsDocument {
             system,
         })
     }
+}
+
+/// One Coupa instance's credential set from the document's `{prefix}buyer_domain`,
+/// `buyer_identity`, `sender_domain` and `sender_identity` (given, trimmed): the Sender
+/// defaults to the buyer credential.
+fn coupa_credentials(
+    prefix: &str,
+    [buyer_domain, buyer_identity, sender_domain, sender_identity]: [Option<&str>; 4],
+) -> Result<BuyerCredentials, Invalid> {
+    let buyer_domain = buyer_domain.ok_or_else(|| Invalid(format!(
+        "field `{prefix}buyer_domain` is required for Coupa: the domain of the From credential Coupa sends (for example DUNS)"
+    )))?;
+    let buyer_identity = buyer_identity.ok_or_else(|| Invalid(format!(
+        "field `{prefix}buyer_identity` is required for Coupa: the identity of the From credential Coupa sends"
+    )))?;
+    check_text(
+        &format!("{prefix}buyer_domain"),
+        buyer_domain,
+        CREDENTIAL_MAX_CHARS,
+    )?;
+    check_text(
+        &format!("{prefix}buyer_identity"),
+        buyer_identity,
+        CREDENTIAL_MAX_CHARS,
+    )?;
+    let (sender_domain, sender_identity) = match (sender_domain, sender_identity) {
+        (None, None) => (buyer_domain, buyer_identity),
+        (Some(domain), Some(identity)) => (domain, identity),
+        (Some(_), None) => {
+            return Err(Invalid(format!(
+                "field `{prefix}sender_identity` is required with `{prefix}sender_domain` (leave both out to use the buyer credential)"
+            )));
+        }
+        (None, Some(_)) => {
+            return Err(Invalid(format!(
+                "field `{prefix}sender_domain` is required with `{prefix}sender_identity` (leave both out to use the buyer credential)"
+            )));
+        }
+    };
+    check_text(
+        &format!("{prefix}sender_domain"),
+        sender_domain,
+        CREDENTIAL_MAX_CHARS,
+    )?;
+    check_text(
+        &format!("{prefix}sender_identity"),
+        sender_identity,
+        CREDENTIAL_MAX_CHARS,
+    )?;
+    Ok(BuyerCredentials {
+        buyer_domain: buyer_domain.to_string(),
+        buyer_identity: buyer_identity.to_string(),
+        sender_domain: sender_domain.to_string(),
+        sender_identity: sender_identity.to_string(),
+    })
 }
 
 /// An optional text field, trimmed; blank counts as absent, as a form would send it.
@@ -403,6 +490,8 @@ pub struct Saved {
     /// A shared secret drawn by this PUT (a new Coupa integration, or one that had none), shown
     /// this once.
     pub secret: Option<String>,
+    /// The same for the Coupa test instance's credential set (added by this PUT).
+    pub test_secret: Option<String>,
 }
 
 /// Conditional writes tried before giving up: each failure means another admin request won
@@ -450,10 +539,25 @@ pub async fn save(
             }
             None => (String::new(), None),
         };
+        // The test instance's set has a secret of its own, kept while the set is configured.
+        let has_test_set = settings.coupa_credentials_of(Instance::Test).is_some();
+        let kept_test = existing
+            .as_ref()
+            .and_then(|old| old.test_secret_digest.clone())
+            .filter(|digest| has_test_set && !digest.is_empty());
+        let (test_secret_digest, test_secret) = match kept_test {
+            Some(digest) => (Some(digest), None),
+            None if has_test_set => {
+                let (secret, digest) = new_shared_secret()?;
+                (Some(digest), Some(secret))
+            }
+            None => (None, None),
+        };
         let integration = Integration {
             org_id: org.org_id.clone(),
             settings: settings.clone(),
             secret_digest,
+            test_secret_digest,
             updated_at: next_version(existing.as_ref()),
         };
         match deps
@@ -479,25 +583,44 @@ pub async fn save(
                 .unwrap_or_default(),
             integration,
             secret,
+            test_secret,
         });
     }
     Err(SettingsRefused::KeptChanging)
 }
 
-/// POST .../secret: a new shared secret replaces the old one at once. The integration as
-/// written and the secret, shown this once.
+/// POST .../secret: a new shared secret of the production credential set replaces the old
+/// one at once. The integration as written and the secret, shown this once.
 pub async fn rotate(
     deps: &Deps,
     org: &Organization,
+) -> Result<(Integration, String), SettingsRefused> {
+    rotate_instance(deps, org, Instance::Production).await
+}
+
+/// POST .../secret?instance=test|production: a new shared secret of that instance's
+/// credential set; the other set's secret is left as it is.
+pub async fn rotate_instance(
+    deps: &Deps,
+    org: &Organization,
+    instance: Instance,
 ) -> Result<(Integration, String), SettingsRefused> {
     for _ in 0..WRITE_ATTEMPTS {
         let previous = read(deps, org).await?;
         if previous.settings.coupa_credentials().is_none() {
             return Err(SettingsRefused::NetworkSecret);
         }
+        if previous.settings.coupa_credentials_of(instance).is_none() {
+            return Err(SettingsRefused::Invalid(Invalid(
+                "the integration has no Coupa test instance: add `test_instance` to its settings (which draws its secret) before rotating that secret".into(),
+            )));
+        }
         let mut integration = previous.clone();
         let (secret, digest) = new_shared_secret()?;
-        integration.secret_digest = digest;
+        match instance {
+            Instance::Production => integration.secret_digest = digest,
+            Instance::Test => integration.test_secret_digest = Some(digest),
+        }
         integration.updated_at = next_version(Some(&previous));
         match deps
             .integrations
@@ -586,10 +709,52 @@ pub struct PurchaseInformation {
     /// What our invoices present as Sender SharedSecret, for Coupa's supplier setup.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub invoice_shared_secret: Option<String>,
+    /// Where invoices of the production set go (Coupa).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invoice_url: Option<String>,
+    /// The Coupa test instance's set, entered in that instance (the top-level fields are the
+    /// production instance's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test_instance: Option<InstanceInformation>,
+}
+
+/// What the administrator enters in one Coupa instance (see README: which Coupa field each
+/// value goes into). Its documents always run in test mode.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InstanceInformation {
+    pub punchout_setup_url: String,
+    pub order_url: String,
+    pub supplier_domain: String,
+    pub supplier_identity: String,
+    pub buyer_domain: String,
+    pub buyer_identity: String,
+    pub sender_domain: String,
+    pub sender_identity: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invoice_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shared_secret: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shared_secret_notice: Option<String>,
+    /// Every document from this set runs in test mode: nothing is subscribed or invoiced.
+    pub always_test_mode: bool,
 }
 
 impl PurchaseInformation {
     /// `network`: the supplier's Ariba Network account, shown to Ariba organisations.
+    /// With the test instance's new secret, shown this once (after a PUT that added the test
+    /// set, or a rotation of its secret).
+    pub fn with_test_secret(mut self, org_id: &str, secret: Option<&str>) -> Self {
+        if let (Some(test), Some(secret)) = (self.test_instance.as_mut(), secret) {
+            test.shared_secret = Some(secret.to_string());
+            test.shared_secret_notice = Some(format!(
+                "shown this once and not stored: enter it in the Coupa test instance now; if it is lost, rotate it with POST {}?instance=test",
+                paths::admin_secret(org_id)
+            ));
+        }
+        self
+    }
+
     pub fn of(
         deps: &Deps,
         integration: &Integration,
@@ -613,6 +778,8 @@ impl PurchaseInformation {
                 shared_secret: None,
                 shared_secret_notice: notice,
                 invoice_shared_secret: None,
+                invoice_url: None,
+                test_instance: None,
             };
         match &integration.settings.system {
             SystemSettings::Coupa(coupa) => {
@@ -628,6 +795,21 @@ impl PurchaseInformation {
                 );
                 info.supplier_domain = Some(config.supplier_domain.clone());
                 info.supplier_identity = Some(config.supplier_identity.clone());
+                info.invoice_url = coupa.invoice_url.clone();
+                info.test_instance = coupa.test_instance.as_ref().map(|t| InstanceInformation {
+                    punchout_setup_url: config.url(paths::SETUP),
+                    order_url: config.url(paths::ORDER),
+                    supplier_domain: config.supplier_domain.clone(),
+                    supplier_identity: config.supplier_identity.clone(),
+                    buyer_domain: t.credentials.buyer_domain.clone(),
+                    buyer_identity: t.credentials.buyer_identity.clone(),
+                    sender_domain: t.credentials.sender_domain.clone(),
+                    sender_identity: t.credentials.sender_identity.clone(),
+                    invoice_url: t.invoice_url.clone(),
+                    shared_secret: None,
+                    shared_secret_notice: None,
+                    always_test_mode: true,
+                });
                 if let Some(secret) = new_secret {
                     info.shared_secret = Some(secret.to_string());
                     // Derived from INVOICE_SECRET_KEY (never stored) and shown with the
@@ -898,6 +1080,28 @@ mod tests {
         .unwrap();
         let document = serde_json::to_vec(&settings).unwrap();
         assert_eq!(parse_document(&document).unwrap(), settings);
+    }
+
+    #[test]
+    fn a_coupa_test_instance_reads_back_as_the_same_document() {
+        let mut doc = coupa();
+        doc["test_instance"] = json!({"buyer_domain": "DUNS", "buyer_identity": "acme-test",
+            "invoice_url": "https://acme-test.coupahost.com/cxml/invoices"});
+        let settings = parse(&doc).unwrap();
+        let test = settings.coupa_credentials_of(Instance::Test).unwrap();
+        assert_eq!(
+            test.sender(),
+            test.buyer(),
+            "the Sender defaults to the buyer"
+        );
+        assert_eq!(
+            settings.instance_of("duns", "acme-test"),
+            Some(Instance::Test)
+        );
+        let document = serde_json::to_vec(&settings).unwrap();
+        assert_eq!(parse_document(&document).unwrap(), settings);
+        doc["test_instance"]["sender_domain"] = json!("NetworkID");
+        assert!(error(&doc).contains("`test_instance.sender_identity`"));
     }
 
     #[test]

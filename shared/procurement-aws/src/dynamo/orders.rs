@@ -1,13 +1,15 @@
 //! Purchase orders (`ORDER#<org>#<orderID>` / `ORDER`, each change `CHANGE#<type>#<payloadID>`),
 //! their payloadIDs (`PAYLOAD#<payloadID>` / `ORDER`, pointing at the order) and agreements
 //! (`AGREEMENT#<agreement>` / `AGREEMENT`). One transaction writes everything an order changes.
+//! A refused or test original gives way to the resend that corrects it: `ORDER` is overwritten
+//! only while it still holds the record of the payloadID the plan read.
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 use procurement::StoreError;
 use procurement::ids::{AgreementId, OrderId, OrgId};
 use procurement::model::{Agreement, AgreementStatus, OrderRecord};
-use procurement::ports::{OrderPlan, Orders, Recorded};
+use procurement::ports::{OrderPlan, OrderSlot, Orders, Recorded};
 
 use super::charges::scheduled_charge_item;
 use super::confirmations::scheduled_confirmation_item;
@@ -16,26 +18,55 @@ use super::quotes::{agreement_item, quote_item};
 use super::{DynamoStore, MAX_TRANSACTION_ITEMS, item, s, unavailable};
 
 /// The original order is unique per orderID; each update or delete per payloadID.
-fn order_key(record: &OrderRecord) -> (String, String) {
+fn order_key(record: &OrderRecord, slot: &OrderSlot) -> (String, String) {
     let pk = format!("ORDER#{}#{}", record.org_id, record.order_id);
-    match record.order_type {
-        cxml::OrderType::New => (pk, "ORDER".into()),
-        other => (
+    match slot {
+        OrderSlot::Original | OrderSlot::Replacing(_) => (pk, "ORDER".into()),
+        OrderSlot::Change => (
             pk,
-            format!("CHANGE#{}#{}", other.as_str(), record.payload_id),
+            format!(
+                "CHANGE#{}#{}",
+                record.order_type.as_str(),
+                record.payload_id
+            ),
         ),
     }
+}
+
+/// How the payloadID reads inside a stored record's JSON (`data`): payloadIDs are unique and
+/// the JSON is compact with quotes inside strings escaped, so the record holds this text
+/// exactly when it is the record of that payloadID, also one written before this field order.
+fn payload_field(payload_id: &str) -> String {
+    format!(
+        "\"payload_id\":{}",
+        serde_json::Value::String(payload_id.to_owned())
+    )
 }
 
 #[async_trait]
 impl Orders for DynamoStore {
     async fn place(&self, plan: &OrderPlan) -> Result<Recorded<OrderRecord>, StoreError> {
         let record = &plan.record;
-        let (order_pk, order_sk) = order_key(record);
+        let (order_pk, order_sk) = order_key(record, &plan.slot);
         let payload_pk = format!("PAYLOAD#{}", record.payload_id);
+        let order_item = item(order_pk.clone(), &order_sk, record)?;
+        let order_step = match &plan.slot {
+            OrderSlot::Replacing(replaced) => {
+                let put = Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(order_item))
+                    .condition_expression("contains(#data, :replaced)")
+                    .expression_attribute_names("#data", "data")
+                    .expression_attribute_values(":replaced", s(payload_field(replaced)))
+                    .build()
+                    .map_err(unavailable)?;
+                TransactWriteItem::builder().put(put).build()
+            }
+            OrderSlot::Original | OrderSlot::Change => self.put_new(order_item)?,
+        };
         // The order and payload keys come first, so their cancellation reasons are 0 and 1.
         let mut steps = vec![
-            self.put_new(item(order_pk.clone(), &order_sk, record)?)?,
+            order_step,
             self.put_new(item(payload_pk.clone(), "ORDER", record)?)?,
         ];
         for (quote, expected) in &plan.quotes {
@@ -79,7 +110,13 @@ impl Orders for DynamoStore {
         let Err(cancelled) = self.transact(steps).await? else {
             return Ok(Recorded::Created);
         };
-        let existing: Option<OrderRecord> = match self.get(order_pk, &order_sk).await? {
+        // Whatever holds the slot, unless it is still the original this plan was to replace
+        // (then the payloadID, or else something other than a duplicate, stopped it).
+        let in_slot = self
+            .get::<OrderRecord>(order_pk, &order_sk)
+            .await?
+            .filter(|o| !matches!(&plan.slot, OrderSlot::Replacing(r) if *r == o.payload_id));
+        let existing = match in_slot {
             Some(o) => Some(o),
             None => self.get(payload_pk, "ORDER").await?,
         };

@@ -255,6 +255,7 @@ async fn a_quote_ordered_meanwhile_is_left_alone() {
     // The purchase order wins the race after the page was read.
     quote.status = QuoteStatus::Ordered;
     let plan = crate::ports::OrderPlan {
+        slot: crate::ports::OrderSlot::Original,
         record: crate::model::OrderRecord {
             org_id: demo::COUPA_ORG.into(),
             order_id: "PO-1".into(),

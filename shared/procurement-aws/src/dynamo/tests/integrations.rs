@@ -279,3 +279,56 @@ async fn a_second_ariba_credential_claimed_elsewhere_is_taken() {
         IntegrationWrite::CredentialTaken
     );
 }
+
+#[tokio::test]
+async fn a_coupa_test_instance_claims_its_own_credential_and_gives_it_up_when_removed() {
+    let table = Table::new();
+    let previous = coupa();
+    let mut with_test = previous.clone();
+    if let SystemSettings::Coupa(c) = &mut with_test.settings.system {
+        let mut credentials = c.credentials.clone();
+        credentials.buyer_identity = "Buyer-1-test".into();
+        c.test_instance = Some(procurement::model::CoupaInstance {
+            credentials,
+            invoice_url: None,
+        });
+    }
+    with_test.test_secret_digest = Some("cd".repeat(32));
+    with_test.updated_at = previous.updated_at + time::Duration::nanoseconds(1);
+    table
+        .store
+        .replace(&with_test, Some(&previous))
+        .await
+        .unwrap();
+    let steps_made = steps(&table.only_call());
+    let keys: Vec<_> = steps_made.iter().map(|(_, body)| key_of(body)).collect();
+    assert_eq!(
+        keys,
+        vec![
+            key("ORG#demo-coupa-org", "INTEGRATION"),
+            key("BUYER#duns#Buyer-1", "CREDENTIAL"),
+            key("BUYER#duns#Buyer-1-test", "CREDENTIAL"),
+        ]
+    );
+    assert_eq!(
+        steps_made[2].1["ConditionExpression"],
+        "attribute_not_exists(PK) OR org_id = :org"
+    );
+    assert_eq!(data_of::<Integration>(&steps_made[2].1["Item"]), with_test);
+
+    table.forget();
+    let mut removed = previous.clone();
+    removed.updated_at = with_test.updated_at + time::Duration::nanoseconds(1);
+    table
+        .store
+        .replace(&removed, Some(&with_test))
+        .await
+        .unwrap();
+    let steps_made = steps(&table.only_call());
+    let kinds: Vec<&str> = steps_made.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(kinds, ["Put", "Put", "Delete"]);
+    assert_eq!(
+        key_of(&steps_made[2].1),
+        key("BUYER#duns#Buyer-1-test", "CREDENTIAL")
+    );
+}

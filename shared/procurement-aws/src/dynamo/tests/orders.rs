@@ -5,7 +5,7 @@
 use procurement::StoreError;
 use procurement::ids::ChargeId;
 use procurement::model::{AgreementStatus, InvoiceJob, OrderRecord, Quote, QuoteStatus};
-use procurement::ports::{OrderPlan, Orders, Recorded};
+use procurement::ports::{OrderPlan, OrderSlot, Orders, Recorded};
 use serde_json::Value;
 
 use super::super::MAX_TRANSACTION_ITEMS;
@@ -280,5 +280,63 @@ async fn orders_and_agreements_are_read_by_their_keys() {
     assert_eq!(
         table.store.get_agreement(&"agmt-9".into()).await.unwrap(),
         None
+    );
+}
+
+#[tokio::test]
+async fn a_resend_takes_the_place_of_the_refused_original_it_read_and_no_other() {
+    let table = Table::new();
+    let mut refused = order_record(cxml::OrderType::New);
+    refused.payload_id = "refused \"1\"@buyer.example".into();
+    refused.answer_code = 409;
+    let mut plan = OrderPlan::record_only(order_record(cxml::OrderType::Update));
+    plan.slot = OrderSlot::Replacing(refused.payload_id.clone());
+    assert_eq!(table.store.place(&plan).await.unwrap(), Recorded::Created);
+    let steps = steps(&table.only_call());
+    assert_eq!(
+        key_of(&steps[0].1),
+        key(ORDER, "ORDER"),
+        "an update standing for the order is the original"
+    );
+    let order = &steps[0].1;
+    assert_eq!(order["ConditionExpression"], "contains(#data, :replaced)");
+    let needle = value(order, ":replaced")["S"].as_str().unwrap().to_owned();
+    // The condition holds exactly for the stored record of that payloadID.
+    let stored = serde_json::to_string(&refused).unwrap();
+    assert!(stored.contains(&needle), "{needle} in {stored}");
+    let other = serde_json::to_string(&order_record(cxml::OrderType::New)).unwrap();
+    assert!(!other.contains(&needle), "{needle} in {other}");
+    new_only(&steps[1].1);
+
+    // Cancelled while the slot still holds the refused original: not a duplicate of it.
+    table.forget();
+    table
+        .then(Answer::cancelled(&[
+            "None",
+            "None",
+            "ConditionalCheckFailed",
+        ]))
+        .then(Answer::item(record_item(ORDER, "ORDER", &refused, &[])))
+        .then(Answer::ok(serde_json::json!({})));
+    plan.quotes = vec![(ordered_quote(), QuoteStatus::PendingApproval)];
+    assert!(matches!(
+        table.store.place(&plan).await,
+        Err(StoreError::Conflict(_))
+    ));
+
+    // Cancelled because another resend took the place first: answered as that one.
+    table.forget();
+    let mut winner = order_record(cxml::OrderType::New);
+    winner.payload_id = "winner@buyer.example".into();
+    table
+        .then(Answer::cancelled(&[
+            "ConditionalCheckFailed",
+            "None",
+            "None",
+        ]))
+        .then(Answer::item(record_item(ORDER, "ORDER", &winner, &[])));
+    assert_eq!(
+        table.store.place(&plan).await.unwrap(),
+        Recorded::Existing(winner)
     );
 }
