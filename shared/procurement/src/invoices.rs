@@ -105,6 +105,7 @@ pub fn build_invoice(
         unit_of_measure: "EA".into(),
         unit_price: amount.clone(),
         reference_line_number: job.po_line_number.unwrap_or(1),
+        item_id: None,
         description: Some(Description::new("en", description)),
         subtotal: Some(amount.clone()),
         tax: None,
@@ -117,6 +118,8 @@ pub fn build_invoice(
             invoice_date: InvoiceDate::At(job.due.to_offset(time::UtcOffset::UTC)),
             is_tax_in_line: false,
             pay_in_number_of_days: None,
+            partners: Vec::new(),
+            extrinsics: Vec::new(),
         },
         orders: vec![InvoiceDetailOrder {
             // Coupa matches an invoice to its PO by the PO number in DocumentReference.
@@ -133,6 +136,7 @@ pub fn build_invoice(
                 money: zero,
                 description: Description::new("en", "No tax charged"),
             }),
+            tax_details: Vec::new(),
             special_handling: None,
             shipping: None,
             gross: None,
