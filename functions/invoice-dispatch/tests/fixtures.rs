@@ -34,6 +34,8 @@ fn add_fixture_charge(world: &FakeWorld, event: &SqsEvent) -> ChargeId {
         ),
         due: time::macros::datetime!(2026-11-24 10:00 UTC),
         po_line_number: Some(1),
+        line: None,
+        invoice_number: None,
     };
     world
         .store

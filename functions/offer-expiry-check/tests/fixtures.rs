@@ -49,6 +49,8 @@ async fn the_run_expires_lapsed_offers_and_queues_due_charges_once() {
         amount: cxml::Money::new(rust_decimal::Decimal::new(500_000, 2), cxml::Currency::USD),
         due: now - time::Duration::hours(1),
         po_line_number: Some(1),
+        line: None,
+        invoice_number: None,
     };
     world.store.charges.lock().unwrap().insert(
         job.charge_id.clone(),
@@ -115,6 +117,8 @@ async fn a_failing_step_does_not_stop_the_others_and_fails_the_run() {
         amount: cxml::Money::new(rust_decimal::Decimal::new(500_000, 2), cxml::Currency::USD),
         due: now - time::Duration::hours(1),
         po_line_number: Some(1),
+        line: None,
+        invoice_number: None,
     };
     world.store.charges.lock().unwrap().insert(
         job.charge_id.clone(),

@@ -509,6 +509,43 @@ pub struct InvoiceDetailRequestHeader {
     pub invoice_date: InvoiceDate,
     pub is_tax_in_line: bool,
     pub pay_in_number_of_days: Option<u32>,
+    /// The parties invoicing (InvoicePartner), e.g. the supplier's `remitTo` address.
+    #[serde(default)]
+    pub partners: Vec<InvoicePartner>,
+    /// Header extrinsics, written last in the header (Coupa's `PaymentTermCode`).
+    #[serde(default)]
+    pub extrinsics: Vec<Extrinsic>,
+}
+
+/// One InvoicePartner: a Contact (role, addressID, name, postal address) and the ids that go
+/// with it (IdReference, e.g. Coupa's `taxPrefix` and `taxNumber`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvoicePartner {
+    pub role: String,
+    pub address_id: Option<String>,
+    pub name: String,
+    pub name_lang: String,
+    pub postal: Option<PostalAddress>,
+    pub id_references: Vec<IdReference>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdReference {
+    pub domain: String,
+    pub identifier: String,
+}
+
+/// One tax of an invoice (TaxDetail in the summary's Tax): its category and rate, which the
+/// buyer maps to a tax code, the amounts, and whether it is zero-rated or exempt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaxDetail {
+    pub category: String,
+    pub percentage_rate: Option<Decimal>,
+    /// `zeroRated` or `exempt` (the DTD's exemptDetail).
+    pub exempt_detail: Option<String>,
+    pub taxable: Option<Money>,
+    pub tax: Money,
+    pub description: Option<Description>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -571,6 +608,9 @@ pub struct InvoiceDetailItem {
     pub unit_of_measure: String,
     pub unit_price: Money,
     pub reference_line_number: u32,
+    /// The PO line's part (InvoiceDetailItemReference/ItemID), as the order named it.
+    #[serde(default)]
+    pub item_id: Option<ItemId>,
     pub description: Option<Description>,
     pub subtotal: Option<Money>,
     pub tax: Option<Money>,
@@ -582,6 +622,9 @@ pub struct InvoiceDetailSummary {
     /// Optional only because real senders leave `<Money/>` empty here (the tax is then in
     /// the TaxDetails); we always write the element.
     pub tax: Option<Charge>,
+    /// The taxes that make up `tax` (TaxDetail inside the summary's Tax).
+    #[serde(default)]
+    pub tax_details: Vec<TaxDetail>,
     pub special_handling: Option<Money>,
     pub shipping: Option<Money>,
     pub gross: Option<Money>,

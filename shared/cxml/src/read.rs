@@ -387,29 +387,69 @@ fn read_contact(el: &Element<'_>) -> Result<Contact> {
     })
 }
 
+fn read_postal_address(p: &Element<'_>) -> Result<PostalAddress> {
+    let country = child(p, "Country")?;
+    Ok(PostalAddress {
+        name: opt_attr(p, "name"),
+        deliver_to: p.children_named("DeliverTo").map(text).collect(),
+        // An empty Street is the placeholder the DTD makes writers put in.
+        street: p
+            .children_named("Street")
+            .map(text)
+            .filter(|s| !s.is_empty())
+            .collect(),
+        city: opt_child_text(p, "City").unwrap_or_default(),
+        state: opt_child_text(p, "State"),
+        postal_code: opt_child_text(p, "PostalCode"),
+        country: text(country),
+        country_code: attr(country, "isoCountryCode")?.to_string(),
+    })
+}
+
+fn read_invoice_partner(el: &Element<'_>) -> Result<InvoicePartner> {
+    let contact = child(el, "Contact")?;
+    let name = child(contact, "Name")?;
+    Ok(InvoicePartner {
+        role: opt_attr(contact, "role").unwrap_or_default(),
+        address_id: opt_attr(contact, "addressID"),
+        name: text(name),
+        name_lang: name.attr("xml:lang").unwrap_or("en").to_string(),
+        postal: contact
+            .child("PostalAddress")
+            .map(read_postal_address)
+            .transpose()?,
+        id_references: el
+            .children_named("IdReference")
+            .map(|r| {
+                Ok(IdReference {
+                    domain: attr(r, "domain")?.to_string(),
+                    identifier: attr(r, "identifier")?.to_string(),
+                })
+            })
+            .collect::<Result<_>>()?,
+    })
+}
+
+fn read_tax_detail(el: &Element<'_>) -> Result<TaxDetail> {
+    Ok(TaxDetail {
+        category: attr(el, "category")?.to_string(),
+        percentage_rate: el
+            .attr("percentageRate")
+            .map(|_| decimal_attr(el, "percentageRate"))
+            .transpose()?,
+        exempt_detail: opt_attr(el, "exemptDetail"),
+        taxable: opt_money_in(el, "TaxableAmount")?,
+        tax: money_in(el, "TaxAmount")?,
+        description: el.child("Description").map(read_description),
+    })
+}
+
 fn read_address(wrapper: &Element<'_>) -> Result<Address> {
     let el = child(wrapper, "Address")?;
     let name = child(el, "Name")?;
     let postal = el
         .child("PostalAddress")
-        .map(|p| -> Result<PostalAddress> {
-            let country = child(p, "Country")?;
-            Ok(PostalAddress {
-                name: opt_attr(p, "name"),
-                deliver_to: p.children_named("DeliverTo").map(text).collect(),
-                // An empty Street is the placeholder the DTD makes writers put in.
-                street: p
-                    .children_named("Street")
-                    .map(text)
-                    .filter(|s| !s.is_empty())
-                    .collect(),
-                city: opt_child_text(p, "City").unwrap_or_default(),
-                state: opt_child_text(p, "State"),
-                postal_code: opt_child_text(p, "PostalCode"),
-                country: text(country),
-                country_code: attr(country, "isoCountryCode")?.to_string(),
-            })
-        })
+        .map(read_postal_address)
         .transpose()?;
     Ok(Address {
         address_id: opt_attr(el, "addressID"),
@@ -732,6 +772,11 @@ fn read_invoice_detail_request(el: &Element<'_>) -> Result<InvoiceDetailRequest>
             .map(|p| uint_attr(p, "payInNumberOfDays"))
             .transpose()?
             .flatten(),
+        partners: h
+            .children_named("InvoicePartner")
+            .map(read_invoice_partner)
+            .collect::<Result<_>>()?,
+        extrinsics: read_extrinsics(h)?,
     };
     let mut orders = Vec::new();
     for order in el.children_named("InvoiceDetailOrder") {
@@ -765,6 +810,10 @@ fn read_invoice_detail_request(el: &Element<'_>) -> Result<InvoiceDetailRequest>
                 unit_of_measure: opt_child_text(item, "UnitOfMeasure").unwrap_or_default(),
                 unit_price: money_in(item, "UnitPrice")?,
                 reference_line_number: uint_attr(reference_el, "lineNumber")?.unwrap_or(line),
+                item_id: reference_el
+                    .child("ItemID")
+                    .map(|_| read_item_id(reference_el, &context))
+                    .transpose()?,
                 description: reference_el.child("Description").map(read_description),
                 subtotal: opt_money_in(item, "SubtotalAmount")?,
                 tax: opt_money_in(item, "Tax")?,
@@ -784,9 +833,17 @@ fn read_invoice_detail_request(el: &Element<'_>) -> Result<InvoiceDetailRequest>
         ));
     }
     let tax = read_charge(s, "Tax")?;
+    let tax_details = match s.child("Tax") {
+        Some(t) => t
+            .children_named("TaxDetail")
+            .map(read_tax_detail)
+            .collect::<Result<_>>()?,
+        None => Vec::new(),
+    };
     let summary = InvoiceDetailSummary {
         subtotal: money_in(s, "SubtotalAmount")?,
         tax,
+        tax_details,
         special_handling: opt_money_in(s, "SpecialHandlingAmount")?,
         shipping: opt_money_in(s, "ShippingAmount")?,
         gross: opt_money_in(s, "GrossAmount")?,

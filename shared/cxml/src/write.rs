@@ -298,31 +298,35 @@ impl XmlOut {
         self.open("Address", &attrs);
         self.leaf("Name", &[("xml:lang", &a.name_lang)], &a.name);
         if let Some(p) = &a.postal {
-            let attrs: Vec<(&str, &str)> = p.name.iter().map(|n| ("name", n.as_str())).collect();
-            self.open("PostalAddress", &attrs);
-            for d in &p.deliver_to {
-                self.leaf("DeliverTo", &[], d);
-            }
-            // The DTD needs at least one Street.
-            if p.street.is_empty() {
-                self.empty("Street", &[]);
-            }
-            for s in &p.street {
-                self.leaf("Street", &[], s);
-            }
-            self.leaf("City", &[], &p.city);
-            self.opt_leaf("State", &p.state);
-            self.opt_leaf("PostalCode", &p.postal_code);
-            self.leaf(
-                "Country",
-                &[("isoCountryCode", &p.country_code)],
-                &p.country,
-            );
-            self.close("PostalAddress");
+            self.postal_address(p);
         }
         self.opt_leaf("Email", &a.email);
         self.close("Address");
         self.close(wrapper);
+    }
+
+    fn postal_address(&mut self, p: &PostalAddress) {
+        let attrs: Vec<(&str, &str)> = p.name.iter().map(|n| ("name", n.as_str())).collect();
+        self.open("PostalAddress", &attrs);
+        for d in &p.deliver_to {
+            self.leaf("DeliverTo", &[], d);
+        }
+        // The DTD needs at least one Street.
+        if p.street.is_empty() {
+            self.empty("Street", &[]);
+        }
+        for s in &p.street {
+            self.leaf("Street", &[], s);
+        }
+        self.leaf("City", &[], &p.city);
+        self.opt_leaf("State", &p.state);
+        self.opt_leaf("PostalCode", &p.postal_code);
+        self.leaf(
+            "Country",
+            &[("isoCountryCode", &p.country_code)],
+            &p.country,
+        );
+        self.close("PostalAddress");
     }
 
     fn item_id(&mut self, id: &ItemId) {
@@ -554,9 +558,16 @@ impl XmlOut {
         } else {
             self.empty("InvoiceDetailLineIndicator", &[]);
         }
+        // InvoiceDetail.dtd: InvoicePartner* right after the indicators; PaymentTerm* further
+        // on; Extrinsic* last, still inside the header (Compass "Sample cXML Invoice with
+        // Payment Terms": "PaymentTerm must appear before </InvoiceDetailRequestHeader>").
+        for partner in &h.partners {
+            self.invoice_partner(partner);
+        }
         if let Some(days) = h.pay_in_number_of_days {
             self.empty("PaymentTerm", &[("payInNumberOfDays", &days.to_string())]);
         }
+        self.extrinsics(&h.extrinsics);
         self.close("InvoiceDetailRequestHeader");
         for order in &i.orders {
             self.open("InvoiceDetailOrder", &[]);
@@ -587,15 +598,22 @@ impl XmlOut {
         let s = &i.summary;
         self.open("InvoiceDetailSummary", &[]);
         self.money_in("SubtotalAmount", &s.subtotal);
+        // Tax (Money, TaxAdjustmentAmount?, Description, TaxDetail*, ...).
+        self.open("Tax", &[]);
         match &s.tax {
-            Some(c) => self.charge("Tax", c),
+            Some(c) => {
+                self.money(&c.money);
+                self.description(&c.description);
+            }
             None => {
-                self.open("Tax", &[]);
                 self.empty("Money", &[("currency", s.subtotal.currency.code())]);
                 self.description(&Description::new("en", ""));
-                self.close("Tax");
             }
         }
+        for detail in &s.tax_details {
+            self.tax_detail(detail);
+        }
+        self.close("Tax");
         if let Some(m) = &s.special_handling {
             self.money_in("SpecialHandlingAmount", m);
         }
@@ -620,6 +638,53 @@ impl XmlOut {
         self.close("InvoiceDetailRequest");
     }
 
+    /// InvoicePartner (Contact, IdReference*); Contact (Name, PostalAddress*, ...).
+    fn invoice_partner(&mut self, p: &InvoicePartner) {
+        self.open("InvoicePartner", &[]);
+        let mut attrs = vec![("role", p.role.as_str())];
+        if let Some(id) = &p.address_id {
+            attrs.push(("addressID", id.as_str()));
+        }
+        self.open("Contact", &attrs);
+        self.leaf("Name", &[("xml:lang", &p.name_lang)], &p.name);
+        if let Some(postal) = &p.postal {
+            self.postal_address(postal);
+        }
+        self.close("Contact");
+        for r in &p.id_references {
+            self.empty(
+                "IdReference",
+                &[
+                    ("identifier", r.identifier.as_str()),
+                    ("domain", r.domain.as_str()),
+                ],
+            );
+        }
+        self.close("InvoicePartner");
+    }
+
+    /// TaxDetail (TaxableAmount?, TaxAmount, TaxLocation?, TaxAdjustmentAmount?,
+    /// Description?, ...), category required.
+    fn tax_detail(&mut self, t: &TaxDetail) {
+        let rate = t.percentage_rate.map(|r| r.normalize().to_string());
+        let mut attrs = vec![("purpose", "tax"), ("category", t.category.as_str())];
+        if let Some(rate) = &rate {
+            attrs.push(("percentageRate", rate.as_str()));
+        }
+        if let Some(exempt) = &t.exempt_detail {
+            attrs.push(("exemptDetail", exempt.as_str()));
+        }
+        self.open("TaxDetail", &attrs);
+        if let Some(m) = &t.taxable {
+            self.money_in("TaxableAmount", m);
+        }
+        self.money_in("TaxAmount", &t.tax);
+        if let Some(d) = &t.description {
+            self.description(d);
+        }
+        self.close("TaxDetail");
+    }
+
     fn invoice_item(&mut self, item: &InvoiceDetailItem) {
         let line = item.invoice_line_number.to_string();
         let quantity = item.quantity.to_string();
@@ -631,6 +696,9 @@ impl XmlOut {
         self.money_in("UnitPrice", &item.unit_price);
         let reference = item.reference_line_number.to_string();
         self.open("InvoiceDetailItemReference", &[("lineNumber", &reference)]);
+        if let Some(id) = &item.item_id {
+            self.item_id(id);
+        }
         if let Some(d) = &item.description {
             self.description(d);
         }

@@ -203,8 +203,8 @@ fn header() -> impl Strategy<Value = Header> {
         })
 }
 
-fn address() -> impl Strategy<Value = Address> {
-    let postal = (
+fn postal_address() -> impl Strategy<Value = PostalAddress> {
+    (
         opt_text(),
         prop::collection::vec(text(), 0..3),
         prop::collection::vec(text(), 0..3),
@@ -227,7 +227,56 @@ fn address() -> impl Strategy<Value = Address> {
                     country_code,
                 }
             },
-        );
+        )
+}
+
+fn invoice_partner() -> impl Strategy<Value = InvoicePartner> {
+    (
+        text(),
+        opt_text(),
+        text(),
+        lang(),
+        proptest::option::of(postal_address()),
+        prop::collection::vec(
+            (text(), text()).prop_map(|(domain, identifier)| IdReference { domain, identifier }),
+            0..3,
+        ),
+    )
+        .prop_map(
+            |(role, address_id, name, name_lang, postal, id_references)| InvoicePartner {
+                role,
+                address_id,
+                name,
+                name_lang,
+                postal,
+                id_references,
+            },
+        )
+}
+
+fn tax_detail() -> impl Strategy<Value = TaxDetail> {
+    (
+        text(),
+        proptest::option::of(decimal(false)),
+        proptest::option::of(prop::sample::select(vec!["zeroRated", "exempt"])),
+        proptest::option::of(money()),
+        money(),
+        proptest::option::of(description()),
+    )
+        .prop_map(
+            |(category, percentage_rate, exempt, taxable, tax, description)| TaxDetail {
+                category,
+                percentage_rate,
+                exempt_detail: exempt.map(String::from),
+                taxable,
+                tax,
+                description,
+            },
+        )
+}
+
+fn address() -> impl Strategy<Value = Address> {
+    let postal = postal_address();
     (
         opt_text(),
         proptest::option::of("[A-Z]{2}"),
@@ -477,6 +526,7 @@ fn invoice_item() -> impl Strategy<Value = InvoiceDetailItem> {
         prop_oneof![Just(String::new()), text()],
         money(),
         1u32..10_000,
+        proptest::option::of(item_id()),
         proptest::option::of(description()),
         proptest::option::of(money()),
         proptest::option::of(money()),
@@ -488,6 +538,7 @@ fn invoice_item() -> impl Strategy<Value = InvoiceDetailItem> {
                 unit_of_measure,
                 unit_price,
                 reference_line_number,
+                item_id,
                 description,
                 subtotal,
                 tax,
@@ -497,6 +548,7 @@ fn invoice_item() -> impl Strategy<Value = InvoiceDetailItem> {
                 unit_of_measure,
                 unit_price,
                 reference_line_number,
+                item_id,
                 description,
                 subtotal,
                 tax,
@@ -517,9 +569,20 @@ fn invoice_detail_request() -> impl Strategy<Value = Cxml> {
         timestamp(),
         any::<bool>(),
         proptest::option::of(0u32..365),
+        prop::collection::vec(invoice_partner(), 0..3),
+        extrinsics(),
     )
         .prop_map(
-            |(invoice_id, purpose, operation, date, is_tax_in_line, pay_in_number_of_days)| {
+            |(
+                invoice_id,
+                purpose,
+                operation,
+                date,
+                is_tax_in_line,
+                pay_in_number_of_days,
+                partners,
+                extrinsics,
+            )| {
                 InvoiceDetailRequestHeader {
                     invoice_id,
                     purpose: purpose.into(),
@@ -527,6 +590,8 @@ fn invoice_detail_request() -> impl Strategy<Value = Cxml> {
                     invoice_date: InvoiceDate::At(date),
                     is_tax_in_line,
                     pay_in_number_of_days,
+                    partners,
+                    extrinsics,
                 }
             },
         );
@@ -549,6 +614,7 @@ fn invoice_detail_request() -> impl Strategy<Value = Cxml> {
     let summary = (
         money(),
         proptest::option::of(charge()),
+        prop::collection::vec(tax_detail(), 0..3),
         proptest::option::of(money()),
         proptest::option::of(money()),
         proptest::option::of(money()),
@@ -556,14 +622,17 @@ fn invoice_detail_request() -> impl Strategy<Value = Cxml> {
         proptest::option::of(money()),
     )
         .prop_map(
-            |(subtotal, tax, special_handling, shipping, gross, net, due)| InvoiceDetailSummary {
-                subtotal,
-                tax,
-                special_handling,
-                shipping,
-                gross,
-                net,
-                due,
+            |(subtotal, tax, tax_details, special_handling, shipping, gross, net, due)| {
+                InvoiceDetailSummary {
+                    subtotal,
+                    tax,
+                    tax_details,
+                    special_handling,
+                    shipping,
+                    gross,
+                    net,
+                    due,
+                }
             },
         );
     let invoice = (invoice_header, prop::collection::vec(order, 1..3), summary).prop_map(

@@ -154,11 +154,25 @@ pub fn coupa_integration(now: OffsetDateTime) -> Integration {
                 credentials: same_sender(COUPA_DOMAIN, COUPA_IDENTITY),
                 invoice_url: Some("http://127.0.0.1:9100/invoices".into()),
                 test_instance: None,
+                invoicing: Box::new(demo_invoicing()),
             }),
         },
         secret_digest: SecretDigest::of(COUPA_SECRET).to_hex(),
         test_secret_digest: None,
         updated_at: now,
+    }
+}
+
+/// Net 30 with Coupa's code, a zero-rated sales tax (written as a TaxDetail all the same).
+pub fn demo_invoicing() -> crate::integration::InvoiceSettings {
+    crate::integration::InvoiceSettings {
+        payment_term_code: Some("Net 30".into()),
+        tax: Some(crate::integration::TaxSetting {
+            category: "sales".into(),
+            rate_percent: rust_decimal::Decimal::ZERO,
+            description: Some("Zero-rated digital service".into()),
+        }),
+        ..Default::default()
     }
 }
 

@@ -85,6 +85,10 @@ pub struct CoupaSettings {
     /// test mode, whatever `test_mode` (which governs the production set) says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub test_instance: Option<CoupaInstance>,
+    /// What the invoices say beyond the charge: payment term, tax, remit-to, the To
+    /// credential. Integrations stored before it existed get the defaults (net 30, no tax).
+    #[serde(default)]
+    pub invoicing: Box<InvoiceSettings>,
 }
 
 /// One Coupa instance's credential set (its secret's digest is kept on the integration).
@@ -94,6 +98,96 @@ pub struct CoupaInstance {
     pub credentials: BuyerCredentials,
     #[serde(default)]
     pub invoice_url: Option<String>,
+}
+
+/// An organisation's invoice settings, as the admin API takes and shows them (`invoicing`).
+/// Sources (Coupa Compass): "Sample cXML Invoice with Payment Terms", "Sample cXML Invoices
+/// with Taxes (PO-backed)", "Selecting Your Remit-To Address", "cXML Invoices".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InvoiceSettings {
+    /// `PaymentTerm payInNumberOfDays`: required by Coupa since R12 (default 30).
+    #[serde(default = "net_30")]
+    pub payment_term_days: u32,
+    /// Coupa's payment-term code (R30+), sent as the header extrinsic `PaymentTermCode`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_term_code: Option<String>,
+    /// The tax every invoice carries; none: a 0.00 tax without TaxDetail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tax: Option<TaxSetting>,
+    /// The supplier's remit-to address (InvoicePartner role remitTo).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remit_to: Option<RemitTo>,
+    /// The supplier's tax id, sent as IdReference `taxPrefix` / `taxNumber` on the remit-to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supplier_tax_id: Option<SupplierTaxId>,
+    /// Coupa's "cXML Invoice Buyer Domain/Identity" (the invoice's To); defaults to the
+    /// punchout buyer credential.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_domain: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_identity: Option<String>,
+}
+
+fn net_30() -> u32 {
+    30
+}
+
+impl Default for InvoiceSettings {
+    fn default() -> Self {
+        Self {
+            payment_term_days: net_30(),
+            payment_term_code: None,
+            tax: None,
+            remit_to: None,
+            supplier_tax_id: None,
+            to_domain: None,
+            to_identity: None,
+        }
+    }
+}
+
+/// A tax as Coupa maps it to a tax code: category and percentage rate must match one set up
+/// in Coupa. A 0 rate is zero-rated and still written as a TaxDetail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaxSetting {
+    /// `sales`, `vat`, `gst`, ... (TaxDetail category).
+    pub category: String,
+    /// Percent, e.g. "19" or "7.25".
+    pub rate_percent: rust_decimal::Decimal,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// The remit-to address; `code` is Coupa's remit-to code (Contact addressID), which overrides
+/// the address in Coupa.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemitTo {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    pub street: Vec<String>,
+    pub city: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postal_code: Option<String>,
+    /// ISO 3166 alpha-2.
+    pub country_code: String,
+    /// The country's name (defaults to the code).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+}
+
+/// Coupa reads a supplier's VAT number from IdReference `taxPrefix` and `taxNumber`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SupplierTaxId {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+    pub number: String,
 }
 
 /// SAP Ariba buyers reach the marketplace through the Ariba Network, which names the buyer by
@@ -219,6 +313,14 @@ impl Settings {
     /// Whether the Network confirms this organisation's orders (Ariba with confirmations on).
     pub fn confirms_orders(&self) -> bool {
         matches!(&self.system, SystemSettings::Ariba(a) if a.order_confirmations)
+    }
+
+    /// The invoice settings (Coupa; Ariba organisations are not invoiced by cXML).
+    pub fn invoicing(&self) -> Option<&InvoiceSettings> {
+        match &self.system {
+            SystemSettings::Coupa(c) => Some(c.invoicing.as_ref()),
+            SystemSettings::Ariba(_) => None,
+        }
     }
 
     /// Where this organisation's invoices go: Coupa integrations with an invoice URL only.

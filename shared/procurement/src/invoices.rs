@@ -49,9 +49,106 @@ pub fn invoice_secret(config: &Config, org_id: &OrgId) -> Option<SharedSecret> {
     )))
 }
 
-/// The invoiceID of a charge: the charge ID itself, the same on every attempt.
+/// Coupa: "invoice numbers are at most 40 characters" (Compass "cXML Invoices"; a longer
+/// or reused one is refused with 417, "Invoice cXML Transmission Error Codes").
+pub const MAX_INVOICE_NUMBER_CHARS: usize = 40;
+
+/// The invoiceID of a charge: the number fixed when it was created, the same on every
+/// attempt; charges stored before numbers were fixed keep their charge ID (what an earlier
+/// attempt may already have sent).
 pub fn invoice_id(job: &InvoiceJob) -> String {
-    job.charge_id.to_string()
+    job.invoice_number
+        .clone()
+        .unwrap_or_else(|| job.charge_id.to_string())
+}
+
+/// The invoice number of a charge: readable for an accounts-payable clerk and unique per
+/// supplier, from the PO number, the PO line and the installment: `<PO>-<line>` for a one-off
+/// charge, `<PO>-<line>-<n>` for installment n. A PO number too long for that keeps its
+/// start and gets a digest of the charge ID (`<PO start>~<8 hex>-<line>[-<n>]`), so the
+/// number stays within 40 characters and unique.
+pub fn invoice_number(
+    po_number: &str,
+    po_line: u32,
+    installment: Option<(u32, u32)>,
+    charge_id: &ChargeId,
+) -> String {
+    let po: String = po_number
+        .trim()
+        .chars()
+        .filter(|c| !c.is_control())
+        .collect();
+    let suffix = match installment {
+        Some((n, _)) => format!("-{po_line}-{n}"),
+        None => format!("-{po_line}"),
+    };
+    let plain = format!("{po}{suffix}");
+    if plain.chars().count() <= MAX_INVOICE_NUMBER_CHARS {
+        return plain;
+    }
+    use sha2::Digest;
+    let digest = cxml::payload::hex(&Sha256::digest(charge_id.as_str().as_bytes()));
+    let tag = format!("~{}", &digest[..8]);
+    let room = MAX_INVOICE_NUMBER_CHARS.saturating_sub(tag.len() + suffix.chars().count());
+    let start: String = po.chars().take(room).collect();
+    let number = format!("{start}{tag}{suffix}");
+    if number.chars().count() <= MAX_INVOICE_NUMBER_CHARS {
+        number
+    } else {
+        digest[..MAX_INVOICE_NUMBER_CHARS].to_string()
+    }
+}
+
+/// An amount rounded half-even ("banker's rounding") to its currency's minor unit.
+pub fn round_half_even(m: &Money) -> Money {
+    let dp = m.currency.minor_units();
+    let mut amount = m
+        .amount
+        .round_dp_with_strategy(dp, rust_decimal::RoundingStrategy::MidpointNearestEven);
+    amount.rescale(dp);
+    Money::new(amount, m.currency.clone())
+}
+
+/// Decimals of an installment's share of a PO line's quantity: enough that share x unit
+/// price comes back to the installment's amount for any price below 10^8.
+const SHARE_DECIMALS: u32 = 10;
+
+/// Each installment of `amounts` as its share of the one PO line: (quantity, amount). Every
+/// amount but the last is rounded half-even; the last is what is left of the line's total,
+/// and its quantity what is left of the line's quantity, so together they invoice exactly
+/// the line, never more (Coupa allows fractional quantities on an invoice line).
+pub fn installment_shares(
+    line: &crate::model::QuoteLine,
+    amounts: &[rust_decimal::Decimal],
+) -> Vec<(rust_decimal::Decimal, Money)> {
+    use rust_decimal::Decimal;
+    let currency = line.unit_price.currency.clone();
+    let price = line.unit_price.amount;
+    let total = round_half_even(&Money::new(price * line.quantity, currency.clone())).amount;
+    let count = amounts.len();
+    let mut shares = Vec::with_capacity(count);
+    let (mut quantity_left, mut amount_left) = (line.quantity, total);
+    for (i, raw) in amounts.iter().enumerate() {
+        if i + 1 == count {
+            shares.push((
+                quantity_left.normalize(),
+                Money::new(amount_left, currency.clone()),
+            ));
+            break;
+        }
+        let amount = round_half_even(&Money::new(*raw, currency.clone())).amount;
+        let quantity = if price.is_zero() {
+            line.quantity / Decimal::from(count)
+        } else {
+            amount / price
+        }
+        .round_dp(SHARE_DECIMALS)
+        .normalize();
+        quantity_left -= quantity;
+        amount_left -= amount;
+        shares.push((quantity, Money::new(amount, currency.clone())));
+    }
+    shares
 }
 
 /// The payloadID of a charge's invoice: stable, so the buyer recognises a resend.
@@ -59,8 +156,12 @@ pub fn invoice_payload_id(config: &Config, charge_id: &ChargeId) -> String {
     format!("{charge_id}.invoice@{}", config.payload_host())
 }
 
-/// The InvoiceDetailRequest for one charge: one line (quantity 1) against the PO line, no
-/// tax, summary amounts that add up. Refuses (with the reason) a charge it cannot invoice.
+/// The InvoiceDetailRequest for one charge, as Coupa takes it (Compass "cXML Invoices",
+/// "Sample cXML Invoice with Payment Terms", "Sample cXML Invoices with Taxes (PO-backed)",
+/// "Selecting Your Remit-To Address"): one line against the PO line with its part number,
+/// auxiliary ID, UOM and description; the payment term in the header; the organisation's
+/// tax as a TaxDetail; its remit-to; a summary that adds up (subtotal + tax = net = due).
+/// Refuses (with the reason) a charge it cannot invoice.
 pub fn build_invoice(
     config: &Config,
     integration: &Integration,
@@ -68,6 +169,7 @@ pub fn build_invoice(
     secret: &SharedSecret,
     now: OffsetDateTime,
 ) -> Result<Cxml, String> {
+    use cxml::{IdReference, InvoicePartner, ItemId, PostalAddress, TaxDetail};
     let po_number = job.order_id.as_str().trim();
     if po_number.is_empty() {
         return Err("the charge has no purchase order number".into());
@@ -81,42 +183,155 @@ pub fn build_invoice(
             job.amount.currency
         ));
     }
-    let amount = job.amount.rounded();
-    // An amount finer than the currency allows would be invoiced as a different amount.
-    if amount.amount != job.amount.amount {
-        return Err(format!(
-            "amount {} has more decimals than {} allows",
-            job.amount, job.amount.currency
-        ));
-    }
+    let amount = round_half_even(&job.amount);
     if amount.amount <= rust_decimal::Decimal::ZERO {
         return Err(format!(
             "amount {amount} is not positive: nothing to invoice"
         ));
     }
-    let zero = Money::zero(amount.currency.clone()).rounded();
-    let description = match job.description.trim() {
+    let invoice_id = invoice_id(job);
+    if invoice_id.chars().count() > MAX_INVOICE_NUMBER_CHARS {
+        return Err(format!(
+            "invoice number {invoice_id} is longer than Coupa's {MAX_INVOICE_NUMBER_CHARS} characters"
+        ));
+    }
+    let defaults = crate::integration::InvoiceSettings::default();
+    let settings = integration.settings.invoicing().unwrap_or(&defaults);
+    let currency = amount.currency.clone();
+    let charge_text = match job.description.trim() {
         "" => format!("Charge {}", job.charge_id),
         text => text.to_string(),
     };
-    let item = InvoiceDetailItem {
-        invoice_line_number: 1,
-        quantity: rust_decimal::Decimal::ONE,
-        unit_of_measure: "EA".into(),
-        unit_price: amount.clone(),
-        reference_line_number: job.po_line_number.unwrap_or(1),
-        description: Some(Description::new("en", description)),
-        subtotal: Some(amount.clone()),
-        tax: None,
+    let item = match &job.line {
+        Some(line) => InvoiceDetailItem {
+            invoice_line_number: 1,
+            quantity: line.quantity,
+            unit_of_measure: match line.unit_of_measure.trim() {
+                "" => "EA".to_string(),
+                uom => uom.to_string(),
+            },
+            unit_price: line.unit_price.clone(),
+            reference_line_number: job.po_line_number.unwrap_or(1),
+            item_id: Some(ItemId {
+                supplier_part_id: line.supplier_part_id.clone(),
+                supplier_part_auxiliary_id: line.supplier_part_auxiliary_id.clone(),
+                buyer_part_id: None,
+            }),
+            description: Some(Description::new(
+                "en",
+                match line.description.trim() {
+                    "" => charge_text,
+                    text => text.to_string(),
+                },
+            )),
+            subtotal: Some(amount.clone()),
+            tax: None,
+        },
+        // A charge stored before its PO line was recorded: one unit at its amount.
+        None => InvoiceDetailItem {
+            invoice_line_number: 1,
+            quantity: rust_decimal::Decimal::ONE,
+            unit_of_measure: "EA".into(),
+            unit_price: amount.clone(),
+            reference_line_number: job.po_line_number.unwrap_or(1),
+            item_id: None,
+            description: Some(Description::new("en", charge_text)),
+            subtotal: Some(amount.clone()),
+            tax: None,
+        },
     };
+    // Compass "Sample cXML Invoices with Taxes (PO-backed)": category and percentage must
+    // match a tax code set up in Coupa; a zero rate is written too (zero-rated).
+    let (tax, tax_details) = match &settings.tax {
+        Some(t) => {
+            let tax = round_half_even(&Money::new(
+                amount.amount * t.rate_percent / rust_decimal::Decimal::ONE_HUNDRED,
+                currency.clone(),
+            ));
+            let text = t
+                .description
+                .clone()
+                .unwrap_or_else(|| format!("{} {}%", t.category, t.rate_percent.normalize()));
+            let detail = TaxDetail {
+                category: t.category.clone(),
+                percentage_rate: Some(t.rate_percent),
+                exempt_detail: t.rate_percent.is_zero().then(|| "zeroRated".to_string()),
+                taxable: Some(amount.clone()),
+                tax: tax.clone(),
+                description: Some(Description::new("en", text.clone())),
+            };
+            (
+                Charge {
+                    money: tax,
+                    description: Description::new("en", text),
+                },
+                vec![detail],
+            )
+        }
+        None => (
+            Charge {
+                money: round_half_even(&Money::zero(currency.clone())),
+                description: Description::new("en", "No tax charged"),
+            },
+            Vec::new(),
+        ),
+    };
+    let net = Money::new(amount.amount + tax.money.amount, currency.clone());
+    // Compass "Selecting Your Remit-To Address": the remitTo partner, its remit-to code as
+    // addressID, the supplier's tax id as IdReference taxPrefix / taxNumber.
+    let partners = settings
+        .remit_to
+        .iter()
+        .map(|r| InvoicePartner {
+            role: "remitTo".into(),
+            address_id: r.code.clone(),
+            name: r.name.clone(),
+            name_lang: "en".into(),
+            postal: Some(PostalAddress {
+                name: Some("default".into()),
+                deliver_to: Vec::new(),
+                street: r.street.clone(),
+                city: r.city.clone(),
+                state: r.state.clone(),
+                postal_code: r.postal_code.clone(),
+                country: r.country.clone().unwrap_or_else(|| r.country_code.clone()),
+                country_code: r.country_code.clone(),
+            }),
+            id_references: settings
+                .supplier_tax_id
+                .iter()
+                .flat_map(|t| {
+                    t.prefix
+                        .iter()
+                        .map(|p| IdReference {
+                            domain: "taxPrefix".into(),
+                            identifier: p.clone(),
+                        })
+                        .chain(std::iter::once(IdReference {
+                            domain: "taxNumber".into(),
+                            identifier: t.number.clone(),
+                        }))
+                })
+                .collect(),
+        })
+        .collect();
     let invoice = InvoiceDetailRequest {
         header: InvoiceDetailRequestHeader {
-            invoice_id: invoice_id(job),
+            invoice_id,
             purpose: "standard".into(),
             operation: "new".into(),
             invoice_date: InvoiceDate::At(job.due.to_offset(time::UtcOffset::UTC)),
             is_tax_in_line: false,
-            pay_in_number_of_days: None,
+            // Compass "Sample cXML Invoice with Payment Terms": required since R12, a
+            // supplier record without a default term answers 417 otherwise.
+            pay_in_number_of_days: Some(settings.payment_term_days),
+            partners,
+            // R30 and newer: the payment-term code as the PaymentTermCode extrinsic.
+            extrinsics: settings
+                .payment_term_code
+                .iter()
+                .map(|code| cxml::Extrinsic::new("PaymentTermCode", code.clone()))
+                .collect(),
         },
         orders: vec![InvoiceDetailOrder {
             // Coupa matches an invoice to its PO by the PO number in DocumentReference.
@@ -129,27 +344,30 @@ pub fn build_invoice(
         }],
         summary: InvoiceDetailSummary {
             subtotal: amount.clone(),
-            tax: Some(Charge {
-                money: zero,
-                description: Description::new("en", "No tax charged"),
-            }),
+            tax: Some(tax),
+            tax_details,
             special_handling: None,
             shipping: None,
             gross: None,
-            // Net and due are the subtotal: no tax, no discount, nothing paid in advance.
-            net: Some(amount.clone()),
-            due: Some(amount),
+            // Nothing discounted, nothing paid in advance: net and due are subtotal + tax.
+            net: Some(net.clone()),
+            due: Some(net),
         },
     };
     let supplier = Credential::new(&config.supplier_domain, &config.supplier_identity);
     let mut sender = supplier.clone();
     sender.shared_secret = Some(secret.clone());
-    let header = Header {
-        from: vec![supplier],
-        to: vec![{
+    // Coupa's "cXML Invoice Buyer Domain/Identity", else the punchout buyer credential.
+    let to = match (&settings.to_domain, &settings.to_identity) {
+        (Some(domain), Some(identity)) => Credential::new(domain, identity),
+        _ => {
             let buyer = integration.buyer();
             Credential::new(buyer.domain, buyer.identity)
-        }],
+        }
+    };
+    let header = Header {
+        from: vec![supplier],
+        to: vec![to],
         sender: vec![sender],
         user_agent: USER_AGENT.into(),
     };
@@ -322,7 +540,7 @@ async fn send_invoice(
         .post(url, xml, deps.config.invoice_timeout)
         .await
     {
-        Ok((http, body)) => match read_answer(http, &body) {
+        Ok((http, body)) => match read_coupa_answer(http, &body) {
             Answer::Accepted { code, text } => {
                 tracing::info!(org_id = %job.org_id, order_id = %job.order_id, %charge_id, code, %text, "invoice accepted by the buyer");
                 let outcome = ChargeOutcome {
@@ -339,6 +557,16 @@ async fn send_invoice(
                 let text = refusal_text(job, &text, delivery);
                 refused(deps, job, Some(code), Some(payload_id), &text, now).await
             }
+            // Coupa answers 500 "Unexpected server error" also for some validation failures
+            // (Compass "Unexpected server error"): retried, but a bounded number of times,
+            // then recorded failed with Coupa's text.
+            Answer::Retry(reason) if delivery.receive_count >= SERVER_ERROR_ATTEMPTS => {
+                let text = format!(
+                    "{reason} (answered on {} deliveries; Coupa answers 500 also for some validation failures, so it is not retried further)",
+                    delivery.receive_count
+                );
+                refused(deps, job, Some(http), Some(payload_id), &text, now).await
+            }
             Answer::Retry(reason) => retry(job, reason),
         },
         Err(SendError::Invalid(reason)) => {
@@ -353,6 +581,31 @@ async fn send_invoice(
             .await
         }
         Err(e) => retry(job, e.to_string()),
+    }
+}
+
+/// Deliveries of one invoice that may meet a server error (5xx, 408, 429, or a 2xx that is
+/// not a cXML Response) before it is recorded failed. Below the queue's maxReceiveCount
+/// (template default 5), so the text is recorded before SQS dead-letters the job.
+pub const SERVER_ERROR_ATTEMPTS: u32 = 3;
+
+/// Coupa's answer to an invoice, classified as Coupa documents it (Compass "Invoice cXML
+/// Transmission Error Codes", "cXML Error Handling"): a cXML Status 200 or 201 is accepted;
+/// 401 (credentials), 403, 406, 417 (invalid document, reused number, missing payment term)
+/// and other 4xx are final refusals; 5xx, 408 and 429 are retried; a 2xx that is not a cXML
+/// Response with status 200 or 201 is not taken as invoiced (retried, then failed).
+pub fn read_coupa_answer(http: u16, body: &str) -> Answer {
+    let is_response = cxml::parse(body.as_bytes())
+        .map(|doc| matches!(doc.body, cxml::Body::Response(_)))
+        .unwrap_or(false);
+    match read_answer(http, body) {
+        Answer::Accepted { code, text } if is_response && matches!(code, 200 | 201) => {
+            Answer::Accepted { code, text }
+        }
+        Answer::Accepted { code, text } => Answer::Retry(format!(
+            "HTTP {http}, status {code}: not an accepted cXML Response (200 or 201): {text}"
+        )),
+        other => other,
     }
 }
 

@@ -197,6 +197,36 @@ pub struct InvoiceJob {
     /// Absent in jobs queued before it was recorded: line 1 is assumed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub po_line_number: Option<u32>,
+    /// What the invoice line repeats of the PO line it bills. Absent on charges stored
+    /// before it was recorded: such an invoice is one unit at the charge's amount, "EA".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<ChargeLine>,
+    /// The invoice number, fixed when the charge is created (see
+    /// [`crate::invoices::invoice_number`]). Absent on older charges: their charge ID.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invoice_number: Option<String>,
+}
+
+/// The PO line a charge bills, as the order (and the cart before it) named it, and the share
+/// of it this charge invoices.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChargeLine {
+    /// SupplierPartID that went into the cart (the product).
+    pub supplier_part_id: String,
+    /// SupplierPartAuxiliaryID (the quote).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supplier_part_auxiliary_id: Option<String>,
+    pub unit_of_measure: String,
+    /// The PO line's description.
+    pub description: String,
+    /// The PO line's unit price.
+    pub unit_price: Money,
+    /// The quantity this charge invoices: the line's quantity, or an installment's share of
+    /// it (a fraction), so the installments together invoice exactly the line.
+    pub quantity: rust_decimal::Decimal,
+    /// Which installment of how many (flexible payment schedules).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub installment: Option<(u32, u32)>,
 }
 
 /// Where a charge stands. Stored as the charge item's `status` attribute.

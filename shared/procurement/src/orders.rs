@@ -15,8 +15,8 @@ use crate::confirmations;
 use crate::emails;
 use crate::ids::{AgreementId, ChargeId, OrderId, OrgId, QuoteId};
 use crate::model::{
-    Agreement, AgreementStatus, ChargeKind, ChargeStatus, Integration, InvoiceJob, OrderRecord,
-    Pricing, ProcurementSystem, Product, Quote, QuoteLine, QuoteStatus,
+    Agreement, AgreementStatus, ChargeKind, ChargeLine, ChargeStatus, Integration, InvoiceJob,
+    OrderRecord, Pricing, ProcurementSystem, Product, Quote, QuoteLine, QuoteStatus,
 };
 use crate::offers::offer_lapsed;
 use crate::outbox;
@@ -536,33 +536,61 @@ fn charges_for(
             .map(|(_, po)| *po)
     };
     // Installments bill the (first) contract line.
-    let contract_po_line = contract_lines.first().and_then(|l| po_line(l.line_number));
+    let contract_line = contract_lines.first().copied();
+    let contract_po_line = contract_line.and_then(|l| po_line(l.line_number));
+    // What the invoice line repeats of the PO line (Compass "cXML Invoices": a PO-backed
+    // invoice names the supplier part number, the UOM and the PO line number).
+    let line_of = |l: &QuoteLine, quantity: rust_decimal::Decimal, installment| ChargeLine {
+        supplier_part_id: quote.product_id.clone(),
+        supplier_part_auxiliary_id: Some(quote.quote_id.to_string()),
+        unit_of_measure: l.unit_of_measure.clone(),
+        description: l.description.clone(),
+        unit_price: l.unit_price.clone(),
+        quantity,
+        installment,
+    };
     let job = |n: usize,
                description: String,
                amount: cxml::Money,
                due: OffsetDateTime,
-               po_line_number: Option<u32>| InvoiceJob {
-        org_id: record.org_id.clone(),
-        order_id: record.order_id.clone(),
-        agreement_id: agreement_id.clone(),
-        charge_id: ChargeId::nth(agreement_id, n),
-        description,
-        amount,
-        due,
-        po_line_number,
+               po_line_number: Option<u32>,
+               line: ChargeLine| {
+        let charge_id = ChargeId::nth(agreement_id, n);
+        InvoiceJob {
+            org_id: record.org_id.clone(),
+            order_id: record.order_id.clone(),
+            agreement_id: agreement_id.clone(),
+            invoice_number: Some(crate::invoices::invoice_number(
+                record.order_id.as_str(),
+                po_line_number.unwrap_or(1),
+                line.installment,
+                &charge_id,
+            )),
+            charge_id,
+            description,
+            amount,
+            due,
+            po_line_number,
+            line: Some(line),
+        }
     };
-    // Each contract line as one charge, due now.
+    // Each contract line as one charge, due now: its quantity at its unit price.
     let contract_now = || -> Vec<InvoiceJob> {
         contract_lines
             .iter()
             .enumerate()
             .map(|(i, l)| {
+                let amount = cxml::Money::new(
+                    l.unit_price.amount * l.quantity,
+                    l.unit_price.currency.clone(),
+                );
                 job(
                     i + 1,
                     l.description.clone(),
-                    l.unit_price.clone(),
+                    crate::invoices::round_half_even(&amount),
                     now,
                     po_line(l.line_number),
+                    line_of(l, l.quantity, None),
                 )
             })
             .collect()
@@ -575,18 +603,32 @@ fn charges_for(
                 .iter()
                 .map(|l| l.unit_price.amount * l.quantity)
                 .sum();
-            if scheduled == approved {
+            if let Some(l) = contract_line
+                && scheduled == approved
+                && contract_lines.len() == 1
+            {
+                // Each installment is its share of the one line, so together they never
+                // invoice more than the line (Coupa's tolerances check quantity and amount).
                 let count = installments.len();
+                let amounts: Vec<rust_decimal::Decimal> =
+                    installments.iter().map(|i| i.amount.amount).collect();
+                let shares = crate::invoices::installment_shares(l, &amounts);
                 return installments
                     .iter()
+                    .zip(shares)
                     .enumerate()
-                    .map(|(i, inst)| {
+                    .map(|(i, (inst, (quantity, amount)))| {
+                        let installment = Some((
+                            u32::try_from(i + 1).unwrap_or(u32::MAX),
+                            u32::try_from(count).unwrap_or(u32::MAX),
+                        ));
                         job(
                             i + 1,
                             format!("{}: installment {} of {count}", quote.product_title, i + 1),
-                            inst.amount.clone(),
+                            amount,
                             inst.due.max(now),
                             contract_po_line,
+                            line_of(l, quantity, installment),
                         )
                     })
                     .collect();

@@ -13,7 +13,8 @@ use time::OffsetDateTime;
 use crate::ids::{NoRandomness, OrgId, random_hex};
 use crate::integration::{
     AribaSettings, BuyerCredentials, CoupaInstance, CoupaSettings, Instance, Integration,
-    ProcurementSystem, Settings, SystemSettings,
+    InvoiceSettings, ProcurementSystem, RemitTo, Settings, SupplierTaxId, SystemSettings,
+    TaxSetting,
 };
 use crate::model::Organization;
 use crate::network::{self, AribaNetwork};
@@ -55,6 +56,9 @@ pub struct SettingsDocument {
     /// Where invoices go (https only); Coupa only.
     #[serde(default)]
     pub invoice_url: Option<String>,
+    /// What invoices say (payment term, tax, remit-to, To credential); Coupa only.
+    #[serde(default)]
+    pub invoicing: Option<InvoiceSettings>,
     #[serde(default)]
     pub preapprove_free: bool,
     #[serde(default)]
@@ -227,6 +231,10 @@ impl SettingsDocument {
                     credentials: production,
                     invoice_url: invoice_url.map(str::to_string),
                     test_instance,
+                    invoicing: Box::new(match &self.invoicing {
+                        Some(i) => validate_invoicing(i)?,
+                        None => InvoiceSettings::default(),
+                    }),
                 })
             }
             ProcurementSystem::Ariba => {
@@ -234,6 +242,7 @@ impl SettingsDocument {
                 // own secret: there is no other credential to configure.
                 for (field, given) in [
                     ("invoice_url", invoice_url.is_some()),
+                    ("invoicing", self.invoicing.is_some()),
                     ("buyer_domain", buyer_domain.is_some()),
                     ("buyer_identity", buyer_identity.is_some()),
                     ("sender_domain", sender_domain.is_some()),
@@ -338,6 +347,109 @@ fn coupa_credentials(
         buyer_identity: buyer_identity.to_string(),
         sender_domain: sender_domain.to_string(),
         sender_identity: sender_identity.to_string(),
+/// Longest payment term accepted (a year and a half: anything longer is a typo).
+const PAYMENT_TERM_MAX_DAYS: u32 = 540;
+const INVOICE_TEXT_MAX_CHARS: usize = 255;
+
+/// Checks the invoice settings, trimmed; errors name the field as `invoicing.<field>`.
+fn validate_invoicing(i: &InvoiceSettings) -> Result<InvoiceSettings, Invalid> {
+    let text = |field: &str, value: Option<&str>| -> Result<Option<String>, Invalid> {
+        given(&format!("invoicing.{field}"), value)?
+            .map(|v| {
+                check_text(&format!("invoicing.{field}"), v, INVOICE_TEXT_MAX_CHARS)
+                    .map(|()| v.to_string())
+            })
+            .transpose()
+    };
+    let required = |field: &str, value: &str| -> Result<String, Invalid> {
+        text(field, Some(value))?
+            .ok_or_else(|| Invalid(format!("field `invoicing.{field}` must not be empty")))
+    };
+    if i.payment_term_days > PAYMENT_TERM_MAX_DAYS {
+        return Err(Invalid(format!(
+            "field `invoicing.payment_term_days` must be at most {PAYMENT_TERM_MAX_DAYS} days (it is {})",
+            i.payment_term_days
+        )));
+    }
+    let tax = match &i.tax {
+        None => None,
+        Some(t) => {
+            let rate = t.rate_percent.normalize();
+            if rate.is_sign_negative() || rate > rust_decimal::Decimal::ONE_HUNDRED {
+                return Err(Invalid(format!(
+                    "field `invoicing.tax.rate_percent` must be a percentage from 0 to 100, not {rate}"
+                )));
+            }
+            if rate.scale() > 4 {
+                return Err(Invalid(format!(
+                    "field `invoicing.tax.rate_percent` has at most 4 decimals, not {rate}"
+                )));
+            }
+            Some(TaxSetting {
+                category: required("tax.category", &t.category)?,
+                rate_percent: rate,
+                description: text("tax.description", t.description.as_deref())?,
+            })
+        }
+    };
+    let remit_to = match &i.remit_to {
+        None => None,
+        Some(r) => {
+            let street = r
+                .street
+                .iter()
+                .map(|s| text("remit_to.street", Some(s)))
+                .collect::<Result<Vec<_>, _>>()?
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>();
+            if street.is_empty() {
+                return Err("field `invoicing.remit_to.street` needs at least one line".into());
+            }
+            let country_code = required("remit_to.country_code", &r.country_code)?;
+            if country_code.len() != 2 || !country_code.chars().all(|c| c.is_ascii_uppercase()) {
+                return Err(Invalid(format!(
+                    "field `invoicing.remit_to.country_code` must be an ISO 3166 two-letter code such as DE, not '{country_code}'"
+                )));
+            }
+            Some(RemitTo {
+                name: required("remit_to.name", &r.name)?,
+                code: text("remit_to.code", r.code.as_deref())?,
+                street,
+                city: required("remit_to.city", &r.city)?,
+                state: text("remit_to.state", r.state.as_deref())?,
+                postal_code: text("remit_to.postal_code", r.postal_code.as_deref())?,
+                country_code,
+                country: text("remit_to.country", r.country.as_deref())?,
+            })
+        }
+    };
+    let supplier_tax_id = match &i.supplier_tax_id {
+        None => None,
+        Some(t) => {
+            // Compass "Selecting Your Remit-To Address": the ids go with the remitTo partner.
+            if remit_to.is_none() {
+                return Err("field `invoicing.supplier_tax_id` needs `invoicing.remit_to`: Coupa reads the tax id from the remit-to partner".into());
+            }
+            Some(SupplierTaxId {
+                prefix: text("supplier_tax_id.prefix", t.prefix.as_deref())?,
+                number: required("supplier_tax_id.number", &t.number)?,
+            })
+        }
+    };
+    let to_domain = text("to_domain", i.to_domain.as_deref())?;
+    let to_identity = text("to_identity", i.to_identity.as_deref())?;
+    if to_domain.is_some() != to_identity.is_some() {
+        return Err("fields `invoicing.to_domain` and `invoicing.to_identity` go together (leave both out to address invoices to the buyer credential)".into());
+    }
+    Ok(InvoiceSettings {
+        payment_term_days: i.payment_term_days,
+        payment_term_code: text("payment_term_code", i.payment_term_code.as_deref())?,
+        tax,
+        remit_to,
+        supplier_tax_id,
+        to_domain,
+        to_identity,
     })
 }
 
@@ -1113,5 +1225,81 @@ mod tests {
         let new = parse(&doc).unwrap();
         assert_eq!(changed_settings(&old, &new), ["invoice_url", "test_mode"]);
         assert!(changed_settings(&old, &old).is_empty());
+    }
+
+    #[test]
+    fn invoice_settings_default_to_net_30_and_are_checked_by_field() {
+        let s = parse(&coupa()).unwrap();
+        let invoicing = s.invoicing().unwrap();
+        assert_eq!(invoicing.payment_term_days, 30);
+        assert!(invoicing.tax.is_none() && invoicing.remit_to.is_none());
+
+        let mut doc = coupa();
+        doc["invoicing"] = json!({
+            "payment_term_days": 45,
+            "payment_term_code": " Net 45 ",
+            "tax": {"category": "vat", "rate_percent": "19.00", "description": "VAT"},
+            "remit_to": {"name": "Marketplace GmbH", "code": "R1", "street": ["Hauptstr. 1", " "],
+                         "city": "Berlin", "postal_code": "10115", "country_code": "DE"},
+            "supplier_tax_id": {"prefix": "DE", "number": "123456789"},
+            "to_domain": "DUNS", "to_identity": "coupa-inv"
+        });
+        let s = parse(&doc).unwrap();
+        let i = s.invoicing().unwrap();
+        assert_eq!(i.payment_term_days, 45);
+        assert_eq!(i.payment_term_code.as_deref(), Some("Net 45"));
+        assert_eq!(i.tax.as_ref().unwrap().rate_percent.to_string(), "19");
+        assert_eq!(i.remit_to.as_ref().unwrap().street, ["Hauptstr. 1"]);
+        // Stored and shown in the shape the admin API takes: it can be PUT again as it is.
+        let shown = serde_json::to_value(&s).unwrap();
+        let mut again = shown.clone();
+        again
+            .as_object_mut()
+            .unwrap()
+            .retain(|k, _| !matches!(k.as_str(), "form_encoding" | "enabled" | "test_mode"));
+        assert_eq!(parse(&again).unwrap().invoicing(), s.invoicing());
+
+        let field_error = |patch: Value, field: &str| {
+            let mut doc = coupa();
+            doc["invoicing"] = patch;
+            let e = error(&doc);
+            assert!(e.contains(field), "{field}: {e}");
+        };
+        field_error(
+            json!({"payment_term_days": 1000}),
+            "`invoicing.payment_term_days`",
+        );
+        field_error(json!({"payment_term_days": -1}), "invoicing");
+        field_error(
+            json!({"tax": {"category": "vat", "rate_percent": "101"}}),
+            "`invoicing.tax.rate_percent`",
+        );
+        field_error(
+            json!({"tax": {"category": "vat", "rate_percent": "-1"}}),
+            "`invoicing.tax.rate_percent`",
+        );
+        field_error(
+            json!({"tax": {"category": " ", "rate_percent": "5"}}),
+            "`invoicing.tax.category`",
+        );
+        field_error(json!({"tax": {"category": "vat"}}), "rate_percent");
+        field_error(
+            json!({"remit_to": {"name": "X", "street": [], "city": "B", "country_code": "DE"}}),
+            "`invoicing.remit_to.street`",
+        );
+        field_error(
+            json!({"remit_to": {"name": "X", "street": ["1"], "city": "B", "country_code": "Germany"}}),
+            "`invoicing.remit_to.country_code`",
+        );
+        field_error(
+            json!({"supplier_tax_id": {"number": "1"}}),
+            "`invoicing.supplier_tax_id`",
+        );
+        field_error(json!({"to_domain": "DUNS"}), "`invoicing.to_identity`");
+        field_error(json!({"payment_term": 30}), "payment_term");
+        let mut ariba =
+            json!({"system": "ariba", "name": "A", "ariba_network_id": "AN01000000001"});
+        ariba["invoicing"] = json!({});
+        assert!(error(&ariba).contains("`invoicing`"));
     }
 }

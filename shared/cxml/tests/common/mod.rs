@@ -328,6 +328,11 @@ pub fn invoice_doc() -> Cxml {
             unit_of_measure: "EA".into(),
             unit_price: usd(price),
             reference_line_number: line,
+            item_id: Some(ItemId {
+                supplier_part_id: format!("PART-{line}"),
+                supplier_part_auxiliary_id: Some(format!("quote-{line}")),
+                buyer_part_id: None,
+            }),
             description: Some(Description::new("en", format!("Line {line} & more"))),
             subtotal: Some(usd(subtotal)),
             tax: Some(usd(tax)),
@@ -340,6 +345,33 @@ pub fn invoice_doc() -> Cxml {
             invoice_date: InvoiceDate::At(datetime!(2026-01-31 00:00:00 UTC)),
             is_tax_in_line: true,
             pay_in_number_of_days: Some(30),
+            partners: vec![InvoicePartner {
+                role: "remitTo".into(),
+                address_id: Some("REMIT-1".into()),
+                name: "Supplier & Co".into(),
+                name_lang: "en".into(),
+                postal: Some(PostalAddress {
+                    name: Some("default".into()),
+                    deliver_to: Vec::new(),
+                    street: vec!["1 Main Street".into()],
+                    city: "Zurich".into(),
+                    state: None,
+                    postal_code: Some("8048".into()),
+                    country: "Switzerland".into(),
+                    country_code: "CH".into(),
+                }),
+                id_references: vec![
+                    IdReference {
+                        domain: "taxPrefix".into(),
+                        identifier: "CHE".into(),
+                    },
+                    IdReference {
+                        domain: "taxNumber".into(),
+                        identifier: "123.456.789 MWST".into(),
+                    },
+                ],
+            }],
+            extrinsics: vec![Extrinsic::new("PaymentTermCode", "NET30")],
         },
         orders: vec![InvoiceDetailOrder {
             reference: OrderReference {
@@ -355,6 +387,14 @@ pub fn invoice_doc() -> Cxml {
         summary: InvoiceDetailSummary {
             subtotal: usd("113.00"),
             tax: Some(charge("6.78", "Sales tax")),
+            tax_details: vec![TaxDetail {
+                category: "sales".into(),
+                percentage_rate: Some("6".parse().unwrap()),
+                exempt_detail: None,
+                taxable: Some(usd("113.00")),
+                tax: usd("6.78"),
+                description: Some(Description::new("en", "Sales tax")),
+            }],
             special_handling: None,
             shipping: Some(usd("5.00")),
             gross: Some(usd("124.78")),

@@ -25,6 +25,8 @@ fn job(charge_id: &str, due: OffsetDateTime) -> InvoiceJob {
         amount: Money::new(dec!(12000.00), Currency::USD),
         due,
         po_line_number: Some(1),
+        line: None,
+        invoice_number: None,
     }
 }
 
@@ -569,7 +571,7 @@ async fn a_charge_that_cannot_be_invoiced_fails_visibly_without_a_panic() {
     let cases = [
         ("neg-1", Money::new(dec!(-5.00), Currency::USD)),
         ("zero-1", Money::new(dec!(0), Currency::USD)),
-        ("frac-1", Money::new(dec!(10.005), Currency::USD)),
+        ("neg-2", Money::new(dec!(-0.004), Currency::USD)),
         (
             "cur-1",
             Money::new(dec!(10), "currency_code".parse().unwrap()),
@@ -952,4 +954,348 @@ async fn the_scheduled_run_stops_at_its_time_limit_and_the_next_goes_on() {
         .await
         .unwrap();
     assert_eq!((next.queued, next.unfinished), (1, false));
+}
+
+fn coupa_settings(
+    world_integration: &mut Integration,
+    f: impl FnOnce(&mut crate::integration::InvoiceSettings),
+) {
+    if let crate::integration::SystemSettings::Coupa(c) = &mut world_integration.settings.system {
+        f(&mut c.invoicing);
+    }
+}
+
+fn line_job(charge_id: &str, quantity: rust_decimal::Decimal, amount: Money) -> InvoiceJob {
+    let mut j = job(charge_id, DUE);
+    j.amount = amount;
+    j.invoice_number = Some(invoice_number("PO-4711", 2, Some((1, 3)), &j.charge_id));
+    j.po_line_number = Some(2);
+    j.line = Some(crate::model::ChargeLine {
+        supplier_part_id: "prod-saas-fps".into(),
+        supplier_part_auxiliary_id: Some("quote-0001".into()),
+        unit_of_measure: "EA".into(),
+        description: "Ledgerly Analytics, 3 yearly installments".into(),
+        unit_price: Money::new(dec!(10000.00), Currency::USD),
+        quantity,
+        installment: Some((1, 3)),
+    });
+    j
+}
+
+fn invoice_of(doc: &Cxml) -> &InvoiceDetailRequest {
+    match &doc.body {
+        Body::Request(cxml::Request {
+            payload: RequestPayload::InvoiceDetail(i),
+            ..
+        }) => i,
+        _ => panic!("not an invoice"),
+    }
+}
+
+#[test]
+fn an_invoice_carries_the_payment_term_the_tax_the_part_number_and_remit_to_and_adds_up() {
+    let config = Config::example();
+    let mut integration = demo::coupa_integration(DUE);
+    coupa_settings(&mut integration, |i| {
+        i.payment_term_days = 45;
+        i.payment_term_code = Some("Net 45".into());
+        i.tax = Some(crate::integration::TaxSetting {
+            category: "vat".into(),
+            rate_percent: dec!(19),
+            description: None,
+        });
+        i.remit_to = Some(crate::integration::RemitTo {
+            name: "Marketplace GmbH".into(),
+            code: Some("REMIT-DE-1".into()),
+            street: vec!["Hauptstrasse 1".into()],
+            city: "Berlin".into(),
+            state: None,
+            postal_code: Some("10115".into()),
+            country_code: "DE".into(),
+            country: Some("Germany".into()),
+        });
+        i.supplier_tax_id = Some(crate::integration::SupplierTaxId {
+            prefix: Some("DE".into()),
+            number: "123456789".into(),
+        });
+        i.to_domain = Some("DUNS".into());
+        i.to_identity = Some("coupa-invoices".into());
+    });
+    let j = line_job(
+        "agmt-0001-1",
+        dec!(0.3333333333),
+        Money::new(dec!(3333.33), Currency::USD),
+    );
+    let secret = SharedSecret::new("s");
+    let doc = build_invoice(&config, &integration, &j, &secret, now()).unwrap();
+    let xml = cxml::to_xml(&doc);
+    xmllint(&xml).unwrap_or_else(|e| panic!("{e}\n{xml}"));
+    // Compass "Sample cXML Invoice with Payment Terms": before the header's end.
+    let header_end = xml.find("</InvoiceDetailRequestHeader>").unwrap();
+    let term = xml
+        .find(r#"<PaymentTerm payInNumberOfDays="45"/>"#)
+        .expect(&xml);
+    assert!(term < header_end, "{xml}");
+    let code = xml
+        .find(r#"<Extrinsic name="PaymentTermCode">Net 45</Extrinsic>"#)
+        .expect(&xml);
+    assert!(code < header_end, "{xml}");
+    assert!(
+        xml.contains(r#"<Contact role="remitTo" addressID="REMIT-DE-1">"#),
+        "{xml}"
+    );
+    assert!(
+        xml.contains(r#"<IdReference identifier="DE" domain="taxPrefix"/>"#),
+        "{xml}"
+    );
+    assert!(
+        xml.contains(r#"<IdReference identifier="123456789" domain="taxNumber"/>"#),
+        "{xml}"
+    );
+    assert!(
+        xml.contains(r#"category="vat" percentageRate="19""#),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("<SupplierPartID>prod-saas-fps</SupplierPartID>"),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("<SupplierPartAuxiliaryID>quote-0001</SupplierPartAuxiliaryID>"),
+        "{xml}"
+    );
+    assert!(
+        xml.contains(r#"<InvoiceDetailItemReference lineNumber="2">"#),
+        "{xml}"
+    );
+    assert!(xml.contains(r#"quantity="0.3333333333""#), "{xml}");
+    let Body::Request(r) = &doc.body else {
+        panic!()
+    };
+    assert_eq!(r.deployment_mode, DeploymentMode::Production);
+    assert_eq!(
+        doc.header.as_ref().unwrap().to[0].identity,
+        "coupa-invoices"
+    );
+    let invoice = invoice_of(&doc);
+    assert_eq!(invoice.header.invoice_id, "PO-4711-2-1");
+    let s = &invoice.summary;
+    let tax = s.tax.as_ref().unwrap().money.amount;
+    // 3333.33 x 19% = 633.3327: rounded half-even to cents.
+    assert_eq!(tax, dec!(633.33));
+    assert_eq!(s.tax_details[0].tax.amount, tax);
+    assert_eq!(s.subtotal.amount, dec!(3333.33));
+    let line_total: rust_decimal::Decimal = invoice.orders[0]
+        .items
+        .iter()
+        .map(|i| i.subtotal.as_ref().unwrap().amount)
+        .sum();
+    assert_eq!(line_total, s.subtotal.amount);
+    assert_eq!(s.net.as_ref().unwrap().amount, s.subtotal.amount + tax);
+    assert_eq!(s.due, s.net);
+}
+
+#[test]
+fn a_zero_rated_tax_still_writes_a_tax_detail_and_no_tax_writes_none() {
+    let config = Config::example();
+    let secret = SharedSecret::new("s");
+    let j = line_job(
+        "agmt-0001-1",
+        dec!(1),
+        Money::new(dec!(10000.00), Currency::USD),
+    );
+    let mut integration = demo::coupa_integration(DUE);
+    coupa_settings(&mut integration, |i| {
+        i.tax = Some(crate::integration::TaxSetting {
+            category: "sales".into(),
+            rate_percent: dec!(0),
+            description: Some("Zero-rated".into()),
+        });
+    });
+    let xml = cxml::to_xml(&build_invoice(&config, &integration, &j, &secret, now()).unwrap());
+    xmllint(&xml).unwrap_or_else(|e| panic!("{e}\n{xml}"));
+    assert!(
+        xml.contains(r#"category="sales" percentageRate="0" exemptDetail="zeroRated""#),
+        "{xml}"
+    );
+    // Defaults: net 30, no tax, no remit-to, To = the punchout buyer credential.
+    coupa_settings(&mut integration, |i| *i = Default::default());
+    let doc = build_invoice(&config, &integration, &j, &secret, now()).unwrap();
+    let xml = cxml::to_xml(&doc);
+    xmllint(&xml).unwrap_or_else(|e| panic!("{e}\n{xml}"));
+    assert!(
+        xml.contains(r#"<PaymentTerm payInNumberOfDays="30"/>"#),
+        "{xml}"
+    );
+    assert!(
+        !xml.contains("TaxDetail") && !xml.contains("InvoicePartner"),
+        "{xml}"
+    );
+    assert_eq!(
+        doc.header.as_ref().unwrap().to[0].identity,
+        demo::COUPA_IDENTITY
+    );
+    let s = &invoice_of(&doc).summary;
+    assert_eq!(s.due.as_ref().unwrap().amount, dec!(10000.00));
+}
+
+#[test]
+fn installments_share_the_one_line_and_add_up_to_it_exactly() {
+    let line = crate::model::QuoteLine {
+        line_number: 1,
+        description: "Ledgerly".into(),
+        kind: crate::model::ChargeKind::Contract,
+        quantity: dec!(1),
+        unit_price: Money::new(dec!(10000.00), Currency::USD),
+        unit_of_measure: "EA".into(),
+        unspsc: "81162000".into(),
+    };
+    for amounts in [
+        vec![dec!(3333.33), dec!(3333.33), dec!(3333.34)],
+        vec![dec!(5000), dec!(5000)],
+        vec![dec!(1000.005), dec!(1000.015), dec!(7999.98)],
+        vec![dec!(100); 100],
+    ] {
+        let shares = installment_shares(&line, &amounts);
+        assert_eq!(shares.len(), amounts.len());
+        let quantity: rust_decimal::Decimal = shares.iter().map(|(q, _)| *q).sum();
+        let amount: rust_decimal::Decimal = shares.iter().map(|(_, a)| a.amount).sum();
+        assert_eq!(
+            quantity,
+            dec!(1),
+            "{amounts:?}: never more than the line's quantity"
+        );
+        assert_eq!(
+            amount,
+            dec!(10000.00),
+            "{amounts:?}: exactly the line's amount"
+        );
+        for (q, a) in &shares {
+            assert_eq!(a.amount.scale(), 2, "{a}: rounded to cents");
+            let priced = round_half_even(&Money::new(q * dec!(10000.00), Currency::USD));
+            assert_eq!(priced.amount, a.amount, "quantity x price is the amount");
+        }
+    }
+    // Half-even: 1000.005 -> 1000.00, 1000.015 -> 1000.02.
+    let shares = installment_shares(&line, &[dec!(1000.005), dec!(1000.015), dec!(7999.98)]);
+    assert_eq!(shares[0].1.amount, dec!(1000.00));
+    assert_eq!(shares[1].1.amount, dec!(1000.02));
+    assert_eq!(shares[2].1.amount, dec!(7999.98));
+}
+
+#[test]
+fn invoice_numbers_are_readable_at_most_40_characters_and_distinct() {
+    let charge = |n: usize| {
+        ChargeId::nth(
+            &AgreementId::from("agmt-0123456789abcdef0123456789abcdef"),
+            n,
+        )
+    };
+    assert_eq!(invoice_number("PO-4711", 1, None, &charge(1)), "PO-4711-1");
+    assert_eq!(
+        invoice_number("4711", 1, Some((100, 120)), &charge(100)),
+        "4711-1-100"
+    );
+    let long = "PO-e2e-quote-0123456789abcdef0123456789abcdef";
+    let mut seen = std::collections::HashSet::new();
+    for n in 1..=150usize {
+        let number = invoice_number(long, 1, Some((n as u32, 150)), &charge(n));
+        assert!(
+            number.chars().count() <= MAX_INVOICE_NUMBER_CHARS,
+            "{number}"
+        );
+        assert!(
+            number.starts_with("PO-e2e-quote-") && number.ends_with(&format!("-1-{n}")),
+            "{number}"
+        );
+        assert!(seen.insert(number.clone()), "{number} twice");
+        // Stable: the same charge always gets the same number.
+        assert_eq!(
+            number,
+            invoice_number(long, 1, Some((n as u32, 150)), &charge(n))
+        );
+    }
+}
+
+#[test]
+fn coupas_answers_are_classified_as_coupa_documents_them() {
+    let ok = |code| ScriptedInvoiceSender::cxml_answer(200, code, "OK");
+    assert!(matches!(
+        read_coupa_answer(200, &ok(200).1),
+        Answer::Accepted { code: 200, .. }
+    ));
+    assert!(matches!(
+        read_coupa_answer(200, &ok(201).1),
+        Answer::Accepted { code: 201, .. }
+    ));
+    // A 2xx that is not a cXML Response (a proxy's page, an empty body) is not invoiced.
+    assert!(matches!(
+        read_coupa_answer(200, "<html>Welcome</html>"),
+        Answer::Retry(_)
+    ));
+    assert!(matches!(read_coupa_answer(204, ""), Answer::Retry(_)));
+    assert!(matches!(
+        read_coupa_answer(200, &ok(204).1),
+        Answer::Retry(_)
+    ));
+    let (http, body) = ScriptedInvoiceSender::cxml_answer(
+        417,
+        417,
+        "Invalid attributes in document. [Validation failed: Payment Term Must be present on invoice]",
+    );
+    match read_coupa_answer(http, &body) {
+        Answer::Refused { code: 417, text } => assert!(text.contains("Payment Term"), "{text}"),
+        other => panic!("{other:?}"),
+    }
+    let (http, body) = ScriptedInvoiceSender::cxml_answer(401, 401, "Invalid credentials.");
+    assert!(matches!(
+        read_coupa_answer(http, &body),
+        Answer::Refused { code: 401, .. }
+    ));
+    let (http, body) = ScriptedInvoiceSender::cxml_answer(500, 500, "Unexpected server error.");
+    assert!(matches!(read_coupa_answer(http, &body), Answer::Retry(_)));
+}
+
+#[tokio::test]
+async fn a_500_is_retried_a_bounded_number_of_times_then_recorded_failed_with_coupas_text() {
+    let world = FakeWorld::demo_live().await;
+    let job = job("agmt-0001-1", DUE);
+    add_charge(&world, &job, "queued");
+    world
+        .invoice_sender
+        .always(Ok(ScriptedInvoiceSender::cxml_answer(
+            500,
+            500,
+            "Unexpected server error.",
+        )));
+    for receive_count in 1..SERVER_ERROR_ATTEMPTS {
+        let delivery = Delivery {
+            now: now(),
+            receive_count,
+        };
+        assert!(matches!(
+            dispatch_job(&world.deps, &job, delivery).await,
+            JobOutcome::KeepForRetry(_)
+        ));
+        assert_eq!(status(&world, "agmt-0001-1").await, "queued");
+    }
+    let last = Delivery {
+        now: now(),
+        receive_count: SERVER_ERROR_ATTEMPTS,
+    };
+    assert_eq!(
+        dispatch_job(&world.deps, &job, last).await,
+        JobOutcome::Done
+    );
+    let recorded = outcome(&world, "agmt-0001-1").await;
+    assert_eq!(recorded.status, ChargeStatus::Failed);
+    assert_eq!(recorded.code, Some(500));
+    assert!(
+        recorded.text.contains("Unexpected server error."),
+        "{recorded:?}"
+    );
+    assert_eq!(
+        world.invoice_sender.posts().len(),
+        SERVER_ERROR_ATTEMPTS as usize
+    );
 }

@@ -238,6 +238,8 @@ pub(super) fn invoice_job(charge: &str, due: OffsetDateTime) -> InvoiceJob {
         amount: usd(120_000),
         due,
         po_line_number: Some(1),
+        line: None,
+        invoice_number: None,
     }
 }
 
