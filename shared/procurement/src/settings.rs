@@ -586,6 +586,13 @@ pub struct PurchaseInformation {
     /// What our invoices present as Sender SharedSecret, for Coupa's supplier setup.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub invoice_shared_secret: Option<String>,
+    /// Coupa Open Buy: the base URL (Coupa appends `/authentication/v1.0.0`, ...) and the
+    /// credentials to enter for it, `<buyer domain>/<buyer identity>:<shared secret>` (the
+    /// secret itself only right after it was made). See [`crate::openbuy`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub open_buy_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub open_buy_credentials: Option<String>,
 }
 
 impl PurchaseInformation {
@@ -613,6 +620,8 @@ impl PurchaseInformation {
                 shared_secret: None,
                 shared_secret_notice: notice,
                 invoice_shared_secret: None,
+                open_buy_url: None,
+                open_buy_credentials: None,
             };
         match &integration.settings.system {
             SystemSettings::Coupa(coupa) => {
@@ -628,6 +637,13 @@ impl PurchaseInformation {
                 );
                 info.supplier_domain = Some(config.supplier_domain.clone());
                 info.supplier_identity = Some(config.supplier_identity.clone());
+                info.open_buy_url = Some(config.url(paths::OPEN_BUY));
+                info.open_buy_credentials = Some(format!(
+                    "{}/{}:{}",
+                    c.buyer_domain,
+                    c.buyer_identity,
+                    new_secret.unwrap_or("<shared secret>")
+                ));
                 if let Some(secret) = new_secret {
                     info.shared_secret = Some(secret.to_string());
                     // Derived from INVOICE_SECRET_KEY (never stored) and shown with the
