@@ -264,11 +264,21 @@ write("punchout-setup/admin-put-integration-member-account.json", http_event("PU
 write("punchout-setup/admin-put-integration-http-invoice-url.json", http_event("PUT", "/admin/orgs/demo-coupa-org/integration", COUPA_SETTINGS.replace("https://demo-buyer", "http://demo-buyer"), iam_account="111111111111", **ADMIN))
 write("punchout-setup/admin-put-integration.json", http_event("PUT", "/admin/orgs/demo-coupa-org/integration", COUPA_SETTINGS, iam_account="111111111111", **ADMIN))
 write("punchout-setup/admin-rotate-secret.json", http_event("POST", "/admin/orgs/demo-coupa-org/integration/secret", iam_account="111111111111", **ADMIN))
-# In-tool search (Coupa Open Buy): HTTP Basic <domain>/<identity>:<shared secret>.
-def basic(user, secret):
-    return {"authorization": "Basic " + base64.b64encode(f"{user}:{secret}".encode()).decode()}
-write("punchout-setup/search-coupa.json", http_event("GET", "/search", query="q=analytics", content_type="application/json", headers=basic("DUNS/coupa-demo-buyer", COUPA[2])))
-write("punchout-setup/search-wrong-secret.json", http_event("GET", "/search", query="q=analytics", content_type="application/json", headers=basic("DUNS/coupa-demo-buyer", "guessed")))
+# Coupa Open Buy (Open Buy API Reference): JSON POSTs under /openbuy. Authentication takes the
+# buyer credential and shared secret; the other actions carry the token it returned as
+# `Authorization: Bearer <token>`. Tokens live 30 minutes, so the fixtures hold the placeholder
+# OPENBUY_TOKEN: the fixture test (and whoever invokes them by hand) puts a fresh token there.
+OPENBUY = dict(content_type="application/json", agent="Coupa Open Buy", route_key="ANY /openbuy/{proxy+}")
+BEARER = {"authorization": "Bearer OPENBUY_TOKEN"}
+def openbuy(name, action, body, headers=None):
+    write(f"punchout-setup/{name}.json", http_event("POST", f"/openbuy/{action}/v1.0.0", json.dumps(body), headers=headers, **OPENBUY))
+openbuy("openbuy-authentication", "authentication", {"credentials": f"{COUPA[0]}/{COUPA[1]}:{COUPA[2]}", "email": "jim.halpert@buyer.example"})
+openbuy("openbuy-authentication-wrong-secret", "authentication", {"credentials": f"{COUPA[0]}/{COUPA[1]}:guessed", "email": "jim.halpert@buyer.example"})
+openbuy("openbuy-authentication-missing-credentials", "authentication", {"email": "jim.halpert@buyer.example"})
+openbuy("openbuy-search", "search", {"query": "analytics", "page_number": 1}, BEARER)
+openbuy("openbuy-search-unknown-token", "search", {"query": "analytics"}, {"authorization": "Bearer " + "0" * 64})
+openbuy("openbuy-detail", "detail", {"source_part_num": "prod-saas-upfront"}, BEARER)
+openbuy("openbuy-checkout", "checkout", {"source_part_num": "prod-saas-private", "quantity": 1}, BEARER)
 # Request approval pressed in a session that has ended (the token is no longer known).
 write("punchout-setup/request-approval-expired-session.json", http_event("POST", "/catalog/request-approval", "token=" + "0" * 64 + "&product_id=prod-saas-upfront", content_type="application/x-www-form-urlencoded", agent="Mozilla/5.0"))
 write("order-request/coupa-order-request.json", http_event("POST", "/order", doc("1795514500.1@coupa.example", ORDER)))

@@ -129,7 +129,7 @@ Local stack is up (no AWS account involved; everything on 127.0.0.1).
   Punchout setup URL   $BASE/punchout/setup      (cXML PunchOutSetupRequest / ProfileRequest)
   Order URL            $BASE/order               (cXML OrderRequest)
   Catalog              $BASE/catalog             (via the StartPage of a punchout session)
-  Search               $BASE/search
+  Coupa Open Buy       $BASE/openbuy             (POST /authentication/v1.0.0, /search/v1.0.0, ...)
   Admin API            $BASE/admin/orgs/{orgId}/integration
                        (IAM-signed in AWS; locally, send the API Gateway event with the caller's
                         account through cargo lambda invoke: see README "Local invoke")

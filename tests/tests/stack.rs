@@ -931,41 +931,106 @@ async fn the_ariba_private_marketplace_shows_only_its_products() {
 }
 
 #[tokio::test]
-async fn in_tool_search_answers_the_procurement_system_with_products_to_punch_out_to() {
+async fn coupa_open_buy_authenticates_searches_and_checks_out_over_the_stack() {
+    // As Coupa calls the supplier's Open Buy API (Open Buy API Reference): authentication,
+    // then search, detail and checkout with the token, through API Gateway's route.
     let stack = stack().await;
-    let user = format!(
-        "{}/{}",
-        procurement::demo::COUPA_DOMAIN,
-        procurement::demo::COUPA_IDENTITY
-    );
     let client = reqwest::Client::new();
+    let action = |name: &str| stack.url(&format!("/openbuy/{name}/v1.0.0"));
+    let credentials = format!(
+        "{}/{}:{}",
+        procurement::demo::COUPA_DOMAIN,
+        procurement::demo::COUPA_IDENTITY,
+        procurement::demo::COUPA_SECRET
+    );
     let reply = client
-        .get(stack.url("/search?q=ledgerly"))
-        .basic_auth(user, Some(procurement::demo::COUPA_SECRET))
+        .post(action("authentication"))
+        .json(&json!({"credentials": credentials, "email": "jim@buyer.example"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status().as_u16(), 200);
+    let token = reply.json::<serde_json::Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // The token is stored in the table only as its digest.
+    let digest = cxml::SecretDigest::of(&token).to_hex();
+    assert!(
+        stack
+            .store()
+            .open_buy_tokens
+            .get(&digest)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        stack
+            .store()
+            .open_buy_tokens
+            .get(&token)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    let reply = client
+        .post(action("search"))
+        .bearer_auth(&token)
+        .json(&json!({"query": "ledgerly", "page_number": 1}))
         .send()
         .await
         .unwrap();
     assert_eq!(reply.status().as_u16(), 200);
     let body: serde_json::Value = reply.json().await.unwrap();
-    let first = &body["results"][0];
-    assert_eq!(first["id"], "prod-saas-upfront");
-    assert!(
-        first["price_summary"]
-            .as_str()
-            .unwrap()
-            .contains("12,000.00")
-            || first["price_summary"]
-                .as_str()
-                .unwrap()
-                .contains("12000.00"),
-        "{first}"
+    assert_eq!(body["total_count"], 1, "{body}");
+    assert_eq!(body["results"][0]["source_part_num"], "prod-saas-upfront");
+    assert_eq!(body["results"][0]["price"], "12000.00");
+
+    let reply = client
+        .post(action("checkout"))
+        .bearer_auth(&token)
+        .json(&json!({"source_part_num": "prod-saas-upfront", "quantity": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status().as_u16(), 200);
+    let body: serde_json::Value = reply.json().await.unwrap();
+    assert_eq!(
+        body["punchout"]["url"],
+        stack.url("/punchout/setup"),
+        "{body}"
     );
-    let unauthorised = client
+    assert_eq!(
+        body["punchout"]["selected_item"]["supplier_part_id"],
+        "prod-saas-upfront"
+    );
+
+    for (name, token, body, status) in [
+        ("search", None, json!({"query": "ledgerly"}), 401),
+        ("search", Some(token.as_str()), json!({}), 400),
+        (
+            "authentication",
+            None,
+            json!({"credentials": "DUNS/coupa-demo-buyer:guessed"}),
+            401,
+        ),
+    ] {
+        let mut request = client.post(action(name)).json(&body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let reply = request.send().await.unwrap();
+        assert_eq!(reply.status().as_u16(), status, "{name} {body}");
+    }
+    // The old custom search is retired.
+    let old = client
         .get(stack.url("/search?q=ledgerly"))
         .send()
         .await
         .unwrap();
-    assert_eq!(unauthorised.status().as_u16(), 401);
+    assert_eq!(old.status().as_u16(), 404);
 }
 
 #[tokio::test]

@@ -6,10 +6,7 @@ use std::convert::Infallible;
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::header;
 use axum::http::request::Parts;
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use lambda_http::request::RequestContext;
 
 /// The AWS account that signed the request, as API Gateway's IAM authorizer reports it in the
@@ -94,111 +91,9 @@ impl<S: Send + Sync> FromRequest<S> for Form {
     }
 }
 
-/// `Authorization: Basic base64("<domain>/<identity>:<shared secret>")`: the From credential
-/// and shared secret a procurement system already uses for cXML.
-#[derive(Clone, PartialEq, Eq)]
-pub enum BasicCredentials {
-    Missing,
-    /// Present but not of that form.
-    Unreadable,
-    Given {
-        domain: String,
-        identity: String,
-        secret: String,
-    },
-}
-
-impl std::fmt::Debug for BasicCredentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Never the secret.
-        match self {
-            Self::Missing => f.write_str("Missing"),
-            Self::Unreadable => f.write_str("Unreadable"),
-            Self::Given {
-                domain, identity, ..
-            } => write!(f, "Given({domain}/{identity}, <secret>)"),
-        }
-    }
-}
-
-impl BasicCredentials {
-    pub fn parse(header: Option<&str>) -> Self {
-        let Some(header) = header else {
-            return Self::Missing;
-        };
-        Self::read(header).unwrap_or(Self::Unreadable)
-    }
-
-    fn read(header: &str) -> Option<Self> {
-        let (scheme, encoded) = header.trim().split_once(' ')?;
-        if !scheme.eq_ignore_ascii_case("basic") {
-            return None;
-        }
-        let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
-        let (user, secret) = decoded.split_once(':')?;
-        let (domain, identity) = user.split_once('/')?;
-        let (domain, identity) = (domain.trim(), identity.trim());
-        if domain.is_empty() || identity.is_empty() || secret.is_empty() {
-            return None;
-        }
-        Some(Self::Given {
-            domain: domain.to_string(),
-            identity: identity.to_string(),
-            secret: secret.to_string(),
-        })
-    }
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for BasicCredentials {
-    type Rejection = Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
-        let header = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok());
-        Ok(Self::parse(header))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn basic(raw: &str) -> String {
-        format!("Basic {}", STANDARD.encode(raw))
-    }
-
-    fn given(domain: &str, identity: &str, secret: &str) -> BasicCredentials {
-        BasicCredentials::Given {
-            domain: domain.into(),
-            identity: identity.into(),
-            secret: secret.into(),
-        }
-    }
-
-    #[test]
-    fn reads_basic_credentials() {
-        let read = |h: &str| BasicCredentials::parse(Some(h));
-        assert_eq!(
-            read(&basic("DUNS/buyer-1:s3cr:et")),
-            given("DUNS", "buyer-1", "s3cr:et")
-        );
-        assert_eq!(
-            read(&basic("NetworkID/AN01/x:s")),
-            given("NetworkID", "AN01/x", "s")
-        );
-        assert_eq!(
-            read(&basic("no-slash:secret")),
-            BasicCredentials::Unreadable
-        );
-        assert_eq!(read(&basic("DUNS/id:")), BasicCredentials::Unreadable);
-        assert_eq!(read("Bearer abc"), BasicCredentials::Unreadable);
-        assert_eq!(read("Basic %%%"), BasicCredentials::Unreadable);
-        assert_eq!(read(""), BasicCredentials::Unreadable);
-        assert_eq!(BasicCredentials::parse(None), BasicCredentials::Missing);
-        assert!(!format!("{:?}", given("D", "i", "hunter2")).contains("hunter2"));
-    }
 
     #[test]
     fn forms_take_the_first_field_trimmed() {

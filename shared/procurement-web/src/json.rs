@@ -1,4 +1,4 @@
-//! The JSON surface (admin API, in-tool search, and what no route matches): every error is
+//! The JSON surface (admin API, and what no route matches): every error is
 //! `{"error": {"status": .., "message": ..}}` with its HTTP status.
 
 use axum::Json;
@@ -89,8 +89,7 @@ impl JsonError {
 impl IntoResponse for JsonError {
     fn into_response(self) -> Response {
         let (status, message) = self.status_and_message();
-        let body = json!({"error": {"status": status.as_u16(), "message": message}});
-        let mut response = (status, Json(body)).into_response();
+        let mut response = error_body(status, &message);
         let headers = response.headers_mut();
         match &self {
             Self::MethodNotAllowed { allow, .. } => {
@@ -109,6 +108,12 @@ impl IntoResponse for JsonError {
         }
         response
     }
+}
+
+/// The body of every JSON error: `{"error": {"status", "message"}}` (also Open Buy's).
+pub fn error_body(status: StatusCode, message: &str) -> Response {
+    let body = json!({"error": {"status": status.as_u16(), "message": message}});
+    (status, Json(body)).into_response()
 }
 
 /// A JSON success answer; `no_store` for answers that carry a secret shown once.

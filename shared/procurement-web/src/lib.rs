@@ -1,14 +1,15 @@
 //! The HTTP surfaces of the procurement integration, one axum [`Router`] per HTTP function,
 //! served through `lambda_http` (a Router is the tower service `lambda_http::run` takes).
 //!
-//! Three surfaces, each with its own error type and one `IntoResponse` for it, so a storage
+//! Four surfaces, each with its own error type and one `IntoResponse` for it, so a storage
 //! failure becomes an answer in exactly one place per surface:
 //!
 //! | surface                 | routes                                         | error type            |
 //! |-------------------------|------------------------------------------------|-----------------------|
 //! | cXML                    | `POST /punchout/setup`, `POST /order`          | [`cxml_surface::CxmlError`] |
 //! | HTML pages              | StartPage, `/catalog`...                       | [`pages::PageError`]  |
-//! | JSON (admin API, search)| `/admin/orgs/{org}/integration[/secret]`, `/search` | [`json::JsonError`] |
+//! | JSON (admin API)        | `/admin/orgs/{org}/integration[/secret]`       | [`json::JsonError`] |
+//! | Coupa Open Buy (JSON)   | `POST /openbuy/{authentication,search,detail,checkout}/v1.0.0` | [`openbuy::OpenBuyError`] |
 //!
 //! Handlers only translate: they extract what the request says, call the domain
 //! (`procurement`), and render its outcome.
@@ -24,15 +25,15 @@ pub mod admin;
 pub mod cxml_surface;
 pub mod extract;
 pub mod json;
+pub mod openbuy;
 pub mod pages;
-mod search;
 mod trace;
 
 /// What every handler shares: the dependencies built once per Lambda instance.
 pub type AppState = Arc<Deps>;
 
-/// The punchout-setup function: cXML setup, the StartPage and catalog pages, in-tool search
-/// and the admin API.
+/// The punchout-setup function: cXML setup, the StartPage and catalog pages, Coupa Open
+/// Buy and the admin API.
 pub fn punchout_setup(deps: AppState) -> Router {
     Router::new()
         .route(
@@ -60,8 +61,20 @@ pub fn punchout_setup(deps: AppState) -> Router {
         )
         .route("/catalog/{*rest}", any(pages::not_found))
         .route(
-            paths::SEARCH,
-            get(search::search).fallback(search::method_not_allowed),
+            paths::OPEN_BUY_AUTHENTICATION,
+            post(openbuy::authentication).fallback(openbuy::method_not_allowed),
+        )
+        .route(
+            paths::OPEN_BUY_SEARCH,
+            post(openbuy::search).fallback(openbuy::method_not_allowed),
+        )
+        .route(
+            paths::OPEN_BUY_DETAIL,
+            post(openbuy::detail).fallback(openbuy::method_not_allowed),
+        )
+        .route(
+            paths::OPEN_BUY_CHECKOUT,
+            post(openbuy::checkout).fallback(openbuy::method_not_allowed),
         )
         .route(
             paths::ADMIN_INTEGRATION,

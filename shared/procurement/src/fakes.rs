@@ -15,10 +15,11 @@ use crate::model::{
     QuoteStatus, Session,
 };
 use crate::network::AribaNetwork;
+use crate::openbuy::OpenBuyToken;
 use crate::ports::{
     AribaNetworkAccount, Catalog, Charges, Confirmations, Deps, IntegrationWrite, Integrations,
-    InvoiceSender, MailError, Mailer, OrderPlan, OrderSlot, Orders, Organizations, Outbox, Page,
-    Queue, Quotes, Recorded, SendError, Sessions, Stale, StoreError,
+    InvoiceSender, MailError, Mailer, OpenBuyTokens, OrderPlan, OrderSlot, Orders, Organizations,
+    Outbox, Page, Queue, Quotes, Recorded, SendError, Sessions, Stale, StoreError,
 };
 
 type ConfirmationRows = HashMap<
@@ -34,6 +35,7 @@ type ConfirmationRows = HashMap<
 pub struct MemoryStore {
     integrations: Mutex<HashMap<OrgId, Integration>>,
     sessions: Mutex<HashMap<String, Session>>,
+    open_buy_tokens: Mutex<HashMap<String, OpenBuyToken>>,
     products: Mutex<HashMap<String, Product>>,
     orders: Mutex<HashMap<String, OrderRecord>>,
     organizations: Mutex<HashMap<OrgId, Organization>>,
@@ -204,6 +206,18 @@ impl Sessions for MemoryStore {
 
     async fn get(&self, token_digest: &str) -> Result<Option<Session>, StoreError> {
         Ok(lock(&self.sessions).get(token_digest).cloned())
+    }
+}
+
+#[async_trait]
+impl OpenBuyTokens for MemoryStore {
+    async fn put(&self, token: &OpenBuyToken) -> Result<(), StoreError> {
+        lock(&self.open_buy_tokens).insert(token.token_digest.clone(), token.clone());
+        Ok(())
+    }
+
+    async fn get(&self, token_digest: &str) -> Result<Option<OpenBuyToken>, StoreError> {
+        Ok(lock(&self.open_buy_tokens).get(token_digest).cloned())
     }
 }
 

@@ -19,6 +19,7 @@ pub mod invoices;
 pub mod model;
 pub mod network;
 pub mod offers;
+pub mod openbuy;
 pub mod orders;
 pub mod outbox;
 pub mod paths;

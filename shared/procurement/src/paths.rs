@@ -11,7 +11,13 @@ pub const PRODUCTS: &str = "/catalog/products/";
 pub const REQUEST_APPROVAL: &str = "/catalog/request-approval";
 pub const RETURN: &str = "/catalog/return";
 pub const SUBSCRIBE: &str = "/catalog/subscribe";
-pub const SEARCH: &str = "/search";
+/// Coupa Open Buy's base URL: what the supplier enters in Coupa; Coupa appends each action's
+/// path (Open Buy API Reference: `/authentication/v1.0.0`, `/search/v1.0.0`, ...).
+pub const OPEN_BUY: &str = "/openbuy";
+pub const OPEN_BUY_AUTHENTICATION: &str = "/openbuy/authentication/v1.0.0";
+pub const OPEN_BUY_SEARCH: &str = "/openbuy/search/v1.0.0";
+pub const OPEN_BUY_DETAIL: &str = "/openbuy/detail/v1.0.0";
+pub const OPEN_BUY_CHECKOUT: &str = "/openbuy/checkout/v1.0.0";
 pub const ADMIN_INTEGRATION: &str = "/admin/orgs/{org_id}/integration";
 pub const ADMIN_SECRET: &str = "/admin/orgs/{org_id}/integration/secret";
 

@@ -16,6 +16,7 @@ use crate::model::{
     QuoteStatus, Session,
 };
 use crate::network::AribaNetwork;
+use crate::openbuy::OpenBuyToken;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -95,6 +96,13 @@ pub trait Organizations: Send + Sync {
 pub trait Sessions: Send + Sync {
     async fn put(&self, session: &Session) -> Result<(), StoreError>;
     async fn get(&self, token_digest: &str) -> Result<Option<Session>, StoreError>;
+}
+
+/// Coupa Open Buy tokens, by their digest ([`crate::openbuy`]); expired ones are swept.
+#[async_trait]
+pub trait OpenBuyTokens: Send + Sync {
+    async fn put(&self, token: &OpenBuyToken) -> Result<(), StoreError>;
+    async fn get(&self, token_digest: &str) -> Result<Option<OpenBuyToken>, StoreError>;
 }
 
 /// The marketplace's products.
@@ -312,6 +320,7 @@ pub trait Store:
     Integrations
     + Organizations
     + Sessions
+    + OpenBuyTokens
     + Catalog
     + Quotes
     + Orders
@@ -325,6 +334,7 @@ impl<T> Store for T where
     T: Integrations
         + Organizations
         + Sessions
+        + OpenBuyTokens
         + Catalog
         + Quotes
         + Orders
@@ -449,6 +459,7 @@ pub struct Deps {
     pub integrations: Arc<dyn Integrations>,
     pub organizations: Arc<dyn Organizations>,
     pub sessions: Arc<dyn Sessions>,
+    pub open_buy_tokens: Arc<dyn OpenBuyTokens>,
     pub catalog: Arc<dyn Catalog>,
     pub quotes: Arc<dyn Quotes>,
     pub orders: Arc<dyn Orders>,
@@ -476,6 +487,7 @@ impl Deps {
             integrations: store.clone(),
             organizations: store.clone(),
             sessions: store.clone(),
+            open_buy_tokens: store.clone(),
             catalog: store.clone(),
             quotes: store.clone(),
             orders: store.clone(),

@@ -828,6 +828,13 @@ pub struct PurchaseInformation {
     /// production instance's).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub test_instance: Option<InstanceInformation>,
+    /// Coupa Open Buy: the base URL (Coupa appends `/authentication/v1.0.0`, ...) and the
+    /// credentials to enter for it, `<buyer domain>/<buyer identity>:<shared secret>` (the
+    /// secret itself only right after it was made). See [`crate::openbuy`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub open_buy_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub open_buy_credentials: Option<String>,
 }
 
 /// What the administrator enters in one Coupa instance (see README: which Coupa field each
@@ -892,6 +899,8 @@ impl PurchaseInformation {
                 invoice_shared_secret: None,
                 invoice_url: None,
                 test_instance: None,
+                open_buy_url: None,
+                open_buy_credentials: None,
             };
         match &integration.settings.system {
             SystemSettings::Coupa(coupa) => {
@@ -922,6 +931,13 @@ impl PurchaseInformation {
                     shared_secret_notice: None,
                     always_test_mode: true,
                 });
+                info.open_buy_url = Some(config.url(paths::OPEN_BUY));
+                info.open_buy_credentials = Some(format!(
+                    "{}/{}:{}",
+                    c.buyer_domain,
+                    c.buyer_identity,
+                    new_secret.unwrap_or("<shared secret>")
+                ));
                 if let Some(secret) = new_secret {
                     info.shared_secret = Some(secret.to_string());
                     // Derived from INVOICE_SECRET_KEY (never stored) and shown with the

@@ -10,6 +10,7 @@
 //! | quote       | `QUOTE#<quote>`         | QUOTE       | GSI2 while pending with a private offer: `QUOTE#pending_offer` / `<offer expires>#<quote>` |
 //! | agreement   | `AGREEMENT#<agreement>` | AGREEMENT   |                                      |
 //! | session     | `SESSION#<token sha256>`| SESSION     |                                      |
+//! | Open Buy token | `OPENBUY#<token sha256>` | OPENBUY_TOKEN |                                 |
 //! | product     | `PRODUCT#<id>`          | PRODUCT     | `CATALOG` / `<title>#<id>`           |
 //! | order       | `ORDER#<org>#<orderID>` | ORDER       |                                      |
 //! | order change| `ORDER#<org>#<orderID>` | `CHANGE#<type>#<payloadID>` |                      |
@@ -27,6 +28,7 @@ mod catalog;
 mod charges;
 mod confirmations;
 mod integrations;
+mod openbuy_tokens;
 mod orders;
 mod organizations;
 mod outbox;

@@ -9,6 +9,7 @@ mod catalog;
 mod charges;
 mod confirmations;
 mod integrations;
+mod openbuy_tokens;
 mod orders;
 mod organizations;
 mod outbox;
