@@ -10,7 +10,9 @@ use rust_decimal::Decimal;
 use time::OffsetDateTime;
 use time::macros::format_description;
 
-use crate::model::{ChargeKind, Integration, Pricing, Product, ProductType, Quote, QuoteLine};
+use crate::model::{
+    ChargeKind, Integration, Pricing, Product, ProductType, Quote, QuoteLine, QuoteStatus,
+};
 
 /// UNSPSC 81162000: cloud-based software as a service.
 pub const UNSPSC_SAAS: &str = "81162000";
@@ -309,69 +311,159 @@ fn pricing_model(pricing: &Pricing) -> &'static str {
     }
 }
 
-/// The PunchOutOrderMessage body for a stored quote: one ItemIn per line, SupplierPartID
-/// the product and SupplierPartAuxiliaryID the quote, so the purchase order matches back.
-pub fn order_message(quote: &Quote, product: &Product) -> PunchOutOrderMessage {
-    let total = quote
-        .total()
-        .unwrap_or_else(|| Money::zero(Currency::USD))
-        .rounded();
-    let items = quote
-        .lines
+/// The PunchOutOrderMessage body for the stored quotes of one cart: one ItemIn per quote
+/// line, SupplierPartID the product and SupplierPartAuxiliaryID the quote, so the purchase
+/// order matches back (by quote, product and price: the ItemIn line numbers only number the
+/// cart, 1, 2, ... across its quotes). The BuyerCookie is the current session's: on `edit`
+/// the procurement system matches the cart to the session it opened, not to the first one.
+pub fn cart_message(
+    buyer_cookie: &str,
+    quotes: &[(&Quote, &Product)],
+) -> Result<PunchOutOrderMessage, Unsupported> {
+    let currency = cart_currency(quotes.iter().flat_map(|(q, _)| q.lines.iter()))?;
+    let amount: Decimal = quotes
         .iter()
-        .map(|line| {
-            let mut extrinsics = vec![
-                Extrinsic::new("ChargeKind", kind_name(line.kind)),
-                Extrinsic::new("PricingModel", pricing_model(&product.pricing)),
-                Extrinsic::new("ProductType", product.product_type.label()),
-            ];
-            if let Some(offer) = &quote.private_offer {
-                extrinsics.push(Extrinsic::new("PrivateOfferID", offer.offer_id.clone()));
-                extrinsics.push(Extrinsic::new(
-                    "PrivateOfferExpiresAt",
-                    cxml::format_timestamp(offer.expires_at),
-                ));
-            }
-            ItemIn {
-                quantity: line.quantity,
-                line_number: Some(line.line_number),
-                item_id: ItemId {
-                    supplier_part_id: quote.product_id.clone(),
-                    supplier_part_auxiliary_id: Some(quote.quote_id.to_string()),
-                    buyer_part_id: None,
-                },
-                detail: ItemDetail {
-                    unit_price: line.unit_price.clone(),
-                    descriptions: vec![Description {
-                        lang: "en".into(),
-                        short_name: Some(quote.product_title.clone()),
-                        text: line.description.clone(),
-                    }],
-                    unit_of_measure: line.unit_of_measure.clone(),
-                    classifications: vec![Classification {
-                        domain: "UNSPSC".into(),
-                        code: line.unspsc.clone(),
-                    }],
-                    manufacturer_part_id: None,
-                    manufacturer_name: Some(product.vendor.clone()),
-                    lead_time: None,
-                    extrinsics,
-                },
-                extrinsics: Vec::new(),
-            }
+        .flat_map(|(q, _)| q.lines.iter())
+        .map(|l| l.unit_price.amount * l.quantity)
+        .sum();
+    let mut number = 0;
+    let items = quotes
+        .iter()
+        .flat_map(|(quote, product)| quote.lines.iter().map(move |l| (*quote, *product, l)))
+        .map(|(quote, product, line)| {
+            number += 1;
+            item_in(quote, product, line, number)
         })
         .collect();
-    PunchOutOrderMessage {
-        buyer_cookie: quote.buyer_cookie.clone(),
+    Ok(PunchOutOrderMessage {
+        buyer_cookie: buyer_cookie.to_string(),
         header: PunchOutOrderMessageHeader {
             operation_allowed: OperationAllowed::Edit,
-            total,
+            total: Money::new(amount, currency).rounded(),
             ship_to: None,
             shipping: None,
             tax: None,
         },
         items,
+    })
+}
+
+/// Refuses a cart of several quotes whose lines are in more than one currency: the header
+/// has one Total (cXML.dtd: PunchOutOrderMessageHeader). Checked before a quote is stored.
+pub fn check_one_currency(lines: &[QuoteLine]) -> Result<(), Unsupported> {
+    cart_currency(lines.iter()).map(|_| ())
+}
+
+fn cart_currency<'a>(
+    mut lines: impl Iterator<Item = &'a QuoteLine>,
+) -> Result<Currency, Unsupported> {
+    let Some(first) = lines.next() else {
+        return Ok(Currency::USD);
+    };
+    let currency = first.unit_price.currency.clone();
+    match lines.find(|l| l.unit_price.currency != currency) {
+        None => Ok(currency),
+        Some(other) => Err(Unsupported(format!(
+            "Your cart holds items priced in {currency} and this one is priced in {}, and a \
+             cart carries one currency. Return the cart as it is, then request this product \
+             in a new cart.",
+            other.unit_price.currency
+        ))),
     }
+}
+
+fn item_in(quote: &Quote, product: &Product, line: &QuoteLine, number: u32) -> ItemIn {
+    let mut extrinsics = vec![
+        Extrinsic::new("ChargeKind", kind_name(line.kind)),
+        Extrinsic::new("PricingModel", pricing_model(&product.pricing)),
+        Extrinsic::new("ProductType", product.product_type.label()),
+    ];
+    if let Some(offer) = &quote.private_offer {
+        extrinsics.push(Extrinsic::new("PrivateOfferID", offer.offer_id.clone()));
+        extrinsics.push(Extrinsic::new(
+            "PrivateOfferExpiresAt",
+            cxml::format_timestamp(offer.expires_at),
+        ));
+    }
+    ItemIn {
+        quantity: line.quantity,
+        line_number: Some(number),
+        item_id: ItemId {
+            supplier_part_id: quote.product_id.clone(),
+            supplier_part_auxiliary_id: Some(quote.quote_id.to_string()),
+            buyer_part_id: None,
+        },
+        detail: ItemDetail {
+            unit_price: line.unit_price.clone(),
+            descriptions: vec![Description {
+                lang: "en".into(),
+                short_name: Some(quote.product_title.clone()),
+                text: line.description.clone(),
+            }],
+            unit_of_measure: line.unit_of_measure.clone(),
+            classifications: vec![Classification {
+                domain: "UNSPSC".into(),
+                code: line.unspsc.clone(),
+            }],
+            manufacturer_part_id: None,
+            manufacturer_name: Some(product.vendor.clone()),
+            lead_time: None,
+            extrinsics,
+        },
+        extrinsics: Vec::new(),
+    }
+}
+
+/// Why a quote that the procurement system sent back (`edit`, `inspect`) cannot go back in
+/// the cart as it stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotReopened {
+    /// The private offer expired, or the seller changed it, since the cart was sent: a
+    /// purchase order for it would be refused, so it must not return as if it were valid.
+    OfferLapsed,
+    /// A purchase order for it already arrived.
+    Ordered,
+    /// Subscribed at once (pre-approved) or cancelled: not a line waiting for approval.
+    Closed,
+    /// The product left the organisation's catalog, or can no longer be requested.
+    ProductUnavailable,
+}
+
+/// Whether one of the organisation's own quotes, sent back in an `edit` or `inspect` setup
+/// request, still stands as a cart line: pending approval, its product still requestable
+/// (`product` is `None` when the organisation may no longer see it), its private offer
+/// unchanged and not expired ([`crate::offers::offer_lapsed`], the rule purchase orders
+/// follow).
+pub fn reopen(
+    quote: &Quote,
+    product: Option<&Product>,
+    now: OffsetDateTime,
+) -> Result<(), NotReopened> {
+    match quote.status {
+        QuoteStatus::PendingApproval => {}
+        QuoteStatus::Expired => return Err(NotReopened::OfferLapsed),
+        QuoteStatus::Ordered => return Err(NotReopened::Ordered),
+        QuoteStatus::Subscribed | QuoteStatus::Cancelled => return Err(NotReopened::Closed),
+    }
+    let Some(product) = product.filter(|p| check_supported(p).is_ok()) else {
+        return Err(NotReopened::ProductUnavailable);
+    };
+    if crate::offers::offer_lapsed(quote, Some(product), now) {
+        return Err(NotReopened::OfferLapsed);
+    }
+    Ok(())
+}
+
+/// Whether Request approval on `product` would ask for exactly what `quote` already asks:
+/// the same lines (price, term, description), the same private offer, the same test mode.
+/// Then the quote itself goes back, with its SupplierPartAuxiliaryID; otherwise a new quote
+/// replaces it.
+pub fn unchanged(quote: &Quote, product: &Product, fresh: &Cart, test: bool) -> bool {
+    quote.product_id == product.id
+        && quote.lines == fresh.lines
+        && quote.never_invoiced == fresh.never_invoiced
+        && quote.private_offer == product.private_offer
+        && quote.test == test
 }
 
 /// An empty cart: how the user goes back to the procurement system with nothing to approve.
@@ -650,8 +742,11 @@ mod tests {
     fn order_message_matches_back_to_the_quote() {
         let p = product("prod-saas-contract-payg");
         let quote = quote_for(&p, cart_lines(&p, &coupa()).unwrap().into_cart());
-        let poom = order_message(&quote, &p);
-        assert_eq!(poom.buyer_cookie, "cookie-1");
+        let poom = cart_message("cookie-2", &[(&quote, &p)]).unwrap();
+        assert_eq!(
+            poom.buyer_cookie, "cookie-2",
+            "the session's cookie, not the quote's"
+        );
         assert_eq!(poom.header.total, usd(dec!(16000.00)));
         assert_eq!(poom.items.len(), 2);
         for item in &poom.items {
@@ -669,7 +764,7 @@ mod tests {
     fn order_message_carries_the_private_offer() {
         let p = product("prod-saas-private");
         let quote = quote_for(&p, cart_lines(&p, &coupa()).unwrap().into_cart());
-        let poom = order_message(&quote, &p);
+        let poom = cart_message("c", &[(&quote, &p)]).unwrap();
         let extrinsics = &poom.items[0].detail.extrinsics;
         assert_eq!(
             cxml::extrinsic(extrinsics, "PrivateOfferID"),
@@ -680,6 +775,103 @@ mod tests {
             cxml::extrinsic(extrinsics, "PrivateOfferExpiresAt"),
             Some(cxml::format_timestamp(expires).as_str())
         );
+    }
+
+    #[test]
+    fn a_cart_of_several_quotes_numbers_its_lines_and_adds_up() {
+        let a = product("prod-saas-contract-payg");
+        let b = product("prod-saas-upfront");
+        let qa = quote_for(&a, cart_lines(&a, &coupa()).unwrap().into_cart());
+        let mut qb = quote_for(&b, cart_lines(&b, &coupa()).unwrap().into_cart());
+        qb.quote_id = "q-4567".into();
+        let poom = cart_message("c", &[(&qa, &a), (&qb, &b)]).unwrap();
+        let lines: Vec<_> = poom
+            .items
+            .iter()
+            .map(|i| {
+                (
+                    i.line_number,
+                    i.item_id.supplier_part_auxiliary_id.as_deref().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            lines,
+            vec![
+                (Some(1), "q-0123"),
+                (Some(2), "q-0123"),
+                (Some(3), "q-4567")
+            ]
+        );
+        assert_eq!(poom.header.total, usd(dec!(28000.00)));
+
+        let mut eur = qb.clone();
+        eur.lines[0].unit_price = Money::new(dec!(1), Currency::EUR);
+        let refused = cart_message("c", &[(&qa, &a), (&eur, &b)]).unwrap_err();
+        assert!(refused.0.contains("one currency"), "{refused}");
+    }
+
+    #[test]
+    fn a_reopened_quote_stands_only_while_pending_on_terms_that_stand() {
+        let p = product("prod-saas-private");
+        let quote = quote_for(&p, cart_lines(&p, &coupa()).unwrap().into_cart());
+        assert_eq!(reopen(&quote, Some(&p), now()), Ok(()));
+        // The offer expires: the quote does not come back as if it were valid.
+        let offer = p.private_offer.clone().unwrap();
+        assert_eq!(
+            reopen(&quote, Some(&p), offer.expires_at),
+            Err(NotReopened::OfferLapsed)
+        );
+        // The seller changed the expiry since.
+        let mut changed = p.clone();
+        changed.private_offer.as_mut().unwrap().expires_at += Duration::days(1);
+        assert_eq!(
+            reopen(&quote, Some(&changed), now()),
+            Err(NotReopened::OfferLapsed)
+        );
+        assert_eq!(
+            reopen(&quote, None, now()),
+            Err(NotReopened::ProductUnavailable)
+        );
+        for (status, reason) in [
+            (QuoteStatus::Expired, NotReopened::OfferLapsed),
+            (QuoteStatus::Ordered, NotReopened::Ordered),
+            (QuoteStatus::Subscribed, NotReopened::Closed),
+            (QuoteStatus::Cancelled, NotReopened::Closed),
+        ] {
+            let q = Quote {
+                status,
+                ..quote.clone()
+            };
+            assert_eq!(reopen(&q, Some(&p), now()), Err(reason), "{status:?}");
+        }
+        let mut unsupported = p.clone();
+        unsupported.product_type = ProductType::ProfessionalServices;
+        assert_eq!(
+            reopen(&quote, Some(&unsupported), now()),
+            Err(NotReopened::ProductUnavailable)
+        );
+    }
+
+    #[test]
+    fn unchanged_means_the_same_lines_offer_and_mode() {
+        let p = product("prod-saas-private");
+        let fresh = cart_lines(&p, &coupa()).unwrap().into_cart();
+        let quote = quote_for(&p, fresh.clone());
+        assert!(unchanged(&quote, &p, &fresh, true));
+        assert!(!unchanged(&quote, &p, &fresh, false), "test mode differs");
+        let mut repriced = p.clone();
+        repriced.pricing = Pricing::Upfront {
+            amount: usd(dec!(50000.00)),
+            months: 24,
+        };
+        let new_lines = cart_lines(&repriced, &coupa()).unwrap().into_cart();
+        assert!(!unchanged(&quote, &repriced, &new_lines, true));
+        let mut new_offer = p.clone();
+        new_offer.private_offer.as_mut().unwrap().offer_id = "offer-2".into();
+        assert!(!unchanged(&quote, &new_offer, &fresh, true));
+        let other = product("prod-saas-upfront");
+        assert!(!unchanged(&quote, &other, &fresh, true));
     }
 
     #[test]

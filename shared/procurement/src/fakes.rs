@@ -124,6 +124,11 @@ impl MemoryStore {
             claims.remove(key);
         }
     }
+
+    /// How many quotes are stored (tests check that a refused or unchanged request stored none).
+    pub fn quote_count(&self) -> usize {
+        lock(&self.quotes).len()
+    }
 }
 
 #[async_trait]

@@ -13,6 +13,10 @@ use crate::paths;
 use crate::ports::{Deps, StoreError};
 use crate::refusal::Refusal;
 
+/// At most this many `ItemOut` lines of an `edit`/`inspect` request are kept in the session
+/// (a cart of ours has one or two lines per quote; see [`crate::quotes::MAX_EARLIER_QUOTES`]).
+pub const MAX_EARLIER_LINES: usize = 100;
+
 /// Handles a POSTed cXML document at the punchout setup URL: the answer to send back.
 pub async fn setup(deps: &Deps, body: &[u8]) -> Result<Cxml, Refusal> {
     let doc = cxml::parse(body)?;
@@ -55,9 +59,13 @@ pub async fn setup(deps: &Deps, body: &[u8]) -> Result<Cxml, Refusal> {
                     .selected_item
                     .as_ref()
                     .map(|i| i.supplier_part_id.clone()),
+                // The cart an edit or inspect request re-opens; read against the stored
+                // quotes on each page (quotes::earlier_cart). Bounded, so a huge request
+                // cannot make the session too large to store.
                 earlier_items: setup
                     .items
                     .iter()
+                    .take(MAX_EARLIER_LINES)
                     .map(|i| {
                         (
                             i.item_id.supplier_part_id.clone(),

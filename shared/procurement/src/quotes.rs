@@ -2,14 +2,31 @@
 //! is stored as a quote; a pre-approved Free or BYOL product is subscribed at once, anything
 //! else goes back to the procurement system as a PunchOutOrderMessage, whose envelope is built
 //! here too.
+//!
+//! **Edit and inspect.** Every cart we send says `operationAllowed="edit"` (cXML.dtd,
+//! PunchOutOrderMessageHeader: "edit allows operation="edit" in that later Setup request"), so
+//! the procurement system may re-open it: a PunchOutSetupRequest with `operation="edit"` (or
+//! `inspect`, view only) whose `ItemOut` lines are the cart as it stands there (cXML.dtd,
+//! PunchOutSetupRequest: "The PunchOut website can use this data to re-instantiate the
+//! shopping cart created during the original session"). Coupa sends these when the punchout
+//! site has `supports-edit` / `supports-inspect` set (Compass: "Punchout Site API"). The
+//! `SupplierPartAuxiliaryID` of each line is our quote ID, and the stored quote, not the
+//! line, is what the cart holds: [`earlier_cart`] reads back only the organisation's own
+//! quotes. On edit the cart that goes back replaces the one in the procurement system, so
+//! leaving without a change sends the same quotes back ([`return_cart`]), and Request
+//! approval keeps a quote whose terms did not change (same SupplierPartAuxiliaryID) and
+//! replaces one that did; on inspect nothing can be requested, and the way back carries no
+//! items (the cart there stays as it was).
 
-use cxml::{Credential, Cxml, DeploymentMode, MessagePayload, PunchOutOrderMessage};
+use cxml::{
+    Credential, Cxml, DeploymentMode, MessagePayload, PunchOutOperation, PunchOutOrderMessage,
+};
 use time::OffsetDateTime;
 
-use crate::cart::{self, CartDecision, Unsupported};
+use crate::cart::{self, CartDecision, NotReopened, Unsupported};
 use crate::config::Config;
 use crate::ids::{AgreementId, NoRandomness, QuoteId};
-use crate::model::{Agreement, AgreementStatus, Product, Quote, QuoteStatus};
+use crate::model::{Agreement, AgreementStatus, Product, Quote, QuoteLine, QuoteStatus};
 use crate::ports::{Deps, StoreError};
 use crate::punchout::Visit;
 
@@ -23,6 +40,11 @@ pub enum Approval {
     CartReturned {
         quote: Quote,
         product: Product,
+        /// On edit: the quote was already in the re-opened cart on the same terms, so it
+        /// goes back as it was (same SupplierPartAuxiliaryID) and nothing new was stored.
+        unchanged: bool,
+        /// On edit: the other quotes of the re-opened cart that go back with it.
+        kept: Vec<Quote>,
         cart: Box<Cxml>,
     },
     /// A pre-approved product: the quote is stored as subscribed, with its agreement (none in
@@ -81,6 +103,43 @@ pub async fn request_approval(
     if !preapproved && !returns_to_the_web(visit) {
         tracing::warn!(org_id = %visit.session.org_id, "BrowserFormPost is not an http(s) URL");
         return Err(ApprovalRefused::NoWayBack);
+    }
+    // On edit, the rest of the re-opened cart goes back with this product; this product's
+    // own earlier quote goes back as it was if nothing changed, or is replaced.
+    let earlier = earlier_cart(deps, visit).await?;
+    let mut kept: Vec<(Quote, Product)> = Vec::new();
+    let mut same = None;
+    for (quote, earlier_product) in earlier.open() {
+        if quote.product_id != product.id {
+            kept.push((quote.clone(), earlier_product.clone()));
+        } else if same.is_none()
+            && !preapproved
+            && cart::unchanged(quote, &product, decision.cart(), visit.test())
+        {
+            same = Some(quote.clone());
+        }
+    }
+    if let Some(quote) = same {
+        tracing::info!(
+            org_id = %quote.org_id,
+            quote_id = %quote.quote_id,
+            product_id = %quote.product_id,
+            "quote unchanged in the edited cart"
+        );
+        let cart = cart_with(deps, visit, &kept, Some((&quote, &product)))?;
+        return Ok(Approval::CartReturned {
+            quote,
+            product,
+            unchanged: true,
+            kept: kept.into_iter().map(|(q, _)| q).collect(),
+            cart: Box::new(cart),
+        });
+    }
+    if !preapproved {
+        // Checked before anything is stored: a cart carries one currency.
+        let mut lines: Vec<QuoteLine> = kept.iter().flat_map(|(q, _)| q.lines.clone()).collect();
+        lines.extend(decision.cart().lines.iter().cloned());
+        cart::check_one_currency(&lines)?;
     }
     let cart = decision.into_cart();
     let test = visit.test();
@@ -148,25 +207,170 @@ pub async fn request_approval(
             agreement,
         });
     }
-    let cart = cart_document(&deps.config, visit, cart::order_message(&quote, &product));
+    let cart = cart_with(deps, visit, &kept, Some((&quote, &product)))?;
     Ok(Approval::CartReturned {
         quote,
         product,
+        unchanged: false,
+        kept: kept.into_iter().map(|(q, _)| q).collect(),
         cart: Box::new(cart),
     })
 }
 
-/// Back to the procurement system with an empty cart (many procurement systems give a
-/// punchout user no other way back).
-pub fn empty_cart(deps: &Deps, visit: &Visit) -> Result<Cxml, ApprovalRefused> {
+/// The cart document of `kept` and then `last`, for this session.
+fn cart_with(
+    deps: &Deps,
+    visit: &Visit,
+    kept: &[(Quote, Product)],
+    last: Option<(&Quote, &Product)>,
+) -> Result<Cxml, Unsupported> {
+    let quotes: Vec<(&Quote, &Product)> = kept.iter().map(|(q, p)| (q, p)).chain(last).collect();
+    let message = cart::cart_message(&visit.session.buyer_cookie, &quotes)?;
+    Ok(cart_document(&deps.config, visit, message))
+}
+
+/// Back to the procurement system without requesting anything (many procurement systems
+/// give a punchout user no other way back). A `create` or `inspect` session returns an empty
+/// cart; an `edit` session returns the re-opened cart as it was (same quotes, same
+/// SupplierPartAuxiliaryIDs), since the cart that comes back from an edit replaces the one
+/// in the procurement system (punchoutcommerce.com "cXML PunchOut Edit/Inspect": on edit
+/// "the shopping cart should be sent back normally with any changes included"; on inspect
+/// the shopper is returned "by passing back a PunchOutOrderMessage with no items"). Lines
+/// that no longer stand (a lapsed private offer, an unknown or foreign quote) do not go
+/// back.
+pub async fn return_cart(deps: &Deps, visit: &Visit) -> Result<CartBack, ApprovalRefused> {
     if !returns_to_the_web(visit) {
         return Err(ApprovalRefused::NoWayBack);
     }
-    Ok(cart_document(
-        &deps.config,
-        visit,
-        cart::empty_order_message(&visit.session.buyer_cookie),
-    ))
+    if visit.session.operation != PunchOutOperation::Edit {
+        return Ok(CartBack {
+            cart: cart_document(
+                &deps.config,
+                visit,
+                cart::empty_order_message(&visit.session.buyer_cookie),
+            ),
+            quotes: Vec::new(),
+        });
+    }
+    let earlier = earlier_cart(deps, visit).await?;
+    let kept: Vec<(Quote, Product)> = earlier
+        .open()
+        .map(|(q, p)| (q.clone(), p.clone()))
+        .collect();
+    Ok(CartBack {
+        cart: cart_with(deps, visit, &kept, None)?,
+        quotes: kept.into_iter().map(|(q, _)| q).collect(),
+    })
+}
+
+/// The cart that goes back when the user leaves, and the quotes in it.
+#[derive(Debug, Clone)]
+pub struct CartBack {
+    pub cart: Cxml,
+    pub quotes: Vec<Quote>,
+}
+
+/// At most this many quotes of an `edit`/`inspect` request are looked up; lines beyond
+/// are shown as not found (a cart of ours holds one quote per Request approval).
+pub const MAX_EARLIER_QUOTES: usize = 25;
+
+/// One entry of the cart that an `edit` or `inspect` setup request sent back.
+#[derive(Debug, Clone)]
+pub enum EarlierItem {
+    /// The organisation's own quote, still standing: it goes back as it is.
+    Open { quote: Quote, product: Box<Product> },
+    /// The organisation's own quote, but it cannot go back as it stands.
+    NotReopened { quote: Quote, reason: NotReopened },
+    /// A line we cannot tie to one of the organisation's quotes: no SupplierPartAuxiliaryID,
+    /// an unknown one, another organisation's, or one for another product. Only what the
+    /// procurement system itself sent (its SupplierPartID) is shown.
+    Unknown { supplier_part_id: String },
+}
+
+/// The re-opened cart of an `edit` or `inspect` session, one entry per quote.
+#[derive(Debug, Clone, Default)]
+pub struct EarlierCart {
+    pub items: Vec<EarlierItem>,
+}
+
+impl EarlierCart {
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// The quotes that still stand, with their products.
+    pub fn open(&self) -> impl Iterator<Item = (&Quote, &Product)> {
+        self.items.iter().filter_map(|i| match i {
+            EarlierItem::Open { quote, product } => Some((quote, product.as_ref())),
+            _ => None,
+        })
+    }
+}
+
+/// The cart the setup request sent back, read against our stored quotes (empty unless the
+/// session is `edit` or `inspect`). A buyer re-opens only its own organisation's quotes:
+/// anything else is [`EarlierItem::Unknown`], and nothing of it is read out.
+pub async fn earlier_cart(deps: &Deps, visit: &Visit) -> Result<EarlierCart, StoreError> {
+    let session = &visit.session;
+    if !matches!(
+        session.operation,
+        PunchOutOperation::Edit | PunchOutOperation::Inspect
+    ) {
+        return Ok(EarlierCart::default());
+    }
+    let now = OffsetDateTime::now_utc();
+    let mut seen: Vec<String> = Vec::new();
+    let mut items = Vec::new();
+    for (part, aux) in &session.earlier_items {
+        let part = part.trim();
+        let aux = aux
+            .as_ref()
+            .map(|q| q.as_str().trim())
+            .filter(|q| !q.is_empty());
+        // One entry per quote (a quote of two lines comes back as two ItemOut lines).
+        let key = match aux {
+            Some(q) => format!("q {q}"),
+            None => format!("p {part}"),
+        };
+        if seen.contains(&key) {
+            continue;
+        }
+        seen.push(key);
+        let unknown = || EarlierItem::Unknown {
+            supplier_part_id: part.to_string(),
+        };
+        let Some(aux) = aux.filter(|_| seen.len() <= MAX_EARLIER_QUOTES) else {
+            items.push(unknown());
+            continue;
+        };
+        let quote = match deps.quotes.get(&QuoteId::from(aux)).await? {
+            Some(q) if q.org_id == session.org_id && q.product_id == part => q,
+            other => {
+                tracing::warn!(
+                    org_id = %session.org_id,
+                    foreign = other.is_some(),
+                    "a re-opened cart names a quote that is not this organisation's for that product"
+                );
+                items.push(unknown());
+                continue;
+            }
+        };
+        let product = visible_product(deps, visit, &quote.product_id).await?;
+        items.push(match cart::reopen(&quote, product.as_ref(), now) {
+            Ok(()) => match product {
+                Some(product) => EarlierItem::Open {
+                    quote,
+                    product: Box::new(product),
+                },
+                None => EarlierItem::NotReopened {
+                    quote,
+                    reason: NotReopened::ProductUnavailable,
+                },
+            },
+            Err(reason) => EarlierItem::NotReopened { quote, reason },
+        });
+    }
+    Ok(EarlierCart { items })
 }
 
 /// The cart goes back through the user's browser: only to a web address.

@@ -7,24 +7,30 @@
 //! | `GET /catalog?token=&q=`                | product list and search                           |
 //! | `GET /catalog/products/{id}?token=`     | product detail, pricing, offer terms, the button  |
 //! | `POST /catalog/request-approval`        | form `token`, `product_id`: quote + cart back     |
-//! | `POST /catalog/return`                  | form `token`: back to the procurement system, empty cart |
+//! | `POST /catalog/return`                  | form `token`: back to the procurement system (empty cart; on `edit` the cart as it was) |
 //! | `POST /catalog/subscribe`               | form `product_id`, `account_id`: marketplace subscribe attempt |
+//!
+//! An `edit` or `inspect` session shows the cart it re-opened on the catalog page (see
+//! [`procurement::quotes`] for the rules); inspect sessions have no Request approval, and the
+//! domain refuses one posted anyway.
 //!
 //! The session token travels in every link and form (no cookies: procurement systems often
 //! open the catalog in a frame or a window where third-party cookies are blocked).
 
 use axum::extract::State;
 use axum::http::Uri;
+use cxml::PunchOutOperation;
 use cxml::{Cxml, Money};
 use maud::{Markup, PreEscaped, html};
+use procurement::cart::NotReopened;
 use procurement::cart::{self, CartDecision};
 use procurement::catalog::{SubscribeRefused, SubscribeRoute, route_subscribe, visible_products};
-use procurement::model::{Pricing, Product, QuoteLine};
+use procurement::model::{Pricing, Product, Quote, QuoteLine};
 use procurement::punchout::{Visit, VisitRefused, open_visit};
-use procurement::quotes::{self, Approval};
+use procurement::quotes::{self, Approval, EarlierCart, EarlierItem};
 use procurement::{Deps, paths};
 
-use super::{Frame, Page, PageError, decode_segment, encode_segment, money, with_query};
+use super::{Frame, Page, PageError, WayBack, decode_segment, encode_segment, money, with_query};
 use crate::AppState;
 use crate::extract::{Form, IamCaller, Query};
 
@@ -47,6 +53,11 @@ fn frame(deps: &Deps, visit: &Visit, query: &str) -> Frame {
         test: visit.test(),
         system: Some(visit.system()),
         return_url: Some(deps.config.url(paths::RETURN)),
+        way_back: match visit.session.operation {
+            PunchOutOperation::Edit => WayBack::CartUnchanged,
+            PunchOutOperation::Inspect => WayBack::DoneInspecting,
+            PunchOutOperation::Create | PunchOutOperation::Source => WayBack::WithoutCart,
+        },
     }
 }
 
@@ -98,6 +109,11 @@ async fn listing(
     unavailable: Option<&str>,
 ) -> Result<Page, PageError> {
     let products = visible_products(deps, &visit.session.org_id, words).await?;
+    let earlier = if words.is_empty() {
+        quotes::earlier_cart(deps, visit).await?
+    } else {
+        EarlierCart::default()
+    };
     let title = if words.is_empty() {
         "Catalog".to_string()
     } else {
@@ -131,6 +147,9 @@ async fn listing(
                 }
             }
         }
+        @if !earlier.is_empty() {
+            (earlier_cart_panel(deps, visit, &earlier))
+        }
         h1 { (title) }
         p class="muted" {
             (count)
@@ -159,6 +178,82 @@ async fn listing(
         }
     };
     Ok(Page::new(title, page_frame, main))
+}
+
+/// The cart an `edit` or `inspect` setup request re-opened, as the catalog page shows it.
+fn earlier_cart_panel(deps: &Deps, visit: &Visit, earlier: &EarlierCart) -> Markup {
+    let system = visit.system().name();
+    let edit = visit.may_request();
+    html! {
+        section class="panel" id="your-cart" aria-labelledby="your-cart-title" {
+            h2 id="your-cart-title" { "Your cart in " (system) }
+            @if edit {
+                p {
+                    "You re-opened this cart from " (system) ". "
+                    strong { "Return to " (system) " with your cart unchanged" }
+                    " sends it back as it is, with the same references. To change it, open a \
+                     product and press Request approval: a product already in the cart keeps its \
+                     reference if its terms did not change and gets a new quote if they did; \
+                     another product is added to the cart."
+                }
+            } @else {
+                p {
+                    "You are viewing this cart from " (system) ". Nothing can be changed or \
+                     requested in this session."
+                }
+            }
+            @for item in &earlier.items {
+                @match item {
+                    EarlierItem::Open { quote, .. } => {
+                        h3 { a href=(product_link(deps, visit, &quote.product_id)) { (quote.product_title) } }
+                        (lines_table(&quote.lines, &format!("Reference {}", quote.quote_id)))
+                    }
+                    EarlierItem::NotReopened { quote, reason } => {
+                        h3 { (quote.product_title) }
+                        div class="notice bad" {
+                            p {
+                                (not_reopened_text(*reason, quote, system))
+                                @if edit { " It does not go back with your cart." }
+                            }
+                        }
+                        p class="muted" { "Reference " code { (quote.quote_id) } }
+                    }
+                    EarlierItem::Unknown { supplier_part_id } => {
+                        h3 { "An item this marketplace cannot find" }
+                        div class="notice bad" {
+                            p {
+                                (system) " sent an item (" code { (supplier_part_id) } ") that is not \
+                                 a request of your organisation in this marketplace, or no longer \
+                                 exists."
+                                @if edit { " It does not go back with your cart." }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn not_reopened_text(reason: NotReopened, quote: &Quote, system: &str) -> Markup {
+    match reason {
+        NotReopened::OfferLapsed => html! {
+            "The private offer behind this request has expired or was changed by the seller, \
+             so it cannot be approved as it stands. Open the product and press Request approval \
+             for a new quote on the current terms."
+        },
+        NotReopened::Ordered => html! {
+            "A purchase order for this request has already arrived"
+            @if let Some(order) = &quote.order_id { " (" code { (order) } ")" }
+            "; it is not requested again."
+        },
+        NotReopened::Closed => html! {
+            "This request was subscribed at once or cancelled; it is not waiting for approval."
+        },
+        NotReopened::ProductUnavailable => html! {
+            "This product can no longer be requested by your organisation through " (system) "."
+        },
+    }
 }
 
 /// GET /catalog/products/{id}. The ID is read from the raw path: one that is not UTF-8 once
@@ -264,6 +359,9 @@ fn detail(deps: &Deps, visit: &Visit, product: &Product) -> Page {
                                     "Request approval returns this cart to " (system) ", where your \
                                      organisation's approvers see it. You are subscribed when the \
                                      purchase order arrives."
+                                    @if visit.session.operation == PunchOutOperation::Edit {
+                                        " The rest of the cart you re-opened goes back with it."
+                                    }
                                 }
                                 (lines_table(&cart.lines, &format!("The cart that goes to {system}")))
                                 @if cart.never_invoiced {
@@ -342,13 +440,22 @@ pub async fn request_approval(State(deps): State<AppState>, form: Form) -> Resul
         Approval::CartReturned {
             quote,
             product,
+            unchanged,
+            kept,
             cart,
         } => {
             let intro = html! {
                 h1 { "Returning your cart to " (system) }
                 p { "Your request for " strong { (product.title) } " goes to " (system) " for approval." }
+                @if unchanged {
+                    p { "Its terms have not changed, so it goes back as it was, with the same reference." }
+                }
                 (lines_table(&quote.lines, "Your cart"))
                 p class="muted" { "Reference: " code { (quote.quote_id) } }
+                @if !kept.is_empty() {
+                    p { "The rest of your cart goes back with it, as it was:" }
+                    (quotes_tables(&kept))
+                }
             };
             Ok(cart_page(&visit, &cart, intro))
         }
@@ -362,20 +469,46 @@ pub async fn return_without_cart(
     form: Form,
 ) -> Result<Page, PageError> {
     let visit = open_visit(&deps, required(&form, "token")?).await?;
-    let cart = quotes::empty_cart(&deps, &visit).map_err(|refused| {
-        PageError::from_approval(
-            refused,
-            frame(&deps, &visit, ""),
-            final_frame(&visit),
-            visit.system(),
-        )
-    })?;
+    let back = quotes::return_cart(&deps, &visit)
+        .await
+        .map_err(|refused| {
+            PageError::from_approval(
+                refused,
+                frame(&deps, &visit, ""),
+                final_frame(&visit),
+                visit.system(),
+            )
+        })?;
     let system = visit.system().name();
-    let intro = html! {
-        h1 { "Returning to " (system) }
-        p { "You are going back to " (system) " without adding anything to your cart." }
+    let intro = match visit.session.operation {
+        PunchOutOperation::Edit => html! {
+            h1 { "Returning to " (system) }
+            @if back.quotes.is_empty() {
+                p { "Nothing in the cart you re-opened can still be approved, so it goes back to " (system) " empty." }
+            } @else {
+                p { "Your cart goes back to " (system) " as it was:" }
+                (quotes_tables(&back.quotes))
+            }
+        },
+        PunchOutOperation::Inspect => html! {
+            h1 { "Returning to " (system) }
+            p { "You are going back to " (system) "; your cart there stays as it is." }
+        },
+        PunchOutOperation::Create | PunchOutOperation::Source => html! {
+            h1 { "Returning to " (system) }
+            p { "You are going back to " (system) " without adding anything to your cart." }
+        },
     };
-    Ok(cart_page(&visit, &cart, intro))
+    Ok(cart_page(&visit, &back.cart, intro))
+}
+
+/// One table per quote, captioned with the product and the reference.
+fn quotes_tables(quotes: &[Quote]) -> Markup {
+    html! {
+        @for q in quotes {
+            (lines_table(&q.lines, &format!("{} (reference {})", q.product_title, q.quote_id)))
+        }
+    }
 }
 
 /// An attribute value that keeps its line breaks exactly (the cXML travels verbatim): the

@@ -76,8 +76,32 @@ pub struct Frame {
     pub test: bool,
     /// The procurement system the user came from, named in the header.
     pub system: Option<ProcurementSystem>,
-    /// Where "Return to <system>" posts (empty cart), when there is a session.
+    /// Where "Return to <system>" posts, when there is a session.
     pub return_url: Option<String>,
+    /// What that way back carries, which its button says.
+    pub way_back: WayBack,
+}
+
+/// What the "Return to <system>" button of a session sends back.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum WayBack {
+    /// A `create` session: an empty cart.
+    #[default]
+    WithoutCart,
+    /// An `edit` session: the re-opened cart as it was.
+    CartUnchanged,
+    /// An `inspect` session: nothing to change, so nothing to send.
+    DoneInspecting,
+}
+
+impl WayBack {
+    fn label(self, system: &str) -> String {
+        match self {
+            Self::WithoutCart => format!("Return to {system} without a cart"),
+            Self::CartUnchanged => format!("Return to {system} with your cart unchanged"),
+            Self::DoneInspecting => format!("Return to {system}"),
+        }
+    }
 }
 
 impl Frame {
@@ -156,7 +180,7 @@ impl Page {
                                 @if let (Some(url), Some(system)) = (&frame.return_url, frame.system) {
                                     form method="post" action=(url) {
                                         input type="hidden" name="token" value=(token);
-                                        button type="submit" class="secondary" { "Return to " (system.name()) " without a cart" }
+                                        button type="submit" class="secondary" { (frame.way_back.label(system.name())) }
                                     }
                                 }
                             }
@@ -570,6 +594,7 @@ mod tests {
             test: true,
             system: Some(ProcurementSystem::Ariba),
             return_url: Some("https://x/catalog/return".into()),
+            way_back: WayBack::WithoutCart,
         };
         let page = Page::new("A & B", frame, html! { p { "hi" } });
         let html = page.render("n0nce").into_string();

@@ -59,6 +59,8 @@ pub struct Setup {
     pub deployment_mode: &'static str,
     /// The UserEmail extrinsic, as XML text (escaped).
     pub user_email: &'static str,
+    /// `ItemOut` lines (XML), as an `edit` or `inspect` request sends the cart back.
+    pub items: Vec<String>,
 }
 
 impl Setup {
@@ -69,6 +71,7 @@ impl Setup {
             operation: "create",
             deployment_mode: "test",
             user_email: "jim.halpert@buyer.example",
+            items: Vec::new(),
         }
     }
 
@@ -96,6 +99,32 @@ impl Setup {
 
     pub fn operation(mut self, operation: &'static str) -> Self {
         self.operation = operation;
+        self
+    }
+
+    /// Re-opens `cart` the way the procurement system does: `operation` (edit, inspect) with
+    /// one `ItemOut` per `ItemIn` of the cart it received (same part, auxiliary ID, quantity,
+    /// price).
+    pub fn reopening(mut self, operation: &'static str, cart: &cxml::PunchOutOrderMessage) -> Self {
+        self.operation = operation;
+        self.items = cart
+            .items
+            .iter()
+            .map(|i| {
+                item_out(
+                    &i.item_id.supplier_part_id,
+                    i.item_id.supplier_part_auxiliary_id.as_deref(),
+                    &i.quantity.to_string(),
+                    &i.detail.unit_price.amount_text(),
+                )
+            })
+            .collect();
+        self
+    }
+
+    /// One more `ItemOut` line.
+    pub fn item(mut self, part: &str, aux: Option<&str>) -> Self {
+        self.items.push(item_out(part, aux, "1", "100.00"));
         self
     }
 
@@ -154,6 +183,7 @@ impl Setup {
       <Extrinsic name="LastName">Halpert</Extrinsic>
       <BrowserFormPost><URL>https://buyer.example/punchout/return?x=1&amp;y=2</URL></BrowserFormPost>
       {selected}
+      {items}
     </PunchOutSetupRequest>
   </Request>
 </cXML>"#,
@@ -161,8 +191,32 @@ impl Setup {
             mode = self.deployment_mode,
             operation = self.operation,
             user_email = self.user_email,
+            items = self.items.join("\n      "),
         )
     }
+}
+
+fn xml_text(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// An `ItemOut` line of a setup request.
+pub fn item_out(part: &str, aux: Option<&str>, quantity: &str, price: &str) -> String {
+    let aux = aux
+        .map(|a| {
+            format!(
+                "<SupplierPartAuxiliaryID>{}</SupplierPartAuxiliaryID>",
+                xml_text(a)
+            )
+        })
+        .unwrap_or_default();
+    format!(
+        r#"<ItemOut quantity="{quantity}"><ItemID><SupplierPartID>{part}</SupplierPartID>{aux}</ItemID><ItemDetail><UnitPrice><Money currency="USD">{price}</Money></UnitPrice><Description xml:lang="en">as in the cart</Description><UnitOfMeasure>EA</UnitOfMeasure><Classification domain="UNSPSC">81162000</Classification></ItemDetail></ItemOut>"#,
+        part = xml_text(part),
+    )
 }
 
 /// Opens a punchout session and returns the StartPage token.
