@@ -29,6 +29,9 @@ pub enum BuyerMode {
     Status(u16),
     /// Accept the connection, never answer.
     Hang,
+    /// Check each invoice as Coupa does ([`crate::coupa::CoupaInvoices`]) and answer as
+    /// Coupa answers.
+    Coupa,
 }
 
 /// One request the endpoint received.
@@ -51,6 +54,7 @@ struct State {
     mode: Mutex<Option<BuyerMode>>,
     received: Mutex<Vec<Received>>,
     arrived: Notify,
+    coupa: Mutex<crate::coupa::CoupaInvoices>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -95,6 +99,11 @@ impl BuyerEndpoint {
     /// How the invoice URL answers from now on (carts are always accepted).
     pub fn set_mode(&self, mode: BuyerMode) {
         *lock(&self.state.mode) = Some(mode);
+    }
+
+    /// The Coupa stand-in behind [`BuyerMode::Coupa`]: its credentials, POs, what it took.
+    pub fn coupa(&self) -> std::sync::MutexGuard<'_, crate::coupa::CoupaInvoices> {
+        lock(&self.state.coupa)
     }
 
     pub fn received(&self) -> Vec<Received> {
@@ -157,6 +166,14 @@ async fn answer(
         Ok(collected) => collected.to_bytes().to_vec(),
         Err(_) => Vec::new(),
     };
+    let mode = if path.starts_with(INVOICE_PATH) {
+        lock(&state.mode).clone().unwrap_or(BuyerMode::Status(200))
+    } else {
+        BuyerMode::Status(200)
+    };
+    // Judged before it is recorded, so a test that sees the request sees its verdict too.
+    let coupa = (mode == BuyerMode::Coupa)
+        .then(|| lock(&state.coupa).receive(&String::from_utf8_lossy(&body)));
     lock(&state.received).push(Received {
         method,
         path: path.clone(),
@@ -164,23 +181,16 @@ async fn answer(
         body,
     });
     state.arrived.notify_waiters();
-    let mode = if path.starts_with(INVOICE_PATH) {
-        lock(&state.mode).clone().unwrap_or(BuyerMode::Status(200))
-    } else {
-        BuyerMode::Status(200)
-    };
-    let code = match mode {
+    let (code, text) = match mode {
         BuyerMode::Hang => {
             tokio::time::sleep(Duration::from_secs(3600)).await;
-            500
+            (500, String::new())
         }
-        BuyerMode::Status(code) => code,
+        BuyerMode::Coupa => coupa.unwrap_or((500, "Unexpected server error.".into())),
+        BuyerMode::Status(code) if code < 300 => (code, "OK".into()),
+        BuyerMode::Status(code) => (code, "Refused by the buyer endpoint".into()),
     };
-    let text = if code < 300 {
-        "OK"
-    } else {
-        "Refused by the buyer endpoint"
-    };
+    let text = crate::procurement_system::esc(&text);
     let xml = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!DOCTYPE cXML SYSTEM \"http://xml.cxml.org/schemas/cXML/1.2.069/cXML.dtd\">\n<cXML payloadID=\"{}@buyer.local\" timestamp=\"2026-11-24T10:00:00+00:00\"><Response><Status code=\"{code}\" text=\"{text}\"/></Response></cXML>\n",
         std::process::id()

@@ -5,6 +5,7 @@
 //! DynamoDB/SQS through the AWS SDK against moto, sent emails through moto's API.
 
 pub mod buyer;
+pub mod coupa;
 pub mod html;
 pub mod procurement_system;
 pub mod stack;

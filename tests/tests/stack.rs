@@ -1754,7 +1754,13 @@ async fn an_upfront_order_is_invoiced_once_quoting_the_po_and_a_redelivery_sends
         "{xml}"
     );
     assert!(xml.contains("12000.00"), "{xml}");
-    assert_eq!(invoice.header.invoice_id, format!("{agreement_id}-1"));
+    // A readable number of at most 40 characters from the PO number (Coupa's limit).
+    let number = &invoice.header.invoice_id;
+    assert!(number.chars().count() <= 40, "{number}");
+    assert!(
+        order_id.starts_with(number.split('~').next().unwrap()) && number.ends_with("-1"),
+        "{number}"
+    );
     let charge_id = format!("{agreement_id}-1");
     assert_eq!(
         wait_charge_status(&stack, &charge_id, "invoiced").await,
@@ -2953,4 +2959,248 @@ mod faults {
             1
         );
     }
+}
+
+// ------------------------------------------------------------------ the Coupa invoice stand-in
+
+/// A live Coupa buyer whose invoice URL is the Coupa stand-in on `endpoint`, with invoice
+/// settings changed by `invoicing`, and an order for `product_id` the stand-in knows.
+/// Returns (order ID, agreement ID).
+async fn ordered_at_coupa(
+    stack: &LocalStack,
+    endpoint: &BuyerEndpoint,
+    tag: &str,
+    product_id: &str,
+    invoicing: impl FnOnce(&mut procurement::integration::InvoiceSettings),
+) -> (String, String) {
+    endpoint.set_mode(BuyerMode::Coupa);
+    let party = live_buyer(stack, tag, Some(endpoint.url(e2e::buyer::INVOICE_PATH))).await;
+    let store = stack.store();
+    let org: procurement::ids::OrgId = id(&party.identity);
+    let mut integration = store.integrations.get(&org).await.unwrap().unwrap();
+    if let procurement::model::SystemSettings::Coupa(coupa) = &mut integration.settings.system {
+        invoicing(&mut coupa.invoicing);
+    }
+    store.integrations.put(&integration).await.unwrap();
+    let settings = integration.settings.invoicing().unwrap().clone();
+    let buyer = match (&settings.to_domain, &settings.to_identity) {
+        (Some(d), Some(i)) => (d.clone(), i.clone()),
+        _ => (party.domain.clone(), party.identity.clone()),
+    };
+    endpoint
+        .coupa()
+        .set_credentials(e2e::coupa::InvoiceCredentials {
+            supplier: (
+                stack.config.supplier_domain.clone(),
+                stack.config.supplier_identity.clone(),
+            ),
+            buyer,
+            secret: procurement::invoices::invoice_secret(&stack.config, &org)
+                .expect("INVOICE_SECRET_KEY is set")
+                .expose()
+                .to_string(),
+        });
+    let delivered = request_approval(stack, &party, endpoint, product_id).await;
+    let poom = buyer::cart_message(&delivered.doc).unwrap();
+    let quote_id = poom.items[0]
+        .item_id
+        .supplier_part_auxiliary_id
+        .clone()
+        .unwrap();
+    let order_id = format!("PO-{tag}-{}", &quote_id[quote_id.len().saturating_sub(8)..]);
+    let po = PurchaseOrder::from_cart(&order_id, poom);
+    endpoint.coupa().add_order(&po);
+    let reply = stack.post_cxml("/order", &po.to_xml(&party)).await.unwrap();
+    assert_eq!(status_of(&reply.body).0, 200, "{}", reply.body);
+    let quote = store.quotes.get(&id(&quote_id)).await.unwrap().unwrap();
+    (order_id, quote.agreement_id.unwrap().to_string())
+}
+
+/// Builds a stored charge's invoice as the dispatcher does and posts it to the stand-in:
+/// (cXML status, text) of Coupa's answer.
+async fn post_charge_invoice(
+    stack: &LocalStack,
+    endpoint: &BuyerEndpoint,
+    charge_id: &str,
+) -> (u16, String) {
+    let store = stack.store();
+    let (job, _) = store.charges.get(&id(charge_id)).await.unwrap().unwrap();
+    let integration = store.integrations.get(&job.org_id).await.unwrap().unwrap();
+    let secret = procurement::invoices::invoice_secret(&stack.config, &job.org_id).unwrap();
+    let doc = procurement::invoices::build_invoice(
+        &stack.config,
+        &integration,
+        &job,
+        &secret,
+        time::OffsetDateTime::now_utc(),
+    )
+    .unwrap();
+    let xml = cxml::to_xml(&doc);
+    dtd_valid(&xml);
+    let reply = reqwest::Client::new()
+        .post(endpoint.url(e2e::buyer::INVOICE_PATH))
+        .header("content-type", "text/xml")
+        .body(xml)
+        .send()
+        .await
+        .unwrap();
+    status_of(&reply.text().await.unwrap())
+}
+
+fn vat_19() -> procurement::integration::TaxSetting {
+    procurement::integration::TaxSetting {
+        category: "vat".into(),
+        rate_percent: "19".parse().unwrap(),
+        description: Some("VAT 19%".into()),
+    }
+}
+
+fn remit_to() -> procurement::integration::RemitTo {
+    procurement::integration::RemitTo {
+        name: "Marketplace GmbH".into(),
+        code: Some("REMIT-DE-1".into()),
+        street: vec!["Hauptstrasse 1".into()],
+        city: "Berlin".into(),
+        state: None,
+        postal_code: Some("10115".into()),
+        country_code: "DE".into(),
+        country: Some("Germany".into()),
+    }
+}
+
+#[tokio::test]
+async fn coupa_takes_an_upfront_invoice_with_payment_term_tax_remit_to_and_part_number() {
+    let stack = stack().await;
+    let endpoint = BuyerEndpoint::start(0).await.unwrap();
+    let (order_id, agreement_id) =
+        ordered_at_coupa(&stack, &endpoint, "cup", "prod-saas-upfront", |i| {
+            i.payment_term_code = Some("Net 30".into());
+            i.tax = Some(vat_19());
+            i.remit_to = Some(remit_to());
+            i.supplier_tax_id = Some(procurement::integration::SupplierTaxId {
+                prefix: Some("DE".into()),
+                number: "123456789".into(),
+            });
+            i.to_domain = Some("DUNS".into());
+            i.to_identity = Some("coupa-invoice-buyer".into());
+        })
+        .await;
+    let charge_id = format!("{agreement_id}-1");
+    assert_eq!(
+        wait_charge_status(&stack, &charge_id, "invoiced").await,
+        "invoiced",
+        "{:?}",
+        stack
+            .store()
+            .charges
+            .outcome(&id(&charge_id))
+            .await
+            .unwrap()
+    );
+    let accepted = endpoint.coupa().accepted.clone();
+    assert_eq!(accepted.len(), 1);
+    let xml = &accepted[0];
+    dtd_valid(xml);
+    assert!(
+        xml.contains(r#"<PaymentTerm payInNumberOfDays="30"/>"#),
+        "{xml}"
+    );
+    assert!(
+        xml.contains(r#"category="vat" percentageRate="19""#),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("<Money currency=\"USD\">2280.00</Money>"),
+        "19% of 12000.00: {xml}"
+    );
+    assert!(
+        xml.contains("<SupplierPartID>prod-saas-upfront</SupplierPartID>"),
+        "{xml}"
+    );
+    assert!(xml.contains(r#"addressID="REMIT-DE-1""#), "{xml}");
+    assert!(xml.contains(&order_id), "{xml}");
+    // The same invoice again is refused as Coupa refuses a used number.
+    let (code, text) = post_charge_invoice(&stack, &endpoint, &charge_id).await;
+    assert_eq!(code, 417, "{text}");
+    assert!(text.contains("already been used"), "{text}");
+}
+
+#[tokio::test]
+async fn coupa_takes_an_invoice_without_tax_or_remit_to() {
+    let stack = stack().await;
+    let endpoint = BuyerEndpoint::start(0).await.unwrap();
+    let (_, agreement_id) =
+        ordered_at_coupa(&stack, &endpoint, "cupplain", "prod-saas-upfront", |i| {
+            *i = Default::default();
+        })
+        .await;
+    let charge_id = format!("{agreement_id}-1");
+    assert_eq!(
+        wait_charge_status(&stack, &charge_id, "invoiced").await,
+        "invoiced"
+    );
+    let xml = endpoint.coupa().accepted[0].clone();
+    assert!(
+        !xml.contains("TaxDetail") && !xml.contains("InvoicePartner"),
+        "{xml}"
+    );
+    assert!(
+        xml.contains(r#"<PaymentTerm payInNumberOfDays="30"/>"#),
+        "{xml}"
+    );
+}
+
+#[tokio::test]
+async fn coupa_takes_each_installment_and_never_more_than_the_po_line() {
+    let stack = stack().await;
+    let endpoint = BuyerEndpoint::start(0).await.unwrap();
+    let (order_id, agreement_id) =
+        ordered_at_coupa(&stack, &endpoint, "cupfps", "prod-saas-fps", |i| {
+            i.tax = Some(vat_19());
+        })
+        .await;
+    let first = format!("{agreement_id}-1");
+    assert_eq!(
+        wait_charge_status(&stack, &first, "invoiced").await,
+        "invoiced"
+    );
+    // The later installments as they will be sent on their dates: each is taken, and
+    // together they invoice exactly the PO line.
+    let charges = charges_of_order(&stack, &order_id).await;
+    assert!(charges.len() >= 2, "{charges:?}");
+    for n in 2..=charges.len() {
+        let (code, text) =
+            post_charge_invoice(&stack, &endpoint, &format!("{agreement_id}-{n}")).await;
+        assert_eq!(code, 200, "installment {n}: {text}");
+    }
+    assert_eq!(endpoint.coupa().accepted.len(), charges.len());
+    // One more of any would exceed the line: Coupa refuses the repeat.
+    let (code, _) = post_charge_invoice(&stack, &endpoint, &first).await;
+    assert_eq!(code, 417);
+}
+
+#[tokio::test]
+async fn a_wrong_invoice_credential_is_refused_401_and_recorded_with_coupas_text() {
+    let stack = stack().await;
+    let endpoint = BuyerEndpoint::start(0).await.unwrap();
+    let (_, agreement_id) =
+        ordered_at_coupa(&stack, &endpoint, "cup401", "prod-saas-upfront", |_| {}).await;
+    let charge_id = format!("{agreement_id}-1");
+    assert_eq!(
+        wait_charge_status(&stack, &charge_id, "invoiced").await,
+        "invoiced"
+    );
+    // Coupa's supplier record now holds other invoice credentials.
+    endpoint
+        .coupa()
+        .set_credentials(e2e::coupa::InvoiceCredentials {
+            supplier: ("DUNS".into(), "someone-else".into()),
+            buyer: ("DUNS".into(), "x".into()),
+            secret: "wrong".into(),
+        });
+    let (code, text) = post_charge_invoice(&stack, &endpoint, &charge_id).await;
+    assert_eq!(
+        (code, text.as_str()),
+        (401, e2e::coupa::INVALID_CREDENTIALS)
+    );
 }
