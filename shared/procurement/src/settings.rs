@@ -347,6 +347,9 @@ fn coupa_credentials(
         buyer_identity: buyer_identity.to_string(),
         sender_domain: sender_domain.to_string(),
         sender_identity: sender_identity.to_string(),
+    })
+}
+
 /// Longest payment term accepted (a year and a half: anything longer is a typo).
 const PAYMENT_TERM_MAX_DAYS: u32 = 540;
 const INVOICE_TEXT_MAX_CHARS: usize = 255;
