@@ -682,6 +682,90 @@ async fn resent_po_missing_a_line_of_its_quote_is_refused_naming_the_line() {
     assert_eq!(agreements_of_quote(&stack, &quote_id).await, 1);
 }
 
+#[tokio::test]
+async fn coupa_test_instance_documents_run_in_test_mode_and_production_ones_are_orders() {
+    // A customer's Coupa test instance is another system with its own credential set
+    // (Compass "Punchout Catalogs": one set for testing, one for production).
+    let _ses = SES.read().await;
+    let stack = stack().await;
+    let endpoint = BuyerEndpoint::start(0).await.unwrap();
+    let production = live_buyer(&stack, "instances", None).await;
+    let store = stack.store();
+    let mut integration = store
+        .integrations
+        .find_by_buyer(&production.domain, &production.identity)
+        .await
+        .unwrap()
+        .unwrap();
+    let test_identity = format!("{}-test", production.identity);
+    let test_secret = format!("test-secret-{}", production.identity);
+    if let procurement::model::SystemSettings::Coupa(coupa) = &mut integration.settings.system {
+        let mut credentials = coupa.credentials.clone();
+        credentials.buyer_identity = test_identity.clone();
+        credentials.sender_identity = test_identity.clone();
+        coupa.test_instance = Some(procurement::model::CoupaInstance {
+            credentials,
+            invoice_url: None,
+        });
+    }
+    integration.test_secret_digest = Some(cxml::SecretDigest::of(&test_secret).to_hex());
+    store.integrations.put(&integration).await.unwrap();
+    let test = Party {
+        identity: test_identity,
+        secret: test_secret,
+        ..production.clone()
+    };
+    // Each set's secret belongs to it alone.
+    let crossed = Party {
+        secret: production.secret.clone(),
+        ..test.clone()
+    };
+    for (party, code) in [(&crossed, 401), (&test, 200), (&production, 200)] {
+        let reply = stack
+            .post_cxml("/punchout/setup", &buyer::profile_request(party))
+            .await
+            .unwrap();
+        assert_eq!(status_of(&reply.body).0, code, "{}", reply.body);
+    }
+
+    // Test mode is off, yet the test instance's PO subscribes nothing.
+    let delivered = request_approval(&stack, &test, &endpoint, "prod-saas-upfront").await;
+    let poom = buyer::cart_message(&delivered.doc).unwrap();
+    let quote_id = quote_of(poom);
+    let order_id = format!("PO-INST-{quote_id}");
+    let reply = stack
+        .post_cxml(
+            "/order",
+            &PurchaseOrder::from_cart(&order_id, poom).to_xml(&test),
+        )
+        .await
+        .unwrap();
+    let (code, text) = status_of(&reply.body);
+    assert_eq!(code, 200, "{text}");
+    assert!(text.contains("test"), "{text}");
+    assert_eq!(agreements_of_quote(&stack, &quote_id).await, 0);
+
+    // The production instance's PO (its own numbering may repeat the number) is the order.
+    let delivered = request_approval(&stack, &production, &endpoint, "prod-saas-upfront").await;
+    let poom = buyer::cart_message(&delivered.doc).unwrap();
+    let production_quote = quote_of(poom);
+    let reply = stack
+        .post_cxml(
+            "/order",
+            &PurchaseOrder::from_cart(&order_id, poom).to_xml(&production),
+        )
+        .await
+        .unwrap();
+    let (code, text) = status_of(&reply.body);
+    assert_eq!(code, 200, "{text}");
+    assert_eq!(
+        agreements_of_quote(&stack, &production_quote).await,
+        1,
+        "{text}"
+    );
+    assert_eq!(agreements_of_quote(&stack, &quote_id).await, 0);
+}
+
 // ---------------------------------------------------------------- admin API and catalog rules
 
 /// An organisation with no integration yet, administered by `account`.
