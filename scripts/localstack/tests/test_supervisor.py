@@ -86,10 +86,13 @@ class SpawnAndStop(InTempLocalDir):
         with quiet() as log:
             pid = spawn("watch", [sys.executable, "-c", code])
         self.assertEqual(pid_file("watch").read_text(), f"{pid}\n")
-        os.waitpid(pid, 0)
+        # spawn() drops its Popen, whose __del__ may already have reaped a child that exited
+        # that fast (a bare os.waitpid then raised ECHILD on a fresh-clone CI run): wait for the
+        # child to be gone (reaped, not a zombie), by whichever side gets there first.
+        reap(pid)
+        wait_for(lambda: read_pid("watch") is None)
         self.assertEqual((self.dir / "watch.log").read_text(), "pgid is pid: True\n")
         self.assertIn(f"watch started (pid {pid}, log {self.dir / 'watch.log'})", log.getvalue())
-        self.assertIsNone(read_pid("watch"))  # exited: the pid file no longer counts
 
     def test_spawn_does_not_start_a_second_copy(self):
         with quiet():
@@ -120,8 +123,8 @@ class SpawnAndStop(InTempLocalDir):
         self.assertTrue(running(child))
         with quiet() as log:
             stop("watch")
-        self.assertFalse(running(pid))
-        # SIGKILL went to the group; its delivery to the grandchild is asynchronous.
+        # SIGKILL went to the group; its delivery (and the reaping) is asynchronous.
+        wait_for(lambda: not running(pid), within=5)
         wait_for(lambda: not running(child), within=5)
         self.assertFalse(pid_file("watch").exists())
         self.assertIn(f"watch stopped (pid {pid})", log.getvalue())
