@@ -243,6 +243,28 @@ write("punchout-setup/ariba-network-setup-request-selected-item.json", http_even
 write("punchout-setup/ariba-network-setup-request-test-anid.json", http_event("POST", "/punchout/setup", network_doc("1795514400.31@ariba.example", ARIBA_SETUP, buyer_anid=ARIBA_TEST_ANID), agent="Ariba Buyer 14s2"))
 write("punchout-setup/ariba-network-wrong-secret.json", http_event("POST", "/punchout/setup", network_doc("1795514400.32@ariba.example", ARIBA_SETUP, secret="guessed"), agent="Ariba Buyer 14s2"))
 write("punchout-setup/ariba-network-unknown-buyer.json", http_event("POST", "/punchout/setup", network_doc("1795514400.33@ariba.example", ARIBA_SETUP, buyer_anid="AN09999999999"), agent="Ariba Buyer 14s2"))
+# Edit and inspect (Coupa's punchout site "supports-edit"/"supports-inspect"): the cart we
+# returned comes back as ItemOut lines carrying our quote ID as SupplierPartAuxiliaryID.
+REOPENED_LINE = """      <ItemOut quantity="1" lineNumber="1">
+        <ItemID>
+          <SupplierPartID>prod-saas-upfront</SupplierPartID>
+          <SupplierPartAuxiliaryID>quote-0001</SupplierPartAuxiliaryID>
+        </ItemID>
+        <ItemDetail>
+          <UnitPrice>
+            <Money currency="USD">12000.00</Money>
+          </UnitPrice>
+          <Description xml:lang="en">Ledgerly Analytics, 12 months</Description>
+          <UnitOfMeasure>EA</UnitOfMeasure>
+          <Classification domain="UNSPSC">81162000</Classification>
+        </ItemDetail>
+      </ItemOut>
+"""
+def reopening(operation):
+    return COUPA_SETUP.replace('operation="create"', f'operation="{operation}"').replace(
+        "    </PunchOutSetupRequest>", REOPENED_LINE + "    </PunchOutSetupRequest>")
+write("punchout-setup/coupa-edit-setup-request.json", http_event("POST", "/punchout/setup", doc("1795514400.8@coupa.example", reopening("edit"))))
+write("punchout-setup/coupa-inspect-setup-request.json", http_event("POST", "/punchout/setup", doc("1795514400.9@coupa.example", reopening("inspect"))))
 write("punchout-setup/coupa-profile-request.json", http_event("POST", "/punchout/setup", doc("1795514400.4@coupa.example", PROFILE)))
 write("punchout-setup/wrong-shared-secret.json", http_event("POST", "/punchout/setup", doc("1795514400.5@coupa.example", COUPA_SETUP, secret="guessed")))
 write("punchout-setup/unknown-sender.json", http_event("POST", "/punchout/setup", doc("1795514400.6@x.example", COUPA_SETUP, party=("DUNS", "stranger", "x"))))
@@ -262,6 +284,20 @@ COUPA_SETTINGS = json.dumps({
 # The member account (222222222222) may read the settings but not change them.
 write("punchout-setup/admin-put-integration-member-account.json", http_event("PUT", "/admin/orgs/demo-coupa-org/integration", COUPA_SETTINGS, iam_account="222222222222", **ADMIN))
 write("punchout-setup/admin-put-integration-http-invoice-url.json", http_event("PUT", "/admin/orgs/demo-coupa-org/integration", COUPA_SETTINGS.replace("https://demo-buyer", "http://demo-buyer"), iam_account="111111111111", **ADMIN))
+# Invoice settings as Coupa needs them (Compass "Sample cXML Invoice with Payment Terms",
+# "Sample cXML Invoices with Taxes", "Selecting Your Remit-To Address"): a German VAT of 19 %,
+# remit-to with Coupa's remit-to code, the supplier's VAT id; and a rate Coupa cannot map.
+INVOICING = {
+    "payment_term_days": 45, "payment_term_code": "Net 45",
+    "tax": {"category": "vat", "rate_percent": "19", "description": "VAT 19%"},
+    "remit_to": {"name": "Marketplace Seller GmbH", "code": "RT-0042", "street": ["Friedrichstraße 68"],
+                 "city": "Berlin", "postal_code": "10117", "country_code": "DE", "country": "Germany"},
+    "supplier_tax_id": {"prefix": "DE", "number": "DE123456789"},
+}
+COUPA_SETTINGS_INVOICING = json.dumps({**json.loads(COUPA_SETTINGS), "invoicing": INVOICING})
+COUPA_SETTINGS_BAD_TAX = json.dumps({**json.loads(COUPA_SETTINGS), "invoicing": {**INVOICING, "tax": {"category": "vat", "rate_percent": "119"}}})
+write("punchout-setup/admin-put-integration-invoicing-bad-tax-rate.json", http_event("PUT", "/admin/orgs/demo-coupa-org/integration", COUPA_SETTINGS_BAD_TAX, iam_account="111111111111", **ADMIN))
+write("punchout-setup/admin-put-integration-invoicing.json", http_event("PUT", "/admin/orgs/demo-coupa-org/integration", COUPA_SETTINGS_INVOICING, iam_account="111111111111", **ADMIN))
 write("punchout-setup/admin-put-integration.json", http_event("PUT", "/admin/orgs/demo-coupa-org/integration", COUPA_SETTINGS, iam_account="111111111111", **ADMIN))
 write("punchout-setup/admin-rotate-secret.json", http_event("POST", "/admin/orgs/demo-coupa-org/integration/secret", iam_account="111111111111", **ADMIN))
 # Coupa Open Buy (Open Buy API Reference): JSON POSTs under /openbuy. Authentication takes the
@@ -285,6 +321,14 @@ write("order-request/coupa-order-request.json", http_event("POST", "/order", doc
 write("order-request/ariba-network-order-request.json", http_event("POST", "/order", network_doc("1795514500.2@ariba.example", ORDER.replace("PO-4711", "PO-ARIBA-1").replace("quote-0001", "quote-0002")), agent="Ariba Buyer 14s2"))
 write("order-request/missing-shared-secret.json", http_event("POST", "/order", doc("1795514500.3@coupa.example", ORDER, secret="")))
 write("order-request/setup-request-sent-to-order-url.json", http_event("POST", "/order", doc("1795514500.4@coupa.example", COUPA_SETUP)))
+# Compass "PO failed: 5xx or 4xx error response": the buyer fixes a refused PO and resends it,
+# often as type="update" of the same orderID (new payloadID, DocumentReference to the first).
+WRONG_QUANTITY = ORDER.replace("PO-4711", "PO-4712").replace('<ItemOut quantity="1"', '<ItemOut quantity="2"').replace(
+    "<Money currency=\"USD\">12000.00</Money>\n        </Total>", "<Money currency=\"USD\">24000.00</Money>\n        </Total>")
+CORRECTED = ORDER.replace("PO-4711", "PO-4712").replace('type="new">', 'type="update">').replace(
+    "      </OrderRequestHeader>", "        <DocumentReference payloadID=\"1795514500.5@coupa.example\"/>\n      </OrderRequestHeader>")
+write("order-request/coupa-order-request-wrong-quantity.json", http_event("POST", "/order", doc("1795514500.5@coupa.example", WRONG_QUANTITY)))
+write("order-request/coupa-order-request-corrected-resent-as-update.json", http_event("POST", "/order", doc("1795514500.6@coupa.example", CORRECTED)))
 write("order-request/empty-body.json", http_event("POST", "/order", ""))
 
 # An invoice message names the charge only; invoice-dispatch reads the charge from the table.

@@ -152,6 +152,9 @@ pub struct Punchout {
     pub last_name: String,
     pub selected_item: Option<String>,
     pub test: bool,
+    /// `create`, or `edit`/`inspect` of a cart the buyer's system holds (`items`).
+    pub operation: &'static str,
+    pub items: Vec<OrderLine>,
 }
 
 impl Punchout {
@@ -164,7 +167,17 @@ impl Punchout {
             last_name: "Halpert".into(),
             selected_item: None,
             test: false,
+            operation: "create",
+            items: Vec::new(),
         }
+    }
+
+    /// Re-opens a cart as Coupa does for an edit or inspect: the same setup request, with the
+    /// operation and the cart's lines as `ItemOut` (cXML User's Guide, PunchOutSetupRequest).
+    pub fn reopening(mut self, operation: &'static str, cart: &PunchOutOrderMessage) -> Self {
+        self.operation = operation;
+        self.items = cart.items.iter().map(OrderLine::from_cart_item).collect();
+        self
     }
 }
 
@@ -172,7 +185,7 @@ fn deployment_mode(test: bool) -> &'static str {
     if test { "test" } else { "production" }
 }
 
-/// A Coupa-shaped PunchOutSetupRequest (operation create).
+/// A Coupa-shaped PunchOutSetupRequest (operation create, or edit/inspect with the cart's lines).
 pub fn setup_request(party: &Party, punchout: &Punchout) -> String {
     let selected = punchout
         .selected_item
@@ -184,18 +197,25 @@ pub fn setup_request(party: &Party, punchout: &Punchout) -> String {
             )
         })
         .unwrap_or_default();
+    let items: String = punchout
+        .items
+        .iter()
+        .enumerate()
+        .map(|(n, line)| item_out(line, n + 1, false))
+        .collect();
     let body = format!(
         r#"  <Request deploymentMode="{mode}">
-    <PunchOutSetupRequest operation="create">
+    <PunchOutSetupRequest operation="{operation}">
       <BuyerCookie>{cookie}</BuyerCookie>
       <Extrinsic name="FirstName">{first}</Extrinsic>
       <Extrinsic name="LastName">{last}</Extrinsic>
       <Extrinsic name="UserEmail">{email}</Extrinsic>
       <BrowserFormPost><URL>{post}</URL></BrowserFormPost>
       <Contact role="endUser"><Name xml:lang="en-US">{first} {last}</Name><Email>{email}</Email></Contact>{selected}
-    </PunchOutSetupRequest>
+{items}    </PunchOutSetupRequest>
   </Request>"#,
         mode = deployment_mode(punchout.test),
+        operation = punchout.operation,
         cookie = esc(&punchout.buyer_cookie),
         first = esc(&punchout.first_name),
         last = esc(&punchout.last_name),
@@ -288,47 +308,12 @@ impl PurchaseOrder {
                         .unwrap_or_default()
             })
             .sum();
-        let mut items = String::new();
-        for (n, line) in self.lines.iter().enumerate() {
-            let aux = line
-                .auxiliary_id
-                .as_ref()
-                .map(|a| {
-                    format!(
-                        "<SupplierPartAuxiliaryID>{}</SupplierPartAuxiliaryID>",
-                        esc(a)
-                    )
-                })
-                .unwrap_or_default();
-            let class = line
-                .unspsc
-                .as_ref()
-                .map(|c| {
-                    format!(
-                        "\n          <Classification domain=\"UNSPSC\">{}</Classification>",
-                        esc(c)
-                    )
-                })
-                .unwrap_or_default();
-            items.push_str(&format!(
-                r#"      <ItemOut quantity="{q}" lineNumber="{n}">
-        <ItemID><SupplierPartID>{part}</SupplierPartID>{aux}</ItemID>
-        <ItemDetail>
-          <UnitPrice><Money currency="{cur}">{price}</Money></UnitPrice>
-          <Description xml:lang="en">{desc}</Description>
-          <UnitOfMeasure>EA</UnitOfMeasure>{class}
-        </ItemDetail>
-        <Distribution><Accounting name="IT"><Segment id="4100" description="Software" type="GL"/></Accounting><Charge><Money currency="{cur}">{price}</Money></Charge></Distribution>
-      </ItemOut>
-"#,
-                q = esc(&line.quantity),
-                n = n + 1,
-                part = esc(&line.supplier_part_id),
-                cur = esc(&line.currency),
-                price = esc(&line.unit_price),
-                desc = esc(&line.description),
-            ));
-        }
+        let items: String = self
+            .lines
+            .iter()
+            .enumerate()
+            .map(|(n, line)| item_out(line, n + 1, true))
+            .collect();
         let reference = self
             .reference
             .as_ref()
@@ -352,6 +337,56 @@ impl PurchaseOrder {
         );
         envelope(party, &self.payload_id, &body)
     }
+}
+
+/// One `ItemOut` line as Coupa writes it, in a PO (with its Distribution) or in an edit or
+/// inspect setup request (the cart line as the buyer's system holds it).
+fn item_out(line: &OrderLine, number: usize, distribution: bool) -> String {
+    let aux = line
+        .auxiliary_id
+        .as_ref()
+        .map(|a| {
+            format!(
+                "<SupplierPartAuxiliaryID>{}</SupplierPartAuxiliaryID>",
+                esc(a)
+            )
+        })
+        .unwrap_or_default();
+    let class = line
+        .unspsc
+        .as_ref()
+        .map(|c| {
+            format!(
+                "\n          <Classification domain=\"UNSPSC\">{}</Classification>",
+                esc(c)
+            )
+        })
+        .unwrap_or_default();
+    let distribution = if distribution {
+        format!(
+            "\n        <Distribution><Accounting name=\"IT\"><Segment id=\"4100\" description=\"Software\" type=\"GL\"/></Accounting><Charge><Money currency=\"{cur}\">{price}</Money></Charge></Distribution>",
+            cur = esc(&line.currency),
+            price = esc(&line.unit_price),
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        r#"      <ItemOut quantity="{q}" lineNumber="{number}">
+        <ItemID><SupplierPartID>{part}</SupplierPartID>{aux}</ItemID>
+        <ItemDetail>
+          <UnitPrice><Money currency="{cur}">{price}</Money></UnitPrice>
+          <Description xml:lang="en">{desc}</Description>
+          <UnitOfMeasure>EA</UnitOfMeasure>{class}
+        </ItemDetail>{distribution}
+      </ItemOut>
+"#,
+        q = esc(&line.quantity),
+        part = esc(&line.supplier_part_id),
+        cur = esc(&line.currency),
+        price = esc(&line.unit_price),
+        desc = esc(&line.description),
+    )
 }
 
 /// A cart as delivered to the BrowserFormPost URL.

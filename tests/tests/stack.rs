@@ -358,7 +358,6 @@ async fn request_approval(
     endpoint: &BuyerEndpoint,
     product_id: &str,
 ) -> buyer::DeliveredCart {
-    let before = endpoint.received().len();
     let cookie = format!(
         "cookie-{product_id}-{}",
         time::OffsetDateTime::now_utc().unix_timestamp_nanos()
@@ -378,6 +377,18 @@ async fn request_approval(
             )
         });
     assert_eq!(form.field("product_id"), Some(product_id));
+    submit_cart_form(stack, endpoint, &form, &cookie).await
+}
+
+/// Presses a button whose answer is the hand-off page (Request approval, Return) and lets the
+/// "browser" post the cart it carries to `endpoint`; returns the delivered cart.
+async fn submit_cart_form(
+    stack: &LocalStack,
+    endpoint: &BuyerEndpoint,
+    form: &html::Form,
+    cookie: &str,
+) -> buyer::DeliveredCart {
+    let before = endpoint.received().len();
     let handoff = stack.post_form(&form.action, &form.fields).await.unwrap();
     assert_eq!(handoff.status, 200, "{}", handoff.body);
     let cart_form = html::forms(&handoff.body)
@@ -534,6 +545,140 @@ async fn twenty_duplicates_racing_in_separate_instances_make_one_agreement() {
 }
 
 /// The quote a delivered cart names (its first line's SupplierPartAuxiliaryID).
+/// (SupplierPartID, SupplierPartAuxiliaryID, quantity, unit price) of each cart line.
+fn cart_lines(poom: &cxml::PunchOutOrderMessage) -> Vec<(String, Option<String>, String, String)> {
+    poom.items
+        .iter()
+        .map(|i| {
+            (
+                i.item_id.supplier_part_id.clone(),
+                i.item_id.supplier_part_auxiliary_id.clone(),
+                i.quantity.to_string(),
+                i.detail.unit_price.amount_text(),
+            )
+        })
+        .collect()
+}
+
+/// Re-opens `cart` as the buyer's Coupa does (`edit` or `inspect` with its lines as ItemOut);
+/// the buyer cookie and the StartPage it opened.
+async fn reopen(
+    stack: &LocalStack,
+    party: &Party,
+    endpoint: &BuyerEndpoint,
+    operation: &'static str,
+    cart: &cxml::PunchOutOrderMessage,
+) -> (String, e2e::stack::Reply) {
+    let cookie = format!(
+        "cookie-{operation}-{}",
+        time::OffsetDateTime::now_utc().unix_timestamp_nanos()
+    );
+    let punchout = Punchout::new(&cookie, &endpoint.url("/checkout")).reopening(operation, cart);
+    let start = punch_out(stack, party, &punchout).await;
+    let page = stack.get(&start).await.unwrap();
+    assert_eq!(page.status, 200, "{}", page.body);
+    (cookie, page)
+}
+
+fn form_ending(page: &str, action: &str) -> Option<html::Form> {
+    html::forms(page)
+        .into_iter()
+        .find(|f| f.action.ends_with(action))
+}
+
+#[tokio::test]
+async fn an_edited_cart_is_reopened_from_the_table_and_its_po_makes_one_agreement() {
+    let _ses = SES.read().await;
+    let stack = stack().await;
+    let endpoint = BuyerEndpoint::start(0).await.unwrap();
+    let party = live_buyer(&stack, "edit", None).await;
+    // A two-line quote: the contract and its pay-as-you-go line.
+    let product = "prod-saas-contract-payg";
+    let first = request_approval(&stack, &party, &endpoint, product).await;
+    let first = buyer::cart_message(&first.doc).unwrap().clone();
+    let quote_id = quote_of(&first);
+    assert_eq!(first.items.len(), 2);
+
+    // Edit: the catalog shows the cart it re-opened, read from DynamoDB.
+    let (cookie, page) = reopen(&stack, &party, &endpoint, "edit", &first).await;
+    for needle in ["Your cart in Coupa", &format!("Reference {quote_id}")] {
+        assert!(
+            page.body.contains(needle),
+            "{needle:?} missing in {}",
+            page.body
+        );
+    }
+
+    // Leaving without a change sends the original cart back, not an empty one.
+    let leave = form_ending(&page.body, "/catalog/return").expect("a way back");
+    let back = submit_cart_form(&stack, &endpoint, &leave, &cookie).await;
+    dtd_valid(&back.xml);
+    let back = buyer::cart_message(&back.doc).unwrap();
+    assert_eq!(cart_lines(back), cart_lines(&first));
+    assert_eq!(back.header.total, first.header.total);
+
+    // Request approval unchanged: the same reference goes back, and no other quote is stored.
+    let (cookie, page) = reopen(&stack, &party, &endpoint, "edit", &first).await;
+    let link = html::links(&page.body)
+        .into_iter()
+        .find(|l| l.contains(&format!("/catalog/products/{product}")))
+        .unwrap_or_else(|| panic!("no link to {product}: {}", page.body));
+    let detail = stack.get(&link).await.unwrap();
+    let approve = form_ending(&detail.body, "/catalog/request-approval")
+        .unwrap_or_else(|| panic!("no Request approval: {}", detail.body));
+    let again = submit_cart_form(&stack, &endpoint, &approve, &cookie).await;
+    dtd_valid(&again.xml);
+    let again = buyer::cart_message(&again.doc).unwrap();
+    assert_eq!(cart_lines(again), cart_lines(&first));
+    let org_quotes = records(&stack, "QUOTE", |q| q["org_id"] == party.identity.as_str()).await;
+    assert_eq!(org_quotes.len(), 1, "{org_quotes:?}");
+
+    // The PO for the edited cart is the order of that one quote.
+    let order_id = format!("PO-EDIT-{quote_id}");
+    let (code, text) =
+        send_order(&stack, &party, &PurchaseOrder::from_cart(&order_id, again)).await;
+    assert_eq!(code, 200, "{text}");
+    assert_eq!(agreements_of_quote(&stack, &quote_id).await, 1);
+}
+
+#[tokio::test]
+async fn an_inspected_cart_is_shown_read_only_and_goes_back_untouched() {
+    let stack = stack().await;
+    let endpoint = BuyerEndpoint::start(0).await.unwrap();
+    let party = live_buyer(&stack, "inspect", None).await;
+    let first = request_approval(&stack, &party, &endpoint, "prod-saas-upfront").await;
+    let first = buyer::cart_message(&first.doc).unwrap().clone();
+    let quote_id = quote_of(&first);
+
+    let (cookie, page) = reopen(&stack, &party, &endpoint, "inspect", &first).await;
+    for needle in [
+        "Your cart in Coupa",
+        &format!("Reference {quote_id}"),
+        "Nothing can be changed or requested in this session.",
+    ] {
+        assert!(
+            page.body.contains(needle),
+            "{needle:?} missing in {}",
+            page.body
+        );
+    }
+    let link = html::links(&page.body)
+        .into_iter()
+        .find(|l| l.contains("/catalog/products/prod-saas-upfront"))
+        .unwrap_or_else(|| panic!("no product link: {}", page.body));
+    let detail = stack.get(&link).await.unwrap();
+    assert_eq!(detail.status, 200, "{}", detail.body);
+    assert!(form_ending(&detail.body, "/catalog/request-approval").is_none());
+
+    // Leaving an inspection sends no items: Coupa's cart stays as it is.
+    let leave = form_ending(&page.body, "/catalog/return").expect("a way back");
+    let back = submit_cart_form(&stack, &endpoint, &leave, &cookie).await;
+    dtd_valid(&back.xml);
+    assert!(buyer::cart_message(&back.doc).unwrap().items.is_empty());
+    let org_quotes = records(&stack, "QUOTE", |q| q["org_id"] == party.identity.as_str()).await;
+    assert_eq!(org_quotes.len(), 1, "{org_quotes:?}");
+}
+
 fn quote_of(poom: &cxml::PunchOutOrderMessage) -> String {
     poom.items[0]
         .item_id
@@ -3047,16 +3192,14 @@ mod faults {
 
 // ------------------------------------------------------------------ the Coupa invoice stand-in
 
-/// A live Coupa buyer whose invoice URL is the Coupa stand-in on `endpoint`, with invoice
-/// settings changed by `invoicing`, and an order for `product_id` the stand-in knows.
-/// Returns (order ID, agreement ID).
-async fn ordered_at_coupa(
+/// A live Coupa buyer of its own whose invoices go to the Coupa stand-in, with `invoicing`
+/// applied to its settings and the stand-in's supplier record set to match them.
+async fn coupa_buyer(
     stack: &LocalStack,
     endpoint: &BuyerEndpoint,
     tag: &str,
-    product_id: &str,
     invoicing: impl FnOnce(&mut procurement::integration::InvoiceSettings),
-) -> (String, String) {
+) -> Party {
     endpoint.set_mode(BuyerMode::Coupa);
     let party = live_buyer(stack, tag, Some(endpoint.url(e2e::buyer::INVOICE_PATH))).await;
     let store = stack.store();
@@ -3084,20 +3227,57 @@ async fn ordered_at_coupa(
                 .expose()
                 .to_string(),
         });
-    let delivered = request_approval(stack, &party, endpoint, product_id).await;
+    party
+}
+
+/// `party` buys `product_id`, and its Coupa sends the PO (which the stand-in learns):
+/// (PO number, agreement ID).
+async fn order_at_coupa(
+    stack: &LocalStack,
+    endpoint: &BuyerEndpoint,
+    party: &Party,
+    tag: &str,
+    product_id: &str,
+) -> (String, String) {
+    let delivered = request_approval(stack, party, endpoint, product_id).await;
     let poom = buyer::cart_message(&delivered.doc).unwrap();
-    let quote_id = poom.items[0]
-        .item_id
-        .supplier_part_auxiliary_id
-        .clone()
-        .unwrap();
+    let quote_id = quote_of(poom);
     let order_id = format!("PO-{tag}-{}", &quote_id[quote_id.len().saturating_sub(8)..]);
     let po = PurchaseOrder::from_cart(&order_id, poom);
     endpoint.coupa().add_order(&po);
-    let reply = stack.post_cxml("/order", &po.to_xml(&party)).await.unwrap();
+    let reply = stack.post_cxml("/order", &po.to_xml(party)).await.unwrap();
     assert_eq!(status_of(&reply.body).0, 200, "{}", reply.body);
-    let quote = store.quotes.get(&id(&quote_id)).await.unwrap().unwrap();
+    let quote = stack
+        .store()
+        .quotes
+        .get(&id(&quote_id))
+        .await
+        .unwrap()
+        .unwrap();
     (order_id, quote.agreement_id.unwrap().to_string())
+}
+
+async fn ordered_at_coupa(
+    stack: &LocalStack,
+    endpoint: &BuyerEndpoint,
+    tag: &str,
+    product_id: &str,
+    invoicing: impl FnOnce(&mut procurement::integration::InvoiceSettings),
+) -> (String, String) {
+    let party = coupa_buyer(stack, endpoint, tag, invoicing).await;
+    order_at_coupa(stack, endpoint, &party, tag, product_id).await
+}
+
+/// Posts an invoice document to the Coupa stand-in: (cXML status, text) of its answer.
+async fn post_to_coupa(endpoint: &BuyerEndpoint, xml: String) -> (u16, String) {
+    let reply = reqwest::Client::new()
+        .post(endpoint.url(e2e::buyer::INVOICE_PATH))
+        .header("content-type", "text/xml")
+        .body(xml)
+        .send()
+        .await
+        .unwrap();
+    status_of(&reply.text().await.unwrap())
 }
 
 /// Builds a stored charge's invoice as the dispatcher does and posts it to the stand-in:
@@ -3121,14 +3301,7 @@ async fn post_charge_invoice(
     .unwrap();
     let xml = cxml::to_xml(&doc);
     dtd_valid(&xml);
-    let reply = reqwest::Client::new()
-        .post(endpoint.url(e2e::buyer::INVOICE_PATH))
-        .header("content-type", "text/xml")
-        .body(xml)
-        .send()
-        .await
-        .unwrap();
-    status_of(&reply.text().await.unwrap())
+    post_to_coupa(endpoint, xml).await
 }
 
 fn vat_19() -> procurement::integration::TaxSetting {
@@ -3207,6 +3380,33 @@ async fn coupa_takes_an_upfront_invoice_with_payment_term_tax_remit_to_and_part_
     let (code, text) = post_charge_invoice(&stack, &endpoint, &charge_id).await;
     assert_eq!(code, 417, "{text}");
     assert!(text.contains("already been used"), "{text}");
+
+    // What Coupa refuses, the stand-in refuses with Coupa's text: the accepted invoice under a
+    // new number, without its payment term; with a 41-character number; for another part.
+    let number = format!(r#"invoiceID="{order_id}-1""#);
+    assert!(xml.contains(&number), "{xml}");
+    let renumbered = |n: &str| xml.replace(&number, &format!(r#"invoiceID="{n}""#));
+    let no_term = renumbered("NEW-1")
+        .replace(r#"<PaymentTerm payInNumberOfDays="30"/>"#, "")
+        .replace(
+            r#"<Extrinsic name="PaymentTermCode">Net 30</Extrinsic>"#,
+            "",
+        );
+    assert_eq!(
+        post_to_coupa(&endpoint, no_term).await,
+        (417, e2e::coupa::PAYMENT_TERM_MISSING.to_string())
+    );
+    let (code, text) = post_to_coupa(&endpoint, renumbered(&"9".repeat(41))).await;
+    assert_eq!(code, 417, "{text}");
+    let other_part = renumbered("NEW-2").replace(
+        "<SupplierPartID>prod-saas-upfront</SupplierPartID>",
+        "<SupplierPartID>prod-saas-payg</SupplierPartID>",
+    );
+    assert_eq!(
+        post_to_coupa(&endpoint, other_part).await,
+        (417, e2e::coupa::INVALID_ORDER_REFERENCE.to_string())
+    );
+    assert_eq!(endpoint.coupa().accepted.len(), 1, "nothing else was taken");
 }
 
 #[tokio::test]
@@ -3267,14 +3467,8 @@ async fn coupa_takes_each_installment_and_never_more_than_the_po_line() {
 async fn a_wrong_invoice_credential_is_refused_401_and_recorded_with_coupas_text() {
     let stack = stack().await;
     let endpoint = BuyerEndpoint::start(0).await.unwrap();
-    let (_, agreement_id) =
-        ordered_at_coupa(&stack, &endpoint, "cup401", "prod-saas-upfront", |_| {}).await;
-    let charge_id = format!("{agreement_id}-1");
-    assert_eq!(
-        wait_charge_status(&stack, &charge_id, "invoiced").await,
-        "invoiced"
-    );
-    // Coupa's supplier record now holds other invoice credentials.
+    let party = coupa_buyer(&stack, &endpoint, "cup401", |_| {}).await;
+    // Coupa's supplier record holds other invoice credentials than the ones we send.
     endpoint
         .coupa()
         .set_credentials(e2e::coupa::InvoiceCredentials {
@@ -3282,9 +3476,13 @@ async fn a_wrong_invoice_credential_is_refused_401_and_recorded_with_coupas_text
             buyer: ("DUNS".into(), "x".into()),
             secret: "wrong".into(),
         });
-    let (code, text) = post_charge_invoice(&stack, &endpoint, &charge_id).await;
-    assert_eq!(
-        (code, text.as_str()),
-        (401, e2e::coupa::INVALID_CREDENTIALS)
+    let (_, agreement_id) =
+        order_at_coupa(&stack, &endpoint, &party, "cup401", "prod-saas-upfront").await;
+    let outcome = failed_outcome(&stack, &format!("{agreement_id}-1")).await;
+    assert_eq!(outcome.code, Some(401), "{outcome:?}");
+    assert!(
+        outcome.text.contains(e2e::coupa::INVALID_CREDENTIALS),
+        "Coupa's text is recorded: {outcome:?}"
     );
+    assert!(endpoint.coupa().accepted.is_empty());
 }

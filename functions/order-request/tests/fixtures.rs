@@ -28,6 +28,13 @@ const EXPECTED: &[(&str, u16, &str)] = &[
         "OrderRequest only",
     ),
     ("empty-body.json", 400, "empty"),
+    // Refused with a 4xx, corrected and resent as an update of the same orderID: accepted.
+    ("coupa-order-request-wrong-quantity.json", 400, "quantity"),
+    (
+        "coupa-order-request-corrected-resent-as-update.json",
+        200,
+        "order PO-4712 received",
+    ),
 ];
 
 async fn send(world: &FakeWorld, file: &str) -> (u16, String) {

@@ -43,6 +43,9 @@ const EXPECTED: &[(&str, u16, &str)] = &[
     ),
     ("ariba-network-wrong-secret.json", 401, NOT_ACCEPTED),
     ("ariba-network-unknown-buyer.json", 401, NOT_ACCEPTED),
+    // Edit and inspect re-open the cart of the seeded quote-0001.
+    ("coupa-edit-setup-request.json", 200, "<StartPage>"),
+    ("coupa-inspect-setup-request.json", 200, "<StartPage>"),
     (
         "coupa-profile-request.json",
         200,
@@ -99,7 +102,17 @@ const EXPECTED: &[(&str, u16, &str)] = &[
         400,
         "field `invoice_url` must be an https:// URL",
     ),
+    (
+        "admin-put-integration-invoicing-bad-tax-rate.json",
+        400,
+        "field `invoicing.tax.rate_percent` must be a percentage from 0 to 100",
+    ),
     // These change the demo world, so they come last: the settings, then a new secret.
+    (
+        "admin-put-integration-invoicing.json",
+        200,
+        "\"payment_term_code\":\"Net 45\"",
+    ),
     (
         "admin-put-integration.json",
         200,

@@ -1,6 +1,7 @@
 //! `make demo`: procurement round trips against the stack `make run` started, played as the
 //! buyer's procurement system and the buyer's browser would, printing every cXML exchange: a
-//! Coupa buyer (ending with the invoice) and a SAP Ariba buyer through the local Ariba Network
+//! Coupa buyer (ending with the invoice, with its PaymentTerm, TaxDetail and part number, and an
+//! Open Buy search as Coupa's in-tool search calls it) and a SAP Ariba buyer through the local Ariba Network
 //! (ending with the order confirmation the Network receives).
 //!
 //! Environment: BUYER_PORT (9100: where the stand-in procurement systems receive carts and
@@ -99,6 +100,8 @@ async fn run() -> Result<(), Error> {
         ),
     }
 
+    open_buy_search(&stack, &coupa.party, coupa.query).await?;
+
     let ariba = Trip {
         system: "SAP Ariba",
         party: Party::ariba_demo(),
@@ -142,6 +145,51 @@ async fn run() -> Result<(), Error> {
         None => println!("no order confirmation reached the Ariba Network"),
     }
     println!("\nDone.");
+    Ok(())
+}
+
+/// Coupa's in-tool search as Coupa calls it (Open Buy API Reference): authentication with the
+/// buyer's punchout credential and secret, then a search with the token it answered.
+async fn open_buy_search(stack: &LocalStack, party: &Party, query: &str) -> Result<(), Error> {
+    banner("Coupa's in-tool search (Open Buy): authentication, then search");
+    let client = reqwest::Client::new();
+    let action = |name: &str| stack.url(&format!("/openbuy/{name}/v1.0.0"));
+    let credentials = format!("{}/{}:{}", party.domain, party.identity, party.secret);
+    let reply = client
+        .post(action("authentication"))
+        .json(
+            &serde_json::json!({"credentials": credentials, "email": "jim.halpert@buyer.example"}),
+        )
+        .send()
+        .await?;
+    let status = reply.status().as_u16();
+    let answer: serde_json::Value = reply.json().await?;
+    println!(
+        "POST {} {{\"credentials\": \"{}/{}:<shared secret>\", ...}} -> HTTP {status} (a token valid 30 minutes)",
+        action("authentication"),
+        party.domain,
+        party.identity
+    );
+    let token = answer["token"]
+        .as_str()
+        .ok_or_else(|| format!("Open Buy authentication answered {status}: {answer}"))?;
+    let body = serde_json::json!({"query": query, "page_number": 1});
+    let reply = client
+        .post(action("search"))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await?;
+    let status = reply.status().as_u16();
+    let answer: serde_json::Value = reply.json().await?;
+    show(
+        "Coupa -> marketplace -> Coupa",
+        &format!(
+            "POST {} {body} (Authorization: Bearer <token>) -> HTTP {status}",
+            action("search")
+        ),
+        &serde_json::to_string_pretty(&answer)?,
+    );
     Ok(())
 }
 
