@@ -2117,9 +2117,9 @@ async fn a_buyer_that_keeps_failing_or_hangs_ends_in_the_dead_letter_queue() {
     endpoint.set_mode(BuyerMode::Hang);
     let (_, _, agreement_id) = ordered(&stack, &endpoint, "dlq", "prod-saas-upfront").await;
     let charge_id = format!("{agreement_id}-1");
-    // The first attempt times out (3 s locally); then the buyer answers 500 every time.
+    // The first attempt times out (3 s locally); then the buyer is down (503) every time.
     assert!(!wait_invoices(&endpoint, 1, INVOICE_WAIT).await.is_empty());
-    endpoint.set_mode(BuyerMode::Status(500));
+    endpoint.set_mode(BuyerMode::Status(503));
     let dlq = stack.env.get("INVOICE_DLQ_URL").unwrap().clone();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
     loop {
@@ -2159,6 +2159,28 @@ async fn a_buyer_that_keeps_failing_or_hangs_ends_in_the_dead_letter_queue() {
             .map(|s| s.as_str()),
         Some("invoiced")
     );
+}
+
+#[tokio::test]
+async fn a_buyer_answering_500_for_good_is_recorded_failed_with_its_text_not_dead_lettered() {
+    // Coupa answers 500 "Unexpected server error" also for some validation failures (Compass
+    // "Unexpected server error"): a bounded number of deliveries, then a visible failure.
+    let stack = stack().await;
+    let endpoint = BuyerEndpoint::start(0).await.unwrap();
+    endpoint.set_mode(BuyerMode::Status(500));
+    let (_, _, agreement_id) = ordered(&stack, &endpoint, "500s", "prod-saas-upfront").await;
+    let charge_id = format!("{agreement_id}-1");
+    let outcome = failed_outcome(&stack, &charge_id).await;
+    assert_eq!(outcome.code, Some(500), "{outcome:?}");
+    assert!(outcome.text.contains("not retried further"), "{outcome:?}");
+    assert_taken(&stack, |d| d.body.contains(&charge_id)).await;
+    // One POST per delivery at most (a delivery that finds the claim held posts nothing).
+    let posts = invoices(&endpoint).len();
+    assert!(
+        (1..=procurement::invoices::SERVER_ERROR_ATTEMPTS as usize).contains(&posts),
+        "{posts} posts"
+    );
+    assert_eq!(dead_lettered(&stack, &charge_id).await, 0);
 }
 
 #[tokio::test]

@@ -559,8 +559,11 @@ async fn send_invoice(
             }
             // Coupa answers 500 "Unexpected server error" also for some validation failures
             // (Compass "Unexpected server error"): retried, but a bounded number of times,
-            // then recorded failed with Coupa's text.
-            Answer::Retry(reason) if delivery.receive_count >= SERVER_ERROR_ATTEMPTS => {
+            // then recorded failed with Coupa's text. An outage (502, 503, 504) or throttling
+            // (408, 429) is not a verdict on the invoice: retried until the dead-letter queue.
+            Answer::Retry(reason)
+                if !outage(http) && delivery.receive_count >= SERVER_ERROR_ATTEMPTS =>
+            {
                 let text = format!(
                     "{reason} (answered on {} deliveries; Coupa answers 500 also for some validation failures, so it is not retried further)",
                     delivery.receive_count
@@ -584,8 +587,14 @@ async fn send_invoice(
     }
 }
 
-/// Deliveries of one invoice that may meet a server error (5xx, 408, 429, or a 2xx that is
-/// not a cXML Response) before it is recorded failed. Below the queue's maxReceiveCount
+/// HTTP statuses that say the buyer's system is unavailable or busy, not what it thinks of
+/// the invoice (RFC 9110 §15.6.3–15.6.5, §15.5.9; RFC 6585 §4).
+fn outage(http: u16) -> bool {
+    matches!(http, 408 | 429 | 502 | 503 | 504)
+}
+
+/// Deliveries of one invoice that may meet a server error (500 and other 5xx but an outage's,
+/// or a 2xx that is not a cXML Response) before it is recorded failed. Below the queue's maxReceiveCount
 /// (template default 5), so the text is recorded before SQS dead-letters the job.
 pub const SERVER_ERROR_ATTEMPTS: u32 = 3;
 

@@ -1299,3 +1299,25 @@ async fn a_500_is_retried_a_bounded_number_of_times_then_recorded_failed_with_co
         SERVER_ERROR_ATTEMPTS as usize
     );
 }
+
+#[tokio::test]
+async fn an_outage_is_retried_on_every_delivery_until_the_dead_letter_queue() {
+    // 503 says Coupa is down, not that the invoice is wrong: no bound, SQS dead-letters it.
+    let world = FakeWorld::demo_live().await;
+    let job = job("agmt-0001-1", DUE);
+    add_charge(&world, &job, "queued");
+    world
+        .invoice_sender
+        .always(Ok((503, "Service Unavailable".to_string())));
+    for receive_count in 1..=SERVER_ERROR_ATTEMPTS + 2 {
+        let delivery = Delivery {
+            now: now(),
+            receive_count,
+        };
+        assert!(matches!(
+            dispatch_job(&world.deps, &job, delivery).await,
+            JobOutcome::KeepForRetry(_)
+        ));
+        assert_eq!(status(&world, "agmt-0001-1").await, "queued");
+    }
+}
