@@ -20,7 +20,7 @@ export ARIBA_NETWORK_PORT="${ARIBA_NETWORK_PORT:-9002}"
 # Where the stack keeps pid files, logs and stack.env (the e2e tier runs its own in .local/e2e).
 export LOCAL_DIR="${LOCAL_DIR:-$PWD/.local}"
 SCHEDULE_EVERY_SECONDS="${SCHEDULE_EVERY_SECONDS:-3600}"
-FUNCTIONS=(punchout-setup order-request invoice-dispatch offer-expiry-check)
+FUNCTIONS=(punchout-setup admin-api order-request invoice-dispatch offer-expiry-check)
 
 scripts/ensure-tools.sh rust python
 # .venv/bin has cargo-lambda (so `cargo lambda` works) and moto_server.
