@@ -153,11 +153,13 @@ pub fn rest_api_event(
         single
             .entry(k.to_string())
             .or_insert(Value::String(v.to_string()));
-        multi
+        if let Some(values) = multi
             .entry(k.into_owned())
             .or_insert_with(|| Value::Array(Vec::new()))
             .as_array_mut()
-            .map(|values| values.push(Value::String(v.into_owned())));
+        {
+            values.push(Value::String(v.into_owned()));
+        }
     }
     let proxy = path.strip_prefix("/admin/").unwrap_or(path);
     json!({
