@@ -140,6 +140,9 @@ def cmd_ariba_network(args: argparse.Namespace) -> int:
 
 def cmd_admin_api(args: argparse.Namespace) -> int:
     """The admin REST API stand-in (admin_api.py), until stopped."""
+    if not admin_api.credentials_file().exists():
+        log(f"no {admin_api.credentials_file()}: start the stack with `up` first")
+        return 1
     stack = Stack(load_template(), Moto(create=False))
     gateway = admin_api.Gateway(stack, admin_api.load_credentials())
     server = admin_api.serve(args.port, gateway)
