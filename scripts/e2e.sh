@@ -5,7 +5,7 @@
 # test in tests/browser/, and stops the stack.
 #
 # Environment: E2E_MOTO_PORT (5065), E2E_WATCH_PORT (9010), E2E_ARIBA_NETWORK_PORT (9012),
-# E2E_FAULT_PROXY_PORT (9014), E2E_KEEP=1 keeps the stack up.
+# E2E_FAULT_PROXY_PORT (9014), E2E_ADMIN_API_PORT (9016), E2E_KEEP=1 keeps the stack up.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +13,7 @@ export LOCAL_DIR="$PWD/.local/e2e"
 export MOTO_PORT="${E2E_MOTO_PORT:-5065}"
 export WATCH_PORT="${E2E_WATCH_PORT:-9010}"
 export ARIBA_NETWORK_PORT="${E2E_ARIBA_NETWORK_PORT:-9012}"
+export ADMIN_API_PORT="${E2E_ADMIN_API_PORT:-9016}"
 # The functions reach moto through the fault proxy, so the fault tier can cut them off.
 export FAULT_PROXY_PORT="${E2E_FAULT_PROXY_PORT:-9014}"
 # Failed invoice jobs come back after 2 s instead of the deployed 24 minutes, so the retry and

@@ -19,9 +19,13 @@ that API Gateway and Lambda would provide, for running the product without an AW
                                       e2e fault tier puts between the functions and AWS
     local_stack.py ariba-network      the SAP Ariba Network stand-in on 127.0.0.1:$ARIBA_NETWORK_PORT:
                                       checks and records the order confirmations it receives
+    local_stack.py admin-api          API Gateway's admin REST API on 127.0.0.1:$ADMIN_API_PORT: checks
+                                      each request's SigV4 signature against the local accounts'
+                                      keys (admin-credentials.json) and the template's resource
+                                      policy, and invokes the admin function with the caller
 
 Everything listens on 127.0.0.1 only. Environment: MOTO_PORT (5055), WATCH_PORT (9000),
-ARIBA_NETWORK_PORT (9002),
+ARIBA_NETWORK_PORT (9002), ADMIN_API_PORT (9004),
 STACK_NAME (procurement-local), LOCAL_DIR (.local), LOCAL_PARAM_<Name> to override a template
 parameter (e.g. LOCAL_PARAM_SenderEmail=me@example.com).
 
@@ -44,7 +48,7 @@ _SCRIPTS = str(Path(__file__).resolve().parent)
 if _SCRIPTS not in sys.path:
     sys.path.insert(0, _SCRIPTS)
 
-from localstack import ariba_network, config, fault_proxy, resources, scheduler, sqs_poller
+from localstack import admin_api, ariba_network, config, fault_proxy, resources, scheduler, sqs_poller
 from localstack.config import ENDPOINT, HOST, MOTO_PORT, WATCH_PORT, WATCH_URL, log
 from localstack.resources import Moto
 from localstack.supervisor import MANAGED, port_open, read_pid, spawn, stop, wait_http
@@ -72,6 +76,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     resources.create_all(stack)
     (config.LOCAL_DIR / "stack.env").write_text(env_file_text(stack_env(stack)))
     log(f"wrote {config.LOCAL_DIR / 'stack.env'}")
+    # The local accounts' admin keys, new for each stack (as moto's data is).
+    admin_api.create_credentials(stack)
+    log(f"wrote {admin_api.credentials_file()}")
     return 0
 
 
@@ -89,6 +96,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"api           {WATCH_URL}  ({'open' if port_open(WATCH_PORT) else 'closed'})")
     network = config.ARIBA_NETWORK_PORT
     print(f"ariba network http://{HOST}:{network}/  ({'open' if port_open(network) else 'closed'})")
+    admin = config.ADMIN_API_PORT
+    print(f"admin api     http://{HOST}:{admin}/  ({'open' if port_open(admin) else 'closed'})")
     return 0
 
 
@@ -124,6 +133,19 @@ def cmd_ariba_network(args: argparse.Namespace) -> int:
         log("stack.env names no ARIBA_NETWORK_SECRET_ID: start the stack with `up` first")
         return 1
     server = ariba_network.serve(args.port, secret_id, Moto(create=False).client("secretsmanager"))
+    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
+    server.serve_forever()
+    return 0
+
+
+def cmd_admin_api(args: argparse.Namespace) -> int:
+    """The admin REST API stand-in (admin_api.py), until stopped."""
+    if not admin_api.credentials_file().exists():
+        log(f"no {admin_api.credentials_file()}: start the stack with `up` first")
+        return 1
+    stack = Stack(load_template(), Moto(create=False))
+    gateway = admin_api.Gateway(stack, admin_api.load_credentials())
+    server = admin_api.serve(args.port, gateway)
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
     server.serve_forever()
     return 0
@@ -180,6 +202,9 @@ def main() -> int:
     an = sub.add_parser("ariba-network")
     an.add_argument("--port", type=int, default=config.ARIBA_NETWORK_PORT)
     an.set_defaults(func=cmd_ariba_network)
+    ad = sub.add_parser("admin-api")
+    ad.add_argument("--port", type=int, default=config.ADMIN_API_PORT)
+    ad.set_defaults(func=cmd_admin_api)
     args = parser.parse_args()
     return args.func(args)
 

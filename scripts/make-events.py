@@ -2,7 +2,7 @@
 """Writes the Lambda event fixtures in events/ (run after changing a scenario; output is committed).
 
 Each fixture is a real event shape: API Gateway HTTP API (payload 2.0) for the HTTP
-functions, an SQS batch for invoice-dispatch, an EventBridge scheduled event for the
+functions, REST API (payload 1.0) for the admin API, an SQS batch for invoice-dispatch, an EventBridge scheduled event for the
 expiry check. Credentials are the demo ones `make run` seeds (procurement::demo).
 """
 import base64, json, pathlib
@@ -231,6 +231,54 @@ def http_event(method, path, body="", query="", content_type="text/xml; charset=
         event["body"] = body
     return event
 
+def rest_event(method, path, body=None, query="", content_type="application/json", agent="aws-cli/2.17.0", iam_account=None, stage="v1"):
+    """An API Gateway REST API event (payload 1.0), as the admin API's `ANY /admin/{proxy+}`
+    with AWS_IAM hands it over: the caller's own account in requestContext.identity."""
+    host = "adm456.execute-api.us-east-1.amazonaws.com"
+    qs = {}
+    for part in filter(None, query.split("&")):
+        k, _, v = part.partition("=")
+        qs.setdefault(k, v)
+    identity = {"sourceIp": "203.0.113.10", "userAgent": agent}
+    if iam_account:
+        identity.update({
+            "accountId": iam_account,
+            "accessKey": "AKIAIOSFODNN7EXAMPLE",
+            "caller": "AIDACKCEVSQ6C2EXAMPLE",
+            "user": "AIDACKCEVSQ6C2EXAMPLE",
+            "userArn": f"arn:aws:iam::{iam_account}:user/procurement-admin",
+        })
+    headers = {"content-type": content_type, "host": host, "user-agent": agent, "x-forwarded-proto": "https"}
+    return {
+        "resource": "/admin/{proxy+}",
+        "path": path,
+        "httpMethod": method,
+        "headers": headers,
+        "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "queryStringParameters": qs or None,
+        "multiValueQueryStringParameters": {k: [v] for k, v in qs.items()} or None,
+        "pathParameters": {"proxy": path[len("/admin/"):]},
+        "stageVariables": None,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "adm456",
+            "domainName": host,
+            "domainPrefix": "adm456",
+            "httpMethod": method,
+            "identity": identity,
+            "path": f"/{stage}{path}",
+            "protocol": "HTTP/1.1",
+            "requestId": "fixture-request",
+            "requestTime": "24/Nov/2026:10:00:00 +0000",
+            "requestTimeEpoch": 1795514400000,
+            "resourceId": "abc123",
+            "resourcePath": "/admin/{proxy+}",
+            "stage": stage,
+        },
+        "body": body,
+        "isBase64Encoded": False,
+    }
+
 def write(name, event):
     path = ROOT / name
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -272,9 +320,9 @@ write("punchout-setup/malformed-xml.json", http_event("POST", "/punchout/setup",
 write("punchout-setup/billion-laughs.json", http_event("POST", "/punchout/setup", BILLION_LAUGHS))
 write("punchout-setup/order-sent-to-setup-url.json", http_event("POST", "/punchout/setup", doc("1795514400.7@coupa.example", ORDER)))
 write("punchout-setup/start-page-unknown-token.json", http_event("GET", "/punchout/start", query="token=" + "0" * 64, content_type="text/html", agent="Mozilla/5.0"))
-# Admin API: IAM-signed by the Coupa demo organisation's management account (111111111111).
-write("punchout-setup/admin-get-integration.json", http_event("GET", "/admin/orgs/demo-coupa-org/integration", content_type="application/json", agent="aws-cli/2.17.0", route_key="ANY /admin/{proxy+}", iam_account="111111111111"))
-ADMIN = dict(content_type="application/json", agent="aws-cli/2.17.0", route_key="ANY /admin/{proxy+}")
+# Admin API (the admin-api function, behind the REST API): signed by the Coupa demo
+# organisation's management account (111111111111), as API Gateway reports the caller.
+write("admin-api/admin-get-integration.json", rest_event("GET", "/admin/orgs/demo-coupa-org/integration", iam_account="111111111111"))
 COUPA_SETTINGS = json.dumps({
     "system": "coupa", "name": "Demo buyer on Coupa", "description": "Coupa test instance",
     "test_mode": False, "redirect": True, "invoice_url": "https://demo-buyer.coupahost.com/cxml/invoices",
@@ -282,8 +330,8 @@ COUPA_SETTINGS = json.dumps({
     "buyer_domain": "DUNS", "buyer_identity": "coupa-demo-buyer",
 })
 # The member account (222222222222) may read the settings but not change them.
-write("punchout-setup/admin-put-integration-member-account.json", http_event("PUT", "/admin/orgs/demo-coupa-org/integration", COUPA_SETTINGS, iam_account="222222222222", **ADMIN))
-write("punchout-setup/admin-put-integration-http-invoice-url.json", http_event("PUT", "/admin/orgs/demo-coupa-org/integration", COUPA_SETTINGS.replace("https://demo-buyer", "http://demo-buyer"), iam_account="111111111111", **ADMIN))
+write("admin-api/admin-put-integration-member-account.json", rest_event("PUT", "/admin/orgs/demo-coupa-org/integration", COUPA_SETTINGS, iam_account="222222222222"))
+write("admin-api/admin-put-integration-http-invoice-url.json", rest_event("PUT", "/admin/orgs/demo-coupa-org/integration", COUPA_SETTINGS.replace("https://demo-buyer", "http://demo-buyer"), iam_account="111111111111"))
 # Invoice settings as Coupa needs them (Compass "Sample cXML Invoice with Payment Terms",
 # "Sample cXML Invoices with Taxes", "Selecting Your Remit-To Address"): a German VAT of 19 %,
 # remit-to with Coupa's remit-to code, the supplier's VAT id; and a rate Coupa cannot map.
@@ -296,10 +344,10 @@ INVOICING = {
 }
 COUPA_SETTINGS_INVOICING = json.dumps({**json.loads(COUPA_SETTINGS), "invoicing": INVOICING})
 COUPA_SETTINGS_BAD_TAX = json.dumps({**json.loads(COUPA_SETTINGS), "invoicing": {**INVOICING, "tax": {"category": "vat", "rate_percent": "119"}}})
-write("punchout-setup/admin-put-integration-invoicing-bad-tax-rate.json", http_event("PUT", "/admin/orgs/demo-coupa-org/integration", COUPA_SETTINGS_BAD_TAX, iam_account="111111111111", **ADMIN))
-write("punchout-setup/admin-put-integration-invoicing.json", http_event("PUT", "/admin/orgs/demo-coupa-org/integration", COUPA_SETTINGS_INVOICING, iam_account="111111111111", **ADMIN))
-write("punchout-setup/admin-put-integration.json", http_event("PUT", "/admin/orgs/demo-coupa-org/integration", COUPA_SETTINGS, iam_account="111111111111", **ADMIN))
-write("punchout-setup/admin-rotate-secret.json", http_event("POST", "/admin/orgs/demo-coupa-org/integration/secret", iam_account="111111111111", **ADMIN))
+write("admin-api/admin-put-integration-invoicing-bad-tax-rate.json", rest_event("PUT", "/admin/orgs/demo-coupa-org/integration", COUPA_SETTINGS_BAD_TAX, iam_account="111111111111"))
+write("admin-api/admin-put-integration-invoicing.json", rest_event("PUT", "/admin/orgs/demo-coupa-org/integration", COUPA_SETTINGS_INVOICING, iam_account="111111111111"))
+write("admin-api/admin-put-integration.json", rest_event("PUT", "/admin/orgs/demo-coupa-org/integration", COUPA_SETTINGS, iam_account="111111111111"))
+write("admin-api/admin-rotate-secret.json", rest_event("POST", "/admin/orgs/demo-coupa-org/integration/secret", iam_account="111111111111"))
 # Coupa Open Buy (Open Buy API Reference): JSON POSTs under /openbuy. Authentication takes the
 # buyer credential and shared secret; the other actions carry the token it returned as
 # `Authorization: Bearer <token>`. Tokens live 30 minutes, so the fixtures hold the placeholder

@@ -4,11 +4,14 @@
 #   `cargo lambda watch` on 127.0.0.1:$WATCH_PORT serving the four functions with the API
 #   Gateway routes (Cargo.toml [workspace.metadata.lambda.watch.router]);
 #   an SQS poller standing in for the invoice queue -> invoice-dispatch event source, and the
-#   hourly offer-expiry-check schedule.
+#   hourly offer-expiry-check schedule;
+#   the admin REST API stand-in on 127.0.0.1:$ADMIN_API_PORT (API Gateway's SigV4 check and
+#   resource policy in front of the admin-api function; local keys per account in
+#   $LOCAL_DIR/admin-credentials.json, also in the seed JSON).
 # Every run starts from a fresh, freshly seeded stack (moto keeps its data in memory only).
 # Stop everything with `make stop`.
 #
-# Environment: MOTO_PORT (5055), WATCH_PORT (9000), ARIBA_NETWORK_PORT (9002),
+# Environment: MOTO_PORT (5055), WATCH_PORT (9000), ARIBA_NETWORK_PORT (9002), ADMIN_API_PORT (9004),
 # SQS_VISIBILITY_TIMEOUT (seconds before a
 # failed invoice job is retried; default the queue's own), SCHEDULE_EVERY_SECONDS (3600).
 set -euo pipefail
@@ -17,10 +20,11 @@ cd "$(dirname "$0")/.."
 export MOTO_PORT="${MOTO_PORT:-5055}"
 export WATCH_PORT="${WATCH_PORT:-9000}"
 export ARIBA_NETWORK_PORT="${ARIBA_NETWORK_PORT:-9002}"
+export ADMIN_API_PORT="${ADMIN_API_PORT:-9004}"
 # Where the stack keeps pid files, logs and stack.env (the e2e tier runs its own in .local/e2e).
 export LOCAL_DIR="${LOCAL_DIR:-$PWD/.local}"
 SCHEDULE_EVERY_SECONDS="${SCHEDULE_EVERY_SECONDS:-3600}"
-FUNCTIONS=(punchout-setup order-request invoice-dispatch offer-expiry-check)
+FUNCTIONS=(punchout-setup admin-api order-request invoice-dispatch offer-expiry-check)
 
 scripts/ensure-tools.sh rust python
 # .venv/bin has cargo-lambda (so `cargo lambda` works) and moto_server.
@@ -34,6 +38,10 @@ port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 "$PY" "${STACK[@]}" down
 if port_taken "$WATCH_PORT"; then
   echo "run-local: port $WATCH_PORT is taken by another program; set WATCH_PORT" >&2
+  exit 1
+fi
+if port_taken "$ADMIN_API_PORT"; then
+  echo "run-local: port $ADMIN_API_PORT is taken by another program; set ADMIN_API_PORT" >&2
   exit 1
 fi
 
@@ -68,6 +76,14 @@ rm -f "$SEED_JSON"
 if has_bin seed-demo; then
   echo "== seeding demo data (cargo run -p e2e --bin seed-demo)"
   cargo run -q -p e2e --bin seed-demo > "$SEED_JSON"
+  # The admin API's local endpoint and each local account's key, beside the demo data.
+  "$PY" - "$SEED_JSON" "$LOCAL_DIR/admin-credentials.json" "$ADMIN_API_URL" <<'PYEOF'
+import json, sys
+seed_path, credentials_path, url = sys.argv[1:4]
+seed = json.load(open(seed_path))
+seed["admin_api"] = {"endpoint": url, "region": "us-east-1", "accounts": json.load(open(credentials_path))}
+open(seed_path, "w").write(json.dumps(seed, indent=2) + "\n")
+PYEOF
 else
   echo "run-local: WARNING: the seed-demo binary (package e2e) does not exist yet: no demo data" >&2
 fi
@@ -90,6 +106,8 @@ WATCH_ARGS=()
 [ "${WATCH_IGNORE_CHANGES:-0}" = 1 ] && WATCH_ARGS+=(--ignore-changes)
 "$PY" "${STACK[@]}" spawn watch -- cargo lambda watch "${WATCH_ARGS[@]}" \
   --invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT" --env-file "$FUNCTIONS_ENV" --disable-cors
+# API Gateway's admin REST API: SigV4 and the resource policy, then the admin-api function.
+"$PY" "${STACK[@]}" spawn admin-api -- "$PY" "${STACK[@]}" admin-api --port "$ADMIN_API_PORT"
 # The SAP Ariba Network stand-in: order confirmations go there (ARIBA_NETWORK_URL in stack.env).
 "$PY" "${STACK[@]}" spawn ariba-network -- "$PY" "${STACK[@]}" ariba-network --port "$ARIBA_NETWORK_PORT"
 POLLER_ARGS=()
@@ -130,15 +148,15 @@ Local stack is up (no AWS account involved; everything on 127.0.0.1).
   Order URL            $BASE/order               (cXML OrderRequest)
   Catalog              $BASE/catalog             (via the StartPage of a punchout session)
   Coupa Open Buy       $BASE/openbuy             (POST /authentication/v1.0.0, /search/v1.0.0, ...)
-  Admin API            $BASE/admin/orgs/{orgId}/integration
-                       (IAM-signed in AWS; locally, send the API Gateway event with the caller's
-                        account through cargo lambda invoke: see README "Local invoke")
+  Admin API            $ADMIN_API_URL/admin/orgs/{orgId}/integration
+                       (SigV4-signed, service execute-api, region us-east-1, with a local
+                        account's key from $LOCAL_DIR/admin-credentials.json)
   Moto (AWS services)  $AWS_ENDPOINT_URL/moto-api/
   Sent emails          $PY scripts/local_stack.py emails
   Offer expiry check   $PY scripts/local_stack.py schedule     (runs every ${SCHEDULE_EVERY_SECONDS}s too)
   Ariba Network        http://127.0.0.1:$ARIBA_NETWORK_PORT/service/transaction/cxml.asp  (stand-in; what
                        arrives: $LOCAL_DIR/ariba-network.jsonl)
-  Logs                 $LOCAL_DIR/{watch,sqs-poller,ariba-network,moto}.log
+  Logs                 $LOCAL_DIR/{watch,sqs-poller,ariba-network,admin-api,moto}.log
   Environment          $LOCAL_DIR/stack.env
   Stop                 make stop
 EOF

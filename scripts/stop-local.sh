@@ -6,7 +6,7 @@ if [ -x .venv/bin/python ]; then
   exec .venv/bin/python scripts/local_stack.py down
 fi
 # Without the venv: the same pid files, each process in its own group.
-for name in sqs-poller schedule watch moto; do
+for name in sqs-poller schedule admin-api watch moto; do
   f="${LOCAL_DIR:-.local}/$name.pid"
   [ -f "$f" ] || continue
   pid=$(cat "$f")

@@ -22,6 +22,9 @@ WATCH_URL = f"http://{HOST}:{WATCH_PORT}"
 # The SAP Ariba Network stand-in (ariba_network.py): where order confirmations go locally.
 ARIBA_NETWORK_PORT = int(os.environ.get("ARIBA_NETWORK_PORT", "9002"))
 ARIBA_NETWORK_URL = f"http://{HOST}:{ARIBA_NETWORK_PORT}/service/transaction/cxml.asp"
+# The admin REST API stand-in (admin_api.py): API Gateway's SigV4 check and resource policy in
+# front of the admin function.
+ADMIN_API_PORT = int(os.environ.get("ADMIN_API_PORT", "9004"))
 # One JSON line per message handed to a function, written once its outcome is settled (deleted,
 # or back to the queue). Tests wait on it: "the message carrying charge X was deleted" is the
 # condition after which no further delivery of it can happen.

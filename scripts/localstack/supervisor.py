@@ -15,7 +15,7 @@ from . import config
 from .config import HOST, ROOT, log
 
 # Processes `down` stops, in this order (consumers first, moto last).
-MANAGED = ["sqs-poller", "schedule", "ariba-network", "watch", "fault-proxy", "moto"]
+MANAGED = ["sqs-poller", "schedule", "admin-api", "ariba-network", "watch", "fault-proxy", "moto"]
 
 
 def pid_file(name: str) -> Path:

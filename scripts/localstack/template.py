@@ -11,8 +11,10 @@ import yaml
 
 from .config import (
     ACCOUNT_ID,
+    ADMIN_API_PORT,
     ARIBA_NETWORK_URL,
     ENDPOINT,
+    HOST,
     MOTO_PORT,
     REGION,
     STACK_NAME,
@@ -34,6 +36,10 @@ LOCAL_PARAMETERS = {
     # read again at once, so a test need not wait out the deployed interval.
     "AribaNetworkUrl": ARIBA_NETWORK_URL,
     "AribaSecretRereadSeconds": "0",
+    # The admin REST API's resource policy: the demo organisations' accounts
+    # (procurement::demo: Coupa management and member, Ariba management) and the two the e2e
+    # tier's organisations use. The admin stand-in gives each a local access key.
+    "AdminAccountIds": "111111111111,222222222222,333333333333,444444444444,555555555555",
 }
 
 
@@ -273,6 +279,11 @@ def stack_env(stack: Stack) -> dict[str, str]:
             "WATCH_PORT": str(WATCH_PORT),
         }
     )
+    # The admin API's base URL (with its stage), as the AdminApiUrl output names it deployed.
+    if (stack.resources.get("AdminApi") or {}).get("Type") == "AWS::Serverless::Api":
+        from .admin_api import stage
+
+        env["ADMIN_API_URL"] = f"http://{HOST}:{ADMIN_API_PORT}/{stage(stack)}"
     return env
 
 

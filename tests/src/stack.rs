@@ -11,6 +11,63 @@ use serde_json::{Value, json};
 
 use crate::Error;
 
+/// An AWS account's access key, as its admin signs admin API requests with it.
+#[derive(Debug, Clone)]
+pub struct AdminCredentials {
+    pub account_id: String,
+    pub access_key_id: String,
+    pub secret_access_key: String,
+}
+
+/// The headers SigV4 adds to an admin API request (service `execute-api`, the stack's region),
+/// computed by `aws-sigv4` as AWS's SDKs and CLI compute them.
+pub fn sign_admin_request(
+    credentials: &AdminCredentials,
+    method: &str,
+    url: &str,
+    body: &str,
+) -> Result<Vec<(String, String)>, Error> {
+    use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+    let identity = aws_sdk_dynamodb::config::Credentials::new(
+        &credentials.access_key_id,
+        &credentials.secret_access_key,
+        None,
+        None,
+        "local-admin",
+    )
+    .into();
+    let params = aws_sigv4::sign::v4::SigningParams::builder()
+        .identity(&identity)
+        .region("us-east-1")
+        .name("execute-api")
+        .time(std::time::SystemTime::now())
+        .settings(SigningSettings::default())
+        .build()?
+        .into();
+    let host = url
+        .split_once("://")
+        .map_or(url, |(_, rest)| rest)
+        .split('/')
+        .next()
+        .unwrap_or("")
+        .to_string();
+    let headers = [
+        ("host", host.as_str()),
+        ("content-type", "application/json"),
+    ];
+    let signable = SignableRequest::new(
+        method,
+        url,
+        headers.into_iter(),
+        SignableBody::Bytes(body.as_bytes()),
+    )?;
+    let (instructions, _signature) = sign(signable, &params)?.into_parts();
+    Ok(instructions
+        .headers()
+        .map(|(name, value)| (name.to_string(), value.to_string()))
+        .collect())
+}
+
 /// A reply from the API: status, content type and body text.
 #[derive(Debug, Clone)]
 pub struct Reply {
@@ -230,7 +287,7 @@ impl LocalStack {
     }
 
     /// Sends a raw Lambda event to a function through cargo lambda watch's invoke API:
-    /// how tests give the admin API the IAM caller that API Gateway would put in the event.
+    /// how tests run the scheduled function when they say so.
     pub async fn invoke(&self, function: &str, event: &Value) -> Result<Value, Error> {
         let reply = self
             .send(
@@ -247,7 +304,37 @@ impl LocalStack {
         Ok(serde_json::from_str(&reply.body)?)
     }
 
-    /// An admin API call signed (as API Gateway reports it) by `account_id`.
+    /// The local keys of an AWS account (the admin REST API stand-in's
+    /// `admin-credentials.json`, written when the stack starts).
+    pub fn admin_credentials(&self, account_id: &str) -> Result<AdminCredentials, Error> {
+        let path = local_dir().join("admin-credentials.json");
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| format!("{}: {e}; start the local stack first", path.display()))?;
+        let all: Value = serde_json::from_str(&text)?;
+        let account = &all[account_id];
+        let field = |name: &str| {
+            account[name]
+                .as_str()
+                .map(str::to_string)
+                .ok_or_else(|| format!("{}: no {name} for account {account_id}", path.display()))
+        };
+        Ok(AdminCredentials {
+            account_id: account_id.to_string(),
+            access_key_id: field("access_key_id")?,
+            secret_access_key: field("secret_access_key")?,
+        })
+    }
+
+    /// The admin API's base URL with its stage (the REST API stand-in; `AdminApiUrl` deployed).
+    pub fn admin_api(&self) -> Result<&str, Error> {
+        self.env
+            .get("ADMIN_API_URL")
+            .map(String::as_str)
+            .ok_or_else(|| "stack.env has no ADMIN_API_URL: restart the local stack".into())
+    }
+
+    /// An admin API call through the admin REST API, SigV4-signed with `account_id`'s local
+    /// keys (unsigned when None), as an organisation's admin sends it from its own account.
     pub async fn admin(
         &self,
         account_id: Option<&str>,
@@ -255,19 +342,39 @@ impl LocalStack {
         path: &str,
         body: Option<&Value>,
     ) -> Result<(u16, Value), Error> {
-        let body = body.map(Value::to_string);
-        let event = procurement_web::testing::api_gateway_event(
-            method,
-            path,
-            "",
-            "application/json",
-            body.as_deref(),
-            account_id,
-        );
-        let out = self.invoke("punchout-setup", &event).await?;
-        let status = out["statusCode"].as_u64().unwrap_or(0) as u16;
-        let body = out["body"].as_str().unwrap_or("null");
-        Ok((status, serde_json::from_str(body).unwrap_or(Value::Null)))
+        let credentials = account_id
+            .map(|account| self.admin_credentials(account))
+            .transpose()?;
+        self.admin_as(credentials.as_ref(), method, path, body)
+            .await
+    }
+
+    /// [`Self::admin`] signed with the given keys (which may be wrong ones).
+    pub async fn admin_as(
+        &self,
+        credentials: Option<&AdminCredentials>,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<(u16, Value), Error> {
+        let url = format!("{}{path}", self.admin_api()?);
+        let body = body.map(Value::to_string).unwrap_or_default();
+        let method = reqwest::Method::from_bytes(method.as_bytes())?;
+        let mut request = self
+            .http
+            .request(method.clone(), &url)
+            .header("content-type", "application/json")
+            .body(body.clone());
+        if let Some(credentials) = credentials {
+            for (name, value) in sign_admin_request(credentials, method.as_str(), &url, &body)? {
+                request = request.header(name, value);
+            }
+        }
+        let reply = self.send(request).await?;
+        Ok((
+            reply.status,
+            serde_json::from_str(&reply.body).unwrap_or(Value::Null),
+        ))
     }
 
     /// Emails SES (moto) has accepted, oldest first: (to, subject, body).

@@ -16,8 +16,9 @@ async fn stack() -> LocalStack {
 
 /// The punchout-setup function's app on the product's own adapters (moto): one more instance
 /// beside those `cargo lambda watch` runs, driven with Lambda events in-process.
-async fn punchout_setup_app(stack: &LocalStack) -> axum::Router {
-    procurement_web::punchout_setup(std::sync::Arc::new(stack.new_instance().await))
+/// The admin-api function's router on one more instance of the product's adapters on moto.
+async fn admin_api_app(stack: &LocalStack) -> axum::Router {
+    procurement_web::admin_api(std::sync::Arc::new(stack.new_instance().await))
 }
 
 async fn order_request_app(stack: &LocalStack) -> axum::Router {
@@ -1053,6 +1054,147 @@ async fn admin_creates_an_integration_whose_secret_opens_punchout_and_rotation_r
     assert_eq!(refused.status, 403, "{}", refused.body);
 }
 
+/// The cross-account admin design end to end: each account signs with its own local keys
+/// (SigV4, aws-sigv4), the admin REST API stand-in checks the signature and the template's
+/// resource policy as API Gateway does, and the admin function binds the caller's account to
+/// the organisation.
+#[tokio::test]
+async fn signed_admins_administer_their_own_organisation_and_nothing_else() {
+    let stack = stack().await;
+    let a_admin = "555555555555";
+    let a_member = "444444444444";
+    let org_a = new_org(&stack, "xacct-a", a_admin).await;
+    let org_b = new_org(&stack, "xacct-b", "333333333333").await;
+    let path_a = format!("/admin/orgs/{org_a}/integration");
+    let path_b = format!("/admin/orgs/{org_b}/integration");
+    let settings = |org: &str| {
+        json!({
+            "system": "coupa", "name": "Cross-account", "buyer_domain": "DUNS",
+            "buyer_identity": org,
+        })
+    };
+
+    // Signed as A: A's organisation is created, read and changed.
+    let (status, created) = stack
+        .admin(Some(a_admin), "PUT", &path_a, Some(&settings(&org_a)))
+        .await
+        .unwrap();
+    assert_eq!(status, 201, "{created}");
+    let mut renamed = settings(&org_a);
+    renamed["name"] = "Cross-account, renamed".into();
+    let (status, changed) = stack
+        .admin(Some(a_admin), "PUT", &path_a, Some(&renamed))
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{changed}");
+    let (status, read) = stack
+        .admin(Some(a_admin), "GET", &path_a, None)
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{read}");
+    assert_eq!(read["settings"]["name"], "Cross-account, renamed");
+
+    // A on B: refused by the function (A's signature is good, its account allowed), and B
+    // is left without an integration.
+    for (method, path, body) in [
+        ("GET", path_b.clone(), None),
+        ("PUT", path_b.clone(), Some(settings(&org_b))),
+        ("POST", format!("{path_b}/secret"), None),
+    ] {
+        let (status, body) = stack
+            .admin(Some(a_admin), method, &path, body.as_ref())
+            .await
+            .unwrap();
+        assert_eq!(status, 403, "A {method} {path}: {body}");
+        assert!(
+            !body.to_string().contains("execute-api:Invoke"),
+            "the function refused, not the gateway: {body}"
+        );
+    }
+    let (status, body) = stack
+        .admin(Some("333333333333"), "GET", &path_b, None)
+        .await
+        .unwrap();
+    assert_eq!(status, 404, "B has no integration: {body}");
+
+    // A's member account reads and cannot write.
+    let (status, read) = stack
+        .admin(Some(a_member), "GET", &path_a, None)
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{read}");
+    for (method, path, body) in [
+        ("PUT", path_a.clone(), Some(settings(&org_a))),
+        ("POST", format!("{path_a}/secret"), None),
+    ] {
+        let (status, body) = stack
+            .admin(Some(a_member), method, &path, body.as_ref())
+            .await
+            .unwrap();
+        assert_eq!(status, 403, "member {method} {path}: {body}");
+    }
+
+    // Unsigned: 401, API Gateway's own answer in the admin API's shape.
+    let (status, body) = stack.admin(None, "GET", &path_a, None).await.unwrap();
+    assert_eq!(status, 401, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("SigV4"),
+        "{body}"
+    );
+
+    // A bad signature (A's access key, another secret): 403 as API Gateway answers it, and
+    // nothing changed.
+    let mut forged = stack.admin_credentials(a_admin).unwrap();
+    forged.secret_access_key = "not-the-secret-of-this-key".into();
+    let (status, body) = stack
+        .admin_as(Some(&forged), "PUT", &path_a, Some(&settings(&org_a)))
+        .await
+        .unwrap();
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("signature we calculated does not match"),
+        "{body}"
+    );
+    let (_, read) = stack
+        .admin(Some(a_admin), "GET", &path_a, None)
+        .await
+        .unwrap();
+    assert_eq!(read["settings"]["name"], "Cross-account, renamed");
+
+    // An account the resource policy does not name is refused by API Gateway even for the
+    // organisation it manages (the function would have answered 404: no integration yet).
+    let outside = "888888888888";
+    let org_c = new_org(&stack, "xacct-outside", outside).await;
+    let (status, body) = stack
+        .admin(
+            Some(outside),
+            "GET",
+            &format!("/admin/orgs/{org_c}/integration"),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("is not authorized to perform: execute-api:Invoke"),
+        "{body}"
+    );
+
+    // The internet-facing HTTP API serves no admin route.
+    let reply = stack.get(&path_a).await.unwrap();
+    assert_ne!(reply.status, 200, "{}", reply.body);
+    assert!(!reply.body.contains("Cross-account"), "{}", reply.body);
+}
+
 #[tokio::test]
 async fn unsupported_products_show_no_button_and_a_forged_request_is_refused() {
     let stack = stack().await;
@@ -1279,7 +1421,7 @@ async fn secret_rotations_racing_settings_changes_leave_the_newest_secret_workin
     let mut calls = tokio::task::JoinSet::new();
     for n in 0..20 {
         let barrier = barrier.clone();
-        let app = punchout_setup_app(&stack).await;
+        let app = admin_api_app(&stack).await;
         let (method, path, body) = if n % 2 == 0 {
             (
                 "POST",
@@ -1363,7 +1505,7 @@ async fn organisations_racing_for_one_buyer_credential_leave_it_to_exactly_one()
         let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(orgs.len()));
         let mut calls = tokio::task::JoinSet::new();
         for (org_id, admin) in &orgs {
-            let app = punchout_setup_app(&stack).await;
+            let app = admin_api_app(&stack).await;
             let barrier = barrier.clone();
             let path = format!("/admin/orgs/{org_id}/integration");
             let body = json!({

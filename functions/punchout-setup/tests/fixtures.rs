@@ -1,4 +1,6 @@
-//! Feeds every fixture in events/punchout-setup to the handler, as API Gateway would.
+//! Feeds every fixture in events/punchout-setup to the punchout-setup function and every one in
+//! events/admin-api to the admin-api function, as API Gateway would (HTTP API payload 2.0 and
+//! REST API payload 1.0).
 
 use std::path::PathBuf;
 
@@ -15,8 +17,19 @@ async fn handle(world: &FakeWorld, raw: &str) -> Reply {
     send(&app, request).await
 }
 
+/// The admin-api function's app on the fake world, fed one REST API event.
+async fn handle_admin(world: &FakeWorld, raw: &str) -> Reply {
+    let app = punchout_setup::admin_app(Arc::new(world.deps.clone()));
+    let request = lambda_http::request::from_str(raw).unwrap_or_else(|e| panic!("{e}: {raw}"));
+    send(&app, request).await
+}
+
 fn events_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../events/punchout-setup")
+}
+
+fn admin_events_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../events/admin-api")
 }
 
 const NOT_ACCEPTED: &str = "credentials of this document are not accepted";
@@ -58,11 +71,6 @@ const EXPECTED: &[(&str, u16, &str)] = &[
     ("billion-laughs.json", 400, "declares entities"),
     ("order-sent-to-setup-url.json", 501, "code=\"450\""),
     ("start-page-unknown-token.json", 403, "expired"),
-    (
-        "admin-get-integration.json",
-        200,
-        "\"purchase_information\"",
-    ),
     // Coupa Open Buy: authentication first, so the others get its token for OPENBUY_TOKEN.
     ("openbuy-authentication.json", 200, "\"token\""),
     (
@@ -91,6 +99,15 @@ const EXPECTED: &[(&str, u16, &str)] = &[
         "request-approval-expired-session.json",
         403,
         "Session expired",
+    ),
+];
+
+/// (fixture in events/admin-api, HTTP status, text the body must contain), in this order.
+const ADMIN_EXPECTED: &[(&str, u16, &str)] = &[
+    (
+        "admin-get-integration.json",
+        200,
+        "\"purchase_information\"",
     ),
     (
         "admin-put-integration-member-account.json",
@@ -158,6 +175,32 @@ async fn every_fixture_gets_its_answer() {
 }
 
 #[tokio::test]
+async fn every_admin_fixture_gets_its_answer() {
+    let world = FakeWorld::demo().await;
+    for (file, status, needle) in ADMIN_EXPECTED {
+        let raw = std::fs::read_to_string(admin_events_dir().join(file)).unwrap();
+        let reply = handle_admin(&world, &raw).await;
+        assert_eq!(reply.status, *status, "{file}: {}", reply.body);
+        assert!(
+            reply.body.contains(needle),
+            "{file}: expected {needle:?} in {}",
+            reply.body
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_admin_fixture_file_has_an_expectation() {
+    for entry in std::fs::read_dir(admin_events_dir()).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().to_string();
+        assert!(
+            ADMIN_EXPECTED.iter().any(|(f, _, _)| *f == name),
+            "no expectation for events/admin-api/{name}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn every_fixture_file_has_an_expectation() {
     for entry in std::fs::read_dir(events_dir()).unwrap() {
         let name = entry.unwrap().file_name().to_string_lossy().to_string();
@@ -173,8 +216,9 @@ async fn every_fixture_file_has_an_expectation() {
 #[tokio::test]
 async fn admin_get_shows_the_settings_and_never_the_secret() {
     let world = FakeWorld::demo().await;
-    let raw = std::fs::read_to_string(events_dir().join("admin-get-integration.json")).unwrap();
-    let reply = handle(&world, &raw).await;
+    let raw =
+        std::fs::read_to_string(admin_events_dir().join("admin-get-integration.json")).unwrap();
+    let reply = handle_admin(&world, &raw).await;
     let body = reply.body;
     assert_eq!(reply.status, 200, "{body}");
     let json: serde_json::Value = serde_json::from_str(&body).unwrap();
@@ -194,13 +238,17 @@ async fn admin_get_shows_the_settings_and_never_the_secret() {
         assert!(!body.contains(secret), "{secret:?} in {body}");
     }
 
-    // Without the IAM authorizer block (an unsigned call) the same request gets 401.
+    // Without the caller's account in the REST API's identity (an unsigned call) the same
+    // request gets 401.
     let mut unsigned: serde_json::Value = serde_json::from_str(&raw).unwrap();
-    unsigned["requestContext"]
+    unsigned["requestContext"]["identity"]
         .as_object_mut()
         .unwrap()
-        .remove("authorizer");
-    assert_eq!(handle(&world, &unsigned.to_string()).await.status, 401);
+        .remove("accountId");
+    assert_eq!(
+        handle_admin(&world, &unsigned.to_string()).await.status,
+        401
+    );
 }
 
 #[tokio::test]

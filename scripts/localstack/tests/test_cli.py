@@ -37,6 +37,7 @@ class Cli(unittest.TestCase):
             "MOTO_PORT": str(self.taken.getsockname()[1]),
             "WATCH_PORT": str(free_port()),
             "ARIBA_NETWORK_PORT": str(free_port()),
+            "ADMIN_API_PORT": str(free_port()),
         }
 
     def run_cli(self, *args: str) -> subprocess.CompletedProcess:
@@ -55,6 +56,7 @@ class Cli(unittest.TestCase):
             [
                 "sqs-poller    not running",
                 "schedule      not running",
+                "admin-api     not running",
                 "ariba-network not running",
                 f"watch         pid {os.getpid()}",
                 "fault-proxy   not running",
@@ -62,6 +64,7 @@ class Cli(unittest.TestCase):
                 f"moto          http://127.0.0.1:{moto}  (open)",
                 f"api           http://127.0.0.1:{api}  (closed)",
                 f"ariba network http://127.0.0.1:{network}/  (closed)",
+                f"admin api     http://127.0.0.1:{self.env['ADMIN_API_PORT']}/  (closed)",
             ],
         )
 

@@ -146,7 +146,7 @@ class SpawnAndStop(InTempLocalDir):
 
     def test_managed_order_stops_consumers_before_moto(self):
         self.assertEqual(
-            supervisor.MANAGED, ["sqs-poller", "schedule", "ariba-network", "watch", "fault-proxy", "moto"]
+            supervisor.MANAGED, ["sqs-poller", "schedule", "admin-api", "ariba-network", "watch", "fault-proxy", "moto"]
         )
 
 

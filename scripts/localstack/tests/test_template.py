@@ -126,6 +126,7 @@ class RealTemplateEnvironment(unittest.TestCase):
                 "STACK_NAME": STACK_NAME,
                 "MOTO_PORT": str(config.MOTO_PORT),
                 "WATCH_PORT": str(config.WATCH_PORT),
+                "ADMIN_API_URL": f"http://127.0.0.1:{config.ADMIN_API_PORT}/v1",
             },
         )
 

@@ -9,14 +9,17 @@
 //! `POST .../secret?instance=test` rotates the Coupa test instance's secret; without it (or
 //! with `instance=production`) the production set's.
 //!
-//! API Gateway checks the SigV4 signature (AWS_IAM on `ANY /admin/{proxy+}`) and hands us the
-//! calling account; the organisation record decides what that account may do
+//! Served by a function of its own (`admin-api`) behind an API Gateway REST API: API Gateway
+//! checks the SigV4 signature (AWS_IAM on `ANY /admin/{proxy+}`) and the resource policy (which
+//! AWS accounts may call at all), and hands us the calling account
+//! ([`RestApiCaller`]); the organisation record decides what that account may do
 //! ([`procurement::settings::authorize`]).
 
 use axum::body::Bytes;
-use axum::extract::{RawPathParams, RawQuery, State};
-use axum::http::StatusCode;
+use axum::extract::{RawPathParams, RawQuery, Request, State};
+use axum::http::{StatusCode, Uri};
 use axum::response::Response;
+use lambda_http::request::RequestContext;
 use procurement::model::{Instance, Integration};
 use procurement::paths;
 use procurement::settings::{
@@ -26,7 +29,7 @@ use serde_json::{Value, json};
 use time::format_description::well_known::Rfc3339;
 
 use crate::AppState;
-use crate::extract::IamCaller;
+use crate::extract::RestApiCaller;
 use crate::json::{JsonError, reply};
 
 impl From<SettingsRefused> for JsonError {
@@ -60,6 +63,36 @@ impl From<SettingsRefused> for JsonError {
     }
 }
 
+/// A REST API event's path as `lambda_http` hands it over starts with the stage
+/// (`/v1/admin/...`, as in the URL the caller signed); the routes are the resource paths
+/// (`/admin/...`), so the stage is taken off here, whatever the stage is called.
+pub async fn without_stage(mut request: Request) -> Request {
+    let stage = match request.extensions().get::<RequestContext>() {
+        Some(RequestContext::ApiGatewayV1(ctx)) => ctx.stage.clone(),
+        _ => None,
+    };
+    let Some(stage) = stage.filter(|s| !s.is_empty()) else {
+        return request;
+    };
+    let prefix = format!("/{stage}");
+    let uri = request.uri();
+    let Some(rest) = uri.path().strip_prefix(&prefix) else {
+        return request;
+    };
+    if !(rest.is_empty() || rest.starts_with('/')) {
+        return request;
+    }
+    let rest = if rest.is_empty() { "/" } else { rest };
+    let path_and_query = match uri.query() {
+        Some(query) => format!("{rest}?{query}"),
+        None => rest.to_string(),
+    };
+    if let Ok(stripped) = Uri::builder().path_and_query(path_and_query).build() {
+        *request.uri_mut() = stripped;
+    }
+    request
+}
+
 /// The `{org_id}` of the path as it was sent: organisation IDs are plain, so nothing is
 /// decoded (a percent sign is simply part of an ID that names no organisation).
 fn org_of(params: &RawPathParams) -> &str {
@@ -91,7 +124,7 @@ async fn document(
 /// GET: the settings and the purchase information (never a secret).
 pub async fn read(
     State(deps): State<AppState>,
-    IamCaller(caller): IamCaller,
+    RestApiCaller(caller): RestApiCaller,
     org_id: RawPathParams,
 ) -> Result<Response, JsonError> {
     let org = settings::authorize(&deps, caller.as_deref(), org_of(&org_id), Action::Read).await?;
@@ -107,7 +140,7 @@ pub async fn read(
 /// settings of the existing one and keeps its secret (200).
 pub async fn save(
     State(deps): State<AppState>,
-    IamCaller(caller): IamCaller,
+    RestApiCaller(caller): RestApiCaller,
     org_id: RawPathParams,
     body: Bytes,
 ) -> Result<Response, JsonError> {
@@ -191,7 +224,7 @@ fn instance_of_query(query: Option<&str>) -> Result<Instance, JsonError> {
 /// POST .../secret: a new shared secret of one credential set replaces its old one at once.
 pub async fn rotate(
     State(deps): State<AppState>,
-    IamCaller(caller): IamCaller,
+    RestApiCaller(caller): RestApiCaller,
     org_id: RawPathParams,
     RawQuery(query): RawQuery,
 ) -> Result<Response, JsonError> {

@@ -30,6 +30,28 @@ impl<S: Send + Sync> FromRequestParts<S> for IamCaller {
     }
 }
 
+/// The AWS account that signed an admin API request, as API Gateway's REST API reports it
+/// (payload 1.0, AWS_IAM authorization: `requestContext.identity.accountId`, the caller's own
+/// account, also when it is another account than the API's, which the REST API's resource
+/// policy allows); none when unsigned. Only the REST API's context counts: the admin function
+/// is served by the REST API alone, and an HTTP API event names no caller it would trust.
+/// (AWS: "API Gateway context variables for data transformations", `$context.identity.accountId`:
+/// "The AWS account ID associated with the request", set for IAM-authorized requests.)
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestApiCaller(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for RestApiCaller {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
+        let account = match parts.extensions.get::<RequestContext>() {
+            Some(RequestContext::ApiGatewayV1(ctx)) => ctx.identity.account_id.clone(),
+            _ => None,
+        };
+        Ok(Self(account.filter(|a| !a.trim().is_empty())))
+    }
+}
+
 /// The query string, parameter by parameter (the first of a repeated name wins).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Query(Vec<(String, String)>);

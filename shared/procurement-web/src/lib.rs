@@ -8,7 +8,7 @@
 //! |-------------------------|------------------------------------------------|-----------------------|
 //! | cXML                    | `POST /punchout/setup`, `POST /order`          | [`cxml_surface::CxmlError`] |
 //! | HTML pages              | StartPage, `/catalog`...                       | [`pages::PageError`]  |
-//! | JSON (admin API)        | `/admin/orgs/{org}/integration[/secret]`       | [`json::JsonError`] |
+//! | JSON (admin API, its own function) | `/admin/orgs/{org}/integration[/secret]` | [`json::JsonError`] |
 //! | Coupa Open Buy (JSON)   | `POST /openbuy/{authentication,search,detail,checkout}/v1.0.0` | [`openbuy::OpenBuyError`] |
 //!
 //! Handlers only translate: they extract what the request says, call the domain
@@ -32,8 +32,8 @@ mod trace;
 /// What every handler shares: the dependencies built once per Lambda instance.
 pub type AppState = Arc<Deps>;
 
-/// The punchout-setup function: cXML setup, the StartPage and catalog pages, Coupa Open
-/// Buy and the admin API.
+/// The punchout-setup function: cXML setup, the StartPage and catalog pages and Coupa Open
+/// Buy (internet-facing; the admin API is [`admin_api`], a function of its own).
 pub fn punchout_setup(deps: AppState) -> Router {
     Router::new()
         .route(
@@ -76,6 +76,20 @@ pub fn punchout_setup(deps: AppState) -> Router {
             paths::OPEN_BUY_CHECKOUT,
             post(openbuy::checkout).fallback(openbuy::method_not_allowed),
         )
+        .fallback(json::no_route)
+        .layer(axum::middleware::from_fn(trace::request_span))
+        // API Gateway caps a request at 10 MB and Lambda holds it in memory already: each
+        // surface checks its own limit (the cXML reader answers 413 above 6 MiB) with an
+        // answer in its own format.
+        .layer(DefaultBodyLimit::disable())
+        .with_state(deps)
+}
+
+/// The admin-api function: the admin API, behind the API Gateway REST API (AWS_IAM, a
+/// resource policy naming the organisations' AWS accounts). Not internet-facing without a
+/// signature, and the only function that changes an organisation's settings.
+pub fn admin_api(deps: AppState) -> Router {
+    let routes = Router::new()
         .route(
             paths::ADMIN_INTEGRATION,
             get(admin::read)
@@ -88,11 +102,14 @@ pub fn punchout_setup(deps: AppState) -> Router {
         )
         .fallback(json::no_route)
         .layer(axum::middleware::from_fn(trace::request_span))
-        // API Gateway caps a request at 10 MB and Lambda holds it in memory already: each
-        // surface checks its own limit (the cXML reader answers 413 above 6 MiB, the admin
-        // API above 64 KiB) with an answer in its own format.
+        // The admin API answers 413 above 64 KiB itself, in its own format.
         .layer(DefaultBodyLimit::disable())
-        .with_state(deps)
+        .with_state(deps);
+    // Wrapped around the router rather than layered on it (a `Router::layer` runs after
+    // routing): the routes see the resource path, without the stage.
+    use tower::Layer;
+    Router::new()
+        .fallback_service(axum::middleware::map_request(admin::without_stage).layer(routes))
 }
 
 /// The order-request function: the cXML OrderRequest endpoint.

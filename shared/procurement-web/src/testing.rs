@@ -58,7 +58,8 @@ pub async fn send(app: &Router, request: lambda_http::Request) -> Reply {
     }
 }
 
-/// Sends a Lambda event (API Gateway HTTP API, payload 2.0) through the router.
+/// Sends a Lambda event (API Gateway HTTP API payload 2.0, or REST API payload 1.0) through
+/// the router.
 pub async fn send_event(app: &Router, event: &Value) -> Reply {
     let request = lambda_http::request::from_str(&event.to_string())
         .unwrap_or_else(|e| panic!("not an API Gateway event ({e}): {event}"));
@@ -113,6 +114,80 @@ pub fn api_gateway_event(
         "queryStringParameters": query_parameters,
         "headers": {"content-type": content_type, "host": "127.0.0.1"},
         "requestContext": context,
+        "body": body,
+        "isBase64Encoded": false,
+    })
+}
+
+/// The stage of the admin REST API in the test events (and in template.yaml).
+pub const ADMIN_STAGE: &str = "v1";
+
+/// An HTTP request as API Gateway's REST API (payload 1.0, AWS_IAM on `ANY /admin/{proxy+}`)
+/// hands it to the admin function. `account_id` is the caller whose SigV4 signature API
+/// Gateway accepted (`requestContext.identity.accountId`: the caller's own account, which may
+/// be another than the API's); none for an unsigned request.
+pub fn rest_api_event(
+    method: &str,
+    path: &str,
+    query: &str,
+    content_type: &str,
+    body: Option<&str>,
+    account_id: Option<&str>,
+) -> Value {
+    let host = "abc123.execute-api.us-east-1.amazonaws.com";
+    let identity = match account_id {
+        Some(account) => json!({
+            "accountId": account,
+            "accessKey": "AKIAEXAMPLE",
+            "caller": "AIDAEXAMPLE",
+            "user": "AIDAEXAMPLE",
+            "userArn": format!("arn:aws:iam::{account}:user/admin"),
+            "sourceIp": "127.0.0.1",
+            "userAgent": "test",
+        }),
+        None => json!({"sourceIp": "127.0.0.1", "userAgent": "test"}),
+    };
+    let mut single = serde_json::Map::new();
+    let mut multi = serde_json::Map::new();
+    for (k, v) in form_urlencoded::parse(query.as_bytes()) {
+        single
+            .entry(k.to_string())
+            .or_insert(Value::String(v.to_string()));
+        if let Some(values) = multi
+            .entry(k.into_owned())
+            .or_insert_with(|| Value::Array(Vec::new()))
+            .as_array_mut()
+        {
+            values.push(Value::String(v.into_owned()));
+        }
+    }
+    let proxy = path.strip_prefix("/admin/").unwrap_or(path);
+    json!({
+        "resource": "/admin/{proxy+}",
+        "path": path,
+        "httpMethod": method,
+        "headers": {"content-type": content_type, "host": host},
+        "multiValueHeaders": {"content-type": [content_type], "host": [host]},
+        "queryStringParameters": if single.is_empty() { Value::Null } else { Value::Object(single) },
+        "multiValueQueryStringParameters": if multi.is_empty() { Value::Null } else { Value::Object(multi) },
+        "pathParameters": {"proxy": proxy},
+        "stageVariables": null,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "abc123",
+            "domainName": host,
+            "domainPrefix": "abc123",
+            "httpMethod": method,
+            "identity": identity,
+            "path": format!("/{ADMIN_STAGE}{path}"),
+            "protocol": "HTTP/1.1",
+            "requestId": "test-request",
+            "requestTime": "24/Nov/2026:10:00:00 +0000",
+            "requestTimeEpoch": 1_795_514_400_000u64,
+            "resourceId": "abc123",
+            "resourcePath": "/admin/{proxy+}",
+            "stage": ADMIN_STAGE,
+        },
         "body": body,
         "isBase64Encoded": false,
     })
@@ -180,7 +255,8 @@ pub async fn post_form_signed(
     .await
 }
 
-/// An admin API call, signed (as API Gateway reports it) by `account_id` when given.
+/// An admin API call through the admin function's router, signed (as API Gateway's REST API
+/// reports it) by `account_id` when given. A query string may follow the path (`?instance=test`).
 pub async fn admin(
     app: &Router,
     method: &str,
@@ -188,13 +264,14 @@ pub async fn admin(
     account_id: Option<&str>,
     body: Option<&Value>,
 ) -> Reply {
+    let (path, query) = path.split_once('?').unwrap_or((path, ""));
     let body = body.map(Value::to_string);
     send_event(
         app,
-        &api_gateway_event(
+        &rest_api_event(
             method,
             path,
-            "",
+            query,
             "application/json",
             body.as_deref(),
             account_id,

@@ -503,9 +503,9 @@ async fn unknown_fields_and_bad_values_are_refused_by_name() {
     assert_eq!(reply.status, 400);
     assert!(error_message(&json).contains("name"), "{}", reply.body);
 
-    let app = support::setup_app(&world);
+    let app = support::admin_app(&world);
     let put = |body: String| {
-        procurement_web::testing::api_gateway_event(
+        procurement_web::testing::rest_api_event(
             "PUT",
             &integration_path(NEW_ORG),
             "",
@@ -1128,4 +1128,92 @@ async fn a_test_instance_is_checked_by_field_and_is_coupa_only() {
     taken["test_instance"]["buyer_identity"] = json!(demo::COUPA_IDENTITY);
     let (reply, _) = put(taken).await;
     assert_eq!(reply.status, 409, "{}", reply.body);
+}
+
+/// The admin function trusts the caller only as the REST API reports it
+/// (`requestContext.identity.accountId`): an HTTP API event's IAM authorizer block, which
+/// API Gateway never fills for another account's signature, names no caller here.
+#[tokio::test]
+async fn only_the_rest_api_identity_names_the_caller() {
+    let world = world().await;
+    let path = integration_path(demo::COUPA_ORG);
+    let http_api = procurement_web::testing::api_gateway_event(
+        "GET",
+        &path,
+        "",
+        "application/json",
+        None,
+        Some(demo::COUPA_MANAGEMENT_ACCOUNT),
+    );
+    let reply = procurement_web::testing::send_event(&support::admin_app(&world), &http_api).await;
+    assert_eq!(reply.status, 401, "{}", reply.body);
+
+    // The same caller through the REST API reads its organisation.
+    let (reply, json) = call(
+        &world,
+        "GET",
+        &path,
+        Some(demo::COUPA_MANAGEMENT_ACCOUNT),
+        None,
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(json["org_id"], demo::COUPA_ORG);
+}
+
+/// The internet-facing punchout-setup function no longer serves the admin API: its routes
+/// are the admin-api function's alone.
+#[tokio::test]
+async fn the_punchout_setup_function_serves_no_admin_route() {
+    let world = world().await;
+    for (method, path) in [
+        ("GET", integration_path(demo::COUPA_ORG)),
+        ("PUT", integration_path(demo::COUPA_ORG)),
+        ("POST", secret_path(demo::COUPA_ORG)),
+    ] {
+        let event = procurement_web::testing::api_gateway_event(
+            method,
+            &path,
+            "",
+            "application/json",
+            Some(&acme_coupa().to_string()),
+            Some(demo::COUPA_MANAGEMENT_ACCOUNT),
+        );
+        let reply = procurement_web::testing::send_event(&support::setup_app(&world), &event).await;
+        assert_eq!(reply.status, 404, "{method} {path}: {}", reply.body);
+    }
+}
+
+/// Whatever the REST API's stage is called, the routes see the resource path: the stage
+/// `lambda_http` puts in front of it is taken off (and only the stage).
+#[tokio::test]
+async fn the_stage_is_not_part_of_the_route() {
+    let world = world().await;
+    let app = support::admin_app(&world);
+    let path = integration_path(demo::COUPA_ORG);
+    for stage in ["prod", "v1", "admin-v2"] {
+        let mut event = procurement_web::testing::rest_api_event(
+            "GET",
+            &path,
+            "",
+            "application/json",
+            None,
+            Some(demo::COUPA_MANAGEMENT_ACCOUNT),
+        );
+        event["requestContext"]["stage"] = stage.into();
+        let reply = procurement_web::testing::send_event(&app, &event).await;
+        assert_eq!(reply.status, 200, "stage {stage}: {}", reply.body);
+    }
+    // A path that only starts like the stage is left alone (and names no route).
+    let mut event = procurement_web::testing::rest_api_event(
+        "GET",
+        "/v1x/admin/orgs/demo-coupa-org/integration",
+        "",
+        "application/json",
+        None,
+        Some(demo::COUPA_MANAGEMENT_ACCOUNT),
+    );
+    event["requestContext"]["stage"] = "v1".into();
+    let reply = procurement_web::testing::send_event(&app, &event).await;
+    assert_eq!(reply.status, 404, "{}", reply.body);
 }

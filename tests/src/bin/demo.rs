@@ -225,7 +225,9 @@ async fn round_trip(
             ""
         }
     ));
-    // The admin API is IAM-signed; API Gateway puts the caller's account in the event.
+    // SigV4-signed with the management account's own (local) key, through the admin REST API,
+    // which checks the signature and its resource policy before the admin function binds the
+    // account to the organisation.
     let admin_path = format!("/admin/orgs/{}/integration", trip.org_id);
     let account = Some(trip.management_account);
     let (status, current) = stack.admin(account, "GET", &admin_path, None).await?;
@@ -241,7 +243,8 @@ async fn round_trip(
         .admin(account, "PUT", &admin_path, Some(&settings))
         .await?;
     println!(
-        "PUT {admin_path} (signed by account {}) -> HTTP {status}\n{}",
+        "PUT {}{admin_path} (SigV4-signed by account {}) -> HTTP {status}\n{}",
+        stack.admin_api()?,
         trip.management_account,
         serde_json::to_string_pretty(&updated)?
     );

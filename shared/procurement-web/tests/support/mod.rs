@@ -17,6 +17,11 @@ pub fn setup_app(world: &FakeWorld) -> Router {
     procurement_web::punchout_setup(Arc::new(world.deps.clone()))
 }
 
+/// The admin-api function's router on this world.
+pub fn admin_app(world: &FakeWorld) -> Router {
+    procurement_web::admin_api(Arc::new(world.deps.clone()))
+}
+
 /// The order-request function's router on this world.
 pub fn order_app(world: &FakeWorld) -> Router {
     procurement_web::order_request(Arc::new(world.deps.clone()))
@@ -252,7 +257,8 @@ pub async fn post(world: &FakeWorld, path: &str, fields: &[(&str, &str)]) -> Rep
     testing::post_form(&setup_app(world), path, fields).await
 }
 
-/// An admin API call, signed by `account` when given.
+/// An admin API call through the admin function (REST API event), signed by `account` when
+/// given.
 pub async fn admin(
     world: &FakeWorld,
     method: &str,
@@ -260,7 +266,7 @@ pub async fn admin(
     account: Option<&str>,
     body: Option<&serde_json::Value>,
 ) -> Reply {
-    testing::admin(&setup_app(world), method, path, account, body).await
+    testing::admin(&admin_app(world), method, path, account, body).await
 }
 
 pub async fn request_approval(world: &FakeWorld, token: &str, product_id: &str) -> Reply {

@@ -1,0 +1,9 @@
+use std::sync::Arc;
+
+use lambda_http::Error;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    let deps = Arc::new(procurement_aws::deps_from_env().await?);
+    lambda_http::run(punchout_setup::admin_app(deps)).await
+}
