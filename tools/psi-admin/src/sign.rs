@@ -24,11 +24,21 @@ pub fn sign_request(
     region: &str,
     time: SystemTime,
 ) -> Result<(), String> {
+    sign_for(request, credentials, region, SERVICE, time)
+}
+
+fn sign_for(
+    request: &mut http::Request<Vec<u8>>,
+    credentials: &Credentials,
+    region: &str,
+    service: &str,
+    time: SystemTime,
+) -> Result<(), String> {
     let identity: Identity = credentials.clone().into();
     let params = v4::SigningParams::builder()
         .identity(&identity)
         .region(region)
-        .name(SERVICE)
+        .name(service)
         .time(time)
         .settings(SigningSettings::default())
         .build()
@@ -51,6 +61,39 @@ pub fn sign_request(
         .into_parts();
     instructions.apply_to_request_http1x(request);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    /// AWS's published SigV4 test suite, case `get-vanilla` (credentials AKIDEXAMPLE, region
+    /// us-east-1, service `service`, 2015-08-30T12:36:00Z): the signer is SigV4 as AWS
+    /// computes it, not merely consistent with itself.
+    #[test]
+    fn the_signer_reproduces_the_aws_test_suite_vector() {
+        let credentials = Credentials::new(
+            "AKIDEXAMPLE",
+            "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+            None,
+            None,
+            "test",
+        );
+        let mut request = http::Request::builder()
+            .method("GET")
+            .uri("https://example.amazonaws.com/")
+            .header("host", "example.amazonaws.com")
+            .body(Vec::new())
+            .unwrap();
+        let time = SystemTime::UNIX_EPOCH + Duration::from_secs(1_440_938_160);
+        sign_for(&mut request, &credentials, "us-east-1", "service", time).unwrap();
+        assert_eq!(
+            request.headers()["authorization"],
+            "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, SignedHeaders=host;x-amz-date, Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"
+        );
+        assert_eq!(request.headers()["x-amz-date"], "20150830T123600Z");
+    }
 }
 
 #[cfg(feature = "test-util")]
