@@ -10,6 +10,7 @@
 
 use std::time::Duration;
 
+use e2e::admin_gateway::{AdminGateway, Signer, psi_admin};
 use e2e::html;
 use e2e::procurement_system::{self as buyer, Party, Punchout, PurchaseOrder};
 use e2e::{BuyerEndpoint, Error, LocalStack};
@@ -62,7 +63,20 @@ struct Trip {
 }
 
 async fn run() -> Result<(), Error> {
-    let stack = LocalStack::connect().await?;
+    let stack = std::sync::Arc::new(LocalStack::connect().await?);
+    // The admins sign with their own (local) credentials; a stand-in for API Gateway checks
+    // each signature and hands the request on with the signing account.
+    let admin_gateway = AdminGateway::start(
+        stack.clone(),
+        [
+            procurement::demo::COUPA_MANAGEMENT_ACCOUNT,
+            procurement::demo::ARIBA_MANAGEMENT_ACCOUNT,
+        ]
+        .map(Signer::for_account)
+        .to_vec(),
+    )
+    .await?;
+    let admin_api = admin_gateway.endpoint();
     let port = env_number("BUYER_PORT", 9100) as u16;
     let buyer_endpoint = BuyerEndpoint::start(port).await.map_err(|e| {
         format!("cannot listen on 127.0.0.1:{port} for the buyer ({e}); set BUYER_PORT")
@@ -78,7 +92,7 @@ async fn run() -> Result<(), Error> {
         query: "Ledgerly",
         product_id: "prod-saas-upfront",
     };
-    let order_id = round_trip(&stack, &buyer_endpoint, &coupa).await?;
+    let order_id = round_trip(&stack, &admin_api, &buyer_endpoint, &coupa).await?;
     println!(
         "waiting up to {}s for an invoice at {}",
         wait.as_secs(),
@@ -111,7 +125,7 @@ async fn run() -> Result<(), Error> {
         query: "日本語",
         product_id: procurement::demo::INTERNATIONAL_PRODUCT,
     };
-    let order_id = round_trip(&stack, &buyer_endpoint, &ariba).await?;
+    let order_id = round_trip(&stack, &admin_api, &buyer_endpoint, &ariba).await?;
     println!(
         "waiting up to {}s for the order confirmation at the Ariba Network ({})",
         wait.as_secs(),
@@ -197,6 +211,7 @@ async fn open_buy_search(stack: &LocalStack, party: &Party, query: &str) -> Resu
 /// purchase order, the agreement and the subscriber's email; returns the PO number.
 async fn round_trip(
     stack: &LocalStack,
+    admin_api: &str,
     buyer_endpoint: &BuyerEndpoint,
     trip: &Trip,
 ) -> Result<String, Error> {
@@ -225,28 +240,26 @@ async fn round_trip(
             ""
         }
     ));
-    // The admin API is IAM-signed; API Gateway puts the caller's account in the event.
-    let admin_path = format!("/admin/orgs/{}/integration", trip.org_id);
-    let account = Some(trip.management_account);
-    let (status, current) = stack.admin(account, "GET", &admin_path, None).await?;
-    if status != 200 {
-        return Err(format!("admin GET answered {status}: {current}").into());
-    }
-    let mut settings = current["settings"].clone();
-    settings["test_mode"] = false.into();
+    // The admin tool, signed as the organisation's management account.
+    let invoice_url = buyer_endpoint.url("/invoices");
+    let mut args = vec!["update", trip.org_id, "--test-mode", "off"];
     if party.network.is_none() {
-        settings["invoice_url"] = buyer_endpoint.url("/invoices").into();
+        args.extend(["--invoice-url", invoice_url.as_str()]);
     }
-    let (status, updated) = stack
-        .admin(account, "PUT", &admin_path, Some(&settings))
-        .await?;
     println!(
-        "PUT {admin_path} (signed by account {}) -> HTTP {status}\n{}",
-        trip.management_account,
-        serde_json::to_string_pretty(&updated)?
+        "$ psi-admin {}   (signed as account {}, through {admin_api})",
+        args.join(" "),
+        trip.management_account
     );
-    if status != 200 {
-        return Err("the admin API refused the settings".into());
+    let run = psi_admin(
+        admin_api,
+        &Signer::for_account(trip.management_account),
+        &args,
+    )
+    .await?;
+    print!("{}", run.stdout);
+    if run.code != Some(0) {
+        return Err(format!("psi-admin refused: {}", run.stderr.trim()).into());
     }
 
     banner(&format!(
