@@ -58,6 +58,14 @@ impl Endpoint {
         if uri.query().is_some() {
             return Err(bad("must not have a query"));
         }
+        // Answers carry shared secrets: plain http only to a stand-in on this machine (the
+        // same rule the admin API applies to invoice URLs).
+        let loopback = matches!(authority.host(), "127.0.0.1" | "localhost" | "[::1]");
+        if scheme == "http" && !loopback {
+            return Err(bad(
+                "must be https:// (http:// only for 127.0.0.1 or localhost)",
+            ));
+        }
         let default_port = matches!(
             (scheme.as_str(), authority.port_u16()),
             ("https", Some(443)) | ("http", Some(80))
