@@ -4,6 +4,7 @@
 //! Everything here talks to the real thing: the API over HTTP (`cargo lambda watch`),
 //! DynamoDB/SQS through the AWS SDK against moto, sent emails through moto's API.
 
+pub mod admin_tool;
 pub mod buyer;
 pub mod coupa;
 pub mod html;

@@ -3650,3 +3650,282 @@ async fn a_wrong_invoice_credential_is_refused_401_and_recorded_with_coupas_text
     );
     assert!(endpoint.coupa().accepted.is_empty());
 }
+
+// ---------------------------------------------------------------- the admin tool (psi-admin)
+
+/// `psi-admin` does the whole setup of a Coupa and an SAP Ariba integration, signing with
+/// its account's credentials, through the admin REST API stand-in (which checks each signature
+/// and the resource policy as API Gateway does).
+#[tokio::test]
+async fn the_admin_tool_sets_up_a_coupa_and_an_ariba_integration_signed_by_its_account() {
+    use e2e::admin_tool::{Signer, psi_admin};
+    let stack = stack().await;
+    // All three accounts are allowed by the resource policy; only the first administers the
+    // organisations made here, the second is their member account.
+    let (admin, member, stranger) = (
+        Signer::local(&stack, "555555555555").unwrap(),
+        Signer::local(&stack, "444444444444").unwrap(),
+        Signer::local(&stack, "333333333333").unwrap(),
+    );
+    let api = stack.admin_api().unwrap().to_string();
+    let tool = |signer: &Signer, args: &[&str]| {
+        let (api, signer) = (api.clone(), signer.clone());
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        async move {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            psi_admin(&api, &signer, &args).await.unwrap()
+        }
+    };
+
+    // Coupa: create (test mode on), the purchase information with the secret, shown once.
+    let coupa = new_org(&stack, "tool-coupa", &admin.account_id).await;
+    let created = tool(
+        &admin,
+        &[
+            "create",
+            &coupa,
+            "--system",
+            "coupa",
+            "--name",
+            "Coupa via psi-admin",
+            "--buyer-domain",
+            "DUNS",
+            "--buyer-identity",
+            &coupa,
+            "--invoice-url",
+            "https://buyer.example/cxml/invoices",
+            "--payment-term-days",
+            "45",
+            "--json",
+        ],
+    )
+    .await;
+    assert_eq!(created.code, Some(0), "{}", created.stderr);
+    let created = created.json();
+    assert_eq!(created["settings"]["test_mode"], true, "{created}");
+    assert_eq!(created["settings"]["invoicing"]["payment_term_days"], 45);
+    let secret = created["purchase_information"]["shared_secret"]
+        .as_str()
+        .expect("the new secret, shown once")
+        .to_string();
+    let info = tool(&member, &["purchase-info", &coupa]).await;
+    assert_eq!(info.code, Some(0), "{}", info.stderr);
+    let setup_url = format!("{}/punchout/setup", stack.api);
+    assert!(
+        info.stdout
+            .lines()
+            .any(|l| l.trim_start().starts_with("punchout_setup_url")
+                && l.trim_end().ends_with(&setup_url)),
+        "{}",
+        info.stdout
+    );
+    assert!(info.stdout.contains("-> punchout site: Punchout URL"));
+    assert!(info.stdout.contains(&format!("{}/order", stack.api)));
+    assert!(
+        !info.stdout.contains(&secret),
+        "a read never shows the secret"
+    );
+
+    let party = Party {
+        domain: "DUNS".into(),
+        identity: coupa.clone(),
+        secret: secret.clone(),
+        user_agent: "Coupa Procurement 1.0".into(),
+        network: None,
+    };
+    let punchout = Punchout::new("cookie-psi-admin", "http://127.0.0.1:1/cart");
+    punch_out(&stack, &party, &punchout).await;
+
+    // update changes only what it is given.
+    let updated = tool(
+        &admin,
+        &[
+            "update",
+            &coupa,
+            "--test-mode",
+            "off",
+            "--tax-category",
+            "vat",
+            "--tax-rate-percent",
+            "0",
+        ],
+    )
+    .await;
+    assert_eq!(updated.code, Some(0), "{}", updated.stderr);
+    assert!(
+        updated.stdout.contains("test_mode = false"),
+        "{}",
+        updated.stdout
+    );
+    let shown = tool(&admin, &["show", &coupa, "--json"]).await.json();
+    let settings = &shown["settings"];
+    assert_eq!(settings["test_mode"], false);
+    assert_eq!(settings["name"], "Coupa via psi-admin");
+    assert_eq!(
+        settings["invoice_url"],
+        "https://buyer.example/cxml/invoices"
+    );
+    assert_eq!(settings["invoicing"]["payment_term_days"], 45);
+    assert_eq!(settings["invoicing"]["tax"]["category"], "vat");
+
+    // rotate-secret: the new secret opens punchout, the old one no longer does.
+    let rotated = tool(&admin, &["rotate-secret", &coupa, "--json"]).await;
+    assert_eq!(rotated.code, Some(0), "{}", rotated.stderr);
+    let new_secret = rotated.json()["purchase_information"]["shared_secret"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(new_secret, secret);
+    let old = stack
+        .post_cxml("/punchout/setup", &buyer::setup_request(&party, &punchout))
+        .await
+        .unwrap();
+    assert_eq!(old.status, 401, "{}", old.body);
+    let party = party.with_secret(&new_secret);
+    punch_out(&stack, &party, &punchout).await;
+
+    // disable refuses the buyer; enable brings it back with the same settings and secret.
+    let disabled = tool(&admin, &["disable", &coupa]).await;
+    assert_eq!(disabled.code, Some(0), "{}", disabled.stderr);
+    let refused = stack
+        .post_cxml("/punchout/setup", &buyer::setup_request(&party, &punchout))
+        .await
+        .unwrap();
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    let enabled = tool(&admin, &["enable", &coupa]).await;
+    assert_eq!(enabled.code, Some(0), "{}", enabled.stderr);
+    punch_out(&stack, &party, &punchout).await;
+    let after = tool(&admin, &["show", &coupa, "--json"]).await.json();
+    let mut expected = shown["settings"].clone();
+    expected["enabled"] = true.into();
+    assert_eq!(
+        after["settings"], expected,
+        "settings kept through disable and enable"
+    );
+
+    // Refusals: a 400 names the field, a member may read but not write, a stranger neither,
+    // and a request signed with the wrong secret key never reaches the function.
+    let bad = tool(
+        &admin,
+        &[
+            "update",
+            &coupa,
+            "--invoice-url",
+            "http://buyer.example/inv",
+        ],
+    )
+    .await;
+    assert_eq!(bad.code, Some(1));
+    assert!(
+        bad.stderr.contains("(400); field invoice_url:"),
+        "{}",
+        bad.stderr
+    );
+    let read = tool(&member, &["show", &coupa]).await;
+    assert_eq!(read.code, Some(0), "{}", read.stderr);
+    let write = tool(&member, &["disable", &coupa]).await;
+    assert_eq!(write.code, Some(1));
+    assert!(
+        write
+            .stderr
+            .contains(&format!("may not administer organisation {coupa} (403)")),
+        "{}",
+        write.stderr
+    );
+    let foreign = tool(&stranger, &["show", &coupa]).await;
+    assert_eq!(foreign.code, Some(1));
+    assert!(foreign.stderr.contains("(403)"), "{}", foreign.stderr);
+    let mut forged = admin.clone();
+    forged.credentials = aws_credential_types::Credentials::new(
+        admin.credentials.access_key_id(),
+        "a-guessed-secret-key",
+        None,
+        None,
+        "e2e",
+    );
+    let unsigned = tool(&forged, &["show", &coupa]).await;
+    assert_eq!(unsigned.code, Some(1));
+    assert!(
+        unsigned
+            .stderr
+            .contains("signature we calculated does not match"),
+        "{}",
+        unsigned.stderr
+    );
+    assert_eq!(
+        tool(&admin, &["show", &coupa, "--json"]).await.json()["settings"],
+        expected,
+        "no refused request changed anything"
+    );
+
+    // SAP Ariba: the buyer's ANIDs; the Network's secret, none of its own.
+    let ariba = new_org(&stack, "tool-ariba", &admin.account_id).await;
+    let nanos = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
+    let anid = format!("AN{:011}", nanos % 100_000_000_000);
+    let test_anid = format!("{anid}-T");
+    let created = tool(
+        &admin,
+        &[
+            "create",
+            &ariba,
+            "--system",
+            "ariba",
+            "--name",
+            "Ariba via psi-admin",
+            "--ariba-network-id",
+            &anid,
+            "--ariba-test-network-id",
+            &test_anid,
+        ],
+    )
+    .await;
+    assert_eq!(created.code, Some(0), "{}", created.stderr);
+    assert!(
+        created.stdout.contains("in test mode"),
+        "{}",
+        created.stdout
+    );
+    assert!(
+        created
+            .stdout
+            .contains(procurement::demo::ARIBA_SUPPLIER_ANID),
+        "the marketplace's ANID to publish the catalog under: {}",
+        created.stdout
+    );
+    assert!(created.stdout.contains(&test_anid));
+    assert!(
+        created
+            .stdout
+            .contains("Secret: the SAP Ariba Network presents"),
+        "{}",
+        created.stdout
+    );
+    punch_out(&stack, &through_the_network(&anid), &punchout).await;
+    let live = tool(
+        &admin,
+        &[
+            "update",
+            &ariba,
+            "--test-mode",
+            "off",
+            "--order-confirmations",
+            "off",
+        ],
+    )
+    .await;
+    assert_eq!(live.code, Some(0), "{}", live.stderr);
+    let shown = tool(&member, &["show", &ariba, "--json"]).await.json();
+    assert_eq!(shown["settings"]["test_mode"], false, "{shown}");
+    assert_eq!(shown["settings"]["order_confirmations"], false);
+    assert_eq!(
+        shown["settings"]["ariba_test_network_id"],
+        test_anid.as_str()
+    );
+    let no_secret = tool(&admin, &["rotate-secret", &ariba]).await;
+    assert_eq!(no_secret.code, Some(1));
+    assert!(
+        no_secret.stderr.contains("Ariba Network"),
+        "{}",
+        no_secret.stderr
+    );
+}

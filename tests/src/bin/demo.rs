@@ -10,6 +10,7 @@
 
 use std::time::Duration;
 
+use e2e::admin_tool::{Signer, psi_admin};
 use e2e::html;
 use e2e::procurement_system::{self as buyer, Party, Punchout, PurchaseOrder};
 use e2e::{BuyerEndpoint, Error, LocalStack};
@@ -63,6 +64,9 @@ struct Trip {
 
 async fn run() -> Result<(), Error> {
     let stack = LocalStack::connect().await?;
+    // The admins sign with their own (local) credentials; the admin REST API stand-in checks
+    // each signature and the resource policy, as API Gateway does.
+    let admin_api = stack.admin_api()?.to_string();
     let port = env_number("BUYER_PORT", 9100) as u16;
     let buyer_endpoint = BuyerEndpoint::start(port).await.map_err(|e| {
         format!("cannot listen on 127.0.0.1:{port} for the buyer ({e}); set BUYER_PORT")
@@ -78,7 +82,7 @@ async fn run() -> Result<(), Error> {
         query: "Ledgerly",
         product_id: "prod-saas-upfront",
     };
-    let order_id = round_trip(&stack, &buyer_endpoint, &coupa).await?;
+    let order_id = round_trip(&stack, &admin_api, &buyer_endpoint, &coupa).await?;
     println!(
         "waiting up to {}s for an invoice at {}",
         wait.as_secs(),
@@ -111,7 +115,7 @@ async fn run() -> Result<(), Error> {
         query: "日本語",
         product_id: procurement::demo::INTERNATIONAL_PRODUCT,
     };
-    let order_id = round_trip(&stack, &buyer_endpoint, &ariba).await?;
+    let order_id = round_trip(&stack, &admin_api, &buyer_endpoint, &ariba).await?;
     println!(
         "waiting up to {}s for the order confirmation at the Ariba Network ({})",
         wait.as_secs(),
@@ -197,6 +201,7 @@ async fn open_buy_search(stack: &LocalStack, party: &Party, query: &str) -> Resu
 /// purchase order, the agreement and the subscriber's email; returns the PO number.
 async fn round_trip(
     stack: &LocalStack,
+    admin_api: &str,
     buyer_endpoint: &BuyerEndpoint,
     trip: &Trip,
 ) -> Result<String, Error> {
@@ -225,31 +230,26 @@ async fn round_trip(
             ""
         }
     ));
-    // SigV4-signed with the management account's own (local) key, through the admin REST API,
-    // which checks the signature and its resource policy before the admin function binds the
-    // account to the organisation.
-    let admin_path = format!("/admin/orgs/{}/integration", trip.org_id);
-    let account = Some(trip.management_account);
-    let (status, current) = stack.admin(account, "GET", &admin_path, None).await?;
-    if status != 200 {
-        return Err(format!("admin GET answered {status}: {current}").into());
-    }
-    let mut settings = current["settings"].clone();
-    settings["test_mode"] = false.into();
+    // The admin tool, signed as the organisation's management account.
+    let invoice_url = buyer_endpoint.url("/invoices");
+    let mut args = vec!["update", trip.org_id, "--test-mode", "off"];
     if party.network.is_none() {
-        settings["invoice_url"] = buyer_endpoint.url("/invoices").into();
+        args.extend(["--invoice-url", invoice_url.as_str()]);
     }
-    let (status, updated) = stack
-        .admin(account, "PUT", &admin_path, Some(&settings))
-        .await?;
     println!(
-        "PUT {}{admin_path} (SigV4-signed by account {}) -> HTTP {status}\n{}",
-        stack.admin_api()?,
-        trip.management_account,
-        serde_json::to_string_pretty(&updated)?
+        "$ psi-admin {}   (signed as account {}, through {admin_api})",
+        args.join(" "),
+        trip.management_account
     );
-    if status != 200 {
-        return Err("the admin API refused the settings".into());
+    let run = psi_admin(
+        admin_api,
+        &Signer::local(stack, trip.management_account)?,
+        &args,
+    )
+    .await?;
+    print!("{}", run.stdout);
+    if run.code != Some(0) {
+        return Err(format!("psi-admin refused: {}", run.stderr.trim()).into());
     }
 
     banner(&format!(
