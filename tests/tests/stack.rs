@@ -3222,8 +3222,8 @@ async fn coupa_buyer(
                 stack.config.supplier_identity.clone(),
             ),
             buyer,
-            secret: procurement::invoices::invoice_secret(&stack.config, &org)
-                .expect("INVOICE_SECRET_KEY is set")
+            secret: procurement::invoices::invoice_secret_of(&stack.deps().config, &integration)
+                .expect("the invoice key is read from Secrets Manager")
                 .expose()
                 .to_string(),
         });
@@ -3290,7 +3290,8 @@ async fn post_charge_invoice(
     let store = stack.store();
     let (job, _) = store.charges.get(&id(charge_id)).await.unwrap().unwrap();
     let integration = store.integrations.get(&job.org_id).await.unwrap().unwrap();
-    let secret = procurement::invoices::invoice_secret(&stack.config, &job.org_id).unwrap();
+    let secret =
+        procurement::invoices::invoice_secret_of(&stack.deps().config, &integration).unwrap();
     let doc = procurement::invoices::build_invoice(
         &stack.config,
         &integration,

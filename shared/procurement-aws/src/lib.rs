@@ -5,6 +5,7 @@ mod invoice_http;
 mod network_secret;
 #[cfg(feature = "test-util")]
 pub mod recorded;
+mod secrets;
 mod ses;
 mod sqs;
 
@@ -14,6 +15,7 @@ pub use dynamo::DynamoStore;
 pub use invoice_http::HttpInvoiceSender;
 pub use network_secret::{NoAribaNetwork, SecretsManagerNetwork};
 use procurement::{Config, Deps};
+pub use secrets::{MIN_INVOICE_KEY_CHARS, read_invoice_key};
 pub use ses::SesMailer;
 pub use sqs::SqsQueue;
 
@@ -25,8 +27,12 @@ pub async fn aws_deps(config: Config) -> Deps {
 }
 
 /// The adapters on an SDK configuration the caller built (tests point it at moto); reads the
-/// Ariba Network account's secret, when one is configured.
-pub async fn deps_with_sdk(config: Config, sdk: &aws_config::SdkConfig) -> Deps {
+/// Ariba Network account's secret and the invoice key, when they are configured.
+pub async fn deps_with_sdk(mut config: Config, sdk: &aws_config::SdkConfig) -> Deps {
+    if let Some(secret_id) = &config.invoice_key_secret_id {
+        config.invoice_secret_key =
+            secrets::load_invoice_key(&aws_sdk_secretsmanager::Client::new(sdk), secret_id).await;
+    }
     let ariba_network: Arc<dyn procurement::ports::AribaNetworkAccount> =
         match &config.ariba_network_secret_id {
             Some(secret_id) => Arc::new(
