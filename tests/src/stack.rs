@@ -247,7 +247,8 @@ impl LocalStack {
         Ok(serde_json::from_str(&reply.body)?)
     }
 
-    /// An admin API call signed (as API Gateway reports it) by `account_id`.
+    /// An admin API call signed (as API Gateway reports it) by `account_id`; `path` may carry
+    /// a query string (`...?kind=invoice`).
     pub async fn admin(
         &self,
         account_id: Option<&str>,
@@ -256,10 +257,11 @@ impl LocalStack {
         body: Option<&Value>,
     ) -> Result<(u16, Value), Error> {
         let body = body.map(Value::to_string);
+        let (path, query) = path.split_once('?').unwrap_or((path, ""));
         let event = procurement_web::testing::api_gateway_event(
             method,
             path,
-            "",
+            query,
             "application/json",
             body.as_deref(),
             account_id,
