@@ -3422,7 +3422,7 @@ fn invoice_sender_secret(xml: &str) -> String {
 }
 
 #[tokio::test]
-async fn rotating_one_organisations_invoice_secret_changes_its_invoice_sender_secret_and_no_other() {
+async fn rotating_one_invoice_secret_changes_that_orgs_invoice_sender_secret_only() {
     let stack = stack().await;
     let (a_endpoint, b_endpoint) = (
         BuyerEndpoint::start(0).await.unwrap(),
@@ -3470,14 +3470,16 @@ async fn rotating_one_organisations_invoice_secret_changes_its_invoice_sender_se
     assert_eq!(secret_of(&a.identity).await, a_after);
     assert_eq!(secret_of(&b.identity).await, b_before, "B's is unchanged");
     // ... and enters it on A's Coupa supplier record; B's Coupa keeps the one it has.
-    a_endpoint.coupa().set_credentials(e2e::coupa::InvoiceCredentials {
-        supplier: (
-            stack.config.supplier_domain.clone(),
-            stack.config.supplier_identity.clone(),
-        ),
-        buyer: (a.domain.clone(), a.identity.clone()),
-        secret: a_after.clone(),
-    });
+    a_endpoint
+        .coupa()
+        .set_credentials(e2e::coupa::InvoiceCredentials {
+            supplier: (
+                stack.config.supplier_domain.clone(),
+                stack.config.supplier_identity.clone(),
+            ),
+            buyer: (a.domain.clone(), a.identity.clone()),
+            secret: a_after.clone(),
+        });
 
     // Both organisations order; invoice-dispatch (its own cold start, its own read of the
     // key) signs each invoice with that organisation's secret, and each Coupa takes its own.
@@ -3490,7 +3492,12 @@ async fn rotating_one_organisations_invoice_secret_changes_its_invoice_sender_se
             wait_charge_status(&stack, &charge_id, "invoiced").await,
             "invoiced",
             "{charge_id}: {:?}",
-            stack.store().charges.outcome(&id(&charge_id)).await.unwrap()
+            stack
+                .store()
+                .charges
+                .outcome(&id(&charge_id))
+                .await
+                .unwrap()
         );
     }
     let a_invoices = a_endpoint.coupa().accepted.clone();

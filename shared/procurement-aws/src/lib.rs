@@ -114,6 +114,14 @@ where
         )
 }
 
+/// What every function's `main` does first: JSON logging, configuration from the
+/// environment, SDK clients. Once per Lambda instance.
+pub async fn deps_from_env() -> Result<Deps, procurement::config::MissingVar> {
+    init_logging();
+    let config = Config::from_env()?;
+    Ok(aws_deps(config).await)
+}
+
 #[cfg(test)]
 mod logging_tests {
     use std::sync::{Arc, Mutex};
@@ -179,12 +187,4 @@ mod logging_tests {
             assert!(!out.contains("debug line"), "{rust_log:?}: {out}");
         }
     }
-}
-
-/// What every function's `main` does first: JSON logging, configuration from the
-/// environment, SDK clients. Once per Lambda instance.
-pub async fn deps_from_env() -> Result<Deps, procurement::config::MissingVar> {
-    init_logging();
-    let config = Config::from_env()?;
-    Ok(aws_deps(config).await)
 }
