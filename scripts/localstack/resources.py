@@ -202,9 +202,13 @@ def generated_secret_string(p: dict) -> str:
 
 
 def create_all(stack) -> None:
-    """Every table, queue and email identity of the template (stack: a template.Stack on Moto)."""
+    """Every table, queue, secret and email identity of the template whose condition holds
+    (stack: a template.Stack on Moto)."""
     for rtype in CREATED_TYPES:
         for lid in stack.of_type(rtype):
+            cond = stack.resources[lid].get("Condition")
+            if cond and not stack.condition(cond):
+                continue
             stack.ensure(lid)
 
 

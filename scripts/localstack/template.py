@@ -29,9 +29,6 @@ LOCAL_PARAMETERS = {
     # The functions build StartPage / catalog / order URLs from this: `cargo lambda watch`.
     "PublicBaseUrl": WATCH_URL,
     "LogLevel": "info",
-    # Local only, public: invoices to the loopback stand-in buyer are signed with secrets
-    # derived from it.
-    "InvoiceSecretKey": "local-invoice-secret-key-not-for-production-0001",
     # The Ariba Network stand-in (plain http on this machine); a rotated Network secret is
     # read again at once, so a test need not wait out the deployed interval.
     "AribaNetworkUrl": ARIBA_NETWORK_URL,

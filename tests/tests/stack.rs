@@ -3386,8 +3386,8 @@ async fn coupa_buyer(
                 stack.config.supplier_identity.clone(),
             ),
             buyer,
-            secret: procurement::invoices::invoice_secret(&stack.config, &org)
-                .expect("INVOICE_SECRET_KEY is set")
+            secret: procurement::invoices::invoice_secret_of(&stack.deps().config, &integration)
+                .expect("the invoice key is read from Secrets Manager")
                 .expose()
                 .to_string(),
         });
@@ -3454,7 +3454,8 @@ async fn post_charge_invoice(
     let store = stack.store();
     let (job, _) = store.charges.get(&id(charge_id)).await.unwrap().unwrap();
     let integration = store.integrations.get(&job.org_id).await.unwrap().unwrap();
-    let secret = procurement::invoices::invoice_secret(&stack.config, &job.org_id).unwrap();
+    let secret =
+        procurement::invoices::invoice_secret_of(&stack.deps().config, &integration).unwrap();
     let doc = procurement::invoices::build_invoice(
         &stack.config,
         &integration,
@@ -3571,6 +3572,108 @@ async fn coupa_takes_an_upfront_invoice_with_payment_term_tax_remit_to_and_part_
         (417, e2e::coupa::INVALID_ORDER_REFERENCE.to_string())
     );
     assert_eq!(endpoint.coupa().accepted.len(), 1, "nothing else was taken");
+}
+
+/// The Sender SharedSecret of an invoice as posted.
+fn invoice_sender_secret(xml: &str) -> String {
+    let doc = cxml::parse(xml.as_bytes()).unwrap();
+    doc.header
+        .as_ref()
+        .and_then(|h| h.sender.first())
+        .and_then(|c| c.shared_secret.as_ref())
+        .map(|s| s.expose().to_string())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn rotating_one_invoice_secret_changes_that_orgs_invoice_sender_secret_only() {
+    let stack = stack().await;
+    let (a_endpoint, b_endpoint) = (
+        BuyerEndpoint::start(0).await.unwrap(),
+        BuyerEndpoint::start(0).await.unwrap(),
+    );
+    let a = coupa_buyer(&stack, &a_endpoint, "invrot-a", |_| {}).await;
+    let b = coupa_buyer(&stack, &b_endpoint, "invrot-b", |_| {}).await;
+    let config = stack.deps().config;
+    assert!(
+        stack.config.invoice_secret_key.is_none(),
+        "the key is not in the functions' environment (stack.env)"
+    );
+    let secret_of = |org: &str| {
+        let store = stack.store();
+        let config = config.clone();
+        let org: procurement::ids::OrgId = id(org);
+        async move {
+            let integration = store.integrations.get(&org).await.unwrap().unwrap();
+            procurement::invoices::invoice_secret_of(&config, &integration)
+                .expect("the invoice key is read from Secrets Manager")
+                .expose()
+                .to_string()
+        }
+    };
+    let (a_before, b_before) = (secret_of(&a.identity).await, secret_of(&b.identity).await);
+
+    // A's management account rotates A's invoice secret through the admin API ...
+    let (status, answer) = stack
+        .admin(
+            Some("999999999999"),
+            "POST",
+            &format!("/admin/orgs/{}/integration/secret?kind=invoice", a.identity),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{answer}");
+    let info = &answer["purchase_information"];
+    let a_after = info["invoice_shared_secret"]
+        .as_str()
+        .expect("the new invoice secret is shown")
+        .to_string();
+    assert!(info.get("shared_secret").is_none(), "{info}");
+    assert_ne!(a_after, a_before);
+    assert_eq!(secret_of(&a.identity).await, a_after);
+    assert_eq!(secret_of(&b.identity).await, b_before, "B's is unchanged");
+    // ... and enters it on A's Coupa supplier record; B's Coupa keeps the one it has.
+    a_endpoint
+        .coupa()
+        .set_credentials(e2e::coupa::InvoiceCredentials {
+            supplier: (
+                stack.config.supplier_domain.clone(),
+                stack.config.supplier_identity.clone(),
+            ),
+            buyer: (a.domain.clone(), a.identity.clone()),
+            secret: a_after.clone(),
+        });
+
+    // Both organisations order; invoice-dispatch (its own cold start, its own read of the
+    // key) signs each invoice with that organisation's secret, and each Coupa takes its own.
+    let (_, a_agreement) =
+        order_at_coupa(&stack, &a_endpoint, &a, "invrot-a", "prod-saas-upfront").await;
+    let (_, b_agreement) =
+        order_at_coupa(&stack, &b_endpoint, &b, "invrot-b", "prod-saas-upfront").await;
+    for charge_id in [format!("{a_agreement}-1"), format!("{b_agreement}-1")] {
+        assert_eq!(
+            wait_charge_status(&stack, &charge_id, "invoiced").await,
+            "invoiced",
+            "{charge_id}: {:?}",
+            stack
+                .store()
+                .charges
+                .outcome(&id(&charge_id))
+                .await
+                .unwrap()
+        );
+    }
+    let a_invoices = a_endpoint.coupa().accepted.clone();
+    let b_invoices = b_endpoint.coupa().accepted.clone();
+    assert_eq!((a_invoices.len(), b_invoices.len()), (1, 1));
+    assert_eq!(invoice_sender_secret(&a_invoices[0]), a_after);
+    assert_eq!(invoice_sender_secret(&b_invoices[0]), b_before);
+    // Signed with A's old secret, the same invoice is refused by A's Coupa (now on the new one).
+    let old = a_invoices[0].replace(&a_after, &a_before);
+    assert_ne!(old, a_invoices[0]);
+    let (code, _) = post_to_coupa(&a_endpoint, old).await;
+    assert_eq!(code, 401);
 }
 
 #[tokio::test]

@@ -92,6 +92,17 @@ class CreatedOnMoto(unittest.TestCase):
         self.assertEqual(len(self.backend.client("sqs").list_queues()["QueueUrls"]), 2)
 
 
+    def test_the_invoice_key_secret_is_a_generated_plain_string_and_kept(self):
+        sm = self.backend.client("secretsmanager")
+        arn = self.stack.ensure("InvoiceKeySecret")["Ref"]
+        value = sm.get_secret_value(SecretId=arn)["SecretString"]
+        self.assertEqual(len(value), 64)
+        self.assertTrue(value.isalnum(), "ExcludePunctuation")
+        self.assertEqual(self.stack.environment()["INVOICE_KEY_SECRET_ID"], arn)
+        _, again = self.up(InvoiceMaxReceiveCount="4", SenderEmail="sender@example.com")
+        self.assertEqual(again.ensure("InvoiceKeySecret")["Ref"], arn)
+        self.assertEqual(sm.get_secret_value(SecretId=arn)["SecretString"], value, "kept: every buyer's invoice secret depends on it")
+
     def test_the_ariba_network_secret_is_generated_from_its_template_and_kept(self):
         sm = self.backend.client("secretsmanager")
         arn = self.stack.ensure("AribaNetworkSecret")["Ref"]
@@ -129,8 +140,18 @@ class NamesOnly(unittest.TestCase):
         self.assertEqual(backend._clients, {})
         self.assertEqual(
             set(stack.physical),
-            {"Table", "InvoiceQueue", "InvoiceDeadLetterQueue", "SenderIdentity", "AribaNetworkSecret"},
+            {"Table", "InvoiceQueue", "InvoiceDeadLetterQueue", "SenderIdentity", "AribaNetworkSecret",
+             "InvoiceKeySecret"},
         )
+
+    def test_an_existing_invoice_key_secret_is_used_not_created(self):
+        backend = Moto(create=False)
+        arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:procurement/old-key-AbCdEf"
+        with clean_env(InvoiceKeySecretArn=arn):
+            stack = Stack(load_template(), backend)
+        resources.create_all(stack)
+        self.assertNotIn("InvoiceKeySecret", stack.physical)
+        self.assertEqual(stack.environment()["INVOICE_KEY_SECRET_ID"], arn)
 
     def test_fifo_queue_names_end_in_fifo(self):
         phys = Moto(create=False).physical("Jobs", "AWS::SQS::Queue", {"FifoQueue": True, "QueueName": "jobs"})

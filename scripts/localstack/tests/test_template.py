@@ -120,7 +120,10 @@ class RealTemplateEnvironment(unittest.TestCase):
                 "JOB_REQUEUE_MINUTES": "1440",
                 "JOB_MAX_QUEUEINGS": "3",
                 "RUST_LOG": "info",
-                "INVOICE_SECRET_KEY": LOCAL_PARAMETERS["InvoiceSecretKey"],
+                # The invoice key's secret (its ARN; the value is read at cold start).
+                "INVOICE_KEY_SECRET_ID": (
+                    f"arn:aws:secretsmanager:{REGION}:{ACCOUNT_ID}:secret:procurement/invoice-key"
+                ),
                 "INVOICE_TIMEOUT_SECONDS": "20",
                 "INVOICE_DLQ_URL": queue_url("InvoiceDeadLetterQueue"),
                 "STACK_NAME": STACK_NAME,

@@ -5,6 +5,7 @@ mod invoice_http;
 mod network_secret;
 #[cfg(feature = "test-util")]
 pub mod recorded;
+mod secrets;
 mod ses;
 mod sqs;
 
@@ -14,6 +15,7 @@ pub use dynamo::DynamoStore;
 pub use invoice_http::HttpInvoiceSender;
 pub use network_secret::{NoAribaNetwork, SecretsManagerNetwork};
 use procurement::{Config, Deps};
+pub use secrets::{MIN_INVOICE_KEY_CHARS, read_invoice_key};
 pub use ses::SesMailer;
 pub use sqs::SqsQueue;
 
@@ -25,8 +27,12 @@ pub async fn aws_deps(config: Config) -> Deps {
 }
 
 /// The adapters on an SDK configuration the caller built (tests point it at moto); reads the
-/// Ariba Network account's secret, when one is configured.
-pub async fn deps_with_sdk(config: Config, sdk: &aws_config::SdkConfig) -> Deps {
+/// Ariba Network account's secret and the invoice key, when they are configured.
+pub async fn deps_with_sdk(mut config: Config, sdk: &aws_config::SdkConfig) -> Deps {
+    if let Some(secret_id) = &config.invoice_key_secret_id {
+        config.invoice_secret_key =
+            secrets::load_invoice_key(&aws_sdk_secretsmanager::Client::new(sdk), secret_id).await;
+    }
     let ariba_network: Arc<dyn procurement::ports::AribaNetworkAccount> =
         match &config.ariba_network_secret_id {
             Some(secret_id) => Arc::new(
@@ -61,18 +67,51 @@ pub async fn deps_with_sdk(config: Config, sdk: &aws_config::SdkConfig) -> Deps 
     )
 }
 
-/// JSON logs for CloudWatch, level from `RUST_LOG` (default info), no ANSI colours.
+/// The most the functions ever log, whatever `RUST_LOG` says: debug. At trace, lambda_runtime
+/// logs every raw event it receives ("raw JSON event received from Lambda", lambda_runtime
+/// 1.5 `src/layers/api_response.rs`), cXML SharedSecrets and Open Buy credentials included,
+/// and hyper/h2 log request bodies. The template's `LogLevel` allows no trace either.
+pub const MAX_LOG_LEVEL: tracing_subscriber::filter::LevelFilter =
+    tracing_subscriber::filter::LevelFilter::DEBUG;
+
+/// JSON logs for CloudWatch, level from `RUST_LOG` (default info; an unreadable one: info),
+/// never beyond [`MAX_LOG_LEVEL`], no ANSI colours.
 pub fn init_logging() {
-    let _ = tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+    let rust_log = std::env::var("RUST_LOG").ok();
+    let _ = tracing::subscriber::set_global_default(log_subscriber(
+        rust_log.as_deref(),
+        std::io::stdout,
+    ));
+}
+
+/// The functions' subscriber writing to `writer`: `rust_log`'s directives, clamped to
+/// [`MAX_LOG_LEVEL`] (a global filter: an event passes only if both allow it).
+pub fn log_subscriber<W>(
+    rust_log: Option<&str>,
+    writer: W,
+) -> impl tracing::Subscriber + Send + Sync
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    use tracing_subscriber::EnvFilter;
+    use tracing_subscriber::layer::SubscriberExt;
+    let directives = rust_log
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .and_then(|d| EnvFilter::try_new(d).ok())
+        .unwrap_or_else(|| EnvFilter::new("info"));
+    tracing_subscriber::registry()
+        .with(MAX_LOG_LEVEL)
+        .with(directives)
+        .with(
+            tracing_subscriber::fmt::layer()
+                .json()
+                .with_ansi(false)
+                .with_target(false)
+                .with_current_span(false)
+                .without_time()
+                .with_writer(writer),
         )
-        .with_target(false)
-        .with_current_span(false)
-        .without_time()
-        .try_init();
 }
 
 /// What every function's `main` does first: JSON logging, configuration from the
@@ -81,4 +120,71 @@ pub async fn deps_from_env() -> Result<Deps, procurement::config::MissingVar> {
     init_logging();
     let config = Config::from_env()?;
     Ok(aws_deps(config).await)
+}
+
+#[cfg(test)]
+mod logging_tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    /// Log lines written into memory.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn logged(rust_log: Option<&str>) -> String {
+        let out = Captured::default();
+        let writer = out.clone();
+        tracing::subscriber::with_default(log_subscriber(rust_log, move || writer.clone()), || {
+            // What lambda_runtime logs at trace, under its own target.
+            tracing::trace!(target: "lambda_runtime::layers::api_response", body = "<SharedSecret>hunter2</SharedSecret>", "raw JSON event received from Lambda");
+            tracing::trace!("trace line");
+            tracing::debug!("debug line");
+            tracing::info!("info line");
+        });
+        String::from_utf8(out.0.lock().unwrap().clone()).unwrap()
+    }
+
+    #[test]
+    fn trace_is_never_logged_whatever_rust_log_says() {
+        for rust_log in [
+            "trace",
+            "TRACE",
+            "lambda_runtime=trace",
+            "info,lambda_runtime::layers=trace",
+            "[{body}]=trace",
+        ] {
+            let out = logged(Some(rust_log));
+            assert!(!out.contains("hunter2"), "{rust_log}: {out}");
+            assert!(!out.contains("raw JSON event"), "{rust_log}: {out}");
+            assert!(!out.contains("trace line"), "{rust_log}: {out}");
+        }
+        // Up to debug, what it says holds.
+        let out = logged(Some("trace"));
+        assert!(
+            out.contains("debug line") && out.contains("info line"),
+            "{out}"
+        );
+        let out = logged(Some("debug"));
+        assert!(out.contains("debug line"), "{out}");
+    }
+
+    #[test]
+    fn the_level_defaults_to_info() {
+        for rust_log in [None, Some(""), Some("not a [directive")] {
+            let out = logged(rust_log);
+            assert!(out.contains("info line"), "{rust_log:?}: {out}");
+            assert!(!out.contains("debug line"), "{rust_log:?}: {out}");
+        }
+    }
 }

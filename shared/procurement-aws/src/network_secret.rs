@@ -10,7 +10,6 @@
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use aws_sdk_secretsmanager::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use cxml::SharedSecret;
 use procurement::StoreError;
 use procurement::network::{AribaNetwork, is_anid};
@@ -68,29 +67,10 @@ async fn value(
     secret_id: &str,
     stage: &str,
 ) -> Result<Option<SecretValue>, StoreError> {
-    let result = client
-        .get_secret_value()
-        .secret_id(secret_id)
-        .version_stage(stage)
-        .send()
-        .await;
-    let out = match result {
-        Ok(out) => out,
-        // No previous version before the first rotation.
-        Err(SdkError::ServiceError(e))
-            if stage == "AWSPREVIOUS" && e.err().code() == Some("ResourceNotFoundException") =>
-        {
-            return Ok(None);
-        }
-        Err(e) => {
-            return Err(StoreError::Unavailable(format!(
-                "Secrets Manager {secret_id} ({stage}): {}",
-                DisplayErrorContext(e)
-            )));
-        }
+    let Some(text) = crate::secrets::secret_string(client, secret_id, stage).await? else {
+        return Ok(None);
     };
-    let text = out.secret_string().unwrap_or_default();
-    serde_json::from_str(text)
+    serde_json::from_str(&text)
         .map(Some)
         .map_err(|e| StoreError::Corrupt {
             key: format!("secret {secret_id} ({stage})"),

@@ -7,7 +7,9 @@
 //! | `POST /admin/orgs/{org_id}/integration/secret`  | the management account         |
 //!
 //! `POST .../secret?instance=test` rotates the Coupa test instance's secret; without it (or
-//! with `instance=production`) the production set's.
+//! with `instance=production`) the production set's. `POST .../secret?kind=invoice` rotates
+//! the organisation's invoice secret (what our invoices present as Sender SharedSecret) alone;
+//! `kind=punchout` (the default) is the punchout secret of the instance named.
 //!
 //! Served by a function of its own (`admin-api`) behind an API Gateway REST API: API Gateway
 //! checks the SigV4 signature (AWS_IAM on `ANY /admin/{proxy+}`) and the resource policy (which
@@ -53,6 +55,9 @@ impl From<SettingsRefused> for JsonError {
             )),
             SettingsRefused::NetworkSecret => JsonError::BadRequest(
                 "SAP Ariba integrations have no secret of their own: the Ariba Network presents the supplier's shared secret, set in the supplier's Ariba account and rotated in this deployment's Secrets Manager secret".into(),
+            ),
+            SettingsRefused::NoInvoiceKey => JsonError::Unavailable(
+                "the invoice secret cannot be derived now (this deployment's invoice key is not available); retry later".into(),
             ),
             SettingsRefused::KeptChanging => JsonError::Conflict(
                 "the integration kept changing while this request was applied (other admin requests at the same moment); read it again and retry".into(),
@@ -103,12 +108,13 @@ fn org_of(params: &RawPathParams) -> &str {
 }
 
 /// The settings and what the administrator pastes into Coupa or Ariba. Never the digest;
-/// the secret only when it was just made.
+/// a secret only when it was just made (or, for the invoice secret, just rotated).
 async fn document(
     deps: &AppState,
     integration: &Integration,
     new_secret: Option<&str>,
     new_test_secret: Option<&str>,
+    new_invoice_secret: Option<&str>,
 ) -> Result<Value, JsonError> {
     let network = deps.ariba_network.current().await?;
     Ok(json!({
@@ -117,7 +123,8 @@ async fn document(
         "updated_at": integration.updated_at.format(&Rfc3339).unwrap_or_default(),
         "purchase_information":
             PurchaseInformation::of(deps, integration, network.as_ref(), new_secret)
-                .with_test_secret(integration.org_id.as_str(), new_test_secret),
+                .with_test_secret(integration.org_id.as_str(), new_test_secret)
+                .with_invoice_secret(integration.org_id.as_str(), new_invoice_secret),
     }))
 }
 
@@ -131,7 +138,7 @@ pub async fn read(
     let integration = settings::read(&deps, &org).await?;
     Ok(reply(
         StatusCode::OK,
-        document(&deps, &integration, None, None).await?,
+        document(&deps, &integration, None, None, None).await?,
         false,
     ))
 }
@@ -193,35 +200,63 @@ pub async fn save(
             &integration,
             secret.as_deref(),
             test_secret.as_deref(),
+            None,
         )
         .await?,
         secret.is_some() || test_secret.is_some(),
     ))
 }
 
-/// Which credential set `?instance=` names: production unless it says test.
-fn instance_of_query(query: Option<&str>) -> Result<Instance, JsonError> {
-    let mut instance = Instance::Production;
+/// Which secret `POST .../secret` rotates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SecretKind {
+    /// The punchout shared secret of one Coupa credential set.
+    Punchout(Instance),
+    /// The organisation's invoice secret (its invoices go from the production set only).
+    Invoice,
+}
+
+/// Which secret the query names: `kind` (`punchout`, the default, or `invoice`) and, for the
+/// punchout secret, `instance` (`production`, the default, or `test`).
+fn secret_of_query(query: Option<&str>) -> Result<SecretKind, JsonError> {
+    let mut instance = None;
+    let mut invoice = false;
     for (key, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
         match (key.as_ref(), value.as_ref()) {
-            ("instance", "production") => instance = Instance::Production,
-            ("instance", "test") => instance = Instance::Test,
+            ("instance", "production") => instance = Some(Instance::Production),
+            ("instance", "test") => instance = Some(Instance::Test),
             ("instance", other) => {
                 return Err(JsonError::BadRequest(format!(
                     "query parameter `instance` must be `production` or `test`, not '{other}'"
                 )));
             }
+            ("kind", "punchout") => invoice = false,
+            ("kind", "invoice") => invoice = true,
+            ("kind", other) => {
+                return Err(JsonError::BadRequest(format!(
+                    "query parameter `kind` must be `punchout` or `invoice`, not '{other}'"
+                )));
+            }
             (other, _) => {
                 return Err(JsonError::BadRequest(format!(
-                    "unknown query parameter `{other}`: only `instance` (production or test) is taken"
+                    "unknown query parameter `{other}`: only `kind` (punchout or invoice) and `instance` (production or test) are taken"
                 )));
             }
         }
     }
-    Ok(instance)
+    match (invoice, instance) {
+        (false, instance) => Ok(SecretKind::Punchout(
+            instance.unwrap_or(Instance::Production),
+        )),
+        (true, None | Some(Instance::Production)) => Ok(SecretKind::Invoice),
+        (true, Some(Instance::Test)) => Err(JsonError::BadRequest(
+            "query parameter `instance=test` does not go with `kind=invoice`: the test instance is never invoiced, so it has no invoice secret".into(),
+        )),
+    }
 }
 
-/// POST .../secret: a new shared secret of one credential set replaces its old one at once.
+/// POST .../secret: a new secret (one credential set's punchout secret, or the invoice
+/// secret) replaces the old one at once, shown this once.
 pub async fn rotate(
     State(deps): State<AppState>,
     RestApiCaller(caller): RestApiCaller,
@@ -230,23 +265,30 @@ pub async fn rotate(
 ) -> Result<Response, JsonError> {
     let org =
         settings::authorize(&deps, caller.as_deref(), org_of(&org_id), Action::Rotate).await?;
-    let instance = instance_of_query(query.as_deref())?;
-    let (integration, secret) = settings::rotate_instance(&deps, &org, instance).await?;
-    tracing::info!(
-        org_id = %org.org_id,
-        account = caller.as_deref().unwrap_or_default(),
-        ?instance,
-        "shared secret rotated"
-    );
-    let (production, test) = match instance {
-        Instance::Production => (Some(secret.as_str()), None),
-        Instance::Test => (None, Some(secret.as_str())),
+    let kind = secret_of_query(query.as_deref())?;
+    let account = caller.as_deref().unwrap_or_default();
+    let body = match kind {
+        SecretKind::Punchout(instance) => {
+            let (integration, secret) = settings::rotate_instance(&deps, &org, instance).await?;
+            tracing::info!(org_id = %org.org_id, account, ?instance, "shared secret rotated");
+            let (production, test) = match instance {
+                Instance::Production => (Some(secret.as_str()), None),
+                Instance::Test => (None, Some(secret.as_str())),
+            };
+            document(&deps, &integration, production, test, None).await?
+        }
+        SecretKind::Invoice => {
+            let (integration, secret) = settings::rotate_invoice_secret(&deps, &org).await?;
+            tracing::info!(
+                org_id = %org.org_id,
+                account,
+                invoice_secret_version = integration.invoice_secret_version,
+                "invoice secret rotated"
+            );
+            document(&deps, &integration, None, None, Some(&secret)).await?
+        }
     };
-    Ok(reply(
-        StatusCode::OK,
-        document(&deps, &integration, production, test).await?,
-        true,
-    ))
+    Ok(reply(StatusCode::OK, body, true))
 }
 
 pub async fn integration_method_not_allowed(method: axum::http::Method) -> JsonError {

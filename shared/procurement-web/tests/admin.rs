@@ -1217,3 +1217,140 @@ async fn the_stage_is_not_part_of_the_route() {
     let reply = procurement_web::testing::send_event(&app, &event).await;
     assert_eq!(reply.status, 404, "{}", reply.body);
 }
+
+#[tokio::test]
+async fn kind_invoice_rotates_that_organisations_invoice_secret_alone_and_shows_it_once() {
+    let world = world().await;
+    let (reply, json) = call(
+        &world,
+        "PUT",
+        &integration_path(NEW_ORG),
+        Some(NEW_MANAGEMENT_ACCOUNT),
+        Some(&acme_coupa()),
+    )
+    .await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let punchout = json["purchase_information"]["shared_secret"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let first = json["purchase_information"]["invoice_shared_secret"]
+        .as_str()
+        .expect("a new integration shows its invoice secret")
+        .to_string();
+    let demo_before = procurement::invoices::invoice_secret_of(
+        &world.deps.config,
+        &support::integration(&world, demo::COUPA_ORG).await,
+    )
+    .unwrap();
+
+    let rotate = |query: &'static str, account: &'static str| {
+        let world = &world;
+        async move {
+            call(
+                world,
+                "POST",
+                &format!("{}{query}", secret_path(NEW_ORG)),
+                Some(account),
+                None,
+            )
+            .await
+        }
+    };
+    let (reply, json) = rotate("?kind=invoice", NEW_MANAGEMENT_ACCOUNT).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert!(no_store(&reply));
+    let info = &json["purchase_information"];
+    let rotated = info["invoice_shared_secret"].as_str().unwrap().to_string();
+    assert_ne!(rotated, first);
+    assert!(
+        info["invoice_shared_secret_notice"]
+            .as_str()
+            .unwrap()
+            .contains("?kind=invoice"),
+        "{info}"
+    );
+    // The punchout secret is neither shown nor changed.
+    assert!(info.get("shared_secret").is_none(), "{info}");
+    assert!(!reply.body.contains(&punchout));
+    assert_eq!(
+        setup_status(&world, "DUNS", "acme-coupa", &punchout).await,
+        200
+    );
+    // What the invoices present from now on; another organisation's is unchanged.
+    let stored = support::integration(&world, NEW_ORG).await;
+    assert_eq!(stored.invoice_secret_version, 2);
+    assert_eq!(
+        procurement::invoices::invoice_secret_of(&world.deps.config, &stored)
+            .unwrap()
+            .expose(),
+        rotated
+    );
+    assert_eq!(
+        procurement::invoices::invoice_secret_of(
+            &world.deps.config,
+            &support::integration(&world, demo::COUPA_ORG).await,
+        )
+        .unwrap(),
+        demo_before
+    );
+    // A read never shows it; a PUT keeps it.
+    let (reply, _) = call(
+        &world,
+        "GET",
+        &integration_path(NEW_ORG),
+        Some(NEW_MANAGEMENT_ACCOUNT),
+        None,
+    )
+    .await;
+    assert!(!reply.body.contains(&rotated), "{}", reply.body);
+    let (reply, _) = call(
+        &world,
+        "PUT",
+        &integration_path(NEW_ORG),
+        Some(NEW_MANAGEMENT_ACCOUNT),
+        Some(&acme_coupa()),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(
+        support::integration(&world, NEW_ORG)
+            .await
+            .invoice_secret_version,
+        2
+    );
+    // A punchout rotation shows the invoice secret in force, unchanged.
+    let (reply, json) = rotate("?kind=punchout", NEW_MANAGEMENT_ACCOUNT).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(
+        json["purchase_information"]["invoice_shared_secret"],
+        rotated.as_str()
+    );
+
+    // Members may not; wrong kinds and the test instance are refused by name.
+    let (reply, _) = rotate("?kind=invoice", NEW_MEMBER_ACCOUNT).await;
+    assert_eq!(reply.status, 403);
+    let (reply, json) = rotate("?kind=everything", NEW_MANAGEMENT_ACCOUNT).await;
+    assert_eq!(reply.status, 400);
+    assert!(error_message(&json).contains("`kind`"), "{json}");
+    let (reply, json) = rotate("?kind=invoice&instance=test", NEW_MANAGEMENT_ACCOUNT).await;
+    assert_eq!(reply.status, 400);
+    assert!(error_message(&json).contains("instance=test"), "{json}");
+    assert_eq!(
+        support::integration(&world, NEW_ORG)
+            .await
+            .invoice_secret_version,
+        2,
+        "nothing refused was rotated"
+    );
+    // Ariba organisations are not invoiced by us.
+    let (reply, _) = call(
+        &world,
+        "POST",
+        &format!("{}?kind=invoice", secret_path(demo::ARIBA_ORG)),
+        Some(demo::ARIBA_MANAGEMENT_ACCOUNT),
+        None,
+    )
+    .await;
+    assert_eq!(reply.status, 400);
+}

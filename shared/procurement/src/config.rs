@@ -19,10 +19,15 @@ pub struct Config {
     pub session_minutes: i64,
     /// HTTP timeout of one invoice POST (INVOICE_TIMEOUT_SECONDS, default 20, 1 to 60).
     pub invoice_timeout: Duration,
-    /// INVOICE_SECRET_KEY: the key each organisation's invoice shared secret is derived from
-    /// (see [`crate::invoices::invoice_secret`]). Only invoice-dispatch and the admin API get
-    /// it; its Debug output is redacted.
+    /// The key each organisation's invoice shared secret is derived from (see
+    /// [`crate::invoices::invoice_secret`]). Never from an environment variable (anyone with
+    /// `lambda:GetFunctionConfiguration` reads those): the AWS side reads it from the Secrets
+    /// Manager secret [`Self::invoice_key_secret_id`] once at cold start and sets it here.
+    /// Only invoice-dispatch and the admin API know it; its Debug output is redacted.
     pub invoice_secret_key: Option<SharedSecret>,
+    /// The Secrets Manager secret holding the invoice key (INVOICE_KEY_SECRET_ID, its ARN);
+    /// none: invoices are not signed (kept for retry) and the admin API shows no invoice secret.
+    pub invoice_key_secret_id: Option<String>,
     /// Where documents for Ariba buyers go: the SAP Ariba Network's cXML URL
     /// (ARIBA_NETWORK_URL, default the Network's production URL).
     pub ariba_network_url: String,
@@ -79,11 +84,12 @@ impl Config {
                     .unwrap_or(20)
                     .clamp(1, 60),
             ),
-            invoice_secret_key: vars
-                .get("INVOICE_SECRET_KEY")
-                .map(|v| v.trim())
-                .filter(|v| !v.is_empty())
-                .map(SharedSecret::new),
+            // Read from Secrets Manager at cold start, never from the environment.
+            invoice_secret_key: None,
+            invoice_key_secret_id: vars
+                .get("INVOICE_KEY_SECRET_ID")
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty()),
             ariba_network_url: optional("ARIBA_NETWORK_URL", crate::network::DEFAULT_URL),
             ariba_network_secret_id: vars
                 .get("ARIBA_NETWORK_SECRET_ID")
@@ -140,6 +146,7 @@ impl Config {
             invoice_secret_key: Some(SharedSecret::new(
                 "example-invoice-secret-key-for-tests-only-0123456789",
             )),
+            invoice_key_secret_id: None,
             ariba_network_url: "https://service.ariba.example/service/transaction/cxml.asp".into(),
             ariba_network_secret_id: None,
             ariba_secret_reread: Duration::from_secs(60),
@@ -175,19 +182,45 @@ mod tests {
         .collect();
         let c = Config::from_map(&vars).unwrap();
         assert_eq!(c.invoice_timeout, Duration::from_secs(20));
-        assert_eq!(c.invoice_secret_key, None);
+        assert_eq!(c.invoice_key_secret_id, None);
         vars.insert("INVOICE_TIMEOUT_SECONDS".into(), "500".into());
-        vars.insert("INVOICE_SECRET_KEY".into(), " k3y ".into());
+        vars.insert(
+            "INVOICE_KEY_SECRET_ID".into(),
+            " arn:aws:secretsmanager:us-east-1:123456789012:secret:procurement/invoice-key-AbCdEf "
+                .into(),
+        );
         let c = Config::from_map(&vars).unwrap();
         assert_eq!(c.invoice_timeout, Duration::from_secs(60));
         assert_eq!(
-            c.invoice_secret_key.as_ref().map(|k| k.expose()),
-            Some("k3y")
+            c.invoice_key_secret_id.as_deref(),
+            Some(
+                "arn:aws:secretsmanager:us-east-1:123456789012:secret:procurement/invoice-key-AbCdEf"
+            )
         );
-        assert!(
-            !format!("{c:?}").contains("k3y"),
-            "the key never shows in Debug"
-        );
+    }
+
+    #[test]
+    fn the_invoice_key_is_never_taken_from_the_environment() {
+        let vars: HashMap<String, String> = [
+            ("TABLE_NAME", "t"),
+            ("INVOICE_QUEUE_URL", "q"),
+            ("SENDER_EMAIL", "a@b.c"),
+            ("PUBLIC_BASE_URL", "https://x.example"),
+            // What the template set before the key moved to Secrets Manager.
+            ("INVOICE_SECRET_KEY", "k3y-from-an-environment-variable"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let c = Config::from_map(&vars).unwrap();
+        assert_eq!(c.invoice_secret_key, None);
+    }
+
+    #[test]
+    fn the_invoice_key_never_shows_in_debug() {
+        let c = Config::example();
+        let key = c.invoice_secret_key.as_ref().unwrap().expose().to_string();
+        assert!(!format!("{c:?}").contains(&key));
     }
 
     #[test]

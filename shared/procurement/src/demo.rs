@@ -159,6 +159,7 @@ pub fn coupa_integration(now: OffsetDateTime) -> Integration {
         },
         secret_digest: SecretDigest::of(COUPA_SECRET).to_hex(),
         test_secret_digest: None,
+        invoice_secret_version: crate::invoices::first_invoice_secret_version(),
         updated_at: now,
     }
 }
@@ -197,6 +198,7 @@ pub fn ariba_integration(now: OffsetDateTime) -> Integration {
         // No secret of its own: the Network's.
         secret_digest: String::new(),
         test_secret_digest: None,
+        invoice_secret_version: crate::invoices::first_invoice_secret_version(),
         updated_at: now,
     }
 }

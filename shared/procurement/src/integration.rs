@@ -40,6 +40,15 @@ pub struct Integration {
     /// The same for a Coupa test instance's credential set: each set has its own secret.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub test_secret_digest: Option<String>,
+    /// Which derivation of the organisation's invoice secret our invoices present (see
+    /// [`crate::invoices::invoice_secret`]): rotating it (`POST .../secret?kind=invoice`)
+    /// moves this organisation alone to the next one. Integrations stored before versions
+    /// existed are on the first, the derivation they were shown.
+    #[serde(
+        default = "crate::invoices::first_invoice_secret_version",
+        skip_serializing_if = "crate::invoices::is_first_invoice_secret_version"
+    )]
+    pub invoice_secret_version: u32,
     /// The version a conditional write is checked against (see [`crate::ports::Integrations`]).
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,

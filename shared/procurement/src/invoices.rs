@@ -32,21 +32,51 @@ const EARLY_TOLERANCE: Duration = Duration::hours(1);
 /// Page size of the scheduled run's walk over due charges.
 const PAGE_SIZE: usize = 100;
 
-/// The shared secret the marketplace presents (Sender credential) on invoices to `org_id`:
-/// hex(HMAC-SHA256(INVOICE_SECRET_KEY, "invoice:" + org_id)).
+/// The shared secret the marketplace presents (Sender credential) on invoices to `org_id`,
+/// in the derivation `version` the organisation's integration is on
+/// ([`Integration::invoice_secret_version`]):
 ///
-/// Derived rather than stored: the table keeps only a digest of the buyer's punchout secret,
-/// which cannot be presented, and a derived secret needs no storage, no rotation job and is
-/// the same in every function that knows the key. None when the key is not configured.
-pub fn invoice_secret(config: &Config, org_id: &OrgId) -> Option<SharedSecret> {
+/// - version 1 (every integration stored before versions existed):
+///   hex(HMAC-SHA256(key, "invoice:" + org_id)), the secret those buyers were shown;
+/// - version n > 1: hex(HMAC-SHA256(key, "invoice-v<n>:" + org_id)). The version ends at the
+///   first `:`, so no organisation ID and version can produce another's message.
+///
+/// The key is the deployment's invoice key, read from Secrets Manager at cold start (never an
+/// environment variable). Derived rather than stored: the table keeps only a digest of the
+/// buyer's punchout secret, which cannot be presented, and a derived secret needs no storage
+/// and is the same in every function that knows the key; bumping one organisation's version
+/// rotates its secret alone. None when the key is not known (or the version is 0).
+pub fn invoice_secret(config: &Config, org_id: &OrgId, version: u32) -> Option<SharedSecret> {
     let key = config.invoice_secret_key.as_ref()?;
     // HMAC takes keys of any length; this never fails.
     let mut mac = Hmac::<Sha256>::new_from_slice(key.expose().as_bytes()).ok()?;
-    mac.update(b"invoice:");
+    match version {
+        0 => return None,
+        1 => mac.update(b"invoice:"),
+        n => mac.update(format!("invoice-v{n}:").as_bytes()),
+    }
     mac.update(org_id.as_str().as_bytes());
     Some(SharedSecret::new(cxml::payload::hex(
         &mac.finalize().into_bytes(),
     )))
+}
+
+/// The invoice secret an integration's invoices present now.
+pub fn invoice_secret_of(config: &Config, integration: &Integration) -> Option<SharedSecret> {
+    invoice_secret(
+        config,
+        &integration.org_id,
+        integration.invoice_secret_version,
+    )
+}
+
+/// The derivation of integrations stored before versions existed (and of new ones).
+pub fn first_invoice_secret_version() -> u32 {
+    1
+}
+
+pub fn is_first_invoice_secret_version(version: &u32) -> bool {
+    *version == first_invoice_secret_version()
 }
 
 /// Coupa: "invoice numbers are at most 40 characters" (Compass "cXML Invoices"; a longer
@@ -473,13 +503,14 @@ pub async fn dispatch_charge(deps: &Deps, charge_id: &ChargeId, delivery: Delive
         )
         .await;
     };
-    let Some(secret) = invoice_secret(&deps.config, &job.org_id) else {
-        // Our configuration, not the buyer's: keep the job until INVOICE_SECRET_KEY is set.
+    let Some(secret) = invoice_secret_of(&deps.config, &integration) else {
+        // Our configuration, not the buyer's: keep the job until the invoice key can be read
+        // (a later delivery may land on an instance that read it).
         tracing::error!(
             %charge_id,
-            "INVOICE_SECRET_KEY_MISSING: invoices cannot be signed"
+            "INVOICE_SECRET_KEY_MISSING: invoices cannot be signed (the invoice key secret was not read at cold start)"
         );
-        return JobOutcome::KeepForRetry("INVOICE_SECRET_KEY is not configured".into());
+        return JobOutcome::KeepForRetry("the invoice key is not known".into());
     };
     let doc = match build_invoice(&deps.config, &integration, job, &secret, now) {
         Ok(doc) => doc,

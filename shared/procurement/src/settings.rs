@@ -16,6 +16,7 @@ use crate::integration::{
     InvoiceSettings, ProcurementSystem, RemitTo, Settings, SupplierTaxId, SystemSettings,
     TaxSetting,
 };
+use crate::invoices::{first_invoice_secret_version, invoice_secret_of};
 use crate::model::Organization;
 use crate::network::{self, AribaNetwork};
 use crate::paths;
@@ -532,6 +533,10 @@ pub enum SettingsRefused {
     /// SAP Ariba integrations have no secret of their own to rotate.
     #[error("SAP Ariba integrations use the supplier's Ariba Network secret")]
     NetworkSecret,
+    /// The deployment's invoice key was not read (Secrets Manager), so no invoice secret can
+    /// be derived or shown; rotating now would hide the new one.
+    #[error("the invoice key is not available")]
+    NoInvoiceKey,
     #[error(transparent)]
     NoRandomness(#[from] NoRandomness),
     #[error(transparent)]
@@ -673,6 +678,12 @@ pub async fn save(
             settings: settings.clone(),
             secret_digest,
             test_secret_digest,
+            // A PUT never changes which invoice secret the organisation's invoices present.
+            invoice_secret_version: existing
+                .as_ref()
+                .map_or_else(first_invoice_secret_version, |old| {
+                    old.invoice_secret_version
+                }),
             updated_at: next_version(existing.as_ref()),
         };
         match deps
@@ -756,6 +767,50 @@ pub async fn rotate_instance(
     Err(SettingsRefused::KeptChanging)
 }
 
+/// POST .../secret?kind=invoice: this organisation's invoices present the next derivation of
+/// its invoice secret from now on (see [`crate::invoices::invoice_secret`]); no other
+/// organisation's secret and no punchout secret changes. The integration as written and the
+/// new invoice secret, shown this once. Ariba organisations are not invoiced by us (their
+/// documents go through the Network with the supplier's secret).
+pub async fn rotate_invoice_secret(
+    deps: &Deps,
+    org: &Organization,
+) -> Result<(Integration, String), SettingsRefused> {
+    for _ in 0..WRITE_ATTEMPTS {
+        let previous = read(deps, org).await?;
+        if previous.settings.coupa_credentials().is_none() {
+            return Err(SettingsRefused::NetworkSecret);
+        }
+        let mut integration = previous.clone();
+        integration.invoice_secret_version = previous
+            .invoice_secret_version
+            .max(first_invoice_secret_version())
+            .checked_add(1)
+            .ok_or_else(|| {
+                Invalid("the invoice secret cannot be rotated any further".to_string())
+            })?;
+        let Some(secret) = invoice_secret_of(&deps.config, &integration) else {
+            return Err(SettingsRefused::NoInvoiceKey);
+        };
+        integration.updated_at = next_version(Some(&previous));
+        match deps
+            .integrations
+            .replace(&integration, Some(&previous))
+            .await?
+        {
+            IntegrationWrite::Written => return Ok((integration, secret.expose().to_string())),
+            // Changed since it was read (another rotation): read again, rotate once more.
+            IntegrationWrite::Stale => continue,
+            IntegrationWrite::CredentialTaken => {
+                return Err(SettingsRefused::CredentialTaken(
+                    integration.buyer().to_string(),
+                ));
+            }
+        }
+    }
+    Err(SettingsRefused::KeptChanging)
+}
+
 /// Lowercase hex of 32 bytes from the OS random source, and its digest.
 ///
 /// The table keeps only `SecretDigest::of(secret)`: plain SHA-256, no salt or stretching,
@@ -824,6 +879,9 @@ pub struct PurchaseInformation {
     /// What our invoices present as Sender SharedSecret, for Coupa's supplier setup.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub invoice_shared_secret: Option<String>,
+    /// After a rotation of the invoice secret: that it is shown once, and where it goes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invoice_shared_secret_notice: Option<String>,
     /// Where invoices of the production set go (Coupa).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub invoice_url: Option<String>,
@@ -877,6 +935,19 @@ impl PurchaseInformation {
         self
     }
 
+    /// With the organisation's invoice secret, just rotated: shown this once, with where it
+    /// goes (the other secrets are not shown).
+    pub fn with_invoice_secret(mut self, org_id: &str, secret: Option<&str>) -> Self {
+        if let Some(secret) = secret {
+            self.invoice_shared_secret = Some(secret.to_string());
+            self.invoice_shared_secret_notice = Some(format!(
+                "shown this once and not stored: enter it as the invoice shared secret on the Coupa supplier record now (invoices present it from now on); if it is lost, rotate it with POST {}?kind=invoice",
+                paths::admin_secret(org_id)
+            ));
+        }
+        self
+    }
+
     pub fn of(
         deps: &Deps,
         integration: &Integration,
@@ -900,6 +971,7 @@ impl PurchaseInformation {
                 shared_secret: None,
                 shared_secret_notice: notice,
                 invoice_shared_secret: None,
+                invoice_shared_secret_notice: None,
                 invoice_url: None,
                 test_instance: None,
                 open_buy_url: None,
@@ -943,12 +1015,11 @@ impl PurchaseInformation {
                 ));
                 if let Some(secret) = new_secret {
                     info.shared_secret = Some(secret.to_string());
-                    // Derived from INVOICE_SECRET_KEY (never stored) and shown with the
+                    // Derived from the invoice key (never stored) and shown with the
                     // punchout secret only, so read-only member accounts never see it; a
-                    // rotation shows it again (unchanged).
+                    // rotation of the punchout secret shows it again (unchanged).
                     info.invoice_shared_secret =
-                        crate::invoices::invoice_secret(config, &integration.org_id)
-                            .map(|s| s.expose().to_string());
+                        invoice_secret_of(config, integration).map(|s| s.expose().to_string());
                 }
                 info
             }

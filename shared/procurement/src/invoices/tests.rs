@@ -146,7 +146,7 @@ async fn the_posted_invoice_is_what_coupa_expects() {
         (header.to[0].domain.as_str(), header.to[0].identity.as_str()),
         (demo::COUPA_DOMAIN, demo::COUPA_IDENTITY)
     );
-    let secret = invoice_secret(&world.deps.config, &demo::COUPA_ORG.into()).unwrap();
+    let secret = invoice_secret(&world.deps.config, &demo::COUPA_ORG.into(), 1).unwrap();
     assert_eq!(
         header.sender[0].shared_secret.as_ref().map(|s| s.expose()),
         Some(secret.expose())
@@ -607,7 +607,7 @@ async fn a_job_far_ahead_of_its_date_waits_for_the_scheduled_run() {
 fn every_invoice_built_validates_against_the_dtd() {
     let config = Config::example();
     let integration = demo::coupa_integration(DUE);
-    let secret = invoice_secret(&config, &demo::COUPA_ORG.into()).unwrap();
+    let secret = invoice_secret(&config, &demo::COUPA_ORG.into(), 1).unwrap();
     let mut jobs = vec![job("agmt-0001-1", DUE)];
     let mut installment = job("agmt-0002-2", DUE + Duration::days(180));
     installment.description = "Orbit CRM <Enterprise> & \"friends\": installment 2 of 2".into();
@@ -637,18 +637,164 @@ fn every_invoice_built_validates_against_the_dtd() {
 #[test]
 fn invoice_secrets_are_derived_per_organisation() {
     let config = Config::example();
-    let coupa = invoice_secret(&config, &demo::COUPA_ORG.into()).unwrap();
+    let coupa = invoice_secret(&config, &demo::COUPA_ORG.into(), 1).unwrap();
     // hex(HMAC-SHA256(key, "invoice:demo-coupa-org")), computed independently.
     assert_eq!(
         coupa.expose(),
         "7f26630e4fdb24be24f9cbd0d76b5796c1a919772e7d3b1a3e60949c43203604"
     );
-    let other = invoice_secret(&config, &"another-org".into()).unwrap();
+    let other = invoice_secret(&config, &"another-org".into(), 1).unwrap();
     assert_ne!(coupa, other);
     assert_eq!(format!("{coupa:?}"), "SharedSecret(<redacted>)");
     let mut unkeyed = config.clone();
     unkeyed.invoice_secret_key = None;
-    assert!(invoice_secret(&unkeyed, &demo::COUPA_ORG.into()).is_none());
+    assert!(invoice_secret(&unkeyed, &demo::COUPA_ORG.into(), 1).is_none());
+}
+
+#[test]
+fn each_invoice_secret_version_is_another_secret() {
+    let config = Config::example();
+    let org: OrgId = demo::COUPA_ORG.into();
+    let secret = |version| {
+        invoice_secret(&config, &org, version)
+            .map(|s| s.expose().to_string())
+            .unwrap_or_default()
+    };
+    // hex(HMAC-SHA256(key, "invoice-v<n>:demo-coupa-org")), computed independently.
+    assert_eq!(
+        secret(2),
+        "3e17974a1c9056e8e527864233c8f111161412a27db5df7d071ce33e26336e56"
+    );
+    assert_eq!(
+        secret(3),
+        "f83e476ce39a1d8170a51162b88f04a06bb6e238bd87b3d6baacc7019b82a2ba"
+    );
+    assert_ne!(secret(1), secret(2));
+    // No version 0: nothing is derived for it.
+    assert!(invoice_secret(&config, &org, 0).is_none());
+    // The version ends at its `:`: organisation "2:x" on version 1 and "x" on version 2 (or
+    // "v2:x" and "x") are different messages, so different secrets.
+    assert_ne!(
+        invoice_secret(&config, &"x".into(), 2),
+        invoice_secret(&config, &"2:x".into(), 1)
+    );
+    assert_ne!(
+        invoice_secret(&config, &"3:x".into(), 2),
+        invoice_secret(&config, &"x".into(), 23)
+    );
+    // The same version of another organisation is another secret.
+    assert_ne!(
+        invoice_secret(&config, &"another-org".into(), 2),
+        invoice_secret(&config, &org, 2)
+    );
+}
+
+#[test]
+fn integrations_stored_before_versions_are_on_the_first_derivation() {
+    let mut stored = serde_json::to_value(demo::coupa_integration(DUE)).unwrap();
+    // The first version is not written, so a stored integration keeps its shape ...
+    assert!(stored.get("invoice_secret_version").is_none(), "{stored}");
+    stored
+        .as_object_mut()
+        .unwrap()
+        .remove("invoice_secret_version");
+    let read: Integration = serde_json::from_value(stored.clone()).unwrap();
+    // ... and reads back on the derivation its buyer was shown.
+    assert_eq!(read.invoice_secret_version, 1);
+    let config = Config::example();
+    assert_eq!(
+        invoice_secret_of(&config, &read).unwrap().expose(),
+        "7f26630e4fdb24be24f9cbd0d76b5796c1a919772e7d3b1a3e60949c43203604"
+    );
+    stored["invoice_secret_version"] = serde_json::json!(4);
+    let rotated: Integration = serde_json::from_value(stored).unwrap();
+    assert_eq!(rotated.invoice_secret_version, 4);
+    assert_eq!(
+        serde_json::to_value(&rotated).unwrap()["invoice_secret_version"],
+        4
+    );
+}
+
+#[tokio::test]
+async fn rotating_the_invoice_secret_changes_what_that_organisations_invoices_present() {
+    use crate::settings;
+
+    let world = FakeWorld::demo_live().await;
+    let org = demo::organizations()
+        .into_iter()
+        .find(|o| o.org_id == demo::COUPA_ORG)
+        .unwrap();
+    let before = settings::read(&world.deps, &org).await.unwrap();
+    let (rotated, secret) = settings::rotate_invoice_secret(&world.deps, &org)
+        .await
+        .unwrap();
+    assert_eq!(rotated.invoice_secret_version, 2);
+    assert_eq!(
+        secret,
+        invoice_secret(&world.deps.config, &org.org_id, 2)
+            .unwrap()
+            .expose()
+    );
+    assert_ne!(
+        secret,
+        invoice_secret(&world.deps.config, &org.org_id, 1)
+            .unwrap()
+            .expose()
+    );
+    // Stored, and nothing else changed: the punchout secret and the settings are kept.
+    let stored = settings::read(&world.deps, &org).await.unwrap();
+    assert_eq!(stored.invoice_secret_version, 2);
+    assert_eq!(stored.secret_digest, before.secret_digest);
+    assert_eq!(stored.settings, before.settings);
+
+    let job = job("agmt-0001-1", DUE);
+    add_charge(&world, &job, "queued");
+    dispatch_job(&world.deps, &job, Delivery::first(now())).await;
+    let body = world.invoice_sender.posts()[0].body.clone();
+    let doc = cxml::parse(body.as_bytes()).unwrap();
+    let header = doc.header.as_ref().unwrap();
+    assert_eq!(
+        header.sender[0].shared_secret.as_ref().map(|s| s.expose()),
+        Some(secret.as_str())
+    );
+
+    // Once more: the next version.
+    let (again, third) = settings::rotate_invoice_secret(&world.deps, &org)
+        .await
+        .unwrap();
+    assert_eq!(again.invoice_secret_version, 3);
+    assert_ne!(third, secret);
+}
+
+#[tokio::test]
+async fn the_invoice_secret_is_rotated_only_where_there_is_one() {
+    use crate::settings::{self, SettingsRefused};
+
+    let world = FakeWorld::demo().await;
+    let org = |id: &str| {
+        demo::organizations()
+            .into_iter()
+            .find(|o| o.org_id == id)
+            .unwrap()
+    };
+    // Ariba organisations are not invoiced by us.
+    assert!(matches!(
+        settings::rotate_invoice_secret(&world.deps, &org(demo::ARIBA_ORG)).await,
+        Err(SettingsRefused::NetworkSecret)
+    ));
+    // Without the invoice key nothing could be shown: refused, and nothing is written.
+    let mut config = Config::example();
+    config.invoice_secret_key = None;
+    let unkeyed = FakeWorld::new(config);
+    demo::seed(unkeyed.store.as_ref(), now()).await.unwrap();
+    assert!(matches!(
+        settings::rotate_invoice_secret(&unkeyed.deps, &org(demo::COUPA_ORG)).await,
+        Err(SettingsRefused::NoInvoiceKey)
+    ));
+    let stored = settings::read(&unkeyed.deps, &org(demo::COUPA_ORG))
+        .await
+        .unwrap();
+    assert_eq!(stored.invoice_secret_version, 1);
 }
 
 #[test]
@@ -760,7 +906,7 @@ async fn the_purchase_information_shows_the_invoice_secret_with_a_coupa_secret_o
     use crate::settings::{self, PurchaseInformation};
 
     let world = FakeWorld::demo().await;
-    let expected = invoice_secret(&world.deps.config, &demo::COUPA_ORG.into()).unwrap();
+    let expected = invoice_secret(&world.deps.config, &demo::COUPA_ORG.into(), 1).unwrap();
     let org = |id: &str| {
         demo::organizations()
             .into_iter()
