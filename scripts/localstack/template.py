@@ -35,8 +35,9 @@ LOCAL_PARAMETERS = {
     "AribaSecretRereadSeconds": "0",
     # The admin REST API's resource policy: the demo organisations' accounts
     # (procurement::demo: Coupa management and member, Ariba management) and the two the e2e
-    # tier's organisations use. The admin stand-in gives each a local access key.
-    "AdminAccountIds": "111111111111,222222222222,333333333333,444444444444,555555555555",
+    # tier's organisations use (999999999999: the management account of `live_buyer`'s
+    # organisations). The admin stand-in gives each a local access key.
+    "AdminAccountIds": "111111111111,222222222222,333333333333,444444444444,555555555555,999999999999",
 }
 
 

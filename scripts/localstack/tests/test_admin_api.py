@@ -42,7 +42,7 @@ class TemplateTest(unittest.TestCase):
 
     def test_the_local_stack_allows_the_demo_and_e2e_accounts_but_not_the_outside_one(self):
         accounts = admin_api.allowed_accounts(real_stack())
-        for account in ["111111111111", "222222222222", "333333333333", "444444444444", "555555555555"]:
+        for account in ["111111111111", "222222222222", "333333333333", "444444444444", "555555555555", "999999999999"]:
             self.assertIn(account, accounts)
         self.assertNotIn(admin_api.OUTSIDE_ACCOUNT, accounts)
 
