@@ -321,7 +321,7 @@ impl Orders for MemoryStore {
         // One lock order (orders, then the rest) keeps the fake atomic like the transaction.
         let mut orders = lock(&self.orders);
         let key = order_key(&plan.record, &plan.slot);
-        let by_payload = format!("payload#{}", plan.record.payload_id);
+        let by_payload = format!("payload#{}#{}", plan.record.org_id, plan.record.payload_id);
         if let Some(existing) = orders.get(&by_payload) {
             return Ok(Recorded::Existing(existing.clone()));
         }
@@ -406,9 +406,13 @@ impl Orders for MemoryStore {
             .cloned())
     }
 
-    async fn find_by_payload(&self, payload_id: &str) -> Result<Option<OrderRecord>, StoreError> {
+    async fn find_by_payload(
+        &self,
+        org_id: &OrgId,
+        payload_id: &str,
+    ) -> Result<Option<OrderRecord>, StoreError> {
         Ok(lock(&self.orders)
-            .get(&format!("payload#{payload_id}"))
+            .get(&format!("payload#{org_id}#{payload_id}"))
             .cloned())
     }
 

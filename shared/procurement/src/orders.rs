@@ -174,7 +174,11 @@ async fn find_duplicate(
     deps: &Deps,
     record: &OrderRecord,
 ) -> Result<Option<OrderRecord>, StoreError> {
-    if let Some(earlier) = deps.orders.find_by_payload(&record.payload_id).await? {
+    if let Some(earlier) = deps
+        .orders
+        .find_by_payload(&record.org_id, &record.payload_id)
+        .await?
+    {
         return Ok(Some(earlier));
     }
     if record.order_type == OrderType::New {
@@ -651,7 +655,11 @@ async fn earlier_order(
     record: &OrderRecord,
 ) -> Result<OrderRecord, Refusal> {
     let by_reference = match &order.header.document_reference {
-        Some(payload_id) => deps.orders.find_by_payload(payload_id).await?,
+        Some(payload_id) => {
+            deps.orders
+                .find_by_payload(&record.org_id, payload_id)
+                .await?
+        }
         None => None,
     };
     let earlier = match by_reference {
