@@ -16,6 +16,7 @@ pub mod emails;
 pub mod ids;
 pub mod integration;
 pub mod invoices;
+pub mod limits;
 pub mod model;
 pub mod network;
 pub mod offers;

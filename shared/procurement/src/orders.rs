@@ -43,6 +43,7 @@ impl Answer {
 /// order's answer again), or why the order was refused before anything was recorded.
 pub async fn receive(deps: &Deps, body: &[u8]) -> Result<Answer, Refusal> {
     let doc = cxml::parse(body)?;
+    crate::limits::check(&doc)?;
     tracing::Span::current().record("payload_id", doc.payload_id.as_str());
     let (Some(header), Body::Request(request)) = (&doc.header, &doc.body) else {
         return Err(Rejection::bad_request(format!(

@@ -20,6 +20,7 @@ pub const MAX_EARLIER_LINES: usize = 100;
 /// Handles a POSTed cXML document at the punchout setup URL: the answer to send back.
 pub async fn setup(deps: &Deps, body: &[u8]) -> Result<Cxml, Refusal> {
     let doc = cxml::parse(body)?;
+    crate::limits::check(&doc)?;
     tracing::Span::current().record("payload_id", doc.payload_id.as_str());
     let (Some(header), Body::Request(request)) = (&doc.header, &doc.body) else {
         return Err(Rejection::bad_request(format!(
