@@ -283,3 +283,51 @@ async fn overlong_values_get_a_400_naming_the_field_before_anything_is_stored() 
     let reply = handle_order(&world, &po("PO-LONG", &at_limit, &quote)).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
 }
+
+#[tokio::test]
+async fn browser_form_post_is_https_except_on_a_local_stack() {
+    let deployed = FakeWorld::demo().await;
+    let with_form_post = |url: &str| {
+        Setup::coupa()
+            .xml()
+            .replace("https://buyer.example/punchout/return?x=1&amp;y=2", url)
+    };
+    for (url, why) in [
+        ("http://buyer.example/return", "https"),
+        ("http://127.0.0.1:9100/punchout/checkout/4", "this machine"),
+        ("https://169.254.169.254/latest", "link-local"),
+        ("https://buyer:pw@buyer.example/return", "password"),
+        ("javascript:alert(1)", "https"),
+        ("/relative/return", "URL"),
+    ] {
+        let reply = handle_setup(&deployed, with_form_post(url).as_bytes()).await;
+        assert_eq!(reply.status, 400, "{url}: {}", reply.body);
+        let text = status_text(&reply);
+        assert!(
+            text.contains("BrowserFormPost") && text.contains(why),
+            "{url}: {text}"
+        );
+        assert!(!text.contains("pw@"), "{text}");
+    }
+    let reply = handle_setup(
+        &deployed,
+        with_form_post("https://buyer.example/return").as_bytes(),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    // A local stack's stand-in buyer listens on 127.0.0.1 over http.
+    let mut local = FakeWorld::demo().await;
+    local.deps.config.public_base_url = "http://127.0.0.1:9000".into();
+    let reply = handle_setup(
+        &local,
+        with_form_post("http://127.0.0.1:9100/punchout/checkout/4").as_bytes(),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let reply = handle_setup(
+        &local,
+        with_form_post("http://buyer.example/return").as_bytes(),
+    )
+    .await;
+    assert_eq!(reply.status, 400, "{}", reply.body);
+}

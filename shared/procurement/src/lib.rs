@@ -29,6 +29,7 @@ pub mod punchout;
 pub mod quotes;
 pub mod refusal;
 pub mod settings;
+pub mod urls;
 
 /// The demo organisations and catalog (`make run`, fixtures, tests): public secrets, so never
 /// in a release binary.
