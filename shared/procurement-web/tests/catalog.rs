@@ -76,6 +76,16 @@ async fn start_page_lists_the_whole_catalog_accessibly_with_the_test_banner() {
     ] {
         assert!(page.header(h).is_some(), "{h} in {:?}", page.headers);
     }
+    // Coupa and SAP Ariba may show the catalog in a frame of their https pages; nobody else
+    // (no `*`, no plain http).
+    let csp = page.header("content-security-policy").unwrap();
+    let ancestors = csp
+        .split(';')
+        .map(str::trim)
+        .find_map(|d| d.strip_prefix("frame-ancestors "))
+        .unwrap_or_else(|| panic!("no frame-ancestors in {csp}"));
+    let sources: Vec<&str> = ancestors.split_whitespace().collect();
+    assert_eq!(sources, ["'self'", "https:"], "{csp}");
 }
 
 #[tokio::test]
