@@ -282,6 +282,13 @@ pub enum PageError {
     },
     #[error("the organisation buys through SAP Ariba")]
     StartInAriba { product_title: String },
+    #[error("this session already requested {product_title} ({quote_id})")]
+    AlreadyRequested {
+        frame: Box<Frame>,
+        system: ProcurementSystem,
+        product_title: String,
+        quote_id: String,
+    },
     #[error(transparent)]
     Storage(#[from] StoreError),
     #[error(transparent)]
@@ -309,6 +316,12 @@ impl PageError {
             ApprovalRefused::NoWayBack => Self::NoWayBack {
                 frame: Box::new(final_frame),
                 system,
+            },
+            ApprovalRefused::AlreadyRequested(quote) => Self::AlreadyRequested {
+                frame: Box::new(frame),
+                system,
+                product_title: quote.product_title,
+                quote_id: quote.quote_id.to_string(),
             },
             ApprovalRefused::NoRandomness(e) => Self::NoRandomness(e),
             ApprovalRefused::Storage(e) => Self::Storage(e),
@@ -408,6 +421,25 @@ impl PageError {
                     html! {
                         (system) " gave no web address to return the cart to. Ask your administrator to check \
                          the punchout settings, then start again from " (system) "."
+                    },
+                )
+            }
+            Self::AlreadyRequested {
+                frame,
+                system,
+                product_title,
+                quote_id,
+            } => {
+                let system = system.name();
+                Page::message(
+                    StatusCode::CONFLICT,
+                    "Already requested",
+                    *frame,
+                    html! {
+                        "Your request for " strong { (product_title) } " was sent to " (system)
+                        " from this session already (reference " code { (quote_id) } "), and it is \
+                         no longer waiting for approval. To request it again, start a new purchase from "
+                        (system) "."
                     },
                 )
             }
