@@ -331,3 +331,70 @@ async fn browser_form_post_is_https_except_on_a_local_stack() {
     .await;
     assert_eq!(reply.status, 400, "{}", reply.body);
 }
+
+#[tokio::test]
+async fn an_overlong_id_in_a_page_form_or_open_buy_call_names_nothing_and_costs_no_500() {
+    // The fake refuses over-long DynamoDB keys as DynamoDB does (a 500 if they were looked up).
+    let world = FakeWorld::demo().await;
+    let long = "p".repeat(3000);
+    let token = support::open_session(&world, &Setup::coupa()).await;
+    let page = support::get(
+        &world,
+        &format!("/catalog/products/{long}"),
+        &[("token", &token)],
+    )
+    .await;
+    assert_eq!(page.status, 404, "{}", page.body);
+    let reply = support::request_approval(&world, &token, &long).await;
+    assert_eq!(reply.status, 404, "{}", reply.body);
+    let reply = support::post(
+        &world,
+        "/catalog/subscribe",
+        &[("product_id", long.as_str())],
+    )
+    .await;
+    assert_eq!(reply.status, 404, "{}", reply.body);
+    // Open Buy: an overlong credential is a wrong one (401), an overlong part number a 400.
+    let open_buy = |action: &str, token: Option<&str>, body: serde_json::Value| {
+        let mut event = procurement_web::testing::api_gateway_event(
+            "POST",
+            &format!("/openbuy/{action}/v1.0.0"),
+            "",
+            "application/json",
+            Some(&body.to_string()),
+            None,
+        );
+        if let Some(token) = token {
+            event["headers"]["authorization"] = format!("Bearer {token}").into();
+        }
+        let app = support::setup_app(&world);
+        async move { procurement_web::testing::send_event(&app, &event).await }
+    };
+    let reply = open_buy(
+        "authentication",
+        None,
+        serde_json::json!({"credentials": format!("DUNS/{long}:secret"), "email": "a@b.example"}),
+    )
+    .await;
+    assert_eq!(reply.status, 401, "{}", reply.body);
+    let reply = open_buy(
+        "authentication",
+        None,
+        serde_json::json!({
+            "credentials": format!("{}/{}:{}", demo::COUPA_DOMAIN, demo::COUPA_IDENTITY, demo::COUPA_SECRET),
+            "email": "a@b.example"
+        }),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let json: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+    let bearer = json["token"].as_str().unwrap().to_string();
+    let reply = open_buy(
+        "detail",
+        Some(&bearer),
+        serde_json::json!({"source_part_num": long}),
+    )
+    .await;
+    assert_eq!(reply.status, 400, "{}", reply.body);
+    assert!(reply.body.contains("source_part_num"), "{}", reply.body);
+}

@@ -79,6 +79,9 @@ pub async fn route_subscribe(
     signed_account: Option<&str>,
     product_id: &str,
 ) -> Result<SubscribeRoute, SubscribeRefused> {
+    if !crate::limits::may_name_a_record(product_id) {
+        return Err(SubscribeRefused::UnknownProduct);
+    }
     let product = deps
         .catalog
         .get_product(product_id)

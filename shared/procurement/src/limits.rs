@@ -38,6 +38,13 @@ pub const MAX_EXTRINSICS: usize = 100;
 /// A contact's name (the requester's name when no FirstName/LastName extrinsic is sent).
 pub const MAX_NAME_BYTES: usize = 1024;
 
+/// Whether an ID someone sent (a product in a page's URL or form, an Open Buy part number, a
+/// credential) can name a record at all. Longer than [`MAX_ID_BYTES`] it names none, and it is
+/// not looked up, which DynamoDB would refuse with a `ValidationException` (a 500).
+pub fn may_name_a_record(id: &str) -> bool {
+    id.len() <= MAX_ID_BYTES
+}
+
 fn at_most(value: &str, limit: usize, field: impl FnOnce() -> String) -> Result<(), Rejection> {
     if value.len() > limit {
         return Err(Rejection::bad_request(format!(

@@ -83,7 +83,7 @@ pub async fn visible_product(
     visit: &Visit,
     product_id: &str,
 ) -> Result<Option<Product>, StoreError> {
-    if !visit.may_see(product_id) {
+    if !visit.may_see(product_id) || !crate::limits::may_name_a_record(product_id) {
         return Ok(None);
     }
     deps.catalog.get_product(product_id).await
