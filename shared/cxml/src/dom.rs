@@ -24,6 +24,20 @@ pub const DEFAULT_MAX_BYTES: usize = 6 * 1024 * 1024;
 /// Deepest element nesting accepted; real cXML stays under 15.
 const MAX_DEPTH: usize = 64;
 
+/// Most elements read from one document. A 500-line OrderRequest has about 25,000 (each
+/// ItemOut some 40 to 50 elements with its ItemDetail, Classification, Extrinsics and
+/// Distribution), so 200,000 leaves room for the largest real POs, while a 6 MiB document of
+/// empty `<a/>` elements (1.5 million) is refused before it costs a gigabyte of tree. Checked
+/// as the tree is built, before anything is authenticated.
+pub const MAX_ELEMENTS: usize = 200_000;
+
+/// Most attributes on one element. cXML's widest element (`ItemOut`, `OrderRequestHeader`)
+/// declares about 20; checking duplicates is quadratic in this count, so it is capped low.
+pub const MAX_ATTRIBUTES_PER_ELEMENT: usize = 64;
+
+/// Most attributes in one document, counted with the elements.
+pub const MAX_ATTRIBUTES: usize = 400_000;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     pub max_bytes: usize,
@@ -137,16 +151,40 @@ fn declared_encoding(bytes: &[u8]) -> Option<&str> {
     Some(&rest[..rest.find(quote)?])
 }
 
+/// Whether `name` is the element that holds a shared secret (any case, as the reader is lenient
+/// about the root's case too).
+fn is_secret(name: &str) -> bool {
+    name.eq_ignore_ascii_case("SharedSecret")
+}
+
 /// Parses decoded text into the element tree rooted at `cXML`.
+///
+/// A document that fails to parse inside a `SharedSecret` (an unescaped `<` or `&` in the
+/// secret, as in `hunter2<s3cr3t`) is refused without the parser's own words: they would
+/// quote the tag or entity name, which is part of the secret, into the answer and the log.
 pub fn parse_tree(input: &str) -> Result<Element<'_>, Rejection> {
+    let mut stack: Vec<Element<'_>> = Vec::with_capacity(16);
+    build_tree(input, &mut stack).map_err(|rejection| {
+        if stack.iter().any(|e| is_secret(e.name)) {
+            Rejection::bad_request(
+                "malformed XML inside element SharedSecret: escape <, > and & in the secret as &lt;, &gt; and &amp; (its content is not repeated here)",
+            )
+        } else {
+            rejection
+        }
+    })
+}
+
+fn build_tree<'a>(input: &'a str, stack: &mut Vec<Element<'a>>) -> Result<Element<'a>, Rejection> {
     let mut reader = Reader::from_str(input);
     let config = reader.config_mut();
     config.trim_text(false);
     config.check_end_names = true;
     config.expand_empty_elements = false;
 
-    let mut stack: Vec<Element<'_>> = Vec::with_capacity(16);
     let mut root: Option<Element<'_>> = None;
+    let mut elements = 0usize;
+    let mut attributes = 0usize;
     loop {
         let event = reader.read_event().map_err(|e| {
             Rejection::bad_request(format!(
@@ -176,8 +214,25 @@ pub fn parse_tree(input: &str) -> Result<Element<'_>, Rejection> {
                         "elements nest deeper than {MAX_DEPTH} levels"
                     )));
                 }
+                elements += 1;
+                if elements > MAX_ELEMENTS {
+                    return Err(Rejection::bad_request(format!(
+                        "document has more than {MAX_ELEMENTS} elements"
+                    )));
+                }
                 let mut attrs = Vec::new();
                 for attr in Attributes::new(raw, name_len) {
+                    if attrs.len() >= MAX_ATTRIBUTES_PER_ELEMENT {
+                        return Err(Rejection::bad_request(format!(
+                            "element {name} has more than {MAX_ATTRIBUTES_PER_ELEMENT} attributes"
+                        )));
+                    }
+                    attributes += 1;
+                    if attributes > MAX_ATTRIBUTES {
+                        return Err(Rejection::bad_request(format!(
+                            "document has more than {MAX_ATTRIBUTES} attributes"
+                        )));
+                    }
                     let attr = attr.map_err(|e| {
                         Rejection::bad_request(format!("malformed attribute on {name}: {e}"))
                     })?;
@@ -196,7 +251,7 @@ pub fn parse_tree(input: &str) -> Result<Element<'_>, Rejection> {
                     text: Cow::Borrowed(""),
                 };
                 if matches!(event, Event::Empty(_)) {
-                    attach(&mut stack, &mut root, element);
+                    attach(stack, &mut root, element);
                 } else {
                     stack.push(element);
                 }
@@ -205,7 +260,7 @@ pub fn parse_tree(input: &str) -> Result<Element<'_>, Rejection> {
                 let element = stack
                     .pop()
                     .ok_or_else(|| Rejection::bad_request("end tag without a start tag"))?;
-                attach(&mut stack, &mut root, element);
+                attach(stack, &mut root, element);
             }
             Event::Text(text) => {
                 if let Some(current) = stack.last_mut() {

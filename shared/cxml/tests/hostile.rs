@@ -295,6 +295,77 @@ fn deep_nesting_is_refused_without_overflowing_the_stack() {
     }
 }
 
+#[test]
+fn too_many_elements_or_attributes_are_refused_before_anything_is_read() {
+    let envelope = |inner: &str| {
+        format!(
+            r#"<cXML payloadID="1@x" timestamp="2026-01-01T00:00:00+00:00"><Response><Status code="200" text="OK"/>{inner}</Response></cXML>"#
+        )
+    };
+    // 1.5 million empty elements fit in 6 MiB.
+    let flat = envelope(&"<a/>".repeat(dom::MAX_ELEMENTS + 1));
+    assert!(flat.len() < dom::DEFAULT_MAX_BYTES);
+    assert_refused(flat.as_bytes(), 400, &["more than", "elements"]);
+    // One element with thousands of attributes (quick-xml checks duplicates pairwise).
+    let attrs: String = (0..5_000).map(|i| format!(" a{i}=\"\"")).collect();
+    let wide = envelope(&format!("<a{attrs}/>"));
+    let started = Instant::now();
+    assert_refused(wide.as_bytes(), 400, &["element a", "attributes"]);
+    assert!(started.elapsed() < Duration::from_secs(2));
+    // Many elements with the allowed number of attributes each.
+    let per: String = (0..dom::MAX_ATTRIBUTES_PER_ELEMENT)
+        .map(|i| format!(" a{i}=\"\""))
+        .collect();
+    let count = dom::MAX_ATTRIBUTES / dom::MAX_ATTRIBUTES_PER_ELEMENT + 1;
+    let many = envelope(&format!("<a{per}/>").repeat(count));
+    assert!(many.len() < dom::DEFAULT_MAX_BYTES, "{}", many.len());
+    assert_refused(many.as_bytes(), 400, &["more than", "attributes"]);
+    // Below the caps, the same shapes read.
+    assert!(cxml::parse(envelope(&"<a/>".repeat(10_000)).as_bytes()).is_ok());
+    assert!(cxml::parse(envelope(&format!("<a{per}/>")).as_bytes()).is_ok());
+}
+
+#[test]
+fn a_malformed_shared_secret_never_shows_in_the_refusal() {
+    let with_secret = |secret: &str| {
+        format!(
+            r#"<cXML payloadID="1@x" timestamp="2026-01-01T00:00:00+00:00"><Header><From><Credential domain="DUNS"><Identity>a</Identity></Credential></From><To><Credential domain="DUNS"><Identity>b</Identity></Credential></To><Sender><Credential domain="DUNS"><Identity>a</Identity><SharedSecret>{secret}</SharedSecret></Credential><UserAgent>t</UserAgent></Sender></Header><Request><ProfileRequest/></Request></cXML>"#
+        )
+    };
+    for secret in [
+        "hunter2<s3cr3t",
+        "hunter2<s3cr3t attr",
+        "hunter2<s3cr3t x=\"y\"",
+        "hunter2&s3cr3t;",
+        "hunter2&s3cr3t",
+        "hunter2&#s3cr3t;",
+        "hunter2</s3cr3t>",
+        "hunter2<s3cr3t>",
+        "hunter2<!s3cr3t",
+        "hunter2<?s3cr3t",
+        "hunter2<![CDATA[s3cr3t",
+    ] {
+        let e = refused(with_secret(secret).as_bytes());
+        assert_eq!(e.code, 400, "{secret}: {e}");
+        assert!(
+            !e.text.contains("s3cr3t") && !e.text.contains("hunter2"),
+            "{secret}: {}",
+            e.text
+        );
+        assert!(e.text.contains("SharedSecret"), "{secret}: {}", e.text);
+    }
+    // Escaped, the same secret reads.
+    let doc = cxml::parse(with_secret("hunter2&lt;s3cr3t").as_bytes()).unwrap();
+    let sender = doc.header.unwrap().sender_credential().unwrap().clone();
+    assert_eq!(sender.shared_secret.unwrap().expose(), "hunter2<s3cr3t");
+    // Malformed XML elsewhere still names what is wrong.
+    assert_refused(
+        b"<cXML payloadID=\"1@x\" timestamp=\"2026-01-01T00:00:00+00:00\"><Header></Wrong></cXML>",
+        400,
+        &["Header"],
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // Required parts missing or wrong, per message type. Each case starts from a document that
 // parses, changes one thing, and expects a 400 whose text names what is wrong.

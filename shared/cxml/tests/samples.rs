@@ -1314,6 +1314,112 @@ fn inspect_refuses_the_invalid_sample_with_its_status() {
     }
 }
 
+/// Runs `cxml inspect -` on `xml`.
+fn inspect_text(xml: &str) -> (Option<i32>, String, String) {
+    use std::io::Write as _;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cxml"))
+        .args(["inspect", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run cxml");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(xml.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().expect("cxml finishes");
+    (
+        output.status.code(),
+        String::from_utf8(output.stdout).expect("UTF-8 stdout"),
+        String::from_utf8(output.stderr).expect("UTF-8 stderr"),
+    )
+}
+
+const HEADER: &str = r#"<Header><From><Credential domain="DUNS"><Identity>a</Identity></Credential></From><To><Credential domain="DUNS"><Identity>b</Identity></Credential></To><Sender><Credential domain="DUNS"><Identity>a</Identity></Credential><UserAgent>t</UserAgent></Sender></Header>"#;
+
+#[test]
+fn inspect_refuses_request_message_and_response_types_cxml_does_not_declare() {
+    let envelope = |inner: &str| {
+        format!(r#"<cXML payloadID="1@x" timestamp="2026-01-01T00:00:00+00:00">{inner}</cXML>"#)
+    };
+    let cases = [
+        (
+            envelope(&format!("{HEADER}<Request><GarbageRequest/></Request>")),
+            "GarbageRequest",
+        ),
+        (
+            envelope(&format!("{HEADER}<Message><GarbageMessage/></Message>")),
+            "GarbageMessage",
+        ),
+        (
+            envelope(r#"<Response><Status code="200" text="OK"/><GarbageResponse/></Response>"#),
+            "GarbageResponse",
+        ),
+    ];
+    for (xml, name) in &cases {
+        let (code, stdout, stderr) = inspect_text(xml);
+        assert_eq!(code, Some(1), "{name}: {stdout}{stderr}");
+        let json: Value = serde_json::from_str(stdout.trim()).expect("JSON");
+        assert_eq!(json["accepted"], false, "{stdout}");
+        assert_eq!(json["status"]["code"], 400, "{stdout}");
+        let reason = json["status"]["reason"].as_str().unwrap();
+        assert!(
+            reason.contains(name) && reason.contains("not a cXML"),
+            "{reason}"
+        );
+        assert!(stderr.contains(name), "{stderr}");
+    }
+    // A type cXML declares but this crate does not model is still summarised.
+    let known = envelope(&format!(
+        "{HEADER}<Request><GetPendingRequest maxMessages=\"1\"/></Request>"
+    ));
+    let (code, stdout, stderr) = inspect_text(&known);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains("GetPendingRequest"), "{stdout}");
+}
+
+#[test]
+fn inspect_knows_the_types_the_dtds_declare() {
+    // The lists in inspect.rs are the DTDs' `cxml.requests` / `cxml.responses` /
+    // `cxml.messages` entities: read them again from the DTDs and compare.
+    let mut texts = Vec::new();
+    for entry in std::fs::read_dir(cxml::dtd_check::dtd_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "dtd") {
+            texts.push(String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned());
+        }
+    }
+    for (entity, list) in [
+        ("requests", cxml::inspect::CXML_REQUESTS),
+        ("responses", cxml::inspect::CXML_RESPONSES),
+        ("messages", cxml::inspect::CXML_MESSAGES),
+    ] {
+        let mut declared = std::collections::BTreeSet::new();
+        let opening = format!("<!ENTITY % cxml.{entity} \"");
+        for text in &texts {
+            let mut rest = text.as_str();
+            while let Some(at) = rest.find(&opening) {
+                let value = &rest[at + opening.len()..];
+                let end = value.find('"').unwrap();
+                declared.extend(
+                    value[..end]
+                        .split(|c: char| !c.is_ascii_alphabetic())
+                        .filter(|n| n.len() > 1)
+                        .map(str::to_string),
+                );
+                rest = &value[end..];
+            }
+        }
+        let listed: std::collections::BTreeSet<String> =
+            list.iter().map(|s| s.to_string()).collect();
+        assert!(declared.contains("PunchOutSetupRequest") || entity != "requests");
+        assert_eq!(listed, declared, "cxml.{entity}");
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // The `cxml catalog` CLI: the Level 1 punchout item for the SAP Ariba Network.
 

@@ -157,7 +157,8 @@ pub async fn save(
             "the settings document must be at most {MAX_DOCUMENT_BYTES} bytes"
         )));
     }
-    let document_settings = settings::parse_document(&body).map_err(SettingsRefused::from)?;
+    let document_settings =
+        settings::parse_document(&body, deps.config.is_local()).map_err(SettingsRefused::from)?;
     let account = caller.as_deref().unwrap_or_default();
     let Saved {
         integration,

@@ -76,6 +76,16 @@ async fn start_page_lists_the_whole_catalog_accessibly_with_the_test_banner() {
     ] {
         assert!(page.header(h).is_some(), "{h} in {:?}", page.headers);
     }
+    // Coupa and SAP Ariba may show the catalog in a frame of their https pages; nobody else
+    // (no `*`, no plain http).
+    let csp = page.header("content-security-policy").unwrap();
+    let ancestors = csp
+        .split(';')
+        .map(str::trim)
+        .find_map(|d| d.strip_prefix("frame-ancestors "))
+        .unwrap_or_else(|| panic!("no frame-ancestors in {csp}"));
+    let sources: Vec<&str> = ancestors.split_whitespace().collect();
+    assert_eq!(sources, ["'self'", "https:"], "{csp}");
 }
 
 #[tokio::test]
@@ -562,11 +572,13 @@ async fn a_disabled_integration_closes_open_sessions() {
 
 // ---- POST /catalog/subscribe: a subscribe attempt made in the marketplace ----
 
+/// A subscribe attempt signed by `account` (API Gateway's IAM authorizer names it).
 async fn subscribe(world: &FakeWorld, account: &str, product: &str) -> Reply {
-    post(
-        world,
+    procurement_web::testing::post_form_signed(
+        &setup_app(world),
         "/catalog/subscribe",
-        &[("product_id", product), ("account_id", account)],
+        &[("product_id", product)],
+        account,
     )
     .await
 }
@@ -617,20 +629,67 @@ async fn otherwise_the_direct_marketplace_subscription_applies() {
     assert!(world.deps.quotes.get(&id("q-")).await.unwrap().is_none());
 }
 
+/// The page without its per-response CSP nonce, to compare answers.
+fn without_nonce(reply: &Reply) -> String {
+    match reply.script_nonce() {
+        Some(nonce) => reply.body.replace(&nonce, ""),
+        None => reply.body.clone(),
+    }
+}
+
 #[tokio::test]
-async fn subscribe_checks_its_form_and_trusts_the_signed_account() {
+async fn an_unsigned_subscribe_attempt_gets_one_answer_for_every_account() {
+    // The form's account_id is not believed: whether it names an Ariba customer, a Coupa one
+    // with redirect in test mode, a disabled one or no customer, the answer is the same.
     let world = FakeWorld::demo().await;
-    let reply = post(&world, "/catalog/subscribe", &[("account_id", "1")]).await;
-    assert_eq!(reply.status, 400);
-    assert!(reply.body.contains("<code>product_id</code>"));
+    change_integration(&world, demo::COUPA_ORG, |i| i.settings.redirect = true).await;
+    let accounts = [
+        demo::ARIBA_MANAGEMENT_ACCOUNT,
+        demo::COUPA_MANAGEMENT_ACCOUNT,
+        demo::COUPA_MEMBER_ACCOUNT,
+        "999999999999",
+        "",
+    ];
+    let mut answers = Vec::new();
+    for account in accounts {
+        let reply = post(
+            &world,
+            "/catalog/subscribe",
+            &[("product_id", "prod-saas-upfront"), ("account_id", account)],
+        )
+        .await;
+        answers.push((reply.status, without_nonce(&reply)));
+    }
+    change_integration(&world, demo::ARIBA_ORG, |i| i.settings.enabled = false).await;
     let reply = post(
         &world,
         "/catalog/subscribe",
         &[("product_id", "prod-saas-upfront")],
     )
     .await;
+    answers.push((reply.status, without_nonce(&reply)));
+    let (status, body) = &answers[0];
+    assert_eq!(*status, 200, "{body}");
+    assert!(body.contains("Nothing was subscribed") && body.contains("Ledgerly Analytics"));
+    for needle in [
+        "Test mode",
+        "Continue in Coupa",
+        "Start from SAP Ariba",
+        "Your organisation buys",
+    ] {
+        assert!(!body.contains(needle), "{needle}: {body}");
+    }
+    for (i, answer) in answers.iter().enumerate() {
+        assert_eq!(answer, &answers[0], "answer {i} differs");
+    }
+}
+
+#[tokio::test]
+async fn subscribe_checks_its_form_and_trusts_only_the_signed_account() {
+    let world = FakeWorld::demo().await;
+    let reply = post(&world, "/catalog/subscribe", &[("account_id", "1")]).await;
     assert_eq!(reply.status, 400);
-    assert!(reply.body.contains("<code>account_id</code>"));
+    assert!(reply.body.contains("<code>product_id</code>"));
     let reply = subscribe(&world, demo::ARIBA_MANAGEMENT_ACCOUNT, "prod-nope").await;
     assert_eq!(reply.status, 404);
     // The IAM-signed account wins over what the form says.

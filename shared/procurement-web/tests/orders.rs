@@ -796,3 +796,66 @@ async fn racing_copies_of_a_corrected_resend_make_one_agreement() {
     assert_eq!(world.queue.jobs.lock().unwrap().len(), 1);
     assert_eq!(world.mailer.sent.lock().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn another_organisations_payload_id_is_a_new_order_not_its_stored_answer() {
+    // payloadIDs are the sender's choice: the Ariba organisation reusing the one the Coupa
+    // organisation sent hears nothing of that order and has its own recorded.
+    let world = FakeWorld::demo_live().await;
+    world
+        .change_integration(demo::ARIBA_ORG, |i| i.settings.test_mode = false)
+        .await;
+    let coupa_quote = quote_for(&world, "prod-saas-upfront", "q-coupa").await;
+    let ariba_quote =
+        support::quote_for(&world, demo::ARIBA_ORG, "prod-saas-upfront", "q-ariba").await;
+    let coupa = handle_order(
+        &world,
+        &po(
+            "PO-COUPA-1",
+            "shared-payload@x",
+            OrderType::New,
+            &[&coupa_quote],
+        ),
+    )
+    .await;
+    assert_eq!(coupa.status, 200, "{}", coupa.body);
+    let ariba = handle_order(
+        &world,
+        &support::order_request(
+            support::network_header(demo::ARIBA_IDENTITY, demo::ARIBA_NETWORK_SECRET),
+            "PO-ARIBA-1",
+            "shared-payload@x",
+            OrderType::New,
+            &[&ariba_quote],
+        ),
+    )
+    .await;
+    assert_eq!(ariba.status, 200, "{}", ariba.body);
+    assert!(!ariba.body.contains("PO-COUPA-1"), "{}", ariba.body);
+    let stored = world
+        .deps
+        .quotes
+        .get(&id("q-ariba"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stored.status,
+        QuoteStatus::Ordered,
+        "the Ariba order is recorded"
+    );
+    assert_eq!(stored.order_id.as_deref(), Some("PO-ARIBA-1"));
+    for (org, order) in [
+        (demo::COUPA_ORG, "PO-COUPA-1"),
+        (demo::ARIBA_ORG, "PO-ARIBA-1"),
+    ] {
+        let record = world
+            .deps
+            .orders
+            .find_by_payload(&id(org), "shared-payload@x")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(record.order_id.as_str(), order);
+    }
+}

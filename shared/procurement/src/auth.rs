@@ -212,7 +212,14 @@ pub async fn authenticate_credential(
     identity: &str,
     secret: &str,
 ) -> Result<Integration, CredentialRefused> {
-    let found = deps.integrations.find_by_buyer(domain, identity).await?;
+    // An overlong credential names no buyer (and is never looked up: DynamoDB refuses keys
+    // over 2048 bytes).
+    let found =
+        if crate::limits::may_name_a_record(domain) && crate::limits::may_name_a_record(identity) {
+            deps.integrations.find_by_buyer(domain, identity).await?
+        } else {
+            None
+        };
     // Each instance's credential has its own secret.
     let digest = found.as_ref().and_then(|i| {
         let instance = i

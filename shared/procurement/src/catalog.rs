@@ -55,6 +55,10 @@ pub enum SubscribeRoute {
     ContinueInCoupa { product: Product, test: bool },
     /// No procurement integration applies: the marketplace's own subscription flow.
     Direct { product: Product },
+    /// Nobody vouches for the caller's account (the form says one, nothing signed it): one
+    /// answer for every account, naming no system and no mode, so the route is not an oracle
+    /// of who is a customer, through which system, and whether in test mode.
+    AnyOrganisation { product: Product },
 }
 
 /// Why a subscribe attempt has no route.
@@ -66,17 +70,26 @@ pub enum SubscribeRefused {
     Storage(#[from] StoreError),
 }
 
-/// Routes a subscribe attempt of `account_id` for `product_id`; nothing is subscribed here.
+/// Routes a subscribe attempt for `product_id`; nothing is subscribed here. `signed_account`:
+/// the AWS account that signed the request (API Gateway's IAM authorizer), which alone is
+/// routed by its organisation; an account an unsigned form names is not believed, and gets
+/// [`SubscribeRoute::AnyOrganisation`] like every other.
 pub async fn route_subscribe(
     deps: &Deps,
-    account_id: &str,
+    signed_account: Option<&str>,
     product_id: &str,
 ) -> Result<SubscribeRoute, SubscribeRefused> {
+    if !crate::limits::may_name_a_record(product_id) {
+        return Err(SubscribeRefused::UnknownProduct);
+    }
     let product = deps
         .catalog
         .get_product(product_id)
         .await?
         .ok_or(SubscribeRefused::UnknownProduct)?;
+    let Some(account_id) = signed_account.map(str::trim).filter(|a| !a.is_empty()) else {
+        return Ok(SubscribeRoute::AnyOrganisation { product });
+    };
     let org = deps.organizations.find_by_account(account_id).await?;
     let integration = match &org {
         Some(o) => deps

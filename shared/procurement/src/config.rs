@@ -128,6 +128,14 @@ impl Config {
         }
     }
 
+    /// Whether this deployment runs on the developer's machine: its own public URL is on a
+    /// loopback address, as the local stack's `cargo lambda watch` is (a deployed stack's is the
+    /// API's https URL, see template.yaml). Only there may a buyer's URL be http or loopback
+    /// ([`crate::urls::buyer_url`]).
+    pub fn is_local(&self) -> bool {
+        url::Url::parse(&self.public_base_url).is_ok_and(|u| crate::urls::is_loopback(&u))
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.public_base_url, path)
     }
@@ -229,5 +237,27 @@ mod tests {
         assert_eq!(c.payload_host(), "api.marketplace.example");
         c.public_base_url = "http://127.0.0.1:9000".into();
         assert_eq!(c.payload_host(), "127.0.0.1");
+    }
+
+    #[test]
+    fn a_deployment_is_local_when_its_own_url_is_on_loopback() {
+        let mut c = Config::example();
+        assert!(!c.is_local());
+        for local in [
+            "http://127.0.0.1:9000",
+            "http://localhost:9000/",
+            "http://[::1]:9",
+        ] {
+            c.public_base_url = local.into();
+            assert!(c.is_local(), "{local}");
+        }
+        for deployed in [
+            "https://abc.execute-api.us-east-1.amazonaws.com",
+            "https://127.0.0.1.nip.io",
+            "not a url",
+        ] {
+            c.public_base_url = deployed.into();
+            assert!(!c.is_local(), "{deployed}");
+        }
     }
 }

@@ -103,6 +103,21 @@ fn order_key(record: &OrderRecord, slot: &OrderSlot) -> String {
     }
 }
 
+/// DynamoDB refuses a partition key over 2048 bytes or a sort key over 1024 bytes with a
+/// `ValidationException` ("Service, account, and table quotas in Amazon DynamoDB"), which the
+/// adapter reports as unavailable storage: the fake does the same for the keys the adapter
+/// builds (`procurement-aws/src/dynamo`), so a test sees what an overlong ID would cost.
+fn dynamo_key(partition: String, sort: &str) -> Result<(), StoreError> {
+    if partition.len() > 2048 || sort.len() > 1024 {
+        return Err(StoreError::Unavailable(format!(
+            "ValidationException: a key of {} / {} bytes is over DynamoDB's limit (simulated)",
+            partition.len(),
+            sort.len()
+        )));
+    }
+    Ok(())
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
@@ -173,6 +188,7 @@ impl Integrations for MemoryStore {
         domain: &str,
         identity: &str,
     ) -> Result<Option<Integration>, StoreError> {
+        dynamo_key(format!("BUYER#{domain}#{identity}"), "CREDENTIAL")?;
         Ok(lock(&self.integrations)
             .values()
             .find(|i| i.settings.instance_of(domain, identity).is_some())
@@ -234,6 +250,7 @@ impl Catalog for MemoryStore {
     }
 
     async fn get_product(&self, id: &str) -> Result<Option<Product>, StoreError> {
+        dynamo_key(format!("PRODUCT#{id}"), "PRODUCT")?;
         Ok(lock(&self.products).get(id).cloned())
     }
 
@@ -247,6 +264,7 @@ impl Catalog for MemoryStore {
 #[async_trait]
 impl Quotes for MemoryStore {
     async fn create(&self, quote: &Quote, agreement: Option<&Agreement>) -> Result<(), StoreError> {
+        dynamo_key(format!("QUOTE#{}", quote.quote_id), "QUOTE")?;
         let mut quotes = lock(&self.quotes);
         if quotes.contains_key(&quote.quote_id) {
             return Err(StoreError::Conflict(format!(
@@ -262,6 +280,7 @@ impl Quotes for MemoryStore {
     }
 
     async fn get(&self, quote_id: &QuoteId) -> Result<Option<Quote>, StoreError> {
+        dynamo_key(format!("QUOTE#{quote_id}"), "QUOTE")?;
         Ok(lock(&self.quotes).get(quote_id).cloned())
     }
 
@@ -318,10 +337,23 @@ impl Orders for MemoryStore {
         if let Some(racing) = lock(&self.quote_written_before_next_place).take() {
             lock(&self.quotes).insert(racing.quote_id.clone(), racing);
         }
+        let record = &plan.record;
+        dynamo_key(
+            format!("ORDER#{}#{}", record.org_id, record.order_id),
+            &format!(
+                "CHANGE#{}#{}",
+                record.order_type.as_str(),
+                record.payload_id
+            ),
+        )?;
+        dynamo_key(
+            format!("PAYLOAD#{}#{}", record.org_id, record.payload_id),
+            "ORDER",
+        )?;
         // One lock order (orders, then the rest) keeps the fake atomic like the transaction.
         let mut orders = lock(&self.orders);
         let key = order_key(&plan.record, &plan.slot);
-        let by_payload = format!("payload#{}", plan.record.payload_id);
+        let by_payload = format!("payload#{}#{}", plan.record.org_id, plan.record.payload_id);
         if let Some(existing) = orders.get(&by_payload) {
             return Ok(Recorded::Existing(existing.clone()));
         }
@@ -401,14 +433,20 @@ impl Orders for MemoryStore {
         org_id: &OrgId,
         order_id: &OrderId,
     ) -> Result<Option<OrderRecord>, StoreError> {
+        dynamo_key(format!("ORDER#{org_id}#{order_id}"), "ORDER")?;
         Ok(lock(&self.orders)
             .get(&format!("{org_id}#{order_id}"))
             .cloned())
     }
 
-    async fn find_by_payload(&self, payload_id: &str) -> Result<Option<OrderRecord>, StoreError> {
+    async fn find_by_payload(
+        &self,
+        org_id: &OrgId,
+        payload_id: &str,
+    ) -> Result<Option<OrderRecord>, StoreError> {
+        dynamo_key(format!("PAYLOAD#{org_id}#{payload_id}"), "ORDER")?;
         Ok(lock(&self.orders)
-            .get(&format!("payload#{payload_id}"))
+            .get(&format!("payload#{org_id}#{payload_id}"))
             .cloned())
     }
 

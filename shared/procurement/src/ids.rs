@@ -4,7 +4,7 @@
 //! | kind         | format                       | made by                          |
 //! |--------------|------------------------------|----------------------------------|
 //! | organisation | chosen by the marketplace     | the organisation's onboarding    |
-//! | quote        | `q-<32 hex>`                 | [`QuoteId::generate`]            |
+//! | quote        | `q-<32 hex>`                 | [`QuoteId::generate`], or of session and product: [`QuoteId::for_request`] |
 //! | agreement    | `agmt-<the quote's hex>`      | [`AgreementId::for_quote`]       |
 //! | charge       | `<agreement>-<n>`             | [`ChargeId::nth`]                |
 //! | order        | the buyer's PO number (cXML orderID) | the procurement system     |
@@ -130,6 +130,21 @@ impl QuoteId {
     pub fn generate() -> Result<Self, NoRandomness> {
         Ok(Self(format!("{}{}", Self::PREFIX, random_hex::<16>()?)))
     }
+
+    /// The one quote a punchout session's Request approval of a product makes: named after
+    /// the session (its token's digest) and the product, so a replayed, double-clicked or
+    /// racing Request approval finds the quote the first one stored (and its agreement, see
+    /// [`AgreementId::for_quote`]) instead of making another. As unguessable as a drawn one:
+    /// the token is 256 random bits and only its digest is stored; the hash reveals neither.
+    pub fn for_request(session_digest: &str, product_id: &str) -> Self {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(format!("quote\n{session_digest}\n{product_id}").as_bytes());
+        Self(format!(
+            "{}{}",
+            Self::PREFIX,
+            cxml::payload::hex(&digest[..16])
+        ))
+    }
 }
 
 impl AgreementId {
@@ -191,6 +206,18 @@ mod tests {
         assert_eq!(
             AgreementId::for_quote(&QuoteId::from("quote-0001")).as_str(),
             "agmt-quote-0001"
+        );
+    }
+
+    #[test]
+    fn a_request_quote_is_named_after_its_session_and_product_alone() {
+        let a = QuoteId::for_request("digest-1", "prod-a");
+        assert_eq!(a, QuoteId::for_request("digest-1", "prod-a"));
+        assert_ne!(a, QuoteId::for_request("digest-1", "prod-b"));
+        assert_ne!(a, QuoteId::for_request("digest-2", "prod-a"));
+        assert!(
+            a.as_str().starts_with("q-") && a.as_str().len() == 34,
+            "{a}"
         );
     }
 

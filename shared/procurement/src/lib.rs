@@ -16,6 +16,7 @@ pub mod emails;
 pub mod ids;
 pub mod integration;
 pub mod invoices;
+pub mod limits;
 pub mod model;
 pub mod network;
 pub mod offers;
@@ -28,6 +29,7 @@ pub mod punchout;
 pub mod quotes;
 pub mod refusal;
 pub mod settings;
+pub mod urls;
 
 /// The demo organisations and catalog (`make run`, fixtures, tests): public secrets, so never
 /// in a release binary.

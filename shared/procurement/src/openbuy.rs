@@ -327,6 +327,12 @@ pub async fn detail(
             "field `source_part_num`: no item {source_part_num:?} is offered to this organisation"
         ))
     };
+    if !crate::limits::may_name_a_record(source_part_num.trim()) {
+        return Err(OpenBuyRefused::Invalid(format!(
+            "field `source_part_num`: at most {} bytes",
+            crate::limits::MAX_ID_BYTES
+        )));
+    }
     let product = deps
         .catalog
         .get_product(source_part_num.trim())

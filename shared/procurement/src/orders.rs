@@ -43,6 +43,7 @@ impl Answer {
 /// order's answer again), or why the order was refused before anything was recorded.
 pub async fn receive(deps: &Deps, body: &[u8]) -> Result<Answer, Refusal> {
     let doc = cxml::parse(body)?;
+    crate::limits::check(&doc)?;
     tracing::Span::current().record("payload_id", doc.payload_id.as_str());
     let (Some(header), Body::Request(request)) = (&doc.header, &doc.body) else {
         return Err(Rejection::bad_request(format!(
@@ -174,7 +175,11 @@ async fn find_duplicate(
     deps: &Deps,
     record: &OrderRecord,
 ) -> Result<Option<OrderRecord>, StoreError> {
-    if let Some(earlier) = deps.orders.find_by_payload(&record.payload_id).await? {
+    if let Some(earlier) = deps
+        .orders
+        .find_by_payload(&record.org_id, &record.payload_id)
+        .await?
+    {
         return Ok(Some(earlier));
     }
     if record.order_type == OrderType::New {
@@ -651,7 +656,11 @@ async fn earlier_order(
     record: &OrderRecord,
 ) -> Result<OrderRecord, Refusal> {
     let by_reference = match &order.header.document_reference {
-        Some(payload_id) => deps.orders.find_by_payload(payload_id).await?,
+        Some(payload_id) => {
+            deps.orders
+                .find_by_payload(&record.org_id, payload_id)
+                .await?
+        }
         None => None,
     };
     let earlier = match by_reference {

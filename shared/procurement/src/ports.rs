@@ -148,7 +148,13 @@ pub trait Orders: Send + Sync {
         org_id: &OrgId,
         order_id: &OrderId,
     ) -> Result<Option<OrderRecord>, StoreError>;
-    async fn find_by_payload(&self, payload_id: &str) -> Result<Option<OrderRecord>, StoreError>;
+    /// The order recorded for `payload_id` from this organisation (payloadIDs are the
+    /// sender's: another organisation's record of the same payloadID is never read).
+    async fn find_by_payload(
+        &self,
+        org_id: &OrgId,
+        payload_id: &str,
+    ) -> Result<Option<OrderRecord>, StoreError>;
     async fn get_agreement(
         &self,
         agreement_id: &AgreementId,

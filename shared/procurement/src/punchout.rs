@@ -20,6 +20,7 @@ pub const MAX_EARLIER_LINES: usize = 100;
 /// Handles a POSTed cXML document at the punchout setup URL: the answer to send back.
 pub async fn setup(deps: &Deps, body: &[u8]) -> Result<Cxml, Refusal> {
     let doc = cxml::parse(body)?;
+    crate::limits::check(&doc)?;
     tracing::Span::current().record("payload_id", doc.payload_id.as_str());
     let (Some(header), Body::Request(request)) = (&doc.header, &doc.body) else {
         return Err(Rejection::bad_request(format!(
@@ -40,6 +41,14 @@ pub async fn setup(deps: &Deps, body: &[u8]) -> Result<Cxml, Refusal> {
                 )
                 .into());
             };
+            // The cart goes there from the buyer's browser: over TLS to the procurement system
+            // (Coupa and SAP Ariba are https), plain http only to a local stand-in.
+            if let Err(why) = crate::urls::buyer_url(&form_post, deps.config.is_local()) {
+                return Err(Rejection::bad_request(format!(
+                    "element URL of BrowserFormPost in PunchOutSetupRequest {why}"
+                ))
+                .into());
+            }
             let token = random_hex::<32>()
                 .map_err(|_| Rejection::internal("could not draw a session token; please retry"))?;
             let session = Session {

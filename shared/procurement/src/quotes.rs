@@ -67,6 +67,10 @@ pub enum ApprovalRefused {
     Unsupported(#[from] Unsupported),
     #[error("the BrowserFormPost is not a web address")]
     NoWayBack,
+    /// This session already requested the product, and that quote is no longer waiting for
+    /// approval (ordered, expired or cancelled since): nothing is requested again.
+    #[error("this session already requested the product: quote {}", .0.quote_id)]
+    AlreadyRequested(Box<Quote>),
     #[error(transparent)]
     NoRandomness(#[from] NoRandomness),
     #[error(transparent)]
@@ -79,7 +83,7 @@ pub async fn visible_product(
     visit: &Visit,
     product_id: &str,
 ) -> Result<Option<Product>, StoreError> {
-    if !visit.may_see(product_id) {
+    if !visit.may_see(product_id) || !crate::limits::may_name_a_record(product_id) {
         return Ok(None);
     }
     deps.catalog.get_product(product_id).await
@@ -144,8 +148,9 @@ pub async fn request_approval(
     let cart = decision.into_cart();
     let test = visit.test();
     let now = OffsetDateTime::now_utc();
-    let mut quote = Quote {
-        quote_id: QuoteId::generate()?,
+    let quote = Quote {
+        // One quote per session and product: see [`QuoteId::for_request`].
+        quote_id: QuoteId::for_request(&visit.session.token_digest, &product.id),
         org_id: visit.session.org_id.clone(),
         product_id: product.id.clone(),
         product_title: product.title.clone(),
@@ -165,33 +170,44 @@ pub async fn request_approval(
         order_id: None,
         agreement_id: None,
     };
-    // Quote IDs are drawn at random; on the (vanishingly rare) clash, draw again.
+    // Test mode never creates a subscription: the pre-approved quote is kept, marked test,
+    // without its agreement.
+    let agreement = (preapproved && !test).then(|| Agreement {
+        agreement_id: AgreementId::for_quote(&quote.quote_id),
+        org_id: quote.org_id.clone(),
+        product_id: quote.product_id.clone(),
+        quote_id: quote.quote_id.clone(),
+        po_number: None,
+        order_date: None,
+        subscriber_email: quote.requester_email.clone(),
+        status: AgreementStatus::Active,
+        charge_ids: Vec::new(),
+        created_at: now,
+    });
+    let quote = Quote {
+        agreement_id: agreement.as_ref().map(|a| a.agreement_id.clone()),
+        ..quote
+    };
+    // The quote and its agreement are written only if the quote does not exist: of a
+    // double click, a replay or two requests racing, one writes and the others answer with
+    // what it wrote. DynamoDB may cancel a racing transaction before the winner's is
+    // visible (TransactionConflict), so a conflict without a stored quote is tried again.
     let mut attempt = 0;
-    let agreement = loop {
+    loop {
         attempt += 1;
-        // Test mode never creates a subscription: the pre-approved quote is kept, marked
-        // test, without its agreement.
-        let agreement = (preapproved && !test).then(|| Agreement {
-            agreement_id: AgreementId::for_quote(&quote.quote_id),
-            org_id: quote.org_id.clone(),
-            product_id: quote.product_id.clone(),
-            quote_id: quote.quote_id.clone(),
-            po_number: None,
-            order_date: None,
-            subscriber_email: quote.requester_email.clone(),
-            status: AgreementStatus::Active,
-            charge_ids: Vec::new(),
-            created_at: now,
-        });
-        quote.agreement_id = agreement.as_ref().map(|a| a.agreement_id.clone());
         match deps.quotes.create(&quote, agreement.as_ref()).await {
-            Ok(()) => break agreement,
-            Err(StoreError::Conflict(_)) if attempt < 3 => {
-                quote.quote_id = QuoteId::generate()?;
+            Ok(()) => break,
+            Err(StoreError::Conflict(reason)) => {
+                if let Some(earlier) = deps.quotes.get(&quote.quote_id).await? {
+                    return again(deps, visit, earlier, product, kept).await;
+                }
+                if attempt >= 3 {
+                    return Err(StoreError::Conflict(reason).into());
+                }
             }
             Err(e) => return Err(e.into()),
         }
-    };
+    }
     tracing::info!(
         org_id = %quote.org_id,
         quote_id = %quote.quote_id,
@@ -215,6 +231,58 @@ pub async fn request_approval(
         kept: kept.into_iter().map(|(q, _)| q).collect(),
         cart: Box::new(cart),
     })
+}
+
+/// Request approval of a product this session already requested: the answer the first one
+/// had (the same cart again, or the same subscription), nothing stored. A quote that is no
+/// longer waiting for approval is not sent again.
+async fn again(
+    deps: &Deps,
+    visit: &Visit,
+    earlier: Quote,
+    product: Product,
+    kept: Vec<(Quote, Product)>,
+) -> Result<Approval, ApprovalRefused> {
+    if earlier.org_id != visit.session.org_id || earlier.product_id != product.id {
+        return Err(StoreError::Conflict(format!(
+            "quote {} names another request",
+            earlier.quote_id
+        ))
+        .into());
+    }
+    tracing::info!(
+        org_id = %earlier.org_id,
+        quote_id = %earlier.quote_id,
+        product_id = %earlier.product_id,
+        status = earlier.status.as_str(),
+        "Request approval repeated in its session: answered with the quote it made"
+    );
+    match earlier.status {
+        QuoteStatus::Subscribed => {
+            let agreement = match &earlier.agreement_id {
+                Some(id) => deps.orders.get_agreement(id).await?,
+                None => None,
+            };
+            Ok(Approval::Subscribed {
+                quote: earlier,
+                product,
+                agreement,
+            })
+        }
+        QuoteStatus::PendingApproval => {
+            let cart = cart_with(deps, visit, &kept, Some((&earlier, &product)))?;
+            Ok(Approval::CartReturned {
+                quote: earlier,
+                product,
+                unchanged: false,
+                kept: kept.into_iter().map(|(q, _)| q).collect(),
+                cart: Box::new(cart),
+            })
+        }
+        QuoteStatus::Ordered | QuoteStatus::Expired | QuoteStatus::Cancelled => {
+            Err(ApprovalRefused::AlreadyRequested(Box::new(earlier)))
+        }
+    }
 }
 
 /// The cart document of `kept` and then `last`, for this session.

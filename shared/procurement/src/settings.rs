@@ -120,8 +120,9 @@ impl From<&str> for Invalid {
 }
 
 /// Reads and validates a settings document. Every error names the field at fault, so an
-/// administrator knows what to fix without reading our source.
-pub fn parse_document(body: &[u8]) -> Result<Settings, Invalid> {
+/// administrator knows what to fix without reading our source. `local`: the deployment is a
+/// local stack ([`crate::Config::is_local`]), where invoice URLs may be http on loopback.
+pub fn parse_document(body: &[u8], local: bool) -> Result<Settings, Invalid> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err("the body is empty: send the integration settings as a JSON object".into());
     }
@@ -132,7 +133,7 @@ pub fn parse_document(body: &[u8]) -> Result<Settings, Invalid> {
     };
     let document: SettingsDocument =
         serde_json::from_value(value.clone()).map_err(|e| Invalid(name_the_field(&e, fields)))?;
-    document.validate()
+    document.validate(local)
 }
 
 /// serde names the field in "unknown field" and "missing field" errors but not in type
@@ -156,8 +157,9 @@ fn name_the_field(error: &serde_json::Error, fields: &Map<String, Value>) -> Str
 }
 
 impl SettingsDocument {
-    /// Checks the document and builds the settings it describes.
-    pub fn validate(&self) -> Result<Settings, Invalid> {
+    /// Checks the document and builds the settings it describes (`local`: see
+    /// [`parse_document`]).
+    pub fn validate(&self, local: bool) -> Result<Settings, Invalid> {
         let name = self.name.trim();
         if name.is_empty() {
             return Err("field `name` must not be empty".into());
@@ -191,7 +193,7 @@ impl SettingsDocument {
                     }
                 }
                 if let Some(url) = invoice_url {
-                    check_https_url("invoice_url", url)?;
+                    check_https_url("invoice_url", url, local)?;
                 }
                 let production = coupa_credentials(
                     "",
@@ -220,7 +222,7 @@ impl SettingsDocument {
                         let invoice_url =
                             given(&field("invoice_url"), test.invoice_url.as_deref())?;
                         if let Some(url) = invoice_url {
-                            check_https_url(&field("invoice_url"), url)?;
+                            check_https_url(&field("invoice_url"), url, local)?;
                         }
                         Some(CoupaInstance {
                             credentials,
@@ -481,26 +483,14 @@ fn check_text(field: &str, value: &str, max_chars: usize) -> Result<(), Invalid>
     Ok(())
 }
 
-/// Invoices carry prices and purchase order numbers: only over TLS. The one exception is
-/// the machine itself (127.0.0.1, localhost), where a local stack's stand-in buyer listens:
-/// nothing leaves the host there, and no deployed buyer can be reached that way.
-fn check_https_url(field: &str, url: &str) -> Result<(), Invalid> {
+/// Invoices carry prices and purchase order numbers: only over TLS, to a named host, without
+/// credentials in the URL ([`crate::urls::buyer_url`]); http to 127.0.0.1 or localhost only on
+/// a local stack, where the stand-in buyer listens and nothing leaves the host.
+fn check_https_url(field: &str, url: &str, local: bool) -> Result<(), Invalid> {
     check_text(field, url, URL_MAX_CHARS)?;
-    let (scheme, rest) = url.split_once("://").unwrap_or(("", ""));
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let host = authority.rsplit_once(':').map_or(authority, |(h, _)| h);
-    let loopback = matches!(host, "127.0.0.1" | "localhost");
-    let usable = !host.is_empty() && !authority.contains(char::is_whitespace);
-    if usable
-        && (scheme.eq_ignore_ascii_case("https")
-            || (scheme.eq_ignore_ascii_case("http") && loopback))
-    {
-        Ok(())
-    } else {
-        Err(Invalid(format!(
-            "field `{field}` must be an https:// URL with a host, not '{url}'"
-        )))
-    }
+    crate::urls::buyer_url(url, local)
+        .map(|_| ())
+        .map_err(|why| Invalid(format!("field `{field}` {why}")))
 }
 
 /// What an administrator asks to do with an integration.
@@ -1120,7 +1110,7 @@ mod tests {
     }
 
     fn parse(value: &Value) -> Result<Settings, Invalid> {
-        parse_document(value.to_string().as_bytes())
+        parse_document(value.to_string().as_bytes(), false)
     }
 
     fn error(value: &Value) -> String {
@@ -1155,18 +1145,18 @@ mod tests {
         assert!(error(&doc).contains("`form_encoding`"));
         assert!(error(&json!({"name": "x"})).contains("`system`"));
         assert!(
-            parse_document(b"[1]")
+            parse_document(b"[1]", false)
                 .unwrap_err()
                 .0
                 .contains("JSON object")
         );
         assert!(
-            parse_document(b"{")
+            parse_document(b"{", false)
                 .unwrap_err()
                 .0
                 .contains("not valid JSON")
         );
-        assert!(parse_document(b" ").unwrap_err().0.contains("empty"));
+        assert!(parse_document(b" ", false).unwrap_err().0.contains("empty"));
     }
 
     #[test]
@@ -1210,8 +1200,14 @@ mod tests {
             );
         }
         assert!(check(json!({"invoice_url": "HTTPS://buyer.example/inv"})).is_ok());
-        assert!(check(json!({"invoice_url": "http://127.0.0.1:9100/invoices"})).is_ok());
-        assert!(check(json!({"invoice_url": "http://127.0.0.1.evil.example/inv"})).is_err());
+        // http and loopback on a local stack only.
+        assert!(check(json!({"invoice_url": "http://127.0.0.1:9100/invoices"})).is_err());
+        assert!(check(json!({"invoice_url": "https://user:pw@buyer.example/inv"})).is_err());
+        let mut local = coupa();
+        local["invoice_url"] = json!("http://127.0.0.1:9100/invoices");
+        assert!(parse_document(local.to_string().as_bytes(), true).is_ok());
+        local["invoice_url"] = json!("http://127.0.0.1.evil.example/inv");
+        assert!(parse_document(local.to_string().as_bytes(), true).is_err());
         assert!(
             check(json!({"buyer_identity": null}))
                 .unwrap_err()
@@ -1281,7 +1277,7 @@ mod tests {
         }))
         .unwrap();
         let document = serde_json::to_vec(&settings).unwrap();
-        assert_eq!(parse_document(&document).unwrap(), settings);
+        assert_eq!(parse_document(&document, false).unwrap(), settings);
     }
 
     #[test]
@@ -1301,7 +1297,7 @@ mod tests {
             Some(Instance::Test)
         );
         let document = serde_json::to_vec(&settings).unwrap();
-        assert_eq!(parse_document(&document).unwrap(), settings);
+        assert_eq!(parse_document(&document, false).unwrap(), settings);
         doc["test_instance"]["sender_domain"] = json!("NetworkID");
         assert!(error(&doc).contains("`test_instance.sender_identity`"));
     }

@@ -1,6 +1,7 @@
 //! `cxml inspect FILE`: what a cXML document says, as JSON, for people debugging an
-//! integration. Exits 0 for a document this project accepts; otherwise prints the cXML
-//! status it would answer with and exits 1.
+//! integration. Exits 0 for a document this project accepts; otherwise (also for a Request,
+//! Response or Message type no cXML DTD declares) prints the cXML status it would answer
+//! with and exits 1.
 //!
 //! `cxml catalog --supplier-id ANID --punchout-url URL [...]`: the CIF 3.0 file of the Level 1
 //! punchout catalog item to upload to the SAP Ariba Network (see README, "SAP Ariba").
@@ -93,7 +94,10 @@ fn main() -> ExitCode {
             }
         }
     };
-    match cxml::parse(&bytes) {
+    match cxml::parse(&bytes).and_then(|doc| match cxml::inspect::unknown_type(&doc) {
+        Some(rejection) => Err(rejection),
+        None => Ok(doc),
+    }) {
         Ok(doc) => {
             let json = cxml::inspect::summary(&doc);
             println!(

@@ -14,7 +14,7 @@
 //! | product     | `PRODUCT#<id>`          | PRODUCT     | `CATALOG` / `<title>#<id>`           |
 //! | order       | `ORDER#<org>#<orderID>` | ORDER       |                                      |
 //! | order change| `ORDER#<org>#<orderID>` | `CHANGE#<type>#<payloadID>` |                      |
-//! | payload     | `PAYLOAD#<payloadID>`   | ORDER       | (points at the order)                |
+//! | payload     | `PAYLOAD#<org>#<payloadID>` | ORDER       | (points at the order)                |
 //! | outbox email| `OUTBOX#<email>`        | OUTBOX      | GSI2 while waiting: `OUTBOX` / `<created>#<email>`; once set aside: `OUTBOX#failed` / `<failed at>#<email>`; `claimed_until` (Unix ms) while a sender holds it, `attempts` |
 //! | confirmation| `CONFIRMATION#<id>`     | CONFIRMATION| GSI2 until queued: `CONFIRMATION#scheduled` / `<created>#<id>` |
 //! | charge      | `CHARGE#<charge>`       | CHARGE      | GSI2 while scheduled: `CHARGE#scheduled` / `<due>#<charge>`; while queued: `CHARGE#queued` / `<requeue at>#<charge>`; once failed: `CHARGE#failed` / `<failed at>#<charge>` |

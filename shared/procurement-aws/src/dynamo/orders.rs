@@ -1,8 +1,14 @@
 //! Purchase orders (`ORDER#<org>#<orderID>` / `ORDER`, each change `CHANGE#<type>#<payloadID>`),
-//! their payloadIDs (`PAYLOAD#<payloadID>` / `ORDER`, pointing at the order) and agreements
+//! their payloadIDs (`PAYLOAD#<org>#<payloadID>` / `ORDER`, pointing at the order) and agreements
 //! (`AGREEMENT#<agreement>` / `AGREEMENT`). One transaction writes everything an order changes.
 //! A refused or test original gives way to the resend that corrects it: `ORDER` is overwritten
 //! only while it still holds the record of the payloadID the plan read.
+//!
+//! A payloadID is the sender's: nothing stops one organisation from sending another's, so the
+//! key is scoped by organisation. (Unscoped, a reused payloadID answered the other
+//! organisation's stored answer and kept the order from being recorded.) Records written
+//! under the earlier unscoped key are no longer read: a repeated original is still found by
+//! its orderID, a repeated change by its `CHANGE#` key.
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
@@ -36,6 +42,11 @@ fn order_key(record: &OrderRecord, slot: &OrderSlot) -> (String, String) {
 /// How the payloadID reads inside a stored record's JSON (`data`): payloadIDs are unique and
 /// the JSON is compact with quotes inside strings escaped, so the record holds this text
 /// exactly when it is the record of that payloadID, also one written before this field order.
+/// The key of a payloadID's record: the organisation's own.
+fn payload_pk(org_id: &OrgId, payload_id: &str) -> String {
+    format!("PAYLOAD#{org_id}#{payload_id}")
+}
+
 fn payload_field(payload_id: &str) -> String {
     format!(
         "\"payload_id\":{}",
@@ -48,7 +59,7 @@ impl Orders for DynamoStore {
     async fn place(&self, plan: &OrderPlan) -> Result<Recorded<OrderRecord>, StoreError> {
         let record = &plan.record;
         let (order_pk, order_sk) = order_key(record, &plan.slot);
-        let payload_pk = format!("PAYLOAD#{}", record.payload_id);
+        let payload_pk = payload_pk(&record.org_id, &record.payload_id);
         let order_item = item(order_pk.clone(), &order_sk, record)?;
         let order_step = match &plan.slot {
             OrderSlot::Replacing(replaced) => {
@@ -139,8 +150,12 @@ impl Orders for DynamoStore {
             .await
     }
 
-    async fn find_by_payload(&self, payload_id: &str) -> Result<Option<OrderRecord>, StoreError> {
-        self.get(format!("PAYLOAD#{payload_id}"), "ORDER").await
+    async fn find_by_payload(
+        &self,
+        org_id: &OrgId,
+        payload_id: &str,
+    ) -> Result<Option<OrderRecord>, StoreError> {
+        self.get(payload_pk(org_id, payload_id), "ORDER").await
     }
 
     async fn get_agreement(

@@ -8,7 +8,7 @@
 //! | `GET /catalog/products/{id}?token=`     | product detail, pricing, offer terms, the button  |
 //! | `POST /catalog/request-approval`        | form `token`, `product_id`: quote + cart back     |
 //! | `POST /catalog/return`                  | form `token`: back to the procurement system (empty cart; on `edit` the cart as it was) |
-//! | `POST /catalog/subscribe`               | form `product_id`, `account_id`: marketplace subscribe attempt |
+//! | `POST /catalog/subscribe`               | form `product_id`: marketplace subscribe attempt, routed by the IAM-signed account (unsigned: one page for all) |
 //!
 //! An `edit` or `inspect` session shows the cart it re-opened on the catalog page (see
 //! [`procurement::quotes`] for the rules); inspect sessions have no Request approval, and the
@@ -546,12 +546,10 @@ pub async fn subscribe(
     form: Form,
 ) -> Result<Page, PageError> {
     let product_id = required(&form, "product_id")?;
-    // The IAM-signed caller wins over the form: the form is only what the page said.
-    let account_id = match caller.as_deref().map(str::trim) {
-        Some(account) if !account.is_empty() => account,
-        _ => required(&form, "account_id")?,
-    };
-    let route = route_subscribe(&deps, account_id, product_id)
+    // Only an IAM-signed caller is routed by its account; the form's `account_id` is only what
+    // a page said, and believing it would tell anyone which accounts are customers, in which
+    // system and mode. Unsigned, every account gets the same page.
+    let route = route_subscribe(&deps, caller.as_deref(), product_id)
         .await
         .map_err(|refused| match refused {
             SubscribeRefused::UnknownProduct => PageError::UnknownProduct,
@@ -585,6 +583,30 @@ pub async fn subscribe(
                 ..Frame::default()
             };
             Ok(Page::new("Continue in Coupa", page_frame, main))
+        }
+        SubscribeRoute::AnyOrganisation { product } => {
+            let title = &product.title;
+            let main = html! {
+                h1 { "Subscribe to " (title) }
+                div class="notice" {
+                    p { "Nothing was subscribed." }
+                }
+                p {
+                    "If your organisation buys software through a procurement system, request "
+                    strong { (title) } " there: open Coupa or SAP Ariba, punch out to the Software \
+                     Marketplace, find the product and press " strong { "Request approval" }
+                    ". Your approvers approve it, and you are subscribed when the purchase order arrives."
+                }
+                p {
+                    "Otherwise the marketplace's direct subscription applies; it is handled by the \
+                     marketplace itself, not by the procurement integration."
+                }
+            };
+            Ok(Page::new(
+                format!("Subscribe to {title}"),
+                Frame::default(),
+                main,
+            ))
         }
         SubscribeRoute::Direct { product } => {
             let main = html! {

@@ -203,6 +203,20 @@ impl Page {
     }
 }
 
+/// Who may show our pages in a frame (CSP `frame-ancestors`; it does not fall back to
+/// `default-src`, and browsers honour it over `X-Frame-Options`, which can't say this).
+///
+/// Procurement systems show a punchout catalog in their own window or inside their page: SAP
+/// Ariba can open it in a frame of the buying page, and a Coupa instance can embed it in an
+/// iframe. Those pages are served from each customer's own host (`<customer>.coupahost.com`,
+/// its test instance, Coupa's other regions and vanity domains, the Ariba data centres), which
+/// this deployment does not know, so any https origin may frame us: `'self'` plus `https:`.
+/// Never `*`, which would also let plain-http pages (readable and changeable on the way) and
+/// `data:`/`blob:` documents frame the catalog. Framing gives a foreign site nothing: every
+/// page of a session needs its unguessable StartPage token, so a site can only frame a
+/// session it opened itself.
+pub const FRAME_ANCESTORS: &str = "'self' https:";
+
 impl IntoResponse for Page {
     /// The page with headers that keep the session token out of caches and other sites'
     /// logs, and a content security policy that allows only the page's own inline style and
@@ -229,7 +243,7 @@ impl IntoResponse for Page {
             HeaderValue::from_static("nosniff"),
         );
         if let Ok(csp) = HeaderValue::from_str(&format!(
-            "default-src 'none'; style-src 'nonce-{nonce}'; script-src 'nonce-{nonce}'; base-uri 'none'"
+            "default-src 'none'; style-src 'nonce-{nonce}'; script-src 'nonce-{nonce}'; base-uri 'none'; frame-ancestors {FRAME_ANCESTORS}"
         )) {
             headers.insert(header::CONTENT_SECURITY_POLICY, csp);
         }
@@ -268,6 +282,13 @@ pub enum PageError {
     },
     #[error("the organisation buys through SAP Ariba")]
     StartInAriba { product_title: String },
+    #[error("this session already requested {product_title} ({quote_id})")]
+    AlreadyRequested {
+        frame: Box<Frame>,
+        system: ProcurementSystem,
+        product_title: String,
+        quote_id: String,
+    },
     #[error(transparent)]
     Storage(#[from] StoreError),
     #[error(transparent)]
@@ -295,6 +316,12 @@ impl PageError {
             ApprovalRefused::NoWayBack => Self::NoWayBack {
                 frame: Box::new(final_frame),
                 system,
+            },
+            ApprovalRefused::AlreadyRequested(quote) => Self::AlreadyRequested {
+                frame: Box::new(frame),
+                system,
+                product_title: quote.product_title,
+                quote_id: quote.quote_id.to_string(),
             },
             ApprovalRefused::NoRandomness(e) => Self::NoRandomness(e),
             ApprovalRefused::Storage(e) => Self::Storage(e),
@@ -394,6 +421,25 @@ impl PageError {
                     html! {
                         (system) " gave no web address to return the cart to. Ask your administrator to check \
                          the punchout settings, then start again from " (system) "."
+                    },
+                )
+            }
+            Self::AlreadyRequested {
+                frame,
+                system,
+                product_title,
+                quote_id,
+            } => {
+                let system = system.name();
+                Page::message(
+                    StatusCode::CONFLICT,
+                    "Already requested",
+                    *frame,
+                    html! {
+                        "Your request for " strong { (product_title) } " was sent to " (system)
+                        " from this session already (reference " code { (quote_id) } "), and it is \
+                         no longer waiting for approval. To request it again, start a new purchase from "
+                        (system) "."
                     },
                 )
             }

@@ -1,5 +1,5 @@
 //! Orders: one transaction writes the order (`ORDER#<org>#<orderID>`), its payloadID
-//! (`PAYLOAD#<payloadID>`), quotes, agreements, outbox emails, charges, cancelled charges and
+//! (`PAYLOAD#<org>#<payloadID>`), quotes, agreements, outbox emails, charges, cancelled charges and
 //! confirmations; a duplicate comes back as the earlier record.
 
 use procurement::StoreError;
@@ -17,7 +17,7 @@ use super::{
 use crate::recorded::Answer;
 
 const ORDER: &str = "ORDER#acme#PO-1001";
-const PAYLOAD: &str = "PAYLOAD#new.payload@buyer.example";
+const PAYLOAD: &str = "PAYLOAD#acme#new.payload@buyer.example";
 
 fn ordered_quote() -> Quote {
     let mut quote = procurement::demo::quotes(at(0)).remove(0);
@@ -132,7 +132,7 @@ async fn a_change_order_is_keyed_by_its_type_and_payload_id() {
     );
     assert_eq!(
         key_of(&steps[1].1),
-        key("PAYLOAD#delete.payload@buyer.example", "ORDER")
+        key("PAYLOAD#acme#delete.payload@buyer.example", "ORDER")
     );
     assert!(
         steps[2].1.get("ConditionExpression").is_none(),
@@ -254,7 +254,7 @@ async fn orders_and_agreements_are_read_by_their_keys() {
     assert_eq!(
         table
             .store
-            .find_by_payload("new.payload@buyer.example")
+            .find_by_payload(&"acme".into(), "new.payload@buyer.example")
             .await
             .unwrap(),
         Some(record)
@@ -276,7 +276,14 @@ async fn orders_and_agreements_are_read_by_their_keys() {
             .unwrap(),
         None
     );
-    assert_eq!(table.store.find_by_payload("p").await.unwrap(), None);
+    assert_eq!(
+        table
+            .store
+            .find_by_payload(&"acme".into(), "p")
+            .await
+            .unwrap(),
+        None
+    );
     assert_eq!(
         table.store.get_agreement(&"agmt-9".into()).await.unwrap(),
         None
@@ -338,5 +345,48 @@ async fn a_resend_takes_the_place_of_the_refused_original_it_read_and_no_other()
     assert_eq!(
         table.store.place(&plan).await.unwrap(),
         Recorded::Existing(winner)
+    );
+}
+
+#[tokio::test]
+async fn a_payload_id_is_kept_per_organisation() {
+    // Two organisations sending the same payloadID write and read two records: one cannot
+    // hear the other's stored answer, nor keep the other's order from being recorded.
+    let table = Table::new();
+    let acme = order_record(cxml::OrderType::New);
+    let mut other = acme.clone();
+    other.org_id = "other-org".into();
+    for record in [&acme, &other] {
+        let plan = OrderPlan::record_only(record.clone());
+        assert_eq!(table.store.place(&plan).await.unwrap(), Recorded::Created);
+    }
+    let written: Vec<(String, String)> = table
+        .calls()
+        .iter()
+        .map(|call| key_of(&steps(call)[1].1))
+        .collect();
+    assert_eq!(
+        written,
+        vec![
+            key(PAYLOAD, "ORDER"),
+            key("PAYLOAD#other-org#new.payload@buyer.example", "ORDER"),
+        ]
+    );
+    table.then(Answer::item(record_item(
+        "PAYLOAD#other-org#new.payload@buyer.example",
+        "ORDER",
+        &other,
+        &[],
+    )));
+    let found = table
+        .store
+        .find_by_payload(&"other-org".into(), "new.payload@buyer.example")
+        .await
+        .unwrap();
+    assert_eq!(found.map(|o| o.org_id), Some("other-org".into()));
+    assert_consistent_get(
+        &table.calls()[2],
+        "PAYLOAD#other-org#new.payload@buyer.example",
+        "ORDER",
     );
 }
