@@ -5,11 +5,38 @@ use crate::ids::OrgId;
 use crate::model::{Integration, Organization, ProcurementSystem, Product};
 use crate::ports::{Deps, StoreError};
 
-/// Products the organisation may see: all of them, or its private marketplace.
-pub fn is_visible(org: Option<&Organization>, product_id: &str) -> bool {
+/// Whether `product` is offered to the organisation `org_id`, whose record is `org` (none: no
+/// private marketplace). The one decision behind every surface that shows or sells a product:
+/// the catalog list and search, the product page and `SelectedItem`, Request approval, a
+/// re-opened cart, Coupa Open Buy. Two rules, both must hold:
+/// - the buyer's private marketplace, when it keeps one: only the products it lists;
+/// - the seller's private offer: only for the organisations it was extended to
+///   ([`extended_to`]).
+///
+/// A product not offered gets the answer of one that does not exist, so nothing tells an
+/// organisation what others are offered.
+pub fn offered_to(product: &Product, org_id: &OrgId, org: Option<&Organization>) -> bool {
+    in_private_marketplace(org, &product.id) && extended_to(product, Some(org_id))
+}
+
+/// The buyer's half of [`offered_to`]: all products, or its private marketplace.
+fn in_private_marketplace(org: Option<&Organization>, product_id: &str) -> bool {
     match org.and_then(|o| o.private_marketplace.as_ref()) {
         Some(ids) => ids.iter().any(|id| id == product_id),
         None => true,
+    }
+}
+
+/// The seller's half of [`offered_to`]: a product behind a private offer is for the
+/// organisations the offer names, and no other (`None`: a caller of no organisation). A
+/// product without one is for everyone. Purchase orders apply this half alone (through
+/// [`crate::offers::offer_lapsed`]): an approved quote is ordered even if the buyer has since
+/// taken the product out of its private marketplace, but never on an offer the seller no
+/// longer extends to it.
+pub fn extended_to(product: &Product, org_id: Option<&OrgId>) -> bool {
+    match &product.private_offer {
+        None => true,
+        Some(offer) => org_id.is_some_and(|id| offer.is_extended_to(id)),
     }
 }
 
@@ -29,8 +56,8 @@ pub fn matches_query(product: &Product, query: &str) -> bool {
         .all(|word| haystack.contains(&word.to_lowercase()))
 }
 
-/// The organisation's catalog, filtered by `query`. An organisation without a record has
-/// no private marketplace.
+/// The organisation's catalog ([`offered_to`]), filtered by `query`. An organisation
+/// without a record has no private marketplace.
 pub async fn visible_products(
     deps: &Deps,
     org_id: &OrgId,
@@ -42,7 +69,7 @@ pub async fn visible_products(
         .list_products()
         .await?
         .into_iter()
-        .filter(|p| is_visible(org.as_ref(), &p.id) && matches_query(p, query))
+        .filter(|p| offered_to(p, org_id, org.as_ref()) && matches_query(p, query))
         .collect())
 }
 
@@ -67,6 +94,8 @@ pub enum SubscribeRefused {
 }
 
 /// Routes a subscribe attempt of `account_id` for `product_id`; nothing is subscribed here.
+/// A product behind a private offer not extended to the account's organisation is refused as
+/// unknown, exactly like a product that does not exist.
 pub async fn route_subscribe(
     deps: &Deps,
     account_id: &str,
@@ -78,6 +107,10 @@ pub async fn route_subscribe(
         .await?
         .ok_or(SubscribeRefused::UnknownProduct)?;
     let org = deps.organizations.find_by_account(account_id).await?;
+    // A private offer not extended to the caller's organisation is, to it, no product at all.
+    if !extended_to(&product, org.as_ref().map(|o| &o.org_id)) {
+        return Err(SubscribeRefused::UnknownProduct);
+    }
     let integration = match &org {
         Some(o) => deps
             .integrations
