@@ -147,4 +147,79 @@ mod tests {
         assert!(matches_query(&product, "payment schedule"));
         assert!(!matches_query(&product, "orbit ami"));
     }
+
+    fn demo_product(id: &str) -> Product {
+        crate::demo::products(OffsetDateTime::now_utc())
+            .into_iter()
+            .find(|p| p.id == id)
+            .unwrap()
+    }
+
+    fn org(id: &str, private_marketplace: Option<&[&str]>) -> Organization {
+        Organization {
+            org_id: OrgId::from(id),
+            name: id.into(),
+            management_account_id: "999999999999".into(),
+            member_account_ids: Vec::new(),
+            private_marketplace: private_marketplace
+                .map(|ids| ids.iter().map(|id| id.to_string()).collect()),
+        }
+    }
+
+    #[test]
+    fn a_private_offer_is_offered_only_to_the_organisations_it_names() {
+        let private = demo_product(crate::demo::PRIVATE_OFFER_PRODUCT);
+        let public = demo_product("prod-saas-upfront");
+        for named in crate::demo::PRIVATE_OFFER_BUYERS {
+            let id = OrgId::from(named);
+            assert!(offered_to(&private, &id, None), "{named}");
+        }
+        let coupa = org(crate::demo::COUPA_ORG, None);
+        assert!(offered_to(&private, &coupa.org_id, Some(&coupa)));
+        // Another organisation: without a record, with one, or with a private marketplace
+        // that lists the product, it is not offered the private offer; public products are.
+        let other = org("other-org", None);
+        assert!(!offered_to(&private, &other.org_id, None));
+        assert!(!offered_to(&private, &other.org_id, Some(&other)));
+        let listing = org(
+            "other-org",
+            Some(&[crate::demo::PRIVATE_OFFER_PRODUCT, "prod-saas-upfront"]),
+        );
+        assert!(!offered_to(&private, &listing.org_id, Some(&listing)));
+        assert!(offered_to(&public, &other.org_id, Some(&other)));
+        assert!(offered_to(&public, &listing.org_id, Some(&listing)));
+        // The buyer's private marketplace still limits what the named organisation sees.
+        let limited = org(crate::demo::COUPA_ORG, Some(&["prod-saas-upfront"]));
+        assert!(!offered_to(&private, &limited.org_id, Some(&limited)));
+        assert!(offered_to(&public, &limited.org_id, Some(&limited)));
+        // The seller's half alone: a caller of no organisation gets no private offer.
+        assert!(!extended_to(&private, None));
+        assert!(extended_to(&public, None));
+    }
+
+    #[test]
+    fn a_stored_private_offer_without_named_buyers_loads_and_is_offered_to_no_one() {
+        // A product as stored before private offers named their buyers.
+        let stored = serde_json::json!({
+            "id": "prod-old-private",
+            "title": "Old private offer",
+            "vendor": "Sentinel",
+            "product_type": "saas",
+            "summary": "Negotiated.",
+            "pricing": {"model": "upfront", "amount": {"amount": "100.00", "currency": "USD"}, "months": 12},
+            "private_offer": {"offer_id": "offer-old", "expires_at": "2030-01-01T00:00:00Z"}
+        });
+        let product: Product = serde_json::from_value(stored).unwrap();
+        let offer = product.private_offer.as_ref().unwrap();
+        assert!(offer.extended_to.is_empty());
+        for named in crate::demo::PRIVATE_OFFER_BUYERS {
+            assert!(!offered_to(&product, &OrgId::from(named), None), "{named}");
+        }
+        // Written back, it keeps the old shape (no empty list is added).
+        let written = serde_json::to_value(&product).unwrap();
+        assert!(
+            written["private_offer"].get("extended_to").is_none(),
+            "{written}"
+        );
+    }
 }

@@ -380,7 +380,10 @@ pub fn products(now: OffsetDateTime) -> Vec<Product> {
     private.private_offer = Some(PrivateOffer {
         offer_id: "offer-sentinel-2026".into(),
         expires_at: now + Duration::days(14),
-        extended_to: PRIVATE_OFFER_BUYERS.iter().map(|id| OrgId::from(*id)).collect(),
+        extended_to: PRIVATE_OFFER_BUYERS
+            .iter()
+            .map(|id| OrgId::from(*id))
+            .collect(),
     });
     list.push(private);
     list
