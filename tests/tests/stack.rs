@@ -1323,7 +1323,7 @@ async fn a_private_offer_is_seen_and_ordered_only_by_the_organisations_it_names(
     // The other organisation cannot order it with the named one's quote: the answer of a
     // quote that does not exist.
     let order_as = |party: &Party, order_id: &str, poom: &cxml::PunchOutOrderMessage| {
-        PurchaseOrder::from_cart(order_id, poom.clone()).to_xml(party)
+        PurchaseOrder::from_cart(order_id, poom).to_xml(party)
     };
     let stolen = stack
         .post_cxml(
