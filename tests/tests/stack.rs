@@ -1328,7 +1328,7 @@ async fn a_private_offer_is_seen_and_ordered_only_by_the_organisations_it_names(
     let stolen = stack
         .post_cxml(
             "/order",
-            &order_as(&other, &format!("PO-O-{quote_id}"), &poom),
+            &order_as(&other, &format!("PO-O-{quote_id}"), poom),
         )
         .await
         .unwrap();
@@ -1354,7 +1354,7 @@ async fn a_private_offer_is_seen_and_ordered_only_by_the_organisations_it_names(
     let reply = stack
         .post_cxml(
             "/order",
-            &order_as(&named, &format!("PO-N-{quote_id}"), &poom),
+            &order_as(&named, &format!("PO-N-{quote_id}"), poom),
         )
         .await
         .unwrap();
@@ -1377,10 +1377,7 @@ async fn a_private_offer_is_seen_and_ordered_only_by_the_organisations_it_names(
     withdrawn.private_offer.as_mut().unwrap().extended_to = vec![other.identity.as_str().into()];
     store.catalog.put_product(&withdrawn).await.unwrap();
     let reply = stack
-        .post_cxml(
-            "/order",
-            &order_as(&named, &format!("PO-W-{second}"), &poom),
-        )
+        .post_cxml("/order", &order_as(&named, &format!("PO-W-{second}"), poom))
         .await
         .unwrap();
     let (code, text) = status_of(&reply.body);
