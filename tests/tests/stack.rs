@@ -1301,6 +1301,246 @@ async fn the_ariba_private_marketplace_shows_only_its_products() {
     );
 }
 
+/// A copy of the demo private offer under a product ID of its own, extended to `buyers`
+/// only, stored in the catalog: a test changes it without touching the shared demo product.
+async fn private_offer_for(
+    stack: &LocalStack,
+    tag: &str,
+    buyers: &[&str],
+) -> procurement::model::Product {
+    let store = stack.store();
+    let mut product = store
+        .catalog
+        .get_product(procurement::demo::PRIVATE_OFFER_PRODUCT)
+        .await
+        .unwrap()
+        .unwrap();
+    product.id = format!("prod-private-{tag}");
+    product.private_offer.as_mut().unwrap().extended_to =
+        buyers.iter().map(|b| (*b).into()).collect();
+    store.catalog.put_product(&product).await.unwrap();
+    product
+}
+
+/// Coupa Open Buy as `party`: a token, then one action's status and JSON answer.
+async fn open_buy(
+    stack: &LocalStack,
+    party: &Party,
+    action: &str,
+    body: serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let client = reqwest::Client::new();
+    let url = |name: &str| stack.url(&format!("/openbuy/{name}/v1.0.0"));
+    let credentials = format!("{}/{}:{}", party.domain, party.identity, party.secret);
+    let reply = client
+        .post(url("authentication"))
+        .json(&json!({"credentials": credentials}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status().as_u16(), 200);
+    let token = reply.json::<serde_json::Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let reply = client
+        .post(url(action))
+        .bearer_auth(&token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = reply.status().as_u16();
+    (
+        status,
+        reply.json().await.unwrap_or(serde_json::Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn a_private_offer_is_seen_and_ordered_only_by_the_organisations_it_names() {
+    let _ses = SES.read().await;
+    let stack = stack().await;
+    let endpoint = BuyerEndpoint::start(0).await.unwrap();
+    let named = live_buyer(&stack, "offer-named", None).await;
+    let other = live_buyer(&stack, "offer-other", None).await;
+    let product = private_offer_for(&stack, &named.identity, &[&named.identity]).await;
+    let missing = format!("prod-missing-{}", other.identity);
+    let secrets = [
+        product.id.as_str(),
+        "Sentinel",
+        "offer-sentinel-2026",
+        "48,000.00",
+        procurement::demo::PRIVATE_OFFER_PRODUCT,
+    ];
+    let no_trace = |what: &str, body: &str| {
+        for secret in secrets {
+            assert!(!body.contains(secret), "{what}: {secret:?} in {body}");
+        }
+    };
+
+    // Another organisation (no private marketplace) sees neither this offer nor the demo one
+    // (extended to the demo organisations): not in the catalog, not found by search.
+    let start = punch_out(
+        &stack,
+        &other,
+        &Punchout::new("cookie-offer-other", &endpoint.url("/checkout")),
+    )
+    .await;
+    let token = start.split("token=").nth(1).unwrap().to_string();
+    let page = stack.get(&start).await.unwrap();
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("products"), "{}", page.body);
+    no_trace("catalog", &page.body);
+    let search = stack
+        .get(&format!("/catalog?token={token}&q=sentinel"))
+        .await
+        .unwrap();
+    assert!(search.body.contains("0 products"), "{}", search.body);
+    // Its page and Request approval answer as for a product that does not exist.
+    let product_page = |id: &str| format!("/catalog/products/{id}?token={token}");
+    let shown = stack.get(&product_page(&product.id)).await.unwrap();
+    let absent = stack.get(&product_page(&missing)).await.unwrap();
+    assert_eq!((shown.status, absent.status), (404, 404));
+    no_trace("product page", &shown.body);
+    let approve = |id: &str| {
+        vec![
+            ("token".to_string(), token.clone()),
+            ("product_id".to_string(), id.to_string()),
+        ]
+    };
+    let requested = stack
+        .post_form(
+            &stack.url("/catalog/request-approval"),
+            &approve(&product.id),
+        )
+        .await
+        .unwrap();
+    let absent = stack
+        .post_form(&stack.url("/catalog/request-approval"), &approve(&missing))
+        .await
+        .unwrap();
+    assert_eq!((requested.status, absent.status), (404, 404));
+    no_trace("request approval", &requested.body);
+    // Coupa Open Buy: not in the search, and detail and checkout as for a missing item.
+    let (status, found) = open_buy(&stack, &other, "search", json!({"query": "sentinel"})).await;
+    assert_eq!((status, &found["total_count"]), (200, &json!(0)), "{found}");
+    for action in ["detail", "checkout"] {
+        let (status, refused) = open_buy(
+            &stack,
+            &other,
+            action,
+            json!({"source_part_num": product.id, "quantity": 1}),
+        )
+        .await;
+        let (_, absent) = open_buy(
+            &stack,
+            &other,
+            action,
+            json!({"source_part_num": missing, "quantity": 1}),
+        )
+        .await;
+        assert_eq!(status, 400, "{action}: {refused}");
+        assert_eq!(
+            refused["error"]["message"]
+                .as_str()
+                .unwrap()
+                .replace(&product.id, "<part>"),
+            absent["error"]["message"]
+                .as_str()
+                .unwrap()
+                .replace(&missing, "<part>"),
+            "{action}"
+        );
+    }
+
+    // The organisation it names sees it, requests approval and orders it.
+    let delivered = request_approval(&stack, &named, &endpoint, &product.id).await;
+    let poom = buyer::cart_message(&delivered.doc).unwrap();
+    let quote_id = poom.items[0]
+        .item_id
+        .supplier_part_auxiliary_id
+        .clone()
+        .unwrap();
+    // The other organisation cannot order it with the named one's quote: the answer of a
+    // quote that does not exist.
+    let order_as = |party: &Party, order_id: &str, poom: &cxml::PunchOutOrderMessage| {
+        PurchaseOrder::from_cart(order_id, poom).to_xml(party)
+    };
+    let stolen = stack
+        .post_cxml(
+            "/order",
+            &order_as(&other, &format!("PO-O-{quote_id}"), poom),
+        )
+        .await
+        .unwrap();
+    let mut made_up = poom.clone();
+    made_up.items[0].item_id.supplier_part_auxiliary_id = Some(format!("q-none-{quote_id}"));
+    let absent = stack
+        .post_cxml(
+            "/order",
+            &order_as(&other, &format!("PO-M-{quote_id}"), &made_up),
+        )
+        .await
+        .unwrap();
+    let (code, text) = status_of(&stolen.body);
+    let (absent_code, absent_text) = status_of(&absent.body);
+    assert_eq!(code, 400, "{text}");
+    assert_eq!(
+        (code, text.replace(&quote_id, "<q>")),
+        (
+            absent_code,
+            absent_text.replace(&format!("q-none-{quote_id}"), "<q>")
+        )
+    );
+    let reply = stack
+        .post_cxml(
+            "/order",
+            &order_as(&named, &format!("PO-N-{quote_id}"), poom),
+        )
+        .await
+        .unwrap();
+    let (code, text) = status_of(&reply.body);
+    assert_eq!(code, 200, "{text}");
+    let store = stack.store();
+    let quote = store.quotes.get(&id(&quote_id)).await.unwrap().unwrap();
+    assert_eq!(quote.status, QuoteStatus::Ordered);
+
+    // Once the seller no longer extends the offer to it, the next order is refused as for a
+    // withdrawn offer (409, resend), and the product is gone from its catalog.
+    let delivered = request_approval(&stack, &named, &endpoint, &product.id).await;
+    let poom = buyer::cart_message(&delivered.doc).unwrap();
+    let second = poom.items[0]
+        .item_id
+        .supplier_part_auxiliary_id
+        .clone()
+        .unwrap();
+    let mut withdrawn = product.clone();
+    withdrawn.private_offer.as_mut().unwrap().extended_to = vec![other.identity.as_str().into()];
+    store.catalog.put_product(&withdrawn).await.unwrap();
+    let reply = stack
+        .post_cxml("/order", &order_as(&named, &format!("PO-W-{second}"), poom))
+        .await
+        .unwrap();
+    let (code, text) = status_of(&reply.body);
+    assert_eq!(code, 409, "{text}");
+    assert!(
+        text.contains("expired") && text.contains("Resend"),
+        "{text}"
+    );
+    assert!(!text.contains(&other.identity), "{text}");
+    assert_eq!(
+        store
+            .quotes
+            .get(&id(&second))
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        QuoteStatus::Expired
+    );
+}
+
 #[tokio::test]
 async fn coupa_open_buy_authenticates_searches_and_checks_out_over_the_stack() {
     // As Coupa calls the supplier's Open Buy API (Open Buy API Reference): authentication,
@@ -1732,7 +1972,9 @@ async fn an_offer_that_expired_during_approval_is_refused_and_the_requester_told
     let stack = stack().await;
     let endpoint = BuyerEndpoint::start(0).await.unwrap();
     let party = live_buyer(&stack, "expired", None).await;
-    let delivered = request_approval(&stack, &party, &endpoint, "prod-saas-private").await;
+    // The demo offer is extended to the demo organisations only: a copy for this buyer.
+    let private = private_offer_for(&stack, &party.identity, &[&party.identity]).await;
+    let delivered = request_approval(&stack, &party, &endpoint, &private.id).await;
     let poom = buyer::cart_message(&delivered.doc).unwrap();
     let quote_id = poom.items[0]
         .item_id
@@ -1746,13 +1988,7 @@ async fn an_offer_that_expired_during_approval_is_refused_and_the_requester_told
         quote.private_offer.is_some(),
         "the offer is kept with the quote"
     );
-    let product = store
-        .catalog
-        .get_product("prod-saas-private")
-        .await
-        .unwrap()
-        .unwrap();
-    let mut moved = product.clone();
+    let mut moved = private.clone();
     moved.id = format!("prod-private-{}", quote_id);
     moved.private_offer.as_mut().unwrap().expires_at -= Duration::from_secs(86400 * 30);
     store.catalog.put_product(&moved).await.unwrap();
@@ -2415,15 +2651,9 @@ async fn the_expiry_check_expires_a_changed_offer_and_emails_the_requester_once(
     let store = stack.store();
     let endpoint = BuyerEndpoint::start(0).await.unwrap();
     let party = live_buyer(&stack, "offer", None).await;
-    // A private offer of its own, so the change below touches no other test.
-    let mut product = store
-        .catalog
-        .get_product("prod-saas-private")
-        .await
-        .unwrap()
-        .unwrap();
-    product.id = format!("prod-private-{}", party.identity);
-    store.catalog.put_product(&product).await.unwrap();
+    // A private offer of its own, extended to this buyer, so the change below touches no
+    // other test.
+    let mut product = private_offer_for(&stack, &party.identity, &[&party.identity]).await;
     let delivered = request_approval(&stack, &party, &endpoint, &product.id).await;
     let poom = buyer::cart_message(&delivered.doc).unwrap();
     let quote_id = poom.items[0]
@@ -2535,17 +2765,17 @@ async fn hundreds_of_pending_quotes_are_paged_through_and_expired_in_one_schedul
     let stack = std::sync::Arc::new(stack().await);
     let store = stack.store();
     let now = time::OffsetDateTime::now_utc();
-    let mut product = store
-        .catalog
-        .get_product("prod-saas-private")
-        .await
-        .unwrap()
-        .unwrap();
-    product.id = format!("prod-private-bulk-{}", now.unix_timestamp_nanos());
-    store.catalog.put_product(&product).await.unwrap();
+    // The offer is extended to the quotes' organisation, so only the change below lapses it.
+    let bulk_org = format!("e2e-bulk-{}", now.unix_timestamp_nanos());
+    let mut product = private_offer_for(
+        &stack,
+        &format!("bulk-{}", now.unix_timestamp_nanos()),
+        &[&bulk_org],
+    )
+    .await;
     let template = procurement::model::Quote {
         quote_id: String::new().into(),
-        org_id: format!("e2e-bulk-{}", now.unix_timestamp_nanos()).into(),
+        org_id: bulk_org.as_str().into(),
         product_id: product.id.clone(),
         product_title: product.title.clone(),
         lines: Vec::new(),

@@ -706,6 +706,97 @@ async fn subscribe_checks_its_form_and_trusts_only_the_signed_account() {
     assert_eq!(signed.status, 403);
 }
 
+// ---- Private offers: for the organisations they are extended to only ----
+
+/// Nothing of the demo private offer: its name, vendor, ID or price.
+fn no_trace_of_the_offer(html: &str) {
+    for secret in ["Sentinel", "offer-sentinel-2026", "48,000.00", "48000.00"] {
+        assert!(!html.contains(secret), "{secret:?} in {html}");
+    }
+}
+
+async fn pending_offer_quotes(world: &FakeWorld) -> usize {
+    world
+        .deps
+        .quotes
+        .pending_offer_quotes(100, None)
+        .await
+        .unwrap()
+        .items
+        .len()
+}
+
+#[tokio::test]
+async fn a_private_offer_not_extended_to_the_organisation_is_answered_as_no_product() {
+    let world = FakeWorld::demo().await;
+    let private = demo::PRIVATE_OFFER_PRODUCT;
+    let missing = "prod-does-not-exist";
+    withdraw_private_offer(&world, demo::COUPA_ORG).await;
+    let token = open_session(&world, &Setup::coupa()).await;
+    // The list and the search: one product fewer than the 13 of the catalog.
+    let page = get(&world, "/catalog", &[("token", &token)]).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("12 products"), "{}", page.body);
+    no_trace_of_the_offer(&page.body);
+    let search = get(&world, "/catalog", &[("token", &token), ("q", "sentinel")]).await;
+    assert!(search.body.contains("0 products"));
+    no_trace_of_the_offer(&search.body);
+    // The product page, Request approval and a SelectedItem: the answers of a missing product.
+    let path = |id: &str| format!("/catalog/products/{id}");
+    let shown = get(&world, &path(private), &[("token", &token)]).await;
+    let absent = get(&world, &path(missing), &[("token", &token)]).await;
+    assert_eq!(shown.status, 404);
+    assert_eq!(without_nonce(&shown), without_nonce(&absent));
+    no_trace_of_the_offer(&shown.body);
+    let requested = request_approval(&world, &token, private).await;
+    let absent = request_approval(&world, &token, missing).await;
+    assert_eq!(requested.status, 404);
+    assert_eq!(without_nonce(&requested), without_nonce(&absent));
+    no_trace_of_the_offer(&requested.body);
+    assert_eq!(pending_offer_quotes(&world).await, 0, "no quote stored");
+    let selected_token = open_session(&world, &Setup::coupa().selected(private)).await;
+    let selected = get(&world, "/punchout/start", &[("token", &selected_token)]).await;
+    let absent_token = open_session(&world, &Setup::coupa().selected(missing)).await;
+    let absent = get(&world, "/punchout/start", &[("token", &absent_token)]).await;
+    assert!(
+        selected
+            .body
+            .contains("is not available to your organisation")
+    );
+    assert_eq!(
+        without_nonce(&selected)
+            .replace(private, "<id>")
+            .replace(&selected_token, "<token>"),
+        without_nonce(&absent)
+            .replace(missing, "<id>")
+            .replace(&absent_token, "<token>")
+    );
+    // A subscribe attempt in the marketplace: the 404 of a product that does not exist, for
+    // the organisation and for an account of no organisation.
+    for account in [demo::COUPA_MANAGEMENT_ACCOUNT, "999999999999"] {
+        let refused = subscribe(&world, account, private).await;
+        let absent = subscribe(&world, account, missing).await;
+        assert_eq!(refused.status, 404, "{account}");
+        assert_eq!(without_nonce(&refused), without_nonce(&absent));
+    }
+
+    // The organisation it is still extended to sees, requests and routes it as before.
+    let token = open_session(&world, &Setup::ariba()).await;
+    let page = get(&world, "/catalog", &[("token", &token)]).await;
+    assert!(page.body.contains(&format!("/catalog/products/{private}?")));
+    let shown = get(&world, &path(private), &[("token", &token)]).await;
+    assert_eq!(shown.status, 200);
+    assert!(shown.body.contains("offer-sentinel-2026"));
+    let requested = request_approval(&world, &token, private).await;
+    assert_eq!(requested.status, 200, "{}", requested.body);
+    assert_eq!(pending_offer_quotes(&world).await, 1);
+    let routed = subscribe(&world, demo::ARIBA_MANAGEMENT_ACCOUNT, private).await;
+    assert_eq!(
+        routed.status, 403,
+        "Start from SAP Ariba, as for any product"
+    );
+}
+
 /// Names with é, ü, ß and 日本語 arrive exactly as the catalog holds them, through Ariba's
 /// cxml-base64 and Coupa's cxml-urlencoded alike, on the product page and in the cart.
 #[tokio::test]

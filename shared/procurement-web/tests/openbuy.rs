@@ -404,6 +404,43 @@ async fn a_private_offer_is_shown_with_its_terms_until_it_lapses() {
 }
 
 #[tokio::test]
+async fn a_private_offer_not_extended_to_the_organisation_is_neither_found_nor_bought() {
+    let world = FakeWorld::demo().await;
+    let token = token(&world).await;
+    let private = demo::PRIVATE_OFFER_PRODUCT;
+    let all = all_parts(&world, &token, "").await;
+    assert!(
+        all.iter().any(|p| p == private),
+        "extended to the Coupa buyer"
+    );
+    withdraw_private_offer(&world, demo::COUPA_ORG).await;
+    let (reply, json) = search(&world, &token, json!({"query": ""})).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(
+        json["total_count"].as_u64().unwrap() as usize,
+        all.len() - 1
+    );
+    assert!(!reply.body.contains("Sentinel") && !reply.body.contains("offer-sentinel"));
+    assert!(all_parts(&world, &token, "sentinel").await.is_empty());
+    // Detail and checkout: the answer of an item that does not exist, word for word.
+    for action in ["detail", "checkout"] {
+        let mut texts = Vec::new();
+        for part in [private, "prod-does-not-exist"] {
+            let body = json!({"source_part_num": part, "quantity": 1}).to_string();
+            let (reply, json) = call(&world, "POST", action, Some(&token), &body).await;
+            assert_eq!(reply.status, 400, "{action} {part}: {}", reply.body);
+            texts.push(
+                json["error"]["message"]
+                    .as_str()
+                    .unwrap()
+                    .replace(part, "<part>"),
+            );
+        }
+        assert_eq!(texts[0], texts[1], "{action}");
+    }
+}
+
+#[tokio::test]
 async fn checkout_opens_the_punchout_of_that_item() {
     let world = FakeWorld::demo().await;
     let token = token(&world).await;

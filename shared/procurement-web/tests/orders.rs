@@ -153,6 +153,55 @@ async fn an_expired_private_offer_makes_no_agreement_and_tells_the_requester() {
 }
 
 #[tokio::test]
+async fn an_order_on_a_private_offer_no_longer_extended_is_refused_as_a_withdrawn_offer() {
+    let world = FakeWorld::demo_live().await;
+    // Approved while the offer was extended to the organisation; then the seller withdraws
+    // it from this organisation (still extended to the other demo buyer, terms unchanged).
+    let withdrawn = quote_for(&world, demo::PRIVATE_OFFER_PRODUCT, "q-withdrawn").await;
+    support::withdraw_private_offer(&world, demo::COUPA_ORG).await;
+    let (code, text) =
+        answer(&handle_order(&world, &po("PO-W", "p-w", OrderType::New, &[&withdrawn])).await);
+    assert_eq!(code, 409, "{text}");
+    // The answer of an offer the seller withdrew altogether: nothing tells that another
+    // organisation still has it.
+    let mut gone = world
+        .deps
+        .catalog
+        .get_product(demo::PRIVATE_OFFER_PRODUCT)
+        .await
+        .unwrap()
+        .unwrap();
+    gone.id = "prod-private-gone".into();
+    world.deps.catalog.put_product(&gone).await.unwrap();
+    let removed = quote_for(&world, &gone.id, "q-gone").await;
+    gone.private_offer = None;
+    world.deps.catalog.put_product(&gone).await.unwrap();
+    let (gone_code, gone_text) =
+        answer(&handle_order(&world, &po("PO-G", "p-g", OrderType::New, &[&removed])).await);
+    assert_eq!((code, text.clone()), (gone_code, gone_text));
+    assert!(
+        text.contains("Offer expired") && text.contains("Resend"),
+        "{text}"
+    );
+    assert!(!text.contains(demo::ARIBA_ORG), "{text}");
+    assert_eq!(
+        world
+            .deps
+            .quotes
+            .get(&id("q-withdrawn"))
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        QuoteStatus::Expired
+    );
+    assert!(
+        world.queue.jobs.lock().unwrap().is_empty(),
+        "nothing invoiced"
+    );
+}
+
+#[tokio::test]
 async fn a_seller_change_to_the_offer_expiry_counts_as_expired() {
     let world = FakeWorld::demo_live().await;
     let quote = quote_for(&world, "prod-saas-private", "q-5").await;

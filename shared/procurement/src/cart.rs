@@ -455,14 +455,19 @@ pub fn reopen(
 }
 
 /// Whether Request approval on `product` would ask for exactly what `quote` already asks:
-/// the same lines (price, term, description), the same private offer, the same test mode.
+/// the same lines (price, term, description), the same private offer terms (ID and expiry;
+/// whom else the seller extends it to changes nothing), the same test mode.
 /// Then the quote itself goes back, with its SupplierPartAuxiliaryID; otherwise a new quote
 /// replaces it.
 pub fn unchanged(quote: &Quote, product: &Product, fresh: &Cart, test: bool) -> bool {
     quote.product_id == product.id
         && quote.lines == fresh.lines
         && quote.never_invoiced == fresh.never_invoiced
-        && quote.private_offer == product.private_offer
+        && match (&quote.private_offer, &product.private_offer) {
+            (Some(quoted), Some(current)) => quoted.same_terms(current),
+            (None, None) => true,
+            _ => false,
+        }
         && quote.test == test
 }
 
@@ -684,6 +689,7 @@ mod tests {
         p.private_offer = Some(PrivateOffer {
             offer_id: "offer-1".into(),
             expires_at: time::macros::datetime!(2026-06-15 16:30 +02:00),
+            extended_to: Vec::new(),
         });
         let cart = approval(cart_lines(&p, &coupa()).unwrap());
         let description = &cart.lines[0].description;
@@ -703,6 +709,7 @@ mod tests {
         p.private_offer = Some(PrivateOffer {
             offer_id: "offer-1".into(),
             expires_at: time::macros::datetime!(2026-06-15 14:30 UTC),
+            extended_to: Vec::new(),
         });
         let description = approval(cart_lines(&p, &coupa()).unwrap()).lines[0]
             .description

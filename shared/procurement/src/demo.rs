@@ -49,8 +49,13 @@ pub const ARIBA_PRIVATE_MARKETPLACE: [&str; 6] = [
     "prod-saas-payg",
     "prod-ami-free",
     "prod-ami-byol",
-    "prod-saas-private",
+    PRIVATE_OFFER_PRODUCT,
 ];
+
+/// The demo private offer (`PRIVATE_OFFER_PRODUCT`) is extended to the two demo
+/// organisations and to no one else: any other organisation neither sees nor orders it.
+pub const PRIVATE_OFFER_PRODUCT: &str = "prod-saas-private";
+pub const PRIVATE_OFFER_BUYERS: [&str; 2] = [COUPA_ORG, ARIBA_ORG];
 
 pub fn organizations() -> Vec<Organization> {
     vec![
@@ -217,7 +222,8 @@ fn usd(cents: i64) -> Money {
     Money::new(Decimal::new(cents, 2), Currency::USD)
 }
 
-/// Products of every type and pricing model, one of them behind a private offer.
+/// Products of every type and pricing model, one of them behind a private offer extended to
+/// the demo organisations ([`PRIVATE_OFFER_BUYERS`]).
 pub fn products(now: OffsetDateTime) -> Vec<Product> {
     let product =
         |id: &str, title: &str, vendor: &str, product_type, summary: &str, pricing| Product {
@@ -363,7 +369,7 @@ pub fn products(now: OffsetDateTime) -> Vec<Product> {
         ),
     ];
     let mut private = product(
-        "prod-saas-private",
+        PRIVATE_OFFER_PRODUCT,
         "Sentinel SIEM (private offer)",
         "Sentinel",
         ProductType::Saas,
@@ -376,6 +382,10 @@ pub fn products(now: OffsetDateTime) -> Vec<Product> {
     private.private_offer = Some(PrivateOffer {
         offer_id: "offer-sentinel-2026".into(),
         expires_at: now + Duration::days(14),
+        extended_to: PRIVATE_OFFER_BUYERS
+            .iter()
+            .map(|id| OrgId::from(*id))
+            .collect(),
     });
     list.push(private);
     list

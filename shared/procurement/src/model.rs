@@ -117,11 +117,34 @@ impl Pricing {
     }
 }
 
+/// A seller's private offer: negotiated terms for the buyers it was extended to, and for no
+/// one else ("An offer is visible only to a specified buyer", AWS Marketplace API Reference,
+/// "Work with private offers"; the offer's targeting names its `BuyerAccounts`, API
+/// `OfferSummary`). Here the buyers are our organisations. Who may see and order a product
+/// is decided in one place, [`crate::catalog::offered_to`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PrivateOffer {
     pub offer_id: String,
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
+    /// The organisations the offer was extended to. An offer stored before this field
+    /// existed names no one and is therefore offered to no one until its buyers are named:
+    /// showing negotiated terms to every organisation (the earlier behaviour) is the leak this
+    /// field closes, so the safe reading of an unknown audience is the empty one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extended_to: Vec<OrgId>,
+}
+
+impl PrivateOffer {
+    /// Whether the seller extended this offer to `org_id`.
+    pub fn is_extended_to(&self, org_id: &OrgId) -> bool {
+        self.extended_to.iter().any(|id| id == org_id)
+    }
+
+    /// Whether `other` offers the same terms (ID and expiry), whoever else it is extended to.
+    pub fn same_terms(&self, other: &PrivateOffer) -> bool {
+        self.offer_id == other.offer_id && self.expires_at == other.expires_at
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

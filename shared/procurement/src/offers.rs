@@ -2,8 +2,9 @@
 //!
 //! A purchase order for a lapsed offer is refused when it arrives ([`offer_lapsed`] is the one
 //! rule both apply); this check tells the requester before that: every quote
-//! pending approval whose offer expired, or whose expiry the seller changed, is marked
-//! expired and its requester emailed once to resend the offer for approval.
+//! pending approval whose offer expired, whose expiry the seller changed, or that the seller
+//! no longer extends to the quote's organisation, is marked expired and its requester emailed
+//! once to resend the offer for approval.
 //!
 //! It reads by index: the store lists only pending quotes with a private offer
 //! ([`crate::Store::pending_offer_quotes`]), page by page, and each expiry is one conditional
@@ -21,13 +22,18 @@ use crate::emails;
 use crate::model::{Product, Quote, QuoteStatus};
 use crate::ports::{Deps, StoreError};
 
-/// Has the private offer behind this quote expired, or did the seller change its expiry
-/// since the cart was sent? Either way the approval was for terms that no longer stand.
+/// Has the private offer behind this quote expired, did the seller change its expiry since
+/// the cart was sent, or does the seller no longer extend it to the quote's organisation
+/// ([`crate::catalog::extended_to`])? Any way, the approval was for terms that no longer
+/// stand for this buyer. An offer withdrawn from the organisation reads exactly like one
+/// withdrawn altogether, so the answer says nothing of whether others still have it.
 pub fn offer_lapsed(quote: &Quote, product: Option<&Product>, now: OffsetDateTime) -> bool {
     let Some(offer) = &quote.private_offer else {
         return false;
     };
-    let current = product.and_then(|p| p.private_offer.as_ref());
+    let current = product
+        .filter(|p| crate::catalog::extended_to(p, Some(&quote.org_id)))
+        .and_then(|p| p.private_offer.as_ref());
     offer.expires_at <= now || current.map(|c| c.expires_at) != Some(offer.expires_at)
 }
 

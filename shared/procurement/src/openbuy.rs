@@ -25,8 +25,9 @@
 //!   the punchout for it: the setup URL and the `SupplierPartID` of the PunchOutSetupRequest's
 //!   `SelectedItem`, which opens that product's page.
 //!
-//! Only what the organisation may buy through its procurement system is offered: its private
-//! marketplace ([`crate::catalog::is_visible`]), no product the cart rules refuse
+//! Only what the organisation may buy through its procurement system is offered: what is
+//! offered to it (its private marketplace, and private offers extended to it:
+//! [`crate::catalog::offered_to`]), no product the cart rules refuse
 //! ([`crate::cart::check_supported`]), and no private offer that has lapsed (a purchase order
 //! for it would be refused: [`crate::offers::offer_lapsed`]).
 
@@ -35,7 +36,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::auth::{CredentialRefused, authenticate_credential};
 use crate::cart;
-use crate::catalog::{is_visible, matches_query};
+use crate::catalog::{matches_query, offered_to};
 use crate::ids::{NoRandomness, OrgId, random_hex};
 use crate::model::{
     Integration, Organization, PrivateOffer, ProcurementSystem, Product, QuoteLine,
@@ -235,7 +236,7 @@ impl Item {
 
 /// The item of `product` for this caller at `now`, if the caller may buy it through Coupa.
 fn item(caller: &Caller, product: Product, now: OffsetDateTime) -> Option<Item> {
-    if !is_visible(caller.org.as_ref(), &product.id) {
+    if !offered_to(&product, &caller.integration.org_id, caller.org.as_ref()) {
         return None;
     }
     // A lapsed private offer would be refused on the purchase order (409): not offered.

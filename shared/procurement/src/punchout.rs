@@ -8,7 +8,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::auth::authenticate;
 use crate::ids::random_hex;
-use crate::model::{Integration, Organization, ProcurementSystem, Session};
+use crate::model::{Integration, Organization, ProcurementSystem, Product, Session};
 use crate::paths;
 use crate::ports::{Deps, StoreError};
 use crate::refusal::Refusal;
@@ -176,9 +176,9 @@ impl Visit {
         self.session.operation != cxml::PunchOutOperation::Inspect
     }
 
-    /// Whether this organisation's catalog shows the product.
-    pub fn may_see(&self, product_id: &str) -> bool {
-        crate::catalog::is_visible(self.org.as_ref(), product_id)
+    /// Whether the product is offered to this organisation ([`crate::catalog::offered_to`]).
+    pub fn offers(&self, product: &Product) -> bool {
+        crate::catalog::offered_to(product, &self.session.org_id, self.org.as_ref())
     }
 }
 

@@ -77,16 +77,21 @@ pub enum ApprovalRefused {
     Storage(#[from] StoreError),
 }
 
-/// The product of the visit's catalog, if the organisation may see it.
+/// The product of the visit's catalog, if it is offered to the organisation
+/// ([`crate::catalog::offered_to`]); `None` alike for a product that does not exist.
 pub async fn visible_product(
     deps: &Deps,
     visit: &Visit,
     product_id: &str,
 ) -> Result<Option<Product>, StoreError> {
-    if !visit.may_see(product_id) || !crate::limits::may_name_a_record(product_id) {
+    if !crate::limits::may_name_a_record(product_id) {
         return Ok(None);
     }
-    deps.catalog.get_product(product_id).await
+    Ok(deps
+        .catalog
+        .get_product(product_id)
+        .await?
+        .filter(|p| visit.offers(p)))
 }
 
 /// Stores the quote for `product_id`, then either subscribes at once (pre-approved Free/BYOL)

@@ -514,3 +514,19 @@ pub fn order_request(
     doc.payload_id = payload_id.into();
     cxml::to_xml(&doc).into_bytes()
 }
+
+/// The seller stops extending the demo private offer to `org` (its terms unchanged, still
+/// extended to the other demo organisation): to `org` it is now as if it did not exist.
+pub async fn withdraw_private_offer(world: &FakeWorld, org: &str) {
+    let mut product = world
+        .deps
+        .catalog
+        .get_product(demo::PRIVATE_OFFER_PRODUCT)
+        .await
+        .unwrap()
+        .unwrap();
+    let offer = product.private_offer.as_mut().unwrap();
+    offer.extended_to.retain(|id| id != org);
+    assert!(!offer.extended_to.is_empty(), "still extended to someone");
+    world.deps.catalog.put_product(&product).await.unwrap();
+}

@@ -188,6 +188,55 @@ async fn lapsed_and_changed_offers_are_expired_and_each_requester_emailed_once()
 }
 
 #[tokio::test]
+async fn an_offer_no_longer_extended_to_the_organisation_expires_its_quote() {
+    let world = FakeWorld::demo().await;
+    let now = OffsetDateTime::now_utc();
+    let offer = current_offer(&world).await;
+    assert!(offer.is_extended_to(&demo::COUPA_ORG.into()));
+    pending(&world, "q-withdrawn", offer.clone(), true).await;
+    let run = expire_lapsed_offers(&world.deps, now, no_limit())
+        .await
+        .unwrap();
+    assert_eq!(run.expired, 0, "extended to the organisation: it stands");
+    // The seller withdraws the offer from this organisation only; the terms are unchanged.
+    let mut product = world
+        .deps
+        .catalog
+        .get_product(PRIVATE)
+        .await
+        .unwrap()
+        .unwrap();
+    product
+        .private_offer
+        .as_mut()
+        .unwrap()
+        .extended_to
+        .retain(|id| id != demo::COUPA_ORG);
+    world.deps.catalog.put_product(&product).await.unwrap();
+    let quote = world
+        .deps
+        .quotes
+        .get(&"q-withdrawn".into())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(offer_lapsed(&quote, Some(&product), now));
+    let run = expire_lapsed_offers(&world.deps, now, no_limit())
+        .await
+        .unwrap();
+    assert_eq!(run.expired, 1, "{run:?}");
+    assert_eq!(
+        quote_status(&world, "q-withdrawn").await,
+        QuoteStatus::Expired
+    );
+    // The notice reads as for any lapsed offer: nothing says who else holds it.
+    outbox::flush_outbox(&world.deps, no_limit()).await.unwrap();
+    let sent = world.mailer.sent.lock().unwrap().clone();
+    assert_eq!(sent.len(), 1);
+    assert!(!sent[0].text.contains(demo::ARIBA_ORG), "{}", sent[0].text);
+}
+
+#[tokio::test]
 async fn thousands_of_pending_quotes_are_paged_through_in_one_run() {
     let world = FakeWorld::demo().await;
     let now = OffsetDateTime::now_utc();

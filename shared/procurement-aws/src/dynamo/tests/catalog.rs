@@ -92,3 +92,40 @@ async fn listing_follows_the_catalog_index_to_its_last_page() {
         Err(StoreError::Unavailable(_))
     ));
 }
+
+#[tokio::test]
+async fn a_private_offer_stored_before_it_named_its_buyers_loads_naming_no_one() {
+    let table = Table::new();
+    let product = products()
+        .into_iter()
+        .find(|p| p.id == procurement::demo::PRIVATE_OFFER_PRODUCT)
+        .unwrap();
+    assert!(
+        !product
+            .private_offer
+            .as_ref()
+            .unwrap()
+            .extended_to
+            .is_empty()
+    );
+    // The item as an earlier version wrote it: the offer without `extended_to`.
+    let mut old = serde_json::to_value(&product).unwrap();
+    old["private_offer"]
+        .as_object_mut()
+        .unwrap()
+        .remove("extended_to");
+    let item = super::record_item(&format!("PRODUCT#{}", product.id), "PRODUCT", &old, &[]);
+    table.then(Answer::item(item));
+    let loaded = table.store.get_product(&product.id).await.unwrap().unwrap();
+    let offer = loaded.private_offer.as_ref().unwrap();
+    assert!(offer.extended_to.is_empty(), "offered to no one");
+    assert_eq!(
+        offer.offer_id,
+        product.private_offer.as_ref().unwrap().offer_id
+    );
+    assert!(!procurement::catalog::offered_to(
+        &loaded,
+        &procurement::demo::COUPA_ORG.into(),
+        None
+    ));
+}

@@ -21,6 +21,7 @@ fn quote(status: QuoteStatus, offer: bool) -> Quote {
     quote.private_offer = offer.then(|| PrivateOffer {
         offer_id: "offer-1".into(),
         expires_at: at(7 * 86_400),
+        extended_to: Vec::new(),
     });
     quote
 }
