@@ -189,12 +189,13 @@ pub async fn admin(
     body: Option<&Value>,
 ) -> Reply {
     let body = body.map(Value::to_string);
+    let (path, query) = path.split_once('?').unwrap_or((path, ""));
     send_event(
         app,
         &api_gateway_event(
             method,
             path,
-            "",
+            query,
             "application/json",
             body.as_deref(),
             account_id,

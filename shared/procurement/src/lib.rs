@@ -15,6 +15,7 @@ pub mod delivery;
 pub mod emails;
 pub mod ids;
 pub mod integration;
+pub mod message_log;
 pub mod invoices;
 pub mod model;
 pub mod network;
