@@ -171,7 +171,10 @@ mod tests {
                    <Credential domain=\"x\"><Identity>c</Identity><SharedSecret> hunter2 </SharedSecret></Credential></Sender></Header></cXML>";
         let out = masked(doc);
         assert_eq!(out.matches("<SharedSecret>***</SharedSecret>").count(), 2);
-        assert!(out.contains("<Identity>b</Identity>"), "the rest stays: {out}");
+        assert!(
+            out.contains("<Identity>b</Identity>"),
+            "the rest stays: {out}"
+        );
         assert!(out.ends_with("</Credential></Sender></Header></cXML>"));
     }
 

@@ -22,8 +22,8 @@ use axum::body::Bytes;
 use axum::extract::{RawPathParams, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use procurement::model::{Instance, Integration};
 use procurement::message_log::{self, Position};
+use procurement::model::{Instance, Integration};
 use procurement::paths;
 use procurement::settings::{
     self, Action, MAX_DOCUMENT_BYTES, PurchaseInformation, Saved, SettingsRefused,

@@ -306,11 +306,7 @@ async fn post(
         )
         .await;
     let (code, text) = message_log::posted_status(&posted);
-    let exchange = Exchange::outbound(
-        &confirmation.org_id,
-        doc,
-        confirmation.order_id.as_str(),
-    );
+    let exchange = Exchange::outbound(&confirmation.org_id, doc, confirmation.order_id.as_str());
     message_log::record(deps, &exchange.answered(at, code, &text, &xml)).await;
     posted
 }

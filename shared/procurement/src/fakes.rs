@@ -9,18 +9,18 @@ use time::OffsetDateTime;
 
 use crate::config::Config;
 use crate::ids::{AgreementId, ChargeId, ConfirmationId, OrderId, OrgId, QuoteId};
+use crate::message_log::{LoggedMessage, Position};
 use crate::model::{
     Agreement, ChargeOutcome, ChargeStatus, Confirmation, ConfirmationOutcome, ConfirmationStatus,
     Email, Integration, InvoiceJob, OrderRecord, Organization, OutboxEmail, Product, Quote,
     QuoteStatus, Session,
 };
-use crate::message_log::{LoggedMessage, Position};
 use crate::network::AribaNetwork;
 use crate::openbuy::OpenBuyToken;
 use crate::ports::{
     AribaNetworkAccount, Catalog, Charges, Confirmations, Deps, IntegrationWrite, Integrations,
-    InvoiceSender, MailError, Mailer, MessageLog, OpenBuyTokens, OrderPlan, OrderSlot, Orders, Organizations,
-    Outbox, Page, Queue, Quotes, Recorded, SendError, Sessions, Stale, StoreError,
+    InvoiceSender, MailError, Mailer, MessageLog, OpenBuyTokens, OrderPlan, OrderSlot, Orders,
+    Organizations, Outbox, Page, Queue, Quotes, Recorded, SendError, Sessions, Stale, StoreError,
 };
 
 type ConfirmationRows = HashMap<
@@ -886,7 +886,9 @@ impl MessageLog for MemoryStore {
             .failing_message_log
             .load(std::sync::atomic::Ordering::SeqCst)
         {
-            return Err(StoreError::Unavailable("message log write throttled".into()));
+            return Err(StoreError::Unavailable(
+                "message log write throttled".into(),
+            ));
         }
         lock(&self.messages).push(message.clone());
         Ok(())

@@ -295,12 +295,7 @@ pub async fn list(
 ) -> Result<Page<LoggedMessage>, StoreError> {
     let page = deps
         .message_log
-        .list(
-            org_id,
-            now - RETENTION,
-            limit.clamp(1, MAX_PAGE),
-            before,
-        )
+        .list(org_id, now - RETENTION, limit.clamp(1, MAX_PAGE), before)
         .await?;
     Ok(Page {
         items: page.items,
@@ -345,7 +340,10 @@ mod tests {
         let logged = exchange().answered(OffsetDateTime::now_utc(), Some(200), "OK", &doc);
         assert!(!logged.document.contains(SECRET), "{}", logged.document);
         assert!(logged.document.contains("<SharedSecret>***</SharedSecret>"));
-        assert!(logged.document.contains("orderID=\"PO-1\""), "the rest is kept");
+        assert!(
+            logged.document.contains("orderID=\"PO-1\""),
+            "the rest is kept"
+        );
         assert!(!logged.document.contains(TRUNCATION_MARK));
     }
 
@@ -358,7 +356,10 @@ mod tests {
         assert!(!logged.contains("s3cr"), "no part of the secret");
         let (kept, mark) = logged.split_once(TRUNCATION_MARK).expect("marked as cut");
         assert!(kept.len() <= MAX_DOCUMENT_BYTES);
-        assert!(kept.len() > MAX_DOCUMENT_BYTES - 4, "cut at the cap, on a char boundary");
+        assert!(
+            kept.len() > MAX_DOCUMENT_BYTES - 4,
+            "cut at the cap, on a char boundary"
+        );
         let masked_len = cxml::mask_shared_secrets(&doc).len();
         assert_eq!(mark, format!("{masked_len} bytes -->"));
         // At the cap exactly: kept whole.
@@ -371,7 +372,10 @@ mod tests {
         let at = OffsetDateTime::from_unix_timestamp(1_750_000_000).unwrap();
         let logged = exchange().answered(at, Some(200), "OK", "<cXML/>");
         assert_eq!(logged.expires_at, at + Duration::days(30));
-        assert_eq!(logged.expires_at.unix_timestamp(), 1_750_000_000 + 30 * 86_400);
+        assert_eq!(
+            logged.expires_at.unix_timestamp(),
+            1_750_000_000 + 30 * 86_400
+        );
     }
 
     #[test]
@@ -379,7 +383,12 @@ mod tests {
         let mut long = exchange();
         long.payload_id = "p".repeat(10_000);
         long.order_id = Some("o".repeat(10_000));
-        let logged = long.answered(OffsetDateTime::now_utc(), Some(400), &"t".repeat(10_000), "");
+        let logged = long.answered(
+            OffsetDateTime::now_utc(),
+            Some(400),
+            &"t".repeat(10_000),
+            "",
+        );
         assert!(logged.payload_id.chars().count() <= MAX_FIELD_CHARS + 3);
         assert!(logged.order_id.unwrap().chars().count() <= MAX_FIELD_CHARS + 3);
         assert!(logged.status_text.chars().count() <= crate::delivery::MAX_STATUS_TEXT + 3);

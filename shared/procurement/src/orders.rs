@@ -13,8 +13,8 @@ use time::OffsetDateTime;
 use crate::auth::authenticate;
 use crate::confirmations;
 use crate::emails;
-use crate::message_log::{self, Exchange};
 use crate::ids::{AgreementId, ChargeId, OrderId, OrgId, QuoteId};
+use crate::message_log::{self, Exchange};
 use crate::model::{
     Agreement, AgreementStatus, ChargeKind, ChargeLine, ChargeStatus, Integration, InvoiceJob,
     OrderRecord, Pricing, ProcurementSystem, Product, Quote, QuoteLine, QuoteStatus,

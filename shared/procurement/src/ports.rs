@@ -10,12 +10,12 @@ use time::OffsetDateTime;
 
 use crate::config::Config;
 use crate::ids::{AgreementId, ChargeId, ConfirmationId, OrderId, OrgId, QuoteId};
+use crate::message_log::{LoggedMessage, Position};
 use crate::model::{
     Agreement, ChargeOutcome, ChargeStatus, Confirmation, ConfirmationOutcome, ConfirmationStatus,
     Email, Integration, InvoiceJob, OrderRecord, Organization, OutboxEmail, Product, Quote,
     QuoteStatus, Session,
 };
-use crate::message_log::{LoggedMessage, Position};
 use crate::network::AribaNetwork;
 use crate::openbuy::OpenBuyToken;
 
