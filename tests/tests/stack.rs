@@ -462,6 +462,66 @@ async fn request_approval_to_purchase_order_to_agreement_and_email() {
     assert!(mail.body.contains(&order_id));
 }
 
+/// Issue 14, point 3: the order's exchanges are in the organisation's message log, read
+/// through the admin API as its admin, the OrderRequest with our answer and no secret.
+#[tokio::test]
+async fn an_order_then_the_message_log_shows_it_with_its_status_and_no_secret() {
+    let _ses = SES.read().await;
+    let stack = stack().await;
+    let endpoint = BuyerEndpoint::start(0).await.unwrap();
+    let party = live_buyer(&stack, "msglog", None).await;
+    let delivered = request_approval(&stack, &party, &endpoint, "prod-saas-upfront").await;
+    let poom = buyer::cart_message(&delivered.doc).unwrap();
+    let order_id = format!(
+        "PO-LOG-{}",
+        time::OffsetDateTime::now_utc().unix_timestamp()
+    );
+    let po = PurchaseOrder::from_cart(&order_id, poom);
+    let (code, text) = send_order(&stack, &party, &po).await;
+    assert_eq!(code, 200, "{text}");
+
+    let path = format!("/admin/orgs/{}/integration/messages", party.identity);
+    let (status, json) = stack
+        .admin(Some("999999999999"), "GET", &path, None)
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{json}");
+    let messages = json["messages"].as_array().expect("messages");
+    let order = messages
+        .iter()
+        .find(|m| m["message_type"] == "OrderRequest")
+        .unwrap_or_else(|| panic!("no OrderRequest in the log: {json}"));
+    assert_eq!(order["direction"], "in");
+    assert_eq!(order["payload_id"], po.payload_id.as_str());
+    assert_eq!(order["order_id"], order_id.as_str());
+    assert_eq!(order["status_code"], 200);
+    assert_eq!(order["status_text"], text.as_str());
+    let document = order["document"].as_str().unwrap();
+    assert!(document.contains(&order_id), "{document}");
+    assert!(
+        document.contains("<SharedSecret>***</SharedSecret>"),
+        "{document}"
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m["message_type"] == "PunchOutSetupRequest"),
+        "the punchout is logged too: {json}"
+    );
+    assert!(
+        !json.to_string().contains(&party.secret),
+        "no secret anywhere in the log"
+    );
+    assert_eq!(messages[0]["message_type"], "OrderRequest", "newest first");
+
+    // Another account than the organisation's: 403, nothing of the log.
+    let (status, json) = stack
+        .admin(Some("888888888888"), "GET", &path, None)
+        .await
+        .unwrap();
+    assert_eq!(status, 403, "{json}");
+}
+
 #[tokio::test]
 async fn twenty_identical_orders_at_once_make_exactly_one_agreement() {
     let _ses = SES.read().await;
@@ -4135,6 +4195,19 @@ async fn the_admin_tool_sets_up_a_coupa_and_an_ariba_integration_signed_by_its_a
         after["settings"], expected,
         "settings kept through disable and enable"
     );
+
+    // The message log shows the punchouts above, newest first, without their secret.
+    let log = tool(&member, &["messages", &coupa, "--json"]).await;
+    assert_eq!(log.code, Some(0), "{}", log.stderr);
+    let logged = log.json();
+    let setups: Vec<&serde_json::Value> = logged["messages"]
+        .as_array()
+        .expect("a page of messages")
+        .iter()
+        .filter(|m| m["message_type"] == "PunchOutSetupRequest")
+        .collect();
+    assert!(!setups.is_empty(), "{logged}");
+    assert!(!log.stdout.contains(&new_secret), "{}", log.stdout);
 
     // Refusals: a 400 names the field, a member may read but not write, a stranger neither,
     // and a request signed with the wrong secret key never reaches the function.

@@ -5,6 +5,11 @@
 //! | `GET  /admin/orgs/{org_id}/integration`         | management and member accounts |
 //! | `PUT  /admin/orgs/{org_id}/integration`         | the management account         |
 //! | `POST /admin/orgs/{org_id}/integration/secret`  | the management account         |
+//! | `GET  /admin/orgs/{org_id}/integration/messages`| management and member accounts |
+//!
+//! `GET .../messages?limit=N&before=<cursor>` lists the organisation's message log (the cXML
+//! exchanges of the last 30 days, [`procurement::message_log`]) newest first: `{"messages":
+//! [...], "next": <cursor of the following page, or null>}`.
 //!
 //! `POST .../secret?instance=test` rotates the Coupa test instance's secret; without it (or
 //! with `instance=production`) the production set's. `POST .../secret?kind=invoice` rotates
@@ -22,12 +27,14 @@ use axum::extract::{RawPathParams, RawQuery, Request, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::Response;
 use lambda_http::request::RequestContext;
+use procurement::message_log::{self, Position};
 use procurement::model::{Instance, Integration};
 use procurement::paths;
 use procurement::settings::{
     self, Action, MAX_DOCUMENT_BYTES, PurchaseInformation, Saved, SettingsRefused,
 };
 use serde_json::{Value, json};
+use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::AppState;
@@ -290,6 +297,90 @@ pub async fn rotate(
         }
     };
     Ok(reply(StatusCode::OK, body, true))
+}
+
+/// `?limit=` and `?before=` of a message log listing.
+fn listing_of_query(query: Option<&str>) -> Result<(usize, Option<Position>), JsonError> {
+    let mut limit = message_log::DEFAULT_PAGE;
+    let mut before = None;
+    for (key, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        match key.as_ref() {
+            "limit" => {
+                limit = value
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=message_log::MAX_PAGE).contains(n))
+                    .ok_or_else(|| {
+                        JsonError::BadRequest(format!(
+                            "query parameter `limit` must be a whole number from 1 to {}",
+                            message_log::MAX_PAGE
+                        ))
+                    })?;
+            }
+            "before" => {
+                before = Some(Position::from_cursor(&value).ok_or_else(|| {
+                    JsonError::BadRequest(
+                        "query parameter `before` must be the `next` cursor of an earlier page"
+                            .into(),
+                    )
+                })?);
+            }
+            other => {
+                return Err(JsonError::BadRequest(format!(
+                    "unknown query parameter `{other}`: only `limit` and `before` are taken"
+                )));
+            }
+        }
+    }
+    Ok((limit, before))
+}
+
+/// GET .../messages: one page of the organisation's message log, newest first.
+pub async fn messages(
+    State(deps): State<AppState>,
+    RestApiCaller(caller): RestApiCaller,
+    org_id: RawPathParams,
+    RawQuery(query): RawQuery,
+) -> Result<Response, JsonError> {
+    let org = settings::authorize(&deps, caller.as_deref(), org_of(&org_id), Action::Read).await?;
+    let (limit, before) = listing_of_query(query.as_deref())?;
+    let page = message_log::list(
+        &deps,
+        &org.org_id,
+        limit,
+        before.as_ref(),
+        OffsetDateTime::now_utc(),
+    )
+    .await?;
+    let messages: Vec<Value> = page
+        .items
+        .iter()
+        .map(|m| {
+            json!({
+                "at": cxml::format_timestamp(m.at),
+                "direction": m.direction,
+                "message_type": m.message_type,
+                "payload_id": m.payload_id,
+                "order_id": m.order_id,
+                "status_code": m.status_code,
+                "status_text": m.status_text,
+                "document": m.document,
+            })
+        })
+        .collect();
+    Ok(reply(
+        StatusCode::OK,
+        json!({"messages": messages, "next": page.next}),
+        // Purchase orders and invoices: not for shared caches.
+        true,
+    ))
+}
+
+pub async fn messages_method_not_allowed(method: axum::http::Method) -> JsonError {
+    JsonError::method_not_allowed(
+        "GET",
+        format!("{method} is not allowed here: GET lists the organisation's message log"),
+    )
 }
 
 pub async fn integration_method_not_allowed(method: axum::http::Method) -> JsonError {

@@ -58,7 +58,7 @@ impl IntoResponse for CxmlError {
             }
             Refusal::Storage(e) => {
                 tracing::error!(error = %e, "storage failed while handling a cXML request");
-                Rejection::internal("temporary failure on the marketplace side; please retry")
+                Rejection::internal(procurement::refusal::STORAGE_FAILED_TEXT)
             }
         };
         CxmlReply(

@@ -8,7 +8,7 @@
 //! |-------------------------|------------------------------------------------|-----------------------|
 //! | cXML                    | `POST /punchout/setup`, `POST /order`          | [`cxml_surface::CxmlError`] |
 //! | HTML pages              | StartPage, `/catalog`...                       | [`pages::PageError`]  |
-//! | JSON (admin API, its own function) | `/admin/orgs/{org}/integration[/secret]` | [`json::JsonError`] |
+//! | JSON (admin API, its own function) | `/admin/orgs/{org}/integration[/secret,/messages]` | [`json::JsonError`] |
 //! | Coupa Open Buy (JSON)   | `POST /openbuy/{authentication,search,detail,checkout}/v1.0.0` | [`openbuy::OpenBuyError`] |
 //!
 //! Handlers only translate: they extract what the request says, call the domain
@@ -99,6 +99,10 @@ pub fn admin_api(deps: AppState) -> Router {
         .route(
             paths::ADMIN_SECRET,
             post(admin::rotate).fallback(admin::secret_method_not_allowed),
+        )
+        .route(
+            paths::ADMIN_MESSAGES,
+            get(admin::messages).fallback(admin::messages_method_not_allowed),
         )
         .fallback(json::no_route)
         .layer(axum::middleware::from_fn(trace::request_span))

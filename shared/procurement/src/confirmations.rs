@@ -24,6 +24,7 @@ use time::OffsetDateTime;
 use crate::config::Config;
 use crate::delivery::{Answer, CLAIM_MARGIN, Delivery, JobOutcome, QueueRun, clip, read_answer};
 use crate::ids::ConfirmationId;
+use crate::message_log::{self, Exchange};
 use crate::model::{
     Confirmation, ConfirmationOutcome, ConfirmationStatus, Integration, OrderRecord,
 };
@@ -286,16 +287,28 @@ pub async fn dispatch(deps: &Deps, id: &ConfirmationId, delivery: Delivery) -> J
     outcome
 }
 
-/// Posts the document to the Network. The document carries the shared secret: it is sent,
-/// never logged.
-async fn post(deps: &Deps, doc: &Cxml) -> Result<(u16, String), SendError> {
-    deps.invoice_sender
+/// Posts the document to the Network, and logs it with the Network's answer in the
+/// organisation's message log. The document carries the shared secret: it is sent, and
+/// logged only masked.
+async fn post(
+    deps: &Deps,
+    confirmation: &Confirmation,
+    doc: &Cxml,
+) -> Result<(u16, String), SendError> {
+    let xml = cxml::to_xml(doc);
+    let at = OffsetDateTime::now_utc();
+    let posted = deps
+        .invoice_sender
         .post(
             &deps.config.ariba_network_url,
-            cxml::to_xml(doc),
+            xml.clone(),
             deps.config.invoice_timeout,
         )
-        .await
+        .await;
+    let (code, text) = message_log::posted_status(&posted);
+    let exchange = Exchange::outbound(&confirmation.org_id, doc, confirmation.order_id.as_str());
+    message_log::record(deps, &exchange.answered(at, code, &text, &xml)).await;
+    posted
 }
 
 /// The Network's status for a supplier whose secret it does not accept.
@@ -309,7 +322,7 @@ async fn send(
     delivery: Delivery,
 ) -> JobOutcome {
     let id = &confirmation.confirmation_id;
-    let mut posted = post(deps, doc).await;
+    let mut posted = post(deps, confirmation, doc).await;
     let mut doc = doc.clone();
     // A rotation under way: the secret changed here first and Ariba still holds the previous
     // one. A 401 means the Network took nothing, so the same document (same payloadID) signed
@@ -326,7 +339,7 @@ async fn send(
     {
         tracing::warn!(confirmation_id = %id, "the Ariba Network refused the current secret; sending once more with the previous one (a rotation is under way)");
         doc = document(&deps.config, &previous, confirmation);
-        posted = post(deps, &doc).await;
+        posted = post(deps, confirmation, &doc).await;
     }
     let doc = &doc;
     let (status, code, text) = match posted {

@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 
 use crate::config::Config;
 use crate::ids::{AgreementId, ChargeId, ConfirmationId, OrderId, OrgId, QuoteId};
+use crate::message_log::{LoggedMessage, Position};
 use crate::model::{
     Agreement, ChargeOutcome, ChargeStatus, Confirmation, ConfirmationOutcome, ConfirmationStatus,
     Email, Integration, InvoiceJob, OrderRecord, Organization, OutboxEmail, Product, Quote,
@@ -18,8 +19,8 @@ use crate::network::AribaNetwork;
 use crate::openbuy::OpenBuyToken;
 use crate::ports::{
     AribaNetworkAccount, Catalog, Charges, Confirmations, Deps, IntegrationWrite, Integrations,
-    InvoiceSender, MailError, Mailer, OpenBuyTokens, OrderPlan, OrderSlot, Orders, Organizations,
-    Outbox, Page, Queue, Quotes, Recorded, SendError, Sessions, Stale, StoreError,
+    InvoiceSender, MailError, Mailer, MessageLog, OpenBuyTokens, OrderPlan, OrderSlot, Orders,
+    Organizations, Outbox, Page, Queue, Quotes, Recorded, SendError, Sessions, Stale, StoreError,
 };
 
 type ConfirmationRows = HashMap<
@@ -63,6 +64,10 @@ pub struct MemoryStore {
     pub quote_written_before_next_place: Mutex<Option<Quote>>,
     /// When set, listing the pending quotes fails (a DynamoDB outage on that query).
     pub failing_quote_listing: std::sync::atomic::AtomicBool,
+    /// The message log, in the order written.
+    pub messages: Mutex<Vec<LoggedMessage>>,
+    /// When set, every message log write fails (a DynamoDB outage or throttling).
+    pub failing_message_log: std::sync::atomic::AtomicBool,
 }
 
 /// One page of `rows` (sorted by key) after `cursor`, the way a DynamoDB query pages:
@@ -909,6 +914,48 @@ impl InvoiceSender for ScriptedInvoiceSender {
         });
         let scripted = lock(&self.script).pop_front();
         scripted.unwrap_or_else(|| lock(&self.default).clone())
+    }
+}
+
+#[async_trait]
+impl MessageLog for MemoryStore {
+    async fn record(&self, message: &LoggedMessage) -> Result<(), StoreError> {
+        if self
+            .failing_message_log
+            .load(std::sync::atomic::Ordering::SeqCst)
+        {
+            return Err(StoreError::Unavailable(
+                "message log write throttled".into(),
+            ));
+        }
+        lock(&self.messages).push(message.clone());
+        Ok(())
+    }
+
+    async fn list(
+        &self,
+        org_id: &OrgId,
+        since: OffsetDateTime,
+        limit: usize,
+        before: Option<&Position>,
+    ) -> Result<Page<LoggedMessage>, StoreError> {
+        let mut rows: Vec<(Position, LoggedMessage)> = lock(&self.messages)
+            .iter()
+            .filter(|m| &m.org_id == org_id && m.at >= since)
+            .map(|m| (Position::of(m), m.clone()))
+            .filter(|(p, _)| before.is_none_or(|b| p < b))
+            .collect();
+        rows.sort_by(|a, b| b.0.cmp(&a.0));
+        let limit = limit.max(1);
+        let more = rows.len() > limit;
+        rows.truncate(limit);
+        let next = more
+            .then(|| rows.last().map(|(p, _)| p.as_str().to_string()))
+            .flatten();
+        Ok(Page {
+            items: rows.into_iter().map(|(_, m)| m).collect(),
+            next,
+        })
     }
 }
 

@@ -23,6 +23,7 @@ use crate::delivery::{
     Answer, CLAIM_MARGIN, Delivery, InvoiceMessage, JobOutcome, QueueRun, clip, read_answer,
 };
 use crate::ids::{ChargeId, OrgId};
+use crate::message_log::{self, Exchange};
 use crate::model::{ChargeOutcome, ChargeStatus, Integration, InvoiceJob};
 use crate::ports::{Deps, SendError, Stale, StoreError};
 
@@ -564,13 +565,17 @@ async fn send_invoice(
     let now = delivery.now;
     let charge_id = &job.charge_id;
     let payload_id = doc.payload_id.clone();
-    // The document carries the shared secret: it is sent, never logged.
+    // The document carries the shared secret: it is sent, and logged only masked.
     let xml = cxml::to_xml(doc);
-    match deps
+    let exchange = Exchange::outbound(&job.org_id, doc, job.order_id.as_str());
+    let sent_at = OffsetDateTime::now_utc();
+    let posted = deps
         .invoice_sender
-        .post(url, xml, deps.config.invoice_timeout)
-        .await
-    {
+        .post(url, xml.clone(), deps.config.invoice_timeout)
+        .await;
+    let (code, text) = message_log::posted_status(&posted);
+    message_log::record(deps, &exchange.answered(sent_at, code, &text, &xml)).await;
+    match posted {
         Ok((http, body)) => match read_coupa_answer(http, &body) {
             Answer::Accepted { code, text } => {
                 tracing::info!(org_id = %job.org_id, order_id = %job.order_id, %charge_id, code, %text, "invoice accepted by the buyer");

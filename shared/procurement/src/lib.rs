@@ -17,6 +17,7 @@ pub mod ids;
 pub mod integration;
 pub mod invoices;
 pub mod limits;
+pub mod message_log;
 pub mod model;
 pub mod network;
 pub mod offers;

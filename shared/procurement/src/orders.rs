@@ -14,6 +14,7 @@ use crate::auth::authenticate;
 use crate::confirmations;
 use crate::emails;
 use crate::ids::{AgreementId, ChargeId, OrderId, OrgId, QuoteId};
+use crate::message_log::{self, Exchange};
 use crate::model::{
     Agreement, AgreementStatus, ChargeKind, ChargeLine, ChargeStatus, Integration, InvoiceJob,
     OrderRecord, Pricing, ProcurementSystem, Product, Quote, QuoteLine, QuoteStatus,
@@ -40,8 +41,27 @@ impl Answer {
 }
 
 /// Handles a POSTed cXML OrderRequest: the answer to send back (a duplicate gets the first
-/// order's answer again), or why the order was refused before anything was recorded.
+/// order's answer again), or why the order was refused before anything was recorded. An
+/// order that authenticated is logged with the answer ([`message_log`]); a log write that
+/// fails changes nothing of it.
 pub async fn receive(deps: &Deps, body: &[u8]) -> Result<Answer, Refusal> {
+    let received = OffsetDateTime::now_utc();
+    let mut exchange = None;
+    let outcome = answer_order(deps, body, &mut exchange).await;
+    let status = match &outcome {
+        Ok(answer) => (answer.code, answer.text.clone()),
+        Err(refusal) => message_log::answer_status(refusal),
+    };
+    message_log::record_inbound(deps, exchange, received, body, status).await;
+    outcome
+}
+
+/// The answer to an OrderRequest; `exchange` is set once the sender authenticated.
+async fn answer_order(
+    deps: &Deps,
+    body: &[u8],
+    exchange: &mut Option<Exchange>,
+) -> Result<Answer, Refusal> {
     let doc = cxml::parse(body)?;
     crate::limits::check(&doc)?;
     tracing::Span::current().record("payload_id", doc.payload_id.as_str());
@@ -60,6 +80,7 @@ pub async fn receive(deps: &Deps, body: &[u8]) -> Result<Answer, Refusal> {
         .into());
     };
     let authenticated = authenticate(deps, header).await?;
+    *exchange = Some(Exchange::inbound(&authenticated.integration.org_id, &doc));
     let test = authenticated.test(request.deployment_mode);
     let from = authenticated.from;
     let integration = authenticated.integration;

@@ -20,6 +20,7 @@ pub const OPEN_BUY_DETAIL: &str = "/openbuy/detail/v1.0.0";
 pub const OPEN_BUY_CHECKOUT: &str = "/openbuy/checkout/v1.0.0";
 pub const ADMIN_INTEGRATION: &str = "/admin/orgs/{org_id}/integration";
 pub const ADMIN_SECRET: &str = "/admin/orgs/{org_id}/integration/secret";
+pub const ADMIN_MESSAGES: &str = "/admin/orgs/{org_id}/integration/messages";
 
 /// The admin path of an organisation's integration (for messages that tell an admin where to go).
 pub fn admin_integration(org_id: &str) -> String {

@@ -10,6 +10,7 @@ use time::OffsetDateTime;
 
 use crate::config::Config;
 use crate::ids::{AgreementId, ChargeId, ConfirmationId, OrderId, OrgId, QuoteId};
+use crate::message_log::{LoggedMessage, Position};
 use crate::model::{
     Agreement, ChargeOutcome, ChargeStatus, Confirmation, ConfirmationOutcome, ConfirmationStatus,
     Email, Integration, InvoiceJob, OrderRecord, Organization, OutboxEmail, Product, Quote,
@@ -321,6 +322,25 @@ pub trait Outbox: Send + Sync {
     ) -> Result<(), StoreError>;
 }
 
+/// Each organisation's log of cXML exchanges ([`crate::message_log`]): one record per
+/// exchange, listed newest first; records expire [`crate::message_log::RETENTION`] after their
+/// exchange.
+#[async_trait]
+pub trait MessageLog: Send + Sync {
+    /// Writes one exchange. Bounded: an adapter gives up rather than hold up the answer for
+    /// long (the caller logs the failure and answers all the same).
+    async fn record(&self, message: &LoggedMessage) -> Result<(), StoreError>;
+    /// The organisation's messages at or after `since` and before `before`, newest first, at
+    /// most `limit`; `next` is the [`Position`] (as text) to list on from, none after the last.
+    async fn list(
+        &self,
+        org_id: &OrgId,
+        since: OffsetDateTime,
+        limit: usize,
+        before: Option<&Position>,
+    ) -> Result<Page<LoggedMessage>, StoreError>;
+}
+
 /// Every storage port: what one table behind one adapter provides.
 pub trait Store:
     Integrations
@@ -333,6 +353,7 @@ pub trait Store:
     + Charges
     + Confirmations
     + Outbox
+    + MessageLog
 {
 }
 
@@ -347,6 +368,7 @@ impl<T> Store for T where
         + Charges
         + Confirmations
         + Outbox
+        + MessageLog
 {
 }
 
@@ -472,6 +494,7 @@ pub struct Deps {
     pub charges: Arc<dyn Charges>,
     pub confirmations: Arc<dyn Confirmations>,
     pub outbox: Arc<dyn Outbox>,
+    pub message_log: Arc<dyn MessageLog>,
     pub ariba_network: Arc<dyn AribaNetworkAccount>,
     pub mailer: Arc<dyn Mailer>,
     pub queue: Arc<dyn Queue>,
@@ -499,7 +522,8 @@ impl Deps {
             orders: store.clone(),
             charges: store.clone(),
             confirmations: store.clone(),
-            outbox: store,
+            outbox: store.clone(),
+            message_log: store,
             ariba_network,
             mailer,
             queue,

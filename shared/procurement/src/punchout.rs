@@ -8,6 +8,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::auth::authenticate;
 use crate::ids::random_hex;
+use crate::message_log::{self, Exchange};
 use crate::model::{Integration, Organization, ProcurementSystem, Product, Session};
 use crate::paths;
 use crate::ports::{Deps, StoreError};
@@ -17,8 +18,26 @@ use crate::refusal::Refusal;
 /// (a cart of ours has one or two lines per quote; see [`crate::quotes::MAX_EARLIER_QUOTES`]).
 pub const MAX_EARLIER_LINES: usize = 100;
 
-/// Handles a POSTed cXML document at the punchout setup URL: the answer to send back.
+/// Handles a POSTed cXML document at the punchout setup URL: the answer to send back. A
+/// document that authenticated is logged with the answer ([`message_log`]).
 pub async fn setup(deps: &Deps, body: &[u8]) -> Result<Cxml, Refusal> {
+    let received = OffsetDateTime::now_utc();
+    let mut exchange = None;
+    let outcome = answer_setup(deps, body, &mut exchange).await;
+    let status = match &outcome {
+        Ok(answer) => message_log::response_status(answer),
+        Err(refusal) => message_log::answer_status(refusal),
+    };
+    message_log::record_inbound(deps, exchange, received, body, status).await;
+    outcome
+}
+
+/// The answer to a setup or profile request; `exchange` is set once the sender authenticated.
+async fn answer_setup(
+    deps: &Deps,
+    body: &[u8],
+    exchange: &mut Option<Exchange>,
+) -> Result<Cxml, Refusal> {
     let doc = cxml::parse(body)?;
     crate::limits::check(&doc)?;
     tracing::Span::current().record("payload_id", doc.payload_id.as_str());
@@ -30,6 +49,7 @@ pub async fn setup(deps: &Deps, body: &[u8]) -> Result<Cxml, Refusal> {
         .into());
     };
     let authenticated = authenticate(deps, header).await?;
+    *exchange = Some(Exchange::inbound(&authenticated.integration.org_id, &doc));
     let test = authenticated.test(request.deployment_mode);
     let integration = authenticated.integration;
     let host = deps.config.payload_host();

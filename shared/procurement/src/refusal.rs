@@ -6,6 +6,9 @@ use cxml::Rejection;
 
 use crate::ports::StoreError;
 
+/// The text answered (status 500) when storage failed: nothing of the failure itself.
+pub const STORAGE_FAILED_TEXT: &str = "temporary failure on the marketplace side; please retry";
+
 #[derive(Debug, thiserror::Error)]
 pub enum Refusal {
     /// The document, its sender or its content is refused with this status and text.

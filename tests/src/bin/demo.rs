@@ -22,17 +22,7 @@ fn banner(step: &str) {
 /// Prints an exchange; shared secrets are masked even here (habits travel).
 fn show(direction: &str, what: &str, body: &str) {
     println!("-- {direction}: {what}");
-    let mut text = body.trim_end().to_string();
-    let (open, close) = ("<SharedSecret>", "</SharedSecret>");
-    let mut from = 0;
-    while let Some(start) = text[from..].find(open).map(|i| from + i + open.len()) {
-        let Some(end) = text[start..].find(close).map(|i| start + i) else {
-            break;
-        };
-        text.replace_range(start..end, "***");
-        from = start + 3 + close.len();
-    }
-    println!("{text}");
+    println!("{}", cxml::mask_shared_secrets(body.trim_end()));
 }
 
 fn env_number(name: &str, default: u64) -> u64 {

@@ -17,6 +17,7 @@
 //! | payload     | `PAYLOAD#<org>#<payloadID>` | ORDER       | (points at the order)                |
 //! | outbox email| `OUTBOX#<email>`        | OUTBOX      | GSI2 while waiting: `OUTBOX` / `<created>#<email>`; once set aside: `OUTBOX#failed` / `<failed at>#<email>`; `claimed_until` (Unix ms) while a sender holds it, `attempts` |
 //! | confirmation| `CONFIRMATION#<id>`     | CONFIRMATION| GSI2 until queued: `CONFIRMATION#scheduled` / `<created>#<id>` |
+//! | logged message | `MSGLOG#<org>`       | `MSG#<UTC time, ns>#<id>` | (`ttl`: 30 days after the exchange) |
 //! | charge      | `CHARGE#<charge>`       | CHARGE      | GSI2 while scheduled: `CHARGE#scheduled` / `<due>#<charge>`; while queued: `CHARGE#queued` / `<requeue at>#<charge>`; once failed: `CHARGE#failed` / `<failed at>#<charge>` |
 //!
 //! Charges also carry `status` (scheduled, queued, invoiced, failed, skipped, cancelled),
@@ -28,6 +29,7 @@ mod catalog;
 mod charges;
 mod confirmations;
 mod integrations;
+mod message_log;
 mod openbuy_tokens;
 mod orders;
 mod organizations;

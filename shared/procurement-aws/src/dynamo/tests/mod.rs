@@ -9,6 +9,7 @@ mod catalog;
 mod charges;
 mod confirmations;
 mod integrations;
+mod message_log;
 mod openbuy_tokens;
 mod orders;
 mod organizations;
