@@ -160,6 +160,10 @@ Resources:
             granted = [g for st in statements for g in (st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]])]
             for g in granted:
                 self.assertIn(g, named, f"{lid} may read a secret it is not given: {g}")
+            # And the other way: a secret a function is given (it reads it at cold start) is
+            # one it may read; the scheduled run once got the Network's from Globals without.
+            for n in named:
+                self.assertIn(n, granted, f"{lid} is given a secret it may not read: {n}")
 
     def test_the_invoice_key_reaches_only_the_functions_that_sign_or_show_invoices(self):
         resources = self.template["Resources"]
