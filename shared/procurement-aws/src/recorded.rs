@@ -1,7 +1,8 @@
 //! A DynamoDB client whose HTTP exchange is recorded and answered from a script, for testing the
 //! adapter without moto (feature `test-util`): every request goes through the real SDK
 //! (serialization, signing, error parsing), is recorded by operation with its JSON body, and
-//! gets the next scripted answer, or `{}` (an empty success) when the script has run out.
+//! gets the next scripted answer, or `{}` (an empty success) when the script has run out
+//! (or, for a recording [`RecordedDynamo::answered_by`] a responder, the responder's answer).
 //!
 //! Answers are what DynamoDB's JSON protocol sends: a 200 with the output document, or a 400
 //! with the error's `__type` (ConditionalCheckFailedException, TransactionCanceledException
@@ -99,10 +100,21 @@ impl Answer {
     }
 }
 
+/// What answers the requests no scripted answer is left for: a test's stand-in for the table.
+#[derive(Clone)]
+struct Responder(Arc<dyn Fn(&Call) -> Answer + Send + Sync>);
+
+impl std::fmt::Debug for Responder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Responder")
+    }
+}
+
 #[derive(Debug, Default)]
 struct Script {
     calls: Vec<Call>,
     answers: VecDeque<Answer>,
+    responder: Option<Responder>,
 }
 
 /// The recording, shared by the client and the test.
@@ -114,6 +126,15 @@ pub struct RecordedDynamo {
 impl RecordedDynamo {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A recording whose requests `respond` answers once the scripted answers are used up
+    /// (instead of `{}`): a stand-in table, for tests that drive whole flows through the
+    /// adapter and count what it sends.
+    pub fn answered_by(respond: impl Fn(&Call) -> Answer + Send + Sync + 'static) -> Self {
+        let recorded = Self::default();
+        recorded.lock().responder = Some(Responder(Arc::new(respond)));
+        recorded
     }
 
     /// Answers the next request not yet answered by earlier scripted answers.
@@ -174,14 +195,16 @@ impl HttpConnector for RecordedDynamo {
             .bytes()
             .and_then(|b| serde_json::from_slice(b).ok())
             .unwrap_or(Value::Null);
-        let answer = {
+        let call = Call { operation, body };
+        let (scripted, responder) = {
             let mut script = self.lock();
-            script.calls.push(Call { operation, body });
-            script
-                .answers
-                .pop_front()
-                .unwrap_or_else(|| Answer::ok(json!({})))
+            script.calls.push(call.clone());
+            (script.answers.pop_front(), script.responder.clone())
         };
+        // The responder runs outside the lock: it may take its own.
+        let answer = scripted
+            .or_else(|| responder.map(|r| (r.0)(&call)))
+            .unwrap_or_else(|| Answer::ok(json!({})));
         let status = StatusCode::try_from(answer.status)
             .unwrap_or_else(|_| StatusCode::try_from(500).expect("500 is a status code"));
         let mut response = HttpResponse::new(status, SdkBody::from(answer.body.to_string()));
