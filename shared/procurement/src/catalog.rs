@@ -57,19 +57,20 @@ pub fn matches_query(product: &Product, query: &str) -> bool {
 }
 
 /// The organisation's catalog ([`offered_to`]), filtered by `query`. An organisation
-/// without a record has no private marketplace.
+/// without a record (`org` None) has no private marketplace. The caller passes the record it
+/// read already (the StartPage's visit holds it), so a page reads it once.
 pub async fn visible_products(
     deps: &Deps,
     org_id: &OrgId,
+    org: Option<&Organization>,
     query: &str,
 ) -> Result<Vec<Product>, StoreError> {
-    let org = deps.organizations.get(org_id).await?;
     Ok(deps
         .catalog
         .list_products()
         .await?
         .into_iter()
-        .filter(|p| offered_to(p, org_id, org.as_ref()) && matches_query(p, query))
+        .filter(|p| offered_to(p, org_id, org) && matches_query(p, query))
         .collect())
 }
 

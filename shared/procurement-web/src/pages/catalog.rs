@@ -108,7 +108,7 @@ async fn listing(
     words: &str,
     unavailable: Option<&str>,
 ) -> Result<Page, PageError> {
-    let products = visible_products(deps, &visit.session.org_id, words).await?;
+    let products = visible_products(deps, &visit.session.org_id, visit.org.as_ref(), words).await?;
     let earlier = if words.is_empty() {
         quotes::earlier_cart(deps, visit).await?
     } else {
