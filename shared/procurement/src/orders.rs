@@ -109,9 +109,13 @@ async fn answer_order(
         agreement_ids: Vec::new(),
     };
     // Fast path for duplicates; the transaction below is what guarantees it.
-    if let Some(earlier) = find_duplicate(deps, &received).await? {
+    let checked = find_duplicate(deps, &received).await?;
+    if let Some(earlier) = checked.earlier {
         return Ok(duplicate(&earlier));
     }
+    // The first plan places the order by the original the check just read; a plan made again
+    // (what it read changed) reads it afresh.
+    let mut original_read = checked.original;
     // The plan is made from reads; the transaction commits it only if the quotes and charges
     // are still as read. When they are not (the expiry check expired a quote, another PO took
     // it, an invoice claimed a charge), one fresh plan answers from what is there now, so the
@@ -121,7 +125,10 @@ async fn answer_order(
         attempt += 1;
         let mut record = received.clone();
         let planned = match order.header.order_type {
-            OrderType::New => plan_new(deps, &integration, &from, order, &mut record, now).await,
+            OrderType::New => {
+                let original = original_read.take();
+                plan_new(deps, &integration, &from, order, &mut record, now, original).await
+            }
             OrderType::Update => {
                 plan_update(deps, &integration, &from, order, &mut record, now).await
             }
@@ -132,7 +139,7 @@ async fn answer_order(
             Err(refusal) => {
                 // A duplicate racing this one may have committed since the lookups above, and
                 // changed the quotes under the plan: then the answer is the duplicate's.
-                if let Some(earlier) = find_duplicate(deps, &record).await? {
+                if let Some(earlier) = find_duplicate(deps, &record).await?.earlier {
                     return Ok(duplicate(&earlier));
                 }
                 // An update planned as the order it stands for, while a racing copy of the
@@ -192,22 +199,36 @@ const PLAN_ATTEMPTS: u32 = 2;
 
 /// The order this one repeats: same payloadID (also a refused one: it hears the same
 /// refusal again), or (for a new order) same orderID, unless that original gives way to it.
-async fn find_duplicate(
-    deps: &Deps,
-    record: &OrderRecord,
-) -> Result<Option<OrderRecord>, StoreError> {
+async fn find_duplicate(deps: &Deps, record: &OrderRecord) -> Result<DuplicateCheck, StoreError> {
     if let Some(earlier) = deps
         .orders
         .find_by_payload(&record.org_id, &record.payload_id)
         .await?
     {
-        return Ok(Some(earlier));
+        return Ok(DuplicateCheck {
+            earlier: Some(earlier),
+            original: None,
+        });
     }
     if record.order_type == OrderType::New {
         let original = deps.orders.find(&record.org_id, &record.order_id).await?;
-        return Ok(original.filter(|o| !gives_way(o, record)));
+        return Ok(DuplicateCheck {
+            earlier: original.clone().filter(|o| !gives_way(o, record)),
+            original: Some(original),
+        });
     }
-    Ok(None)
+    Ok(DuplicateCheck {
+        earlier: None,
+        original: None,
+    })
+}
+
+/// What [`find_duplicate`] found: the order this one repeats, and (when it read it) the
+/// orderID's original as read, `Some(None)` when there is none, for the plan to place the
+/// order by without reading it again.
+struct DuplicateCheck {
+    earlier: Option<OrderRecord>,
+    original: Option<Option<OrderRecord>>,
 }
 
 /// Whether the original recorded for an orderID gives way to `incoming`, which is then
@@ -223,15 +244,23 @@ fn gives_way(original: &OrderRecord, incoming: &OrderRecord) -> bool {
 
 /// Where a planned (type new, or an update standing for it) order is recorded: the
 /// orderID's original, or in place of a refused or test original that gives way to it.
-async fn original_slot(deps: &Deps, record: &OrderRecord) -> Result<OrderSlot, StoreError> {
-    Ok(
-        match deps.orders.find(&record.org_id, &record.order_id).await? {
-            Some(original) if gives_way(&original, record) => {
-                OrderSlot::Replacing(original.payload_id)
-            }
-            _ => OrderSlot::Original,
-        },
-    )
+/// `original`: the original as the caller just read it (`Some(None)`: there is none), else
+/// it is read here. The transaction's conditions on the order's key make a stale read lose
+/// (the order is then planned again from fresh reads), so a read reused is as safe as one made
+/// here.
+async fn original_slot(
+    deps: &Deps,
+    record: &OrderRecord,
+    original: Option<Option<OrderRecord>>,
+) -> Result<OrderSlot, StoreError> {
+    let original = match original {
+        Some(read) => read,
+        None => deps.orders.find(&record.org_id, &record.order_id).await?,
+    };
+    Ok(match original {
+        Some(original) if gives_way(&original, record) => OrderSlot::Replacing(original.payload_id),
+        _ => OrderSlot::Original,
+    })
 }
 
 fn duplicate(earlier: &OrderRecord) -> Answer {
@@ -394,6 +423,7 @@ async fn plan_new(
     order: &OrderRequest,
     record: &mut OrderRecord,
     now: OffsetDateTime,
+    original: Option<Option<OrderRecord>>,
 ) -> Result<OrderPlan, Refusal> {
     let matched = match_lines(deps, &integration.org_id, order).await?;
     record.quote_ids = matched.iter().map(|m| m.quote.quote_id.clone()).collect();
@@ -433,7 +463,7 @@ async fn plan_new(
         }
     }
     let mut plan = OrderPlan::record_only(record.clone());
-    plan.slot = original_slot(deps, record).await?;
+    plan.slot = original_slot(deps, record, original).await?;
 
     // Lapsed private offers: nothing is subscribed; the quotes are marked expired, the
     // requesters told, and the answer says to resend.
@@ -671,10 +701,12 @@ fn charges_for(
 }
 
 /// The original order an update or delete refers to (DocumentReference, else the orderID).
+/// `original`: the orderID's original as the caller just read it, else it is read here.
 async fn earlier_order(
     deps: &Deps,
     order: &OrderRequest,
     record: &OrderRecord,
+    original: Option<Option<OrderRecord>>,
 ) -> Result<OrderRecord, Refusal> {
     let by_reference = match &order.header.document_reference {
         Some(payload_id) => {
@@ -684,9 +716,10 @@ async fn earlier_order(
         }
         None => None,
     };
-    let earlier = match by_reference {
-        Some(o) => Some(o),
-        None => deps.orders.find(&record.org_id, &record.order_id).await?,
+    let earlier = match (by_reference, original) {
+        (Some(o), _) => Some(o),
+        (None, Some(read)) => read,
+        (None, None) => deps.orders.find(&record.org_id, &record.order_id).await?,
     };
     earlier
         .filter(|o| o.org_id == record.org_id && o.order_id == record.order_id)
@@ -720,7 +753,16 @@ async fn plan_update(
         Some(_) => None,
     };
     if let Some(why) = stands_for {
-        let mut plan = plan_new(deps, integration, from, order, record, now).await?;
+        let mut plan = plan_new(
+            deps,
+            integration,
+            from,
+            order,
+            record,
+            now,
+            Some(original.clone()),
+        )
+        .await?;
         if record.answer_code == 200 {
             record.answer_text = format!(
                 "{} ({why}: this update was taken as the order)",
@@ -730,7 +772,7 @@ async fn plan_update(
         }
         return Ok(plan);
     }
-    let earlier = earlier_order(deps, order, record).await?;
+    let earlier = earlier_order(deps, order, record, Some(original)).await?;
     record.quote_ids = earlier.quote_ids.clone();
     record.agreement_ids = earlier.agreement_ids.clone();
     let matched =
@@ -777,7 +819,7 @@ async fn plan_delete(
     order: &OrderRequest,
     record: &mut OrderRecord,
 ) -> Result<OrderPlan, Refusal> {
-    let earlier = earlier_order(deps, order, record).await?;
+    let earlier = earlier_order(deps, order, record, None).await?;
     record.quote_ids = earlier.quote_ids.clone();
     record.agreement_ids = earlier.agreement_ids.clone();
     let mut plan = OrderPlan::record_only(record.clone());
