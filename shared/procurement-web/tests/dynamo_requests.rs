@@ -10,7 +10,8 @@
 //! invoice endpoint are the in-memory fakes.
 //!
 //! Run `cargo test -p procurement-web --test dynamo_requests -- --nocapture` for the table
-//! (README's Tests section carries a copy).
+//! (README's Tests section carries a copy); with `DYNAMO_REQUESTS_LIST=1` it also lists each
+//! flow's requests with their keys, to see which read repeats.
 
 use std::collections::BTreeMap;
 use std::future::Future;
