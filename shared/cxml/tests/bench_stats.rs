@@ -103,9 +103,18 @@ fn table_has_one_aligned_line_per_document_with_median_and_spread() {
     assert!(lines[0].starts_with("document"), "{out}");
     assert!(lines[0].contains("parse/floor") && lines[0].contains("tree/floor"));
     assert!(lines[2].starts_with("punchout_setup_request "), "{out}");
-    assert!(lines[2].contains("1.80x") && lines[2].contains("1.70–2.00"), "{out}");
-    assert!(lines[2].contains("1.25x") && lines[2].contains("1.20–1.30"), "{out}");
-    assert!(lines[2].contains("5.6 µs") && lines[2].contains("1234"), "{out}");
+    assert!(
+        lines[2].contains("1.80x") && lines[2].contains("1.70–2.00"),
+        "{out}"
+    );
+    assert!(
+        lines[2].contains("1.25x") && lines[2].contains("1.20–1.30"),
+        "{out}"
+    );
+    assert!(
+        lines[2].contains("5.6 µs") && lines[2].contains("1234"),
+        "{out}"
+    );
     assert!(lines[3].contains("2.50x"), "{out}");
     let width = |l: &str| l.chars().count();
     assert!(lines.iter().all(|l| width(l) == width(lines[0])), "{out}");
