@@ -7,7 +7,7 @@ ifdef CI
 export CARGO_INCREMENTAL := 0
 endif
 
-.PHONY: test lint unit e2e demo bench fuzz tools inspect python-tools validate stack-tests build run stop redrive-dlq
+.PHONY: test lint unit e2e demo bench bench-paired fuzz tools inspect python-tools validate stack-tests build run stop redrive-dlq
 
 ## test: everything CI checks (installs its own tools first)
 test: tools validate stack-tests lint unit e2e
@@ -67,9 +67,15 @@ lint:
 unit:
 	$(CARGO) test --workspace --locked
 
-## bench: criterion benchmarks of the cXML parser and writer
+## bench: criterion's absolute times of the cXML parser and writer, then the paired
+## parse/floor ratios (benches/paired.rs); the last line is the verdict
 bench:
 	$(CARGO) bench -p cxml --bench parse
+	$(CARGO) bench -p cxml --bench paired
+
+## bench-paired: only the paired parse/floor ratios and the verdict (about 10 s)
+bench-paired:
+	$(CARGO) bench -p cxml --bench paired
 
 ## inspect FILE=path: what a cXML document says, as JSON
 inspect:

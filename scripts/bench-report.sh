@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Runs the cxml parse/write benchmarks and prints a table: mean time, throughput and the
 # ratio of each parse to its floor (quick-xml's bare event loop over the same bytes).
-# The product target is every parse within 3x of its floor.
+# The product target is every parse within 2x of its floor, judged by the paired bench
+# (`cargo bench -p cxml --bench paired`, run by `make bench`): the ratios here come from
+# separate criterion runs, seconds or minutes apart, and move with the host's noise.
 #
-#   scripts/bench-report.sh                 # short run (1 s warm-up, 3 s measurement)
+#   scripts/bench-report.sh                 # short run (0.5 s warm-up, 2 s measurement)
 #   scripts/bench-report.sh --no-run        # only print the table from the last run
 #   scripts/bench-report.sh -- <criterion args>   # e.g. -- --measurement-time 10 parse/
 set -euo pipefail
@@ -20,7 +22,7 @@ if [[ "${1:-}" == "--" ]]; then
     shift
 fi
 if [[ $# -eq 0 ]]; then
-    set -- --warm-up-time 1 --measurement-time 3
+    set -- --warm-up-time 0.5 --measurement-time 2
 fi
 
 if [[ $run -eq 1 ]]; then
@@ -32,7 +34,7 @@ python3 - "$target_dir/criterion" <<'PY'
 import json, os, sys
 
 base = sys.argv[1]
-TARGET = 3.0
+TARGET = 2.0
 
 def load(group, name):
     d = os.path.join(base, group, name, "new")
@@ -108,7 +110,8 @@ print("  ".join("-" * w for w in widths))
 for row in table:
     print(line(row))
 print()
-print(f"target: every parse/* within {TARGET:.0f}x of floor/* (tree/* = decode + element tree only)")
+print(f"target: every parse/* within {TARGET:.0f}x of floor/* (tree/* = decode + element tree only);")
+print("these ratios are of separate runs: the paired bench (make bench) gives the verdict")
 if failed:
     print("over target: " + ", ".join(failed))
 PY
