@@ -1966,7 +1966,7 @@ async fn seed_for_sample(stack: &LocalStack, stem: &str, text: &str) -> String {
     }
     for quote in &quotes {
         // A rerun on a kept stack finds them already there (and ordered).
-        let _ = store.quotes.create(quote, None).await;
+        let _ = store.quotes.create(quote).await;
     }
     text
 }
@@ -2063,7 +2063,7 @@ async fn an_offer_that_expired_during_approval_is_refused_and_the_requester_told
         .send()
         .await
         .unwrap();
-    store.quotes.create(&quote, None).await.unwrap();
+    store.quotes.create(&quote).await.unwrap();
 
     let mut po = PurchaseOrder::from_cart(&format!("PO-EXP-{quote_id}"), poom);
     po.lines[0].supplier_part_id = moved.id.clone();
@@ -2861,7 +2861,7 @@ async fn hundreds_of_pending_quotes_are_paged_through_and_expired_in_one_schedul
             for n in (writer..quotes).step_by(8) {
                 let mut quote = template.clone();
                 quote.quote_id = format!("q-bulk-{}-{n}", template.org_id).into();
-                store.quotes.create(&quote, None).await.unwrap();
+                store.quotes.create(&quote).await.unwrap();
             }
         });
     }

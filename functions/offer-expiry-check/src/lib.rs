@@ -1,8 +1,9 @@
 //! offer-expiry-check: the scheduled run. It expires the pending quotes whose private offer
 //! lapsed (their notices go to the outbox), hands the invoice queue the charges that fell due,
-//! the charges whose job was dead-lettered or lost, and the order confirmations not yet
-//! queued, and sends what waits in the outbox. Each step stops short of the invocation's
-//! deadline and runs whatever became of the others; each logs its counts.
+//! the charges whose job was dead-lettered or lost, the order confirmations not yet queued and
+//! the pre-approved subscriptions still waiting for their agreement, and sends what waits in
+//! the outbox. Each step stops short of the invocation's deadline and runs whatever became of
+//! the others; each logs its counts.
 
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use lambda_runtime::{Error, LambdaEvent};
@@ -47,6 +48,11 @@ pub async fn handle(
         procurement::confirmations::queue_unqueued(deps, now, stop_at).await,
         &mut failed_steps,
     );
+    let subscriptions = step(
+        "queue pre-approved subscriptions",
+        procurement::quotes::queue_awaiting_agreements(deps, now, stop_at).await,
+        &mut failed_steps,
+    );
     let emails = step(
         "flush the outbox",
         procurement::outbox::flush_outbox(deps, stop_at).await,
@@ -68,6 +74,9 @@ pub async fn handle(
         confirmations_dead_lettered = confirmations.dead_lettered,
         confirmations_not_queued = confirmations.failed,
         confirmations_unfinished = confirmations.unfinished,
+        subscriptions_queued = subscriptions.queued,
+        subscriptions_not_queued = subscriptions.failed,
+        subscriptions_unfinished = subscriptions.unfinished,
         emails_sent = emails.sent,
         emails_failed = emails.failed,
         emails_left = emails.left,
@@ -86,6 +95,7 @@ pub async fn handle(
         "confirmations_queued": confirmations.queued,
         "confirmations_requeued": confirmations.requeued,
         "confirmations_dead_lettered": confirmations.dead_lettered,
+        "subscriptions_queued": subscriptions.queued,
         "emails_sent": emails.sent,
         "emails_failed": emails.failed,
         "failed_steps": failed_steps,
@@ -94,15 +104,17 @@ pub async fn handle(
         || expiry.errors > 0
         || charges.failed > 0
         || confirmations.failed > 0
+        || subscriptions.failed > 0
     {
         // Done what could be done; failing the run makes the gap visible and retried.
         return Err(format!(
-            "scheduled run incomplete: steps failed: [{}]; {} quotes, {} charges and {} \
-             confirmations left for the next run",
+            "scheduled run incomplete: steps failed: [{}]; {} quotes, {} charges, {} \
+             confirmations and {} subscriptions left for the next run",
             failed_steps.join(", "),
             expiry.errors,
             charges.failed,
-            confirmations.failed
+            confirmations.failed,
+            subscriptions.failed
         )
         .into());
     }

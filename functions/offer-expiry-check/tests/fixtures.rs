@@ -38,7 +38,7 @@ async fn the_run_expires_lapsed_offers_and_queues_due_charges_once() {
     let mut offer = product.private_offer.clone().unwrap();
     offer.expires_at -= time::Duration::days(1);
     quote.private_offer = Some(offer);
-    world.deps.quotes.create(&quote, None).await.unwrap();
+    world.deps.quotes.create(&quote).await.unwrap();
     // An installment that fell due.
     let job = InvoiceJob {
         org_id: procurement::demo::COUPA_ORG.into(),

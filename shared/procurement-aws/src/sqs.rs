@@ -1,7 +1,7 @@
 use async_trait::async_trait;
 use procurement::Queue;
-use procurement::delivery::{ConfirmationMessage, InvoiceMessage};
-use procurement::ids::ConfirmationId;
+use procurement::delivery::{ConfirmationMessage, InvoiceMessage, SubscriptionMessage};
+use procurement::ids::{ConfirmationId, QuoteId};
 use procurement::model::InvoiceJob;
 
 pub struct SqsQueue {
@@ -54,6 +54,14 @@ impl Queue for SqsQueue {
     async fn enqueue_confirmation(&self, id: &ConfirmationId) -> Result<(), String> {
         let message = ConfirmationMessage {
             confirmation_id: id.clone(),
+        };
+        self.send(serde_json::to_string(&message).map_err(|e| e.to_string())?)
+            .await
+    }
+
+    async fn enqueue_subscription(&self, quote_id: &QuoteId) -> Result<(), String> {
+        let message = SubscriptionMessage {
+            subscription_quote_id: quote_id.clone(),
         };
         self.send(serde_json::to_string(&message).map_err(|e| e.to_string())?)
             .await

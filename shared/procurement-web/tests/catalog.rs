@@ -5,6 +5,7 @@
 mod support;
 
 use procurement::Config;
+use procurement::delivery::JobOutcome;
 use procurement::demo;
 use procurement::fakes::FakeWorld;
 use procurement::model::*;
@@ -403,13 +404,21 @@ async fn pre_approved_free_products_subscribe_at_once_without_a_cart() {
         let quote = stored_quote(&world, &reference(&reply.body)).await;
         assert_eq!(quote.status, QuoteStatus::Subscribed);
         assert!(!quote.test);
+        // The catalog may not write agreements: it queued the job that does.
+        assert_eq!(quote.agreement_id, None);
+        assert_eq!(
+            *world.queue.subscriptions.lock().unwrap(),
+            vec![quote.quote_id.clone()]
+        );
+        assert_eq!(world.run_subscription_jobs().await, vec![JobOutcome::Done]);
+        let quote = stored_quote(&world, quote.quote_id.as_str()).await;
         let agreement = world
             .deps
             .orders
             .get_agreement(quote.agreement_id.as_ref().expect("agreement id"))
             .await
             .unwrap()
-            .expect("agreement stored with the quote");
+            .expect("agreement written by the job");
         assert_eq!(agreement.po_number, None);
         assert_eq!(agreement.quote_id, quote.quote_id);
         assert_eq!(agreement.product_id, id);
@@ -872,4 +881,56 @@ async fn a_requester_address_ses_would_refuse_is_not_kept_and_the_page_says_so()
         let quote = stored_quote(&world, &quote_id_of(&posted_cart(&reply.body))).await;
         assert_eq!(quote.requester_email, None, "{unusable:?}");
     }
+}
+
+#[tokio::test]
+async fn a_subscription_job_lost_on_its_way_is_queued_again_by_the_scheduled_run() {
+    let world = FakeWorld::demo().await;
+    change_integration(&world, demo::ARIBA_ORG, |i| i.settings.test_mode = false).await;
+    let token = open_session(&world, &Setup::ariba().production()).await;
+    world
+        .queue
+        .failing
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let reply = request_approval(&world, &token, "prod-ami-free").await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert!(reply.body.contains("you are subscribed now"));
+    let quote = stored_quote(&world, &reference(&reply.body)).await;
+    assert!(quote.awaits_agreement());
+    world
+        .queue
+        .failing
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+
+    let now = time::OffsetDateTime::now_utc();
+    let far = now + time::Duration::hours(1);
+    let sweep = |at| procurement::quotes::queue_awaiting_agreements(&world.deps, at, far);
+    // Its own job may still be on its way: the run leaves it a while.
+    assert_eq!(sweep(now).await.unwrap().queued, 0);
+    let later = now + procurement::quotes::AGREEMENT_JOB_GRACE + time::Duration::seconds(1);
+    assert_eq!(sweep(later).await.unwrap().queued, 1);
+    // The job arrives as invoice-dispatch gets it: a queue message naming the quote.
+    let message = format!(r#"{{"subscription_quote_id":"{}"}}"#, quote.quote_id);
+    assert_eq!(
+        procurement::delivery::dispatch(&world.deps, &message, 1).await,
+        JobOutcome::Done
+    );
+    let quote = stored_quote(&world, quote.quote_id.as_str()).await;
+    let agreement_id = quote.agreement_id.clone().expect("recorded on the quote");
+    assert!(
+        world
+            .deps
+            .orders
+            .get_agreement(&agreement_id)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    // Written: the run queues nothing more, and a late second job writes nothing.
+    assert_eq!(sweep(later).await.unwrap().queued, 0);
+    assert_eq!(
+        procurement::delivery::dispatch(&world.deps, &message, 1).await,
+        JobOutcome::Done
+    );
+    assert_eq!(world.store.agreement_count(), 1);
 }

@@ -248,7 +248,7 @@ impl Stand {
         self.world
             .deps
             .quotes
-            .create(&quote, None)
+            .create(&quote)
             .await
             .expect("quote stored");
     }

@@ -126,9 +126,18 @@ async fn a_pre_approved_product_subscribes_once_per_session_and_product() {
             again.body
         );
         assert_eq!(reference(&again.body), reference(&first.body));
+        // Each Request approval queues the job while the agreement is not written (a lost job
+        // is queued again); the jobs write one agreement.
+        world.run_subscription_jobs().await;
         let quote = stored(&world, &reference(&first.body)).await;
         assert_eq!(quote.status, QuoteStatus::Subscribed);
         assert_eq!(quote_agreement_count(&world, &quote).await, 1);
+        let third = request_approval(&world, &token, product).await;
+        assert_eq!(reference(&third.body), reference(&first.body));
+        assert!(
+            world.queue.subscriptions.lock().unwrap().is_empty(),
+            "no job once the agreement is written"
+        );
     }
     assert_eq!(
         world.store.quote_count(),
@@ -182,6 +191,8 @@ async fn two_request_approvals_at_once_make_one_quote_and_one_agreement() {
             before + 1,
             "{product}: one quote"
         );
+        // Both requests may have queued the job; the jobs write one agreement.
+        world.run_subscription_jobs().await;
         let quote = stored(&world, &reference(&a.body)).await;
         if preapproved {
             assert!(

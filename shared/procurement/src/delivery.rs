@@ -7,7 +7,7 @@ use cxml::Body;
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
-use crate::ids::{ChargeId, ConfirmationId};
+use crate::ids::{ChargeId, ConfirmationId, QuoteId};
 use crate::ports::Deps;
 
 /// The queue message of an order confirmation: its ID only; the document is built from the
@@ -18,6 +18,14 @@ pub struct ConfirmationMessage {
     pub confirmation_id: ConfirmationId,
 }
 
+/// The queue message of a pre-approved subscription: its quote's ID only; the agreement is
+/// built from the stored quote.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriptionMessage {
+    pub subscription_quote_id: QuoteId,
+}
+
 /// The queue message of an invoice: the charge's ID only. Messages queued before this shape
 /// carried the whole job; their other fields are ignored, never trusted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -25,7 +33,8 @@ pub struct InvoiceMessage {
     pub charge_id: ChargeId,
 }
 
-/// Handles one message of the invoice queue: an order confirmation, or an invoice job.
+/// Handles one message of the invoice queue: an order confirmation, a pre-approved
+/// subscription, or an invoice job.
 pub async fn dispatch(deps: &Deps, body: &str, receive_count: u32) -> JobOutcome {
     let delivery = Delivery {
         now: OffsetDateTime::now_utc(),
@@ -33,8 +42,12 @@ pub async fn dispatch(deps: &Deps, body: &str, receive_count: u32) -> JobOutcome
     };
     match serde_json::from_str::<ConfirmationMessage>(body) {
         Ok(message) => {
-            crate::confirmations::dispatch(deps, &message.confirmation_id, delivery).await
+            return crate::confirmations::dispatch(deps, &message.confirmation_id, delivery).await;
         }
+        Err(_) => {}
+    }
+    match serde_json::from_str::<SubscriptionMessage>(body) {
+        Ok(message) => crate::quotes::write_agreement(deps, &message.subscription_quote_id).await,
         Err(_) => crate::invoices::dispatch(deps, body, delivery).await,
     }
 }

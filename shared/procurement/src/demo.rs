@@ -96,7 +96,7 @@ pub async fn seed<S: Store + ?Sized>(
     crate::ports::Integrations::put(store, &coupa_integration(now)).await?;
     crate::ports::Integrations::put(store, &ariba_integration(now)).await?;
     for quote in quotes(now) {
-        match crate::ports::Quotes::create(store, &quote, None).await {
+        match crate::ports::Quotes::create(store, &quote).await {
             // Seeding twice keeps the first quote (and whatever happened to it).
             Ok(()) | Err(crate::StoreError::Conflict(_)) => {}
             Err(e) => return Err(e),

@@ -149,6 +149,11 @@ impl MemoryStore {
     pub fn quote_count(&self) -> usize {
         lock(&self.quotes).len()
     }
+
+    /// How many agreements are stored.
+    pub fn agreement_count(&self) -> usize {
+        lock(&self.agreements).len()
+    }
 }
 
 #[async_trait]
@@ -268,7 +273,7 @@ impl Catalog for MemoryStore {
 
 #[async_trait]
 impl Quotes for MemoryStore {
-    async fn create(&self, quote: &Quote, agreement: Option<&Agreement>) -> Result<(), StoreError> {
+    async fn create(&self, quote: &Quote) -> Result<(), StoreError> {
         dynamo_key(format!("QUOTE#{}", quote.quote_id), "QUOTE")?;
         let mut quotes = lock(&self.quotes);
         if quotes.contains_key(&quote.quote_id) {
@@ -278,9 +283,6 @@ impl Quotes for MemoryStore {
             )));
         }
         quotes.insert(quote.quote_id.clone(), quote.clone());
-        if let Some(a) = agreement {
-            lock(&self.agreements).insert(a.agreement_id.clone(), a.clone());
-        }
         Ok(())
     }
 
@@ -332,6 +334,39 @@ impl Quotes for MemoryStore {
             outbox.retain(|e| e.email_id != email.email_id);
             outbox.push(email.clone());
         }
+        Ok(true)
+    }
+
+    async fn awaiting_agreement(
+        &self,
+        before: OffsetDateTime,
+        limit: usize,
+        cursor: Option<String>,
+    ) -> Result<Page<Quote>, StoreError> {
+        let rows = lock(&self.quotes)
+            .values()
+            .filter(|q| q.awaits_agreement() && q.created_at < before)
+            .map(|q| {
+                let key = format!("{}#{}", cxml::format_timestamp(q.created_at), q.quote_id);
+                (key, q.clone())
+            })
+            .collect();
+        Ok(page_of(rows, limit, cursor))
+    }
+
+    async fn subscribe(&self, quote: &Quote, agreement: &Agreement) -> Result<bool, StoreError> {
+        let mut quotes = lock(&self.quotes);
+        let Some(stored) = quotes.get_mut(&quote.quote_id) else {
+            return Ok(false);
+        };
+        if !stored.awaits_agreement() {
+            return Ok(false);
+        }
+        let mut agreements = lock(&self.agreements);
+        if !agreements.contains_key(&agreement.agreement_id) {
+            agreements.insert(agreement.agreement_id.clone(), agreement.clone());
+        }
+        stored.agreement_id = Some(agreement.agreement_id.clone());
         Ok(true)
     }
 }
@@ -834,6 +869,7 @@ impl Mailer for MemoryMailer {
 pub struct MemoryQueue {
     pub jobs: Mutex<Vec<InvoiceJob>>,
     pub confirmations: Mutex<Vec<ConfirmationId>>,
+    pub subscriptions: Mutex<Vec<QuoteId>>,
     /// When set, every invoice job fails to queue (an SQS outage).
     pub failing: std::sync::atomic::AtomicBool,
 }
@@ -850,6 +886,14 @@ impl Queue for MemoryQueue {
 
     async fn enqueue_confirmation(&self, id: &ConfirmationId) -> Result<(), String> {
         lock(&self.confirmations).push(id.clone());
+        Ok(())
+    }
+
+    async fn enqueue_subscription(&self, quote_id: &QuoteId) -> Result<(), String> {
+        if self.failing.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err("SQS is unavailable (simulated)".into());
+        }
+        lock(&self.subscriptions).push(quote_id.clone());
         Ok(())
     }
 }
@@ -1018,6 +1062,16 @@ impl FakeWorld {
         Integrations::put(self.store.as_ref(), &integration)
             .await
             .expect("the in-memory store never fails");
+    }
+
+    /// Runs the queued subscription jobs as invoice-dispatch would, each once; the outcomes.
+    pub async fn run_subscription_jobs(&self) -> Vec<crate::delivery::JobOutcome> {
+        let queued: Vec<QuoteId> = std::mem::take(&mut *lock(&self.queue.subscriptions));
+        let mut outcomes = Vec::new();
+        for quote_id in queued {
+            outcomes.push(crate::quotes::write_agreement(&self.deps, &quote_id).await);
+        }
+        outcomes
     }
 
     /// A world holding the demo catalog and integrations, as `make run` seeds them.

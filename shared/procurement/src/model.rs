@@ -367,7 +367,8 @@ pub enum QuoteStatus {
     Ordered,
     /// The private offer expired (or its expiry changed) before the order: resend for approval.
     Expired,
-    /// Pre-approved (Free or BYOL): subscribed at once, no cart sent.
+    /// Pre-approved (Free or BYOL): subscribed at once, no cart sent. Out of test mode its
+    /// agreement is written by the job the catalog queued (see [`Quote::awaits_agreement`]).
     Subscribed,
     /// Cancelled by an OrderRequest of type delete.
     Cancelled,
@@ -412,6 +413,12 @@ pub struct Quote {
 }
 
 impl Quote {
+    /// A pre-approved subscription whose agreement is not written yet: the catalog, which faces
+    /// the internet, may not write agreements, so it queues a job that does (issue 14, point 6).
+    pub fn awaits_agreement(&self) -> bool {
+        self.status == QuoteStatus::Subscribed && !self.test && self.agreement_id.is_none()
+    }
+
     pub fn total(&self) -> Option<Money> {
         let currency = self.lines.first()?.unit_price.currency.clone();
         let amount = self

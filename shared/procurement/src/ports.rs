@@ -117,9 +117,8 @@ pub trait Catalog: Send + Sync {
 /// Quotes: what users asked approval for.
 #[async_trait]
 pub trait Quotes: Send + Sync {
-    /// Stores a new quote, and with it, in one transaction, the agreement of a pre-approved
-    /// product. Fails with `Conflict` if the quote ID exists.
-    async fn create(&self, quote: &Quote, agreement: Option<&Agreement>) -> Result<(), StoreError>;
+    /// Stores a new quote. Fails with `Conflict` if the quote ID exists.
+    async fn create(&self, quote: &Quote) -> Result<(), StoreError>;
     async fn get(&self, quote_id: &QuoteId) -> Result<Option<Quote>, StoreError>;
     /// Quotes pending approval that carry a private offer, by offer expiry, one page at a time.
     /// Only pending quotes are listed: a quote leaves the list when it leaves that status.
@@ -131,6 +130,18 @@ pub trait Quotes: Send + Sync {
     /// Marks a pending quote expired and stores its notice in the outbox, in one write, only
     /// if the quote is still pending approval. False if it was not: nothing is written then.
     async fn expire(&self, quote: &Quote, email: Option<&OutboxEmail>) -> Result<bool, StoreError>;
+    /// Pre-approved quotes still waiting for their agreement ([`Quote::awaits_agreement`]),
+    /// created before `before`, oldest first, one page at a time.
+    async fn awaiting_agreement(
+        &self,
+        before: OffsetDateTime,
+        limit: usize,
+        cursor: Option<String>,
+    ) -> Result<Page<Quote>, StoreError>;
+    /// Writes the agreement of a pre-approved quote and records it on the quote, in one
+    /// transaction, only if the quote still waits for it. False if it did not: nothing is
+    /// written then.
+    async fn subscribe(&self, quote: &Quote, agreement: &Agreement) -> Result<bool, StoreError>;
 }
 
 /// Purchase orders and the agreements they create.
@@ -452,6 +463,8 @@ pub trait Mailer: Send + Sync {
 pub trait Queue: Send + Sync {
     async fn enqueue_invoice(&self, job: &InvoiceJob) -> Result<(), String>;
     async fn enqueue_confirmation(&self, id: &ConfirmationId) -> Result<(), String>;
+    /// The job that writes a pre-approved quote's agreement.
+    async fn enqueue_subscription(&self, quote_id: &QuoteId) -> Result<(), String>;
 }
 
 /// Why an invoice POST got no answer. Every variant but `Invalid` is worth a retry.

@@ -25,6 +25,7 @@ use time::OffsetDateTime;
 
 use crate::cart::{self, CartDecision, NotReopened, Unsupported};
 use crate::config::Config;
+use crate::delivery::{JobOutcome, QueueRun};
 use crate::ids::{AgreementId, NoRandomness, QuoteId};
 use crate::model::{Agreement, AgreementStatus, Product, Quote, QuoteLine, QuoteStatus};
 use crate::ports::{Deps, StoreError};
@@ -47,13 +48,10 @@ pub enum Approval {
         kept: Vec<Quote>,
         cart: Box<Cxml>,
     },
-    /// A pre-approved product: the quote is stored as subscribed, with its agreement (none in
-    /// test mode, where nothing is subscribed), and no cart is sent.
-    Subscribed {
-        quote: Quote,
-        product: Product,
-        agreement: Option<Agreement>,
-    },
+    /// A pre-approved product: the quote is stored as subscribed and no cart is sent. Out of
+    /// test mode, the job that writes its agreement is queued (in test mode nothing is
+    /// subscribed).
+    Subscribed { quote: Quote, product: Product },
 }
 
 /// Why Request approval did nothing.
@@ -175,32 +173,13 @@ pub async fn request_approval(
         order_id: None,
         agreement_id: None,
     };
-    // Test mode never creates a subscription: the pre-approved quote is kept, marked test,
-    // without its agreement.
-    let agreement = (preapproved && !test).then(|| Agreement {
-        agreement_id: AgreementId::for_quote(&quote.quote_id),
-        org_id: quote.org_id.clone(),
-        product_id: quote.product_id.clone(),
-        quote_id: quote.quote_id.clone(),
-        po_number: None,
-        order_date: None,
-        subscriber_email: quote.requester_email.clone(),
-        status: AgreementStatus::Active,
-        charge_ids: Vec::new(),
-        created_at: now,
-    });
-    let quote = Quote {
-        agreement_id: agreement.as_ref().map(|a| a.agreement_id.clone()),
-        ..quote
-    };
-    // The quote and its agreement are written only if the quote does not exist: of a
-    // double click, a replay or two requests racing, one writes and the others answer with
-    // what it wrote. DynamoDB may cancel a racing transaction before the winner's is
-    // visible (TransactionConflict), so a conflict without a stored quote is tried again.
+    // The quote is written only if it does not exist: of a double click, a replay or two
+    // requests racing, one writes and the others answer with what it wrote. A conflict
+    // without a stored quote (the winner's write not yet visible) is tried again.
     let mut attempt = 0;
     loop {
         attempt += 1;
-        match deps.quotes.create(&quote, agreement.as_ref()).await {
+        match deps.quotes.create(&quote).await {
             Ok(()) => break,
             Err(StoreError::Conflict(reason)) => {
                 if let Some(earlier) = deps.quotes.get(&quote.quote_id).await? {
@@ -222,11 +201,8 @@ pub async fn request_approval(
         "quote created"
     );
     if preapproved {
-        return Ok(Approval::Subscribed {
-            quote,
-            product,
-            agreement,
-        });
+        queue_agreement(deps, &quote).await;
+        return Ok(Approval::Subscribed { quote, product });
     }
     let cart = cart_with(deps, visit, &kept, Some((&quote, &product)))?;
     Ok(Approval::CartReturned {
@@ -237,6 +213,109 @@ pub async fn request_approval(
         cart: Box::new(cart),
     })
 }
+
+/// Queues the job that writes a pre-approved quote's agreement, if it still waits for one.
+/// A failure is logged and left: the scheduled run queues what still waits
+/// ([`queue_awaiting_agreements`]).
+async fn queue_agreement(deps: &Deps, quote: &Quote) {
+    if !quote.awaits_agreement() {
+        return;
+    }
+    if let Err(error) = deps.queue.enqueue_subscription(&quote.quote_id).await {
+        tracing::warn!(
+            org_id = %quote.org_id,
+            quote_id = %quote.quote_id,
+            %error,
+            "SUBSCRIPTION_NOT_QUEUED: the scheduled run queues it"
+        );
+    }
+}
+
+/// The agreement of a pre-approved quote, as its job writes it.
+fn agreement_of(quote: &Quote, now: OffsetDateTime) -> Agreement {
+    Agreement {
+        agreement_id: AgreementId::for_quote(&quote.quote_id),
+        org_id: quote.org_id.clone(),
+        product_id: quote.product_id.clone(),
+        quote_id: quote.quote_id.clone(),
+        po_number: None,
+        order_date: None,
+        subscriber_email: quote.requester_email.clone(),
+        status: AgreementStatus::Active,
+        charge_ids: Vec::new(),
+        created_at: now,
+    }
+}
+
+/// The queued job of a pre-approved subscription (invoice-dispatch): writes the quote's
+/// agreement once. Done when written, already written or nothing to write; kept for a retry
+/// when the table failed.
+pub async fn write_agreement(deps: &Deps, quote_id: &QuoteId) -> JobOutcome {
+    let quote = match deps.quotes.get(quote_id).await {
+        Ok(Some(quote)) => quote,
+        Ok(None) => {
+            tracing::warn!(%quote_id, "subscription job names no stored quote: dropped");
+            return JobOutcome::Done;
+        }
+        Err(e) => return JobOutcome::KeepForRetry(format!("reading the quote: {e}")),
+    };
+    if !quote.awaits_agreement() {
+        tracing::info!(%quote_id, "subscription job: the agreement exists, nothing written");
+        return JobOutcome::Done;
+    }
+    let agreement = agreement_of(&quote, OffsetDateTime::now_utc());
+    match deps.quotes.subscribe(&quote, &agreement).await {
+        Ok(written) => {
+            tracing::info!(
+                org_id = %quote.org_id,
+                %quote_id,
+                agreement_id = %agreement.agreement_id,
+                written,
+                "pre-approved subscription: agreement written"
+            );
+            JobOutcome::Done
+        }
+        Err(e) => JobOutcome::KeepForRetry(format!("writing the agreement: {e}")),
+    }
+}
+
+/// The scheduled run's part: queues the job of every pre-approved quote still waiting for its
+/// agreement a while after it was made (its own job was lost, failed for good, or is late).
+pub async fn queue_awaiting_agreements(
+    deps: &Deps,
+    now: OffsetDateTime,
+    stop_at: OffsetDateTime,
+) -> Result<QueueRun, StoreError> {
+    let mut run = QueueRun::default();
+    let mut cursor = None;
+    loop {
+        if OffsetDateTime::now_utc() >= stop_at {
+            run.unfinished = true;
+            return Ok(run);
+        }
+        let page = deps
+            .quotes
+            .awaiting_agreement(now - AGREEMENT_JOB_GRACE, 100, cursor)
+            .await?;
+        for quote in &page.items {
+            match deps.queue.enqueue_subscription(&quote.quote_id).await {
+                Ok(()) => run.queued += 1,
+                Err(error) => {
+                    tracing::warn!(quote_id = %quote.quote_id, %error, "SUBSCRIPTION_NOT_QUEUED");
+                    run.failed += 1;
+                }
+            }
+        }
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => return Ok(run),
+        }
+    }
+}
+
+/// How long a pre-approved quote's own job has before the scheduled run queues another: far
+/// more than a delivery takes, so the run rarely doubles a job (a double writes nothing).
+pub const AGREEMENT_JOB_GRACE: time::Duration = time::Duration::minutes(10);
 
 /// Request approval of a product this session already requested: the answer the first one
 /// had (the same cart again, or the same subscription), nothing stored. A quote that is no
@@ -264,14 +343,12 @@ async fn again(
     );
     match earlier.status {
         QuoteStatus::Subscribed => {
-            let agreement = match &earlier.agreement_id {
-                Some(id) => deps.orders.get_agreement(id).await?,
-                None => None,
-            };
+            // A job lost on its way (SQS failed) is queued again by the repeat, as by the
+            // scheduled run; a second job for the same quote writes nothing.
+            queue_agreement(deps, &earlier).await;
             Ok(Approval::Subscribed {
                 quote: earlier,
                 product,
-                agreement,
             })
         }
         QuoteStatus::PendingApproval => {

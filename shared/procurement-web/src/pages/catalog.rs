@@ -407,12 +407,9 @@ pub async fn request_approval(State(deps): State<AppState>, form: Form) -> Resul
         })?;
     let system = system.name();
     match approval {
-        Approval::Subscribed {
-            quote,
-            product,
-            agreement,
-        } => {
-            let heading = if agreement.is_some() {
+        Approval::Subscribed { quote, product } => {
+            let subscribed = !quote.test;
+            let heading = if subscribed {
                 format!("You are subscribed to {}", product.title)
             } else {
                 format!("Test mode: {} was not subscribed", product.title)
@@ -422,9 +419,10 @@ pub async fn request_approval(State(deps): State<AppState>, form: Form) -> Resul
                 h1 { (heading) }
                 div class="notice" {
                     p {
-                        @if agreement.is_some() {
+                        @if subscribed {
                             "Your organisation pre-approves products like this one, so you are subscribed \
-                             now. Nothing was sent to " (system) " for approval."
+                             now. Nothing was sent to " (system) " for approval. The subscription is \
+                             listed with your agreements within a minute."
                         } @else {
                             "Test mode: in production you would be subscribed now, as your organisation \
                              pre-approves products like this one. Nothing was subscribed, and nothing was \

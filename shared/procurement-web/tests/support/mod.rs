@@ -408,7 +408,7 @@ pub async fn quote_for(
         order_id: None,
         agreement_id: None,
     };
-    world.deps.quotes.create(&quote, None).await.unwrap();
+    world.deps.quotes.create(&quote).await.unwrap();
     quote
 }
 

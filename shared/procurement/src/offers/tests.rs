@@ -42,7 +42,7 @@ async fn pending_for(
         order_id: None,
         agreement_id: None,
     };
-    world.deps.quotes.create(&quote, None).await.unwrap();
+    world.deps.quotes.create(&quote).await.unwrap();
     quote
 }
 

@@ -1,5 +1,6 @@
 //! Quotes: `QUOTE#<quote>` / `QUOTE` with `status`, in GSI2 `QUOTE#pending_offer` only while
-//! pending with a private offer; created with their agreement; expired conditionally.
+//! pending with a private offer, in `QUOTE#awaiting_agreement` while a pre-approved quote waits
+//! for the agreement its job writes; created only if new; expired conditionally.
 
 use procurement::StoreError;
 use procurement::model::{AgreementStatus, PrivateOffer, Quote, QuoteStatus};
@@ -54,37 +55,124 @@ async fn only_a_pending_quote_with_a_private_offer_is_in_the_expiry_list() {
 }
 
 #[tokio::test]
-async fn a_quote_is_created_with_its_agreement_only_if_both_are_new() {
+async fn a_quote_is_created_only_if_new() {
     let table = Table::new();
-    let quote = quote(QuoteStatus::Subscribed, false);
+    let quote = quote(QuoteStatus::PendingApproval, false);
+    table.store.create(&quote).await.unwrap();
+    let steps = steps(&table.only_call());
+    assert_eq!(steps.len(), 1);
+    assert_eq!(key_of(&steps[0].1), key("QUOTE#q-1", "QUOTE"));
+    assert_eq!(steps[0].0, "Put");
+    assert_eq!(
+        steps[0].1["ConditionExpression"],
+        "attribute_not_exists(PK)"
+    );
+    assert_eq!(data_of::<Quote>(&steps[0].1["Item"]), quote);
+
+    table.then(Answer::cancelled(&["ConditionalCheckFailed"]));
+    assert!(
+        matches!(
+            table.store.create(&quote).await,
+            Err(StoreError::Conflict(_))
+        ),
+        "an existing quote ID is a conflict (the caller draws another)"
+    );
+}
+
+/// A pre-approved quote out of test mode, before its job wrote the agreement.
+fn awaiting() -> Quote {
+    let mut quote = quote(QuoteStatus::Subscribed, false);
+    quote.test = false;
+    quote.agreement_id = None;
+    quote
+}
+
+#[tokio::test]
+async fn a_pre_approved_quote_is_in_the_awaiting_index_until_its_agreement_is_recorded() {
+    let item = stored(&awaiting());
+    assert_eq!(item["GSI2PK"], s("QUOTE#awaiting_agreement"));
+    assert_eq!(
+        item["GSI2SK"],
+        s(&format!("{}#q-1", rfc3339(awaiting().created_at))),
+        "by creation"
+    );
+    let mut test = awaiting();
+    test.test = true;
+    let mut done = awaiting();
+    done.agreement_id = Some("agmt-1".into());
+    for other in [test, done] {
+        assert!(stored(&other).get("GSI2PK").is_none(), "{other:?}");
+    }
+}
+
+#[tokio::test]
+async fn the_agreement_is_written_with_the_quote_only_while_the_quote_awaits_it() {
+    let table = Table::new();
+    let quote = awaiting();
     let agreement = agreement(AgreementStatus::Active);
-    table.store.create(&quote, Some(&agreement)).await.unwrap();
+    assert!(table.store.subscribe(&quote, &agreement).await.unwrap());
     let steps = steps(&table.only_call());
     assert_eq!(steps.len(), 2);
     assert_eq!(key_of(&steps[0].1), key("QUOTE#q-1", "QUOTE"));
+    assert_eq!(steps[0].1["ConditionExpression"], "GSI2PK = :awaiting");
+    assert_eq!(
+        value(&steps[0].1, ":awaiting"),
+        &s("QUOTE#awaiting_agreement")
+    );
+    let written = data_of::<Quote>(&steps[0].1["Item"]);
+    assert_eq!(written.agreement_id, Some(agreement.agreement_id.clone()));
+    assert!(
+        steps[0].1["Item"].get("GSI2PK").is_none(),
+        "it leaves the index"
+    );
     assert_eq!(key_of(&steps[1].1), key("AGREEMENT#agmt-1", "AGREEMENT"));
-    for (kind, body) in &steps {
-        assert_eq!(kind, "Put");
-        assert_eq!(body["ConditionExpression"], "attribute_not_exists(PK)");
-    }
-    assert_eq!(data_of::<Quote>(&steps[0].1["Item"]), quote);
+    assert_eq!(
+        steps[1].1["ConditionExpression"],
+        "attribute_not_exists(PK)"
+    );
     assert_eq!(
         data_of::<procurement::model::Agreement>(&steps[1].1["Item"]),
         agreement
     );
 
+    // A second job: the quote left the index, nothing is written.
     table.forget();
-    table.store.create(&quote, None).await.unwrap();
-    assert_eq!(super::steps(&table.only_call()).len(), 1);
+    table.then(Answer::cancelled(&["ConditionalCheckFailed", "None"]));
+    assert!(!table.store.subscribe(&quote, &agreement).await.unwrap());
+    assert_eq!(table.calls().len(), 1);
 
-    table.then(Answer::cancelled(&["ConditionalCheckFailed"]));
-    assert!(
-        matches!(
-            table.store.create(&quote, None).await,
-            Err(StoreError::Conflict(_))
-        ),
-        "an existing quote ID is a conflict (the caller draws another)"
+    // The agreement exists but the quote still waits: the quote alone is recorded.
+    table.forget();
+    table.then(Answer::cancelled(&["None", "ConditionalCheckFailed"]));
+    assert!(!table.store.subscribe(&quote, &agreement).await.unwrap());
+    let calls = table.calls();
+    assert_eq!(calls.len(), 2);
+    let retried = super::steps(&calls[1]);
+    assert_eq!(retried.len(), 1);
+    assert_eq!(key_of(&retried[0].1), key("QUOTE#q-1", "QUOTE"));
+}
+
+#[tokio::test]
+async fn quotes_awaiting_their_agreement_are_listed_older_than_the_given_time() {
+    let table = Table::new();
+    let quote = awaiting();
+    table.then(Answer::page(vec![stored(&quote)], None));
+    let page = table
+        .store
+        .awaiting_agreement(at(600), 25, None)
+        .await
+        .unwrap();
+    assert_eq!(page.items, vec![quote]);
+    assert_eq!(page.next, None);
+    let call = table.only_call();
+    assert_eq!(call.body["IndexName"], "GSI2");
+    assert_eq!(
+        call.body["KeyConditionExpression"],
+        "GSI2PK = :pk AND GSI2SK < :upper"
     );
+    assert_eq!(value(&call.body, ":pk"), &s("QUOTE#awaiting_agreement"));
+    assert_eq!(value(&call.body, ":upper"), &s(&rfc3339(at(600))));
+    assert_eq!(call.body["Limit"], 25);
 }
 
 #[tokio::test]

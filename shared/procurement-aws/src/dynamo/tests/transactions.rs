@@ -33,7 +33,7 @@ async fn a_conflicting_transaction_is_tried_again_until_it_commits() {
     table
         .then(Answer::cancelled(&["TransactionConflict"]))
         .then(in_progress());
-    table.store.create(&quote(), None).await.unwrap();
+    table.store.create(&quote()).await.unwrap();
     let calls = table.calls();
     assert_eq!(calls.len(), 3);
     assert!(
@@ -106,7 +106,7 @@ async fn a_quote_throttled_on_every_attempt_is_unavailable_not_a_taken_id() {
         table.then(Answer::cancelled(&["ProvisionedThroughputExceeded"]));
     }
     assert!(matches!(
-        table.store.create(&quote(), None).await,
+        table.store.create(&quote()).await,
         Err(StoreError::Unavailable(_))
     ));
     assert_eq!(table.calls().len(), ATTEMPTS);
@@ -147,7 +147,7 @@ async fn a_failing_service_is_unavailable() {
         "One or more parameter values were invalid",
     ));
     assert!(matches!(
-        table.store.create(&quote(), None).await,
+        table.store.create(&quote()).await,
         Err(StoreError::Unavailable(_))
     ));
     assert_eq!(
