@@ -52,6 +52,17 @@ if [ "$status" = 0 ]; then
   echo "e2e: browser test (headless Chromium)"
   .venv/bin/python tests/browser/punchout_in_chromium.py || status=$?
 fi
+if [ "$status" = 0 ]; then
+  # Every DynamoDB call the functions made was checked against their IAM policy in the
+  # template (scripts/localstack/iam.py); a refusal a function swallowed fails the tier too.
+  denied=$(curl -sf "http://127.0.0.1:$FAULT_PROXY_PORT/__iam" || echo unreadable)
+  if [ "$denied" != "[]" ]; then
+    echo "e2e: requests the template's IAM policies refuse were made: $denied" >&2
+    status=1
+  else
+    echo "e2e: no DynamoDB request was refused by the template's IAM policies"
+  fi
+fi
 if [ "$status" != 0 ]; then
   echo "e2e: failed; the functions' log is $LOCAL_DIR/watch.log (last lines below)" >&2
   tail -n 40 "$LOCAL_DIR/watch.log" >&2 || true

@@ -15,8 +15,9 @@ that API Gateway and Lambda would provide, for running the product without an AW
     local_stack.py schedule           invoke the template's scheduled functions with an
                                       EventBridge "Scheduled Event", once or --every N seconds
     local_stack.py emails             the emails moto's SES has accepted
-    local_stack.py fault-proxy --port P  the fault-injecting proxy in front of moto that the
-                                      e2e fault tier puts between the functions and AWS
+    local_stack.py fault-proxy --port P  the proxy between the functions and moto: refuses their
+                                      DynamoDB calls that the template's IAM policies would not
+                                      allow, and injects the e2e fault tier's faults
     local_stack.py ariba-network      the SAP Ariba Network stand-in on 127.0.0.1:$ARIBA_NETWORK_PORT:
                                       checks and records the order confirmations it receives
     local_stack.py admin-api          API Gateway's admin REST API on 127.0.0.1:$ADMIN_API_PORT: checks
@@ -48,7 +49,7 @@ _SCRIPTS = str(Path(__file__).resolve().parent)
 if _SCRIPTS not in sys.path:
     sys.path.insert(0, _SCRIPTS)
 
-from localstack import admin_api, ariba_network, config, fault_proxy, resources, scheduler, sqs_poller
+from localstack import admin_api, ariba_network, config, fault_proxy, iam, resources, scheduler, sqs_poller
 from localstack.config import ENDPOINT, HOST, MOTO_PORT, WATCH_PORT, WATCH_URL, log
 from localstack.resources import Moto
 from localstack.supervisor import MANAGED, port_open, read_pid, spawn, stop, wait_http
@@ -153,7 +154,9 @@ def cmd_admin_api(args: argparse.Namespace) -> int:
 
 def cmd_fault_proxy(args: argparse.Namespace) -> int:
     """The fault-injecting proxy in front of moto (fault_proxy.py), until stopped."""
-    server = fault_proxy.serve(HOST, args.port, ENDPOINT)
+    # The template's IAM policies, enforced on the functions' DynamoDB calls (iam.py).
+    policies = iam.Policies.of_template(load_template())
+    server = fault_proxy.serve(HOST, args.port, ENDPOINT, policies=policies)
     log(f"fault proxy on http://{HOST}:{args.port} in front of {ENDPOINT}")
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
     server.serve_forever()

@@ -14,6 +14,11 @@ service:
 
 moto keeps its state in memory, so stopping it would lose the data a test means to check:
 dropping the functions' connections is what a dependency outage looks like from their side.
+
+Given the template's policies (iam.py), it also refuses each DynamoDB request that the calling
+function's IAM policy would not allow, as AWS does and moto does not:
+
+    GET  /__iam                                                 the requests refused so far
 """
 
 from __future__ import annotations
@@ -26,8 +31,11 @@ import threading
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from localstack import iam
+
 MODES = ("pass", "refuse", "error500")
 CONTROL_PATH = "/__faults"
+IAM_PATH = "/__iam"
 _SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/[^/]+/([^/]+)/aws4_request")
 
 # Hop-by-hop headers are the proxy's own (RFC 9110, 7.6.1); the rest is relayed as sent.
@@ -68,7 +76,8 @@ class Faults:
             return dict(self._modes)
 
 
-def make_handler(upstream: str, faults: Faults) -> type[BaseHTTPRequestHandler]:
+def make_handler(upstream: str, faults: Faults,
+                 policies: iam.Policies | None = None) -> type[BaseHTTPRequestHandler]:
     target = urllib.parse.urlsplit(upstream)
 
     class Handler(BaseHTTPRequestHandler):
@@ -102,8 +111,13 @@ def make_handler(upstream: str, faults: Faults) -> type[BaseHTTPRequestHandler]:
             if self.path.startswith(CONTROL_PATH):
                 self._control()
                 return
+            if self.path.startswith(IAM_PATH):
+                denied = policies.denied() if policies else []
+                self._answer(200, json.dumps(denied).encode(), "application/json")
+                return
             body = self._body()
-            mode = faults.mode(service_of(self.headers.get("Authorization")))
+            service = service_of(self.headers.get("Authorization"))
+            mode = faults.mode(service)
             if mode == "refuse":
                 # No answer at all: the client sees the connection closed under it.
                 self.close_connection = True
@@ -116,6 +130,13 @@ def make_handler(upstream: str, faults: Faults) -> type[BaseHTTPRequestHandler]:
                 failure = {"__type": "InternalFailure", "message": "injected by the fault proxy"}
                 self._answer(500, json.dumps(failure).encode(), "application/x-amz-json-1.0")
                 return
+            operation = iam.dynamodb_operation(self.headers) if service == "dynamodb" else None
+            if policies and operation:
+                refused = policies.refusal(iam.app_of(self.headers), operation, iam.parse_body(body))
+                if refused:
+                    print(f"fault proxy: IAM refused: {refused}", flush=True)
+                    self._answer(400, iam.access_denied(refused), "application/x-amz-json-1.0")
+                    return
             conn = http.client.HTTPConnection(target.hostname, target.port, timeout=120)
             try:
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
@@ -137,8 +158,9 @@ def make_handler(upstream: str, faults: Faults) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def serve(host: str, port: int, upstream: str, faults: Faults | None = None) -> ThreadingHTTPServer:
+def serve(host: str, port: int, upstream: str, faults: Faults | None = None,
+          policies: iam.Policies | None = None) -> ThreadingHTTPServer:
     """The proxy, bound and ready; the caller runs `serve_forever` (or a thread does)."""
-    server = ThreadingHTTPServer((host, port), make_handler(upstream, faults or Faults()))
+    server = ThreadingHTTPServer((host, port), make_handler(upstream, faults or Faults(), policies))
     server.daemon_threads = True
     return server

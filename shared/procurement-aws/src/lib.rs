@@ -21,8 +21,16 @@ pub use sqs::SqsQueue;
 
 /// Loads AWS configuration (region, credentials, and `AWS_ENDPOINT_URL` for local stacks)
 /// and builds the adapters. Call once per Lambda instance, in `main`.
-pub async fn aws_deps(config: Config) -> Deps {
-    let sdk = aws_config::load_from_env().await;
+pub async fn aws_deps(config: Config, app: &'static str) -> Deps {
+    // The SDK names the function in its user agent (`app/<binary>`): CloudTrail shows which
+    // function made a call, and the local stack applies that function's IAM policy
+    // (scripts/localstack/iam.py).
+    let loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    let loader = match aws_config::AppName::new(app) {
+        Ok(name) => loader.app_name(name),
+        Err(_) => loader,
+    };
+    let sdk = loader.load().await;
     deps_with_sdk(config, &sdk).await
 }
 
@@ -116,10 +124,10 @@ where
 
 /// What every function's `main` does first: JSON logging, configuration from the
 /// environment, SDK clients. Once per Lambda instance.
-pub async fn deps_from_env() -> Result<Deps, procurement::config::MissingVar> {
+pub async fn deps_from_env(app: &'static str) -> Result<Deps, procurement::config::MissingVar> {
     init_logging();
     let config = Config::from_env()?;
-    Ok(aws_deps(config).await)
+    Ok(aws_deps(config, app).await)
 }
 
 #[cfg(test)]

@@ -4,6 +4,6 @@ use lambda_http::Error;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let deps = Arc::new(procurement_aws::deps_from_env().await?);
+    let deps = Arc::new(procurement_aws::deps_from_env(env!("CARGO_BIN_NAME")).await?);
     lambda_http::run(punchout_setup::admin_app(deps)).await
 }
