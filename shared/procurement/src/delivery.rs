@@ -40,11 +40,8 @@ pub async fn dispatch(deps: &Deps, body: &str, receive_count: u32) -> JobOutcome
         now: OffsetDateTime::now_utc(),
         receive_count,
     };
-    match serde_json::from_str::<ConfirmationMessage>(body) {
-        Ok(message) => {
-            return crate::confirmations::dispatch(deps, &message.confirmation_id, delivery).await;
-        }
-        Err(_) => {}
+    if let Ok(message) = serde_json::from_str::<ConfirmationMessage>(body) {
+        return crate::confirmations::dispatch(deps, &message.confirmation_id, delivery).await;
     }
     match serde_json::from_str::<SubscriptionMessage>(body) {
         Ok(message) => crate::quotes::write_agreement(deps, &message.subscription_quote_id).await,
