@@ -399,6 +399,8 @@ def sqs_record(message_id, body, receive_count=1):
         "awsRegion": "us-east-1",
     }
 write("invoice-dispatch/sqs-batch.json", {"Records": [sqs_record("msg-valid-1", json.dumps(job)), sqs_record("msg-malformed-2", "{not json", 3)]})
+# A pre-approved subscription's job names its quote; invoice-dispatch writes the agreement.
+write("invoice-dispatch/sqs-subscription-job.json", {"Records": [sqs_record("msg-subscription-1", json.dumps({"subscription_quote_id": "q-4b1f0c2e9d8a7b6c5d4e3f2a1b0c9d8e"}))]})
 write("offer-expiry-check/scheduled.json", {
     "version": "0", "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa", "detail-type": "Scheduled Event", "source": "aws.events",
     "account": "123456789012", "time": "2026-11-24T10:00:00Z", "region": "us-east-1",

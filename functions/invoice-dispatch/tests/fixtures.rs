@@ -245,3 +245,45 @@ async fn jobs_without_time_for_a_whole_delivery_are_reported_untried() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_subscription_job_writes_the_pre_approved_quotes_agreement_once() {
+    let raw = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../events/invoice-dispatch/sqs-subscription-job.json"
+    ))
+    .unwrap();
+    let event: SqsEvent = serde_json::from_str(&raw).unwrap();
+    let body = event.records[0].body.as_deref().unwrap();
+    let message: procurement::delivery::SubscriptionMessage = serde_json::from_str(body).unwrap();
+    // The quote as the catalog stores a pre-approved Free product out of test mode.
+    let world = FakeWorld::demo().await;
+    let mut quote = procurement::demo::quotes(time::OffsetDateTime::now_utc()).remove(0);
+    quote.quote_id = message.subscription_quote_id.clone();
+    quote.status = procurement::model::QuoteStatus::Subscribed;
+    quote.test = false;
+    quote.agreement_id = None;
+    world.deps.quotes.create(&quote).await.unwrap();
+
+    assert!(run(&world, event.clone()).await.is_empty());
+    let stored = world
+        .deps
+        .quotes
+        .get(&quote.quote_id)
+        .await
+        .unwrap()
+        .unwrap();
+    let agreement_id = stored.agreement_id.expect("recorded on the quote");
+    let agreement = world
+        .deps
+        .orders
+        .get_agreement(&agreement_id)
+        .await
+        .unwrap()
+        .expect("written");
+    assert_eq!(agreement.quote_id, quote.quote_id);
+    assert_eq!(agreement.po_number, None);
+    // Delivered again: done, nothing more written.
+    assert!(run(&world, event).await.is_empty());
+    assert_eq!(world.store.agreement_count(), 1);
+}
