@@ -908,3 +908,67 @@ async fn another_organisations_payload_id_is_a_new_order_not_its_stored_answer()
         assert_eq!(record.order_id.as_str(), order);
     }
 }
+
+/// The order's transaction records the hand-over of the charge due now (queued once); when SQS
+/// refuses the job, the charge is handed back: scheduled, its queueing uncounted, so the next
+/// scheduled run queues it at once and it counts one queueing, not two.
+#[tokio::test]
+async fn a_due_charge_the_queue_refuses_is_handed_back_to_the_next_run_uncounted() {
+    let world = FakeWorld::demo_live().await;
+    world.queue.failing.store(true, Ordering::SeqCst);
+    let quote = quote_for(&world, "prod-saas-upfront", "q-hb").await;
+    let (code, text) =
+        answer(&handle_order(&world, &po("PO-HB", "p-hb", OrderType::New, &[&quote])).await);
+    assert_eq!(code, 200, "{text}");
+    let charges: Vec<_> = world
+        .store
+        .charges
+        .lock()
+        .unwrap()
+        .values()
+        .cloned()
+        .collect();
+    assert_eq!(charges.len(), 1);
+    let (job, status) = &charges[0];
+    assert_eq!(*status, ChargeStatus::Scheduled, "handed back");
+    assert!(
+        !world
+            .store
+            .charge_queueings
+            .lock()
+            .unwrap()
+            .contains_key(&job.charge_id)
+    );
+    world.queue.failing.store(false, Ordering::SeqCst);
+    let now = OffsetDateTime::now_utc();
+    let run =
+        procurement::invoices::queue_due_charges(&world.deps, now, now + Duration::minutes(4))
+            .await
+            .unwrap();
+    assert_eq!(run.queued, 1);
+    assert_eq!(world.queue.jobs.lock().unwrap().len(), 1);
+    assert_eq!(
+        world.store.charge_queueings.lock().unwrap()[&job.charge_id].1,
+        1,
+        "one queueing: the one that happened"
+    );
+}
+
+/// A duplicate is answered from the order's first read (the sender's credential and what it
+/// sent under the payloadID), and a resend under a new payloadID by the transaction's check of
+/// the orderID: neither creates anything.
+#[tokio::test]
+async fn duplicates_are_answered_from_the_first_read_or_by_the_orders_key() {
+    let world = FakeWorld::demo_live().await;
+    let quote = quote_for(&world, "prod-saas-upfront", "q-dup").await;
+    let first = answer(&handle_order(&world, &po("PO-D", "p-d", OrderType::New, &[&quote])).await);
+    assert_eq!(first.0, 200, "{}", first.1);
+    for payload_id in ["p-d", "p-d-again"] {
+        let again =
+            answer(&handle_order(&world, &po("PO-D", payload_id, OrderType::New, &[&quote])).await);
+        assert_eq!(again, first, "{payload_id}");
+    }
+    assert_eq!(world.store.charges.lock().unwrap().len(), 1);
+    assert_eq!(world.queue.jobs.lock().unwrap().len(), 1);
+    assert_eq!(world.mailer.sent.lock().unwrap().len(), 1);
+}

@@ -48,12 +48,24 @@ fn refused(reason: std::fmt::Arguments<'_>) -> Refusal {
 ///
 /// Disabled integrations are refused with 403.
 pub async fn authenticate(deps: &Deps, header: &Header) -> Result<Authenticated, Refusal> {
+    authenticate_known(deps, header, &[]).await
+}
+
+/// As [`authenticate`], with the integrations of some buyer credentials already read
+/// (`known`: each credential with what [`crate::ports::Integrations::find_by_buyer`] answered
+/// for it); the others are read here.
+pub async fn authenticate_known(
+    deps: &Deps,
+    header: &Header,
+    known: &[(CredentialId, Option<Integration>)],
+) -> Result<Authenticated, Refusal> {
+    let buyers = Buyers { deps, known };
     let sender = header.sender_credential();
     let authenticated = match sender {
         Some(sender) if network::is_network_sender(sender) => {
-            through_the_network(deps, header, sender).await?
+            through_the_network(deps, &buyers, header, sender).await?
         }
-        _ => directly(deps, header).await?,
+        _ => directly(&buyers, header).await?,
     };
     if !authenticated.integration.enabled() {
         return Err(Rejection::forbidden(
@@ -65,8 +77,60 @@ pub async fn authenticate(deps: &Deps, header: &Header) -> Result<Authenticated,
     Ok(authenticated)
 }
 
+/// The buyer credentials [`authenticate`] looks up for `header`, in the order it tries them:
+/// the From NetworkID credentials of a document the Ariba Network sent, else every From
+/// credential.
+pub fn buyer_lookups(header: &Header) -> Vec<CredentialId> {
+    let through_the_network = header
+        .sender_credential()
+        .is_some_and(network::is_network_sender);
+    header
+        .from
+        .iter()
+        .filter(|c| {
+            !through_the_network
+                || c.domain
+                    .trim()
+                    .eq_ignore_ascii_case(network::NETWORK_ID_DOMAIN)
+        })
+        .map(|c| {
+            let domain = if through_the_network {
+                network::NETWORK_ID_DOMAIN
+            } else {
+                c.domain.trim()
+            };
+            CredentialId::new(domain, c.identity.trim())
+        })
+        .collect()
+}
+
+/// Integrations by buyer credential: from what was read already, else from the store.
+struct Buyers<'a> {
+    deps: &'a Deps,
+    known: &'a [(CredentialId, Option<Integration>)],
+}
+
+impl Buyers<'_> {
+    async fn find(&self, domain: &str, identity: &str) -> Result<Option<Integration>, Refusal> {
+        let wanted = CredentialId::new(domain, identity);
+        if let Some((_, found)) = self
+            .known
+            .iter()
+            .find(|(c, _)| crate::ports::same_credential(c, &wanted))
+        {
+            return Ok(found.clone());
+        }
+        Ok(self
+            .deps
+            .integrations
+            .find_by_buyer(domain, identity)
+            .await?)
+    }
+}
+
 async fn through_the_network(
     deps: &Deps,
+    buyers: &Buyers<'_>,
     header: &Header,
     sender: &cxml::Credential,
 ) -> Result<Authenticated, Refusal> {
@@ -108,10 +172,7 @@ async fn through_the_network(
             .eq_ignore_ascii_case(network::NETWORK_ID_DOMAIN)
     }) {
         let identity = from.identity.trim();
-        if let Some(integration) = deps
-            .integrations
-            .find_by_buyer(network::NETWORK_ID_DOMAIN, identity)
-            .await?
+        if let Some(integration) = buyers.find(network::NETWORK_ID_DOMAIN, identity).await?
             && let Some(instance) = integration
                 .settings
                 .instance_of(network::NETWORK_ID_DOMAIN, identity)
@@ -130,12 +191,11 @@ async fn through_the_network(
     )))
 }
 
-async fn directly(deps: &Deps, header: &Header) -> Result<Authenticated, Refusal> {
+async fn directly(buyers: &Buyers<'_>, header: &Header) -> Result<Authenticated, Refusal> {
     let mut found = None;
     for credential in &header.from {
-        if let Some(integration) = deps
-            .integrations
-            .find_by_buyer(credential.domain.trim(), credential.identity.trim())
+        if let Some(integration) = buyers
+            .find(credential.domain.trim(), credential.identity.trim())
             .await?
         {
             let instance = integration

@@ -99,14 +99,6 @@ pub fn document(config: &Config, network: &AribaNetwork, confirmation: &Confirma
     doc
 }
 
-/// Hands confirmations to the queue; one that fails stays scheduled for the scheduled run.
-pub async fn enqueue(deps: &Deps, confirmations: &[Confirmation]) {
-    let now = OffsetDateTime::now_utc();
-    for confirmation in confirmations {
-        hand_to_queue(deps, &confirmation.confirmation_id, now).await;
-    }
-}
-
 /// Hands one confirmation to the queue and marks it queued; false if SQS refused it.
 async fn hand_to_queue(deps: &Deps, id: &ConfirmationId, now: OffsetDateTime) -> bool {
     if let Err(e) = deps.queue.enqueue_confirmation(id).await {

@@ -19,8 +19,9 @@ use crate::network::AribaNetwork;
 use crate::openbuy::OpenBuyToken;
 use crate::ports::{
     AribaNetworkAccount, Catalog, Charges, Confirmations, Deps, IntegrationWrite, Integrations,
-    InvoiceSender, MailError, Mailer, MessageLog, OpenBuyTokens, OrderPlan, OrderSlot, Orders,
-    Organizations, Outbox, Page, Queue, Quotes, Recorded, SendError, Sessions, Stale, StoreError,
+    InvoiceSender, MailError, Mailer, MessageLog, OpenBuyTokens, OrderPlan, OrderPrefetch,
+    OrderReads, OrderSlot, Orders, Organizations, Outbox, Page, Queue, Quotes, Recorded, SendError,
+    Sessions, Stale, StoreError,
 };
 
 type ConfirmationRows = HashMap<
@@ -39,6 +40,10 @@ pub struct MemoryStore {
     open_buy_tokens: Mutex<HashMap<String, OpenBuyToken>>,
     products: Mutex<HashMap<String, Product>>,
     orders: Mutex<HashMap<String, OrderRecord>>,
+    /// Orders by the credential they came with and payloadID ([`OrderPlan::sender`]).
+    sent: Mutex<HashMap<String, OrderRecord>>,
+    /// Calls of [`Orders::prefetch`], for tests that check the order's first read.
+    pub prefetches: std::sync::atomic::AtomicUsize,
     organizations: Mutex<HashMap<OrgId, Organization>>,
     quotes: Mutex<HashMap<QuoteId, Quote>>,
     agreements: Mutex<HashMap<AgreementId, Agreement>>,
@@ -106,6 +111,16 @@ fn order_key(record: &OrderRecord, slot: &OrderSlot) -> String {
             record.payload_id
         ),
     }
+}
+
+/// The key of an order by the credential it came with and its payloadID, as the adapter's
+/// (`BUYER#<domain lc>#<identity>` / `PAYLOAD#<payloadID>`).
+fn sent_key(credential: &cxml::CredentialId, payload_id: &str) -> String {
+    format!(
+        "{}#{}#{payload_id}",
+        credential.domain.trim().to_ascii_lowercase(),
+        credential.identity.trim()
+    )
 }
 
 /// DynamoDB refuses a partition key over 2048 bytes or a sort key over 1024 bytes with a
@@ -445,10 +460,16 @@ impl Orders for MemoryStore {
             agreements.insert(a.agreement_id.clone(), a.clone());
         }
         for job in &plan.charges {
-            charges.insert(
-                job.charge_id.clone(),
-                (job.clone(), ChargeStatus::Scheduled),
-            );
+            // Handed to the queue by the placing request: queued once, as the transaction writes it.
+            let handed = plan.handover.filter(|h| h.queues(job));
+            let status = match handed {
+                Some(h) => {
+                    lock(&self.charge_queueings).insert(job.charge_id.clone(), (h.requeue_at, 1));
+                    ChargeStatus::Queued
+                }
+                None => ChargeStatus::Scheduled,
+            };
+            charges.insert(job.charge_id.clone(), (job.clone(), status));
         }
         for id in &plan.cancelled_charges {
             if let Some(entry) = charges.get_mut(id) {
@@ -456,11 +477,29 @@ impl Orders for MemoryStore {
             }
         }
         lock(&self.outbox).extend(plan.outbox.iter().cloned());
+        if let Some(h) = plan.handover {
+            // Claimed by the placing request, its first attempt.
+            for email in &plan.outbox {
+                lock(&self.claims).insert(format!("email:{}", email.email_id), h.claimed_until);
+                lock(&self.outbox_attempts).insert(email.email_id.clone(), 1);
+            }
+        }
         let mut confirmations = lock(&self.confirmations);
         for c in &plan.confirmations {
-            confirmations.insert(
-                c.confirmation_id.clone(),
-                (c.clone(), ConfirmationStatus::Scheduled, None),
+            let status = match plan.handover {
+                Some(h) => {
+                    lock(&self.confirmation_queueings)
+                        .insert(c.confirmation_id.clone(), (h.requeue_at, 1));
+                    ConfirmationStatus::Queued
+                }
+                None => ConfirmationStatus::Scheduled,
+            };
+            confirmations.insert(c.confirmation_id.clone(), (c.clone(), status, None));
+        }
+        if let Some(sender) = &plan.sender {
+            lock(&self.sent).insert(
+                sent_key(sender, &plan.record.payload_id),
+                plan.record.clone(),
             );
         }
         orders.insert(key, plan.record.clone());
@@ -495,6 +534,39 @@ impl Orders for MemoryStore {
         agreement_id: &AgreementId,
     ) -> Result<Option<Agreement>, StoreError> {
         Ok(lock(&self.agreements).get(agreement_id).cloned())
+    }
+
+    async fn prefetch(&self, reads: &OrderReads) -> Result<OrderPrefetch, StoreError> {
+        self.prefetches
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let mut found = OrderPrefetch::default();
+        for credential in &reads.credentials {
+            let integration = self
+                .find_by_buyer(&credential.domain, &credential.identity)
+                .await?;
+            found.buyers.push((credential.clone(), integration));
+            dynamo_key(
+                format!("BUYER#{}#{}", credential.domain, credential.identity),
+                &format!("PAYLOAD#{}", reads.payload_id),
+            )?;
+            if let Some(record) = lock(&self.sent)
+                .get(&sent_key(credential, &reads.payload_id))
+                .cloned()
+            {
+                found.sent.push((credential.clone(), record));
+            }
+        }
+        for quote_id in &reads.quote_ids {
+            found
+                .quotes
+                .push((quote_id.clone(), Quotes::get(self, quote_id).await?));
+        }
+        for product_id in &reads.product_ids {
+            found
+                .products
+                .push((product_id.clone(), self.get_product(product_id).await?));
+        }
+        Ok(found)
     }
 }
 
@@ -599,6 +671,22 @@ impl Charges for MemoryStore {
         match charges.get_mut(&job.charge_id) {
             Some((_, status)) if !status.is_final() => {
                 *status = ChargeStatus::Scheduled;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn hand_back(&self, job: &InvoiceJob) -> Result<bool, StoreError> {
+        let mut charges = lock(&self.charges);
+        let mut queueings = lock(&self.charge_queueings);
+        match charges.get_mut(&job.charge_id) {
+            Some((_, status))
+                if *status == ChargeStatus::Queued
+                    && queueings.get(&job.charge_id).map(|(_, n)| *n) == Some(1) =>
+            {
+                *status = ChargeStatus::Scheduled;
+                queueings.remove(&job.charge_id);
                 Ok(true)
             }
             _ => Ok(false),
@@ -747,6 +835,23 @@ impl Confirmations for MemoryStore {
     async fn release(&self, id: &ConfirmationId, until: OffsetDateTime) -> Result<(), StoreError> {
         self.give_back(&format!("confirmation:{id}"), until);
         Ok(())
+    }
+
+    async fn hand_back(&self, confirmation: &Confirmation) -> Result<bool, StoreError> {
+        let id = &confirmation.confirmation_id;
+        let mut confirmations = lock(&self.confirmations);
+        let mut queueings = lock(&self.confirmation_queueings);
+        match confirmations.get_mut(id) {
+            Some(entry)
+                if entry.1 == ConfirmationStatus::Queued
+                    && queueings.get(id).map(|(_, n)| *n) == Some(1) =>
+            {
+                entry.1 = ConfirmationStatus::Scheduled;
+                queueings.remove(id);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
     }
 }
 

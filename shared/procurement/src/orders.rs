@@ -4,13 +4,15 @@
 //! the subscriber's email and the invoice charges) is planned first and written in one
 //! transaction keyed by orderID and payloadID ([`Store::place_order`]). A duplicate, also one
 //! arriving at the same moment, finds the keys taken and gets the first answer again.
-//! Side effects that reach outside (SES, SQS) happen after the commit and are retried from
-//! the table (outbox emails, scheduled charges), so a failure there never loses anything.
+//! Side effects that reach outside (SES, SQS) happen after the commit, which records them as
+//! taken on by this request ([`Handover`]); what fails there is retried from the table (outbox
+//! emails, scheduled charges), so a failure never loses anything. Before, one read
+//! ([`crate::ports::Orders::prefetch`]) gets what the document names.
 
 use cxml::{Body, ItemOut, OrderRequest, OrderType, Rejection, RequestPayload};
 use time::OffsetDateTime;
 
-use crate::auth::authenticate;
+use crate::auth::authenticate_known;
 use crate::confirmations;
 use crate::emails;
 use crate::ids::{AgreementId, ChargeId, OrderId, OrgId, QuoteId};
@@ -21,7 +23,9 @@ use crate::model::{
 };
 use crate::offers::offer_lapsed;
 use crate::outbox;
-use crate::ports::{Deps, OrderPlan, OrderSlot, Recorded, StoreError};
+use crate::ports::{
+    Deps, Handover, OrderPlan, OrderPrefetch, OrderReads, OrderSlot, Recorded, StoreError,
+};
 use crate::refusal::Refusal;
 
 /// The answer to an order (a cXML status and text), kept with it so a duplicate hears the same.
@@ -79,7 +83,20 @@ async fn answer_order(
         ))
         .into());
     };
-    let authenticated = authenticate(deps, header).await?;
+    // One read of what the document names (the store cannot know the organisation before):
+    // the sender's integration, the order it sent with this payloadID, the lines' quotes and
+    // products. A larger order's quotes and products are read once the sender is known.
+    let mut wanted = order_reads(header, &doc.payload_id, order);
+    let lines_later =
+        wanted.credentials.len() * 2 + wanted.quote_ids.len() + wanted.product_ids.len()
+            > PREFETCHED_BEFORE_AUTHENTICATION;
+    let lines = lines_later.then(|| OrderReads {
+        quote_ids: std::mem::take(&mut wanted.quote_ids),
+        product_ids: std::mem::take(&mut wanted.product_ids),
+        ..OrderReads::default()
+    });
+    let mut prefetch = deps.orders.prefetch(&wanted).await?;
+    let authenticated = authenticate_known(deps, header, &prefetch.buyers).await?;
     *exchange = Some(Exchange::inbound(&authenticated.integration.org_id, &doc));
     let test = authenticated.test(request.deployment_mode);
     let from = authenticated.from;
@@ -93,6 +110,19 @@ async fn answer_order(
         .into());
     }
     tracing::Span::current().record("order_id", order_id);
+    // Fast path for duplicates (this sender's payloadID); the transaction below is what
+    // guarantees it, also for one sent under another credential of the organisation.
+    if let Some(earlier) = prefetch
+        .sent_by(&from)
+        .filter(|o| o.org_id == integration.org_id)
+    {
+        return Ok(duplicate(earlier));
+    }
+    if let Some(lines) = lines {
+        let read = deps.orders.prefetch(&lines).await?;
+        prefetch.quotes = read.quotes;
+        prefetch.products = read.products;
+    }
     let now = OffsetDateTime::now_utc();
     let received = OrderRecord {
         org_id: integration.org_id.clone(),
@@ -108,38 +138,51 @@ async fn answer_order(
         quote_ids: Vec::new(),
         agreement_ids: Vec::new(),
     };
-    // Fast path for duplicates; the transaction below is what guarantees it.
-    let checked = find_duplicate(deps, &received).await?;
-    if let Some(earlier) = checked.earlier {
-        return Ok(duplicate(&earlier));
-    }
-    // The first plan places the order by the original the check just read; a plan made again
-    // (what it read changed) reads it afresh.
-    let mut original_read = checked.original;
+    let handover = Handover {
+        now,
+        requeue_at: now + deps.config.job_requeue_after,
+        claimed_until: now + outbox::SEND_CLAIM,
+    };
+    // The first plan is made from the reads above, and takes a new order's orderID as not
+    // recorded yet: the transaction's condition on the order's key checks it, and an original
+    // found there is answered, or (refused or a test order) given way to by a plan made again.
     // The plan is made from reads; the transaction commits it only if the quotes and charges
     // are still as read. When they are not (the expiry check expired a quote, another PO took
     // it, an invoice claimed a charge), one fresh plan answers from what is there now, so the
     // buyer hears "expired, resend" or "already ordered", not a bare conflict.
+    let mut reads = prefetch;
+    let mut original: Option<Option<OrderRecord>> = Some(None);
+    let mut replaced_once = false;
     let mut attempt = 0;
     loop {
         attempt += 1;
         let mut record = received.clone();
         let planned = match order.header.order_type {
             OrderType::New => {
-                let original = original_read.take();
-                plan_new(deps, &integration, &from, order, &mut record, now, original).await
+                let original = original.take();
+                plan_new(
+                    deps,
+                    &reads,
+                    &integration,
+                    &from,
+                    order,
+                    &mut record,
+                    now,
+                    original,
+                )
+                .await
             }
             OrderType::Update => {
-                plan_update(deps, &integration, &from, order, &mut record, now).await
+                plan_update(deps, &reads, &integration, &from, order, &mut record, now).await
             }
             OrderType::Delete => plan_delete(deps, order, &mut record).await,
         };
-        let plan = match planned {
+        let mut plan = match planned {
             Ok(plan) => plan,
             Err(refusal) => {
                 // A duplicate racing this one may have committed since the lookups above, and
                 // changed the quotes under the plan: then the answer is the duplicate's.
-                if let Some(earlier) = find_duplicate(deps, &record).await?.earlier {
+                if let Some(earlier) = find_duplicate(deps, &record).await? {
                     return Ok(duplicate(&earlier));
                 }
                 // An update planned as the order it stands for, while a racing copy of the
@@ -154,11 +197,14 @@ async fn answer_order(
                         .await?
                         .is_some_and(|o| !gives_way(&o, &record))
                 {
+                    reads = OrderPrefetch::default();
                     continue;
                 }
                 return Err(refusal);
             }
         };
+        plan.sender = Some(from.clone());
+        plan.handover = Some(handover);
         match deps.orders.place(&plan).await {
             Ok(Recorded::Created) => {
                 tracing::info!(
@@ -170,14 +216,24 @@ async fn answer_order(
                     agreements = record.agreement_ids.len(),
                     "order recorded"
                 );
-                outbox::deliver(deps, &plan.outbox).await;
-                enqueue_due_charges(deps, &plan.charges, now).await;
-                confirmations::enqueue(deps, &plan.confirmations).await;
+                hand_over(deps, &plan, &handover).await;
                 return Ok(Answer::of(&plan.record));
+            }
+            // The orderID's original, refused or a test order: planned again in its place.
+            Ok(Recorded::Existing(earlier))
+                if !replaced_once
+                    && earlier.payload_id != record.payload_id
+                    && gives_way(&earlier, &record) =>
+            {
+                replaced_once = true;
+                attempt -= 1;
+                original = Some(Some(earlier));
             }
             Ok(Recorded::Existing(earlier)) => return Ok(duplicate(&earlier)),
             Err(StoreError::Conflict(reason)) if attempt < PLAN_ATTEMPTS => {
                 tracing::info!(org_id, order_id, %reason, attempt, "order lost a race for its quotes or charges; planning again from fresh reads");
+                reads = OrderPrefetch::default();
+                original = None;
             }
             Err(StoreError::Conflict(reason)) => {
                 tracing::info!(org_id, order_id, %reason, "order lost a race for its quotes or charges");
@@ -193,42 +249,93 @@ async fn answer_order(
     }
 }
 
+/// Most keys read before the sender is authenticated: the document's credentials (each with
+/// what it sent under the payloadID) and, when they fit, its lines' quotes and products. One
+/// request's worth (DynamoDB's BatchGetItem takes 100), a bound on what a document that does
+/// not authenticate makes the store read.
+const PREFETCHED_BEFORE_AUTHENTICATION: usize = 100;
+/// Buyer credentials read before the authentication; a document naming more (none does) has
+/// the others read by it one at a time.
+const PREFETCHED_CREDENTIALS: usize = 10;
+
+/// What an OrderRequest names by itself: see [`OrderReads`]. A delete names no quotes.
+fn order_reads(header: &cxml::Header, payload_id: &str, order: &OrderRequest) -> OrderReads {
+    let mut credentials = crate::auth::buyer_lookups(header);
+    credentials.truncate(PREFETCHED_CREDENTIALS);
+    let mut reads = OrderReads {
+        credentials,
+        payload_id: payload_id.to_string(),
+        ..OrderReads::default()
+    };
+    if order.header.order_type == OrderType::Delete {
+        return reads;
+    }
+    for item in &order.items {
+        if let Some(quote_id) = item
+            .item_id
+            .supplier_part_auxiliary_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|q| !q.is_empty())
+            .map(QuoteId::from)
+            && !reads.quote_ids.contains(&quote_id)
+        {
+            reads.quote_ids.push(quote_id);
+        }
+        let part = item.item_id.supplier_part_id.trim();
+        if !part.is_empty() && !reads.product_ids.iter().any(|p| p == part) {
+            reads.product_ids.push(part.to_string());
+        }
+    }
+    reads
+}
+
+/// What the request that placed an order does right after the commit ([`Handover`]): sends
+/// the emails it holds claimed, and hands the due charges and the confirmations to the queue.
+/// One the queue refuses is handed back to the scheduled run; nothing is lost either way.
+async fn hand_over(deps: &Deps, plan: &OrderPlan, handover: &Handover) {
+    outbox::deliver_claimed(deps, &plan.outbox, handover.claimed_until).await;
+    for job in plan.charges.iter().filter(|c| handover.queues(c)) {
+        if let Err(e) = deps.queue.enqueue_invoice(job).await {
+            tracing::warn!(charge_id = %job.charge_id, error = %e, "invoice job not queued; handed back to the scheduled run");
+            if let Err(e) = deps.charges.hand_back(job).await {
+                tracing::warn!(charge_id = %job.charge_id, error = %e, "not handed back; the scheduled run queues it at its requeue time");
+            }
+        }
+    }
+    for confirmation in &plan.confirmations {
+        let id = &confirmation.confirmation_id;
+        if let Err(e) = deps.queue.enqueue_confirmation(id).await {
+            tracing::warn!(confirmation_id = %id, error = %e, "confirmation not queued; handed back to the scheduled run");
+            if let Err(e) = deps.confirmations.hand_back(confirmation).await {
+                tracing::warn!(confirmation_id = %id, error = %e, "not handed back; the scheduled run queues it at its requeue time");
+            }
+        }
+    }
+}
+
 /// How many times an order is planned when the store reports that what the plan read has
 /// changed: the second plan reads the new state, which nearly always answers the order.
 const PLAN_ATTEMPTS: u32 = 2;
 
 /// The order this one repeats: same payloadID (also a refused one: it hears the same
 /// refusal again), or (for a new order) same orderID, unless that original gives way to it.
-async fn find_duplicate(deps: &Deps, record: &OrderRecord) -> Result<DuplicateCheck, StoreError> {
+async fn find_duplicate(
+    deps: &Deps,
+    record: &OrderRecord,
+) -> Result<Option<OrderRecord>, StoreError> {
     if let Some(earlier) = deps
         .orders
         .find_by_payload(&record.org_id, &record.payload_id)
         .await?
     {
-        return Ok(DuplicateCheck {
-            earlier: Some(earlier),
-            original: None,
-        });
+        return Ok(Some(earlier));
     }
     if record.order_type == OrderType::New {
         let original = deps.orders.find(&record.org_id, &record.order_id).await?;
-        return Ok(DuplicateCheck {
-            earlier: original.clone().filter(|o| !gives_way(o, record)),
-            original: Some(original),
-        });
+        return Ok(original.filter(|o| !gives_way(o, record)));
     }
-    Ok(DuplicateCheck {
-        earlier: None,
-        original: None,
-    })
-}
-
-/// What [`find_duplicate`] found: the order this one repeats, and (when it read it) the
-/// orderID's original as read, `Some(None)` when there is none, for the plan to place the
-/// order by without reading it again.
-struct DuplicateCheck {
-    earlier: Option<OrderRecord>,
-    original: Option<Option<OrderRecord>>,
+    Ok(None)
 }
 
 /// Whether the original recorded for an orderID gives way to `incoming`, which is then
@@ -244,10 +351,10 @@ fn gives_way(original: &OrderRecord, incoming: &OrderRecord) -> bool {
 
 /// Where a planned (type new, or an update standing for it) order is recorded: the
 /// orderID's original, or in place of a refused or test original that gives way to it.
-/// `original`: the original as the caller just read it (`Some(None)`: there is none), else
-/// it is read here. The transaction's conditions on the order's key make a stale read lose
-/// (the order is then planned again from fresh reads), so a read reused is as safe as one made
-/// here.
+/// `original`: the original as the caller knows it (`Some(None)`: none, also taken as none
+/// before the transaction finds one), else it is read here. The transaction's conditions on
+/// the order's key make a stale read lose (the order is then planned again), so a read
+/// reused is as safe as one made here.
 async fn original_slot(
     deps: &Deps,
     record: &OrderRecord,
@@ -286,6 +393,7 @@ fn line_number(item: &ItemOut, index: usize) -> String {
 /// agree with what was approved. Errors name the line and the field.
 async fn match_lines(
     deps: &Deps,
+    reads: &OrderPrefetch,
     org_id: &OrgId,
     order: &OrderRequest,
 ) -> Result<Vec<Matched>, Refusal> {
@@ -311,9 +419,12 @@ async fn match_lines(
         let quote_id = QuoteId::from(quote_id);
         let quote = match matched.iter().find(|m| m.quote.quote_id == quote_id) {
             Some(m) => m.quote.clone(),
-            None => match deps.quotes.get(&quote_id).await? {
+            None => match read_quote(deps, reads, &quote_id).await? {
                 Some(q) if q.org_id == *org_id => {
-                    let product = deps.catalog.get_product(&q.product_id).await?;
+                    let product = match reads.product(&q.product_id) {
+                        Some(read) => read,
+                        None => deps.catalog.get_product(&q.product_id).await?,
+                    };
                     matched.push(Matched {
                         quote: q.clone(),
                         product,
@@ -416,8 +527,22 @@ async fn match_lines(
     Ok(matched)
 }
 
+/// A quote as read with the order, else read now.
+async fn read_quote(
+    deps: &Deps,
+    reads: &OrderPrefetch,
+    quote_id: &QuoteId,
+) -> Result<Option<Quote>, StoreError> {
+    match reads.quote(quote_id) {
+        Some(read) => Ok(read),
+        None => deps.quotes.get(quote_id).await,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn plan_new(
     deps: &Deps,
+    reads: &OrderPrefetch,
     integration: &Integration,
     from: &cxml::CredentialId,
     order: &OrderRequest,
@@ -425,7 +550,7 @@ async fn plan_new(
     now: OffsetDateTime,
     original: Option<Option<OrderRecord>>,
 ) -> Result<OrderPlan, Refusal> {
-    let matched = match_lines(deps, &integration.org_id, order).await?;
+    let matched = match_lines(deps, reads, &integration.org_id, order).await?;
     record.quote_ids = matched.iter().map(|m| m.quote.quote_id.clone()).collect();
     for m in &matched {
         let q = &m.quote;
@@ -739,6 +864,7 @@ async fn earlier_order(
 /// received is the corrected resend of that order, and is planned as the order it now is.
 async fn plan_update(
     deps: &Deps,
+    reads: &OrderPrefetch,
     integration: &Integration,
     from: &cxml::CredentialId,
     order: &OrderRequest,
@@ -755,6 +881,7 @@ async fn plan_update(
     if let Some(why) = stands_for {
         let mut plan = plan_new(
             deps,
+            reads,
             integration,
             from,
             order,
@@ -775,11 +902,9 @@ async fn plan_update(
     let earlier = earlier_order(deps, order, record, Some(original)).await?;
     record.quote_ids = earlier.quote_ids.clone();
     record.agreement_ids = earlier.agreement_ids.clone();
-    let matched =
-        match_lines(deps, &record.org_id, order)
-            .await
-            .map_err(|refusal| {
-                match refusal {
+    let matched = match_lines(deps, reads, &record.org_id, order)
+        .await
+        .map_err(|refusal| match refusal {
             Refusal::Rejected(r) => Rejection::conflict(format!(
                 "order {}: the subscription is active and its approved terms cannot change ({}); \
                  cancel it with a delete and send a new order",
@@ -787,8 +912,7 @@ async fn plan_update(
             ))
             .into(),
             storage => storage,
-        }
-            })?;
+        })?;
     if let Some(other) = matched
         .iter()
         .find(|m| !earlier.quote_ids.contains(&m.quote.quote_id))
@@ -869,12 +993,4 @@ async fn plan_delete(
     };
     plan.record = record.clone();
     Ok(plan)
-}
-
-/// Hands the charges due now to the invoice queue. One that fails stays scheduled in the
-/// table, where the scheduled run picks it up.
-pub async fn enqueue_due_charges(deps: &Deps, charges: &[InvoiceJob], now: OffsetDateTime) {
-    for job in charges.iter().filter(|c| c.due <= now) {
-        crate::invoices::hand_to_queue(deps, job, now).await;
-    }
 }

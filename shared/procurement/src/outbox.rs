@@ -11,7 +11,7 @@ use crate::ports::{Deps, MailError};
 
 /// How long a sender holds an email it claimed: far longer than one SES call, short enough
 /// that an email whose sender died is retried by the next scheduled run.
-const SEND_CLAIM: time::Duration = time::Duration::minutes(2);
+pub(crate) const SEND_CLAIM: time::Duration = time::Duration::minutes(2);
 /// Outbox emails read per page of a flush.
 const FLUSH_BATCH: usize = 25;
 /// Attempts before an email SES keeps failing on is set aside: with the hourly scheduled run,
@@ -55,50 +55,78 @@ pub async fn deliver(deps: &Deps, emails: &[OutboxEmail]) -> Delivered {
                 continue;
             }
         };
-        // An address SES would refuse (the setup request's is checked when the session opens;
-        // this covers what was stored before that check) is never sent to SES.
-        let sent = match crate::emails::usable_address(&outbox.email.to) {
-            Some(_) => deps.mailer.send(&outbox.email).await,
-            None => Err(MailError::Refused(
-                "the recipient is not a usable email address".into(),
-            )),
-        };
-        match sent {
-            Ok(()) => {
-                done.sent += 1;
-                if let Err(e) = deps.outbox.sent(id).await {
-                    // Sent but still listed: a flush after the claim lapses sends it again.
-                    // Rare, and a repeated notice is better than a lost one.
-                    tracing::warn!(email_id = id, error = %e, "could not clear a sent email from the outbox");
-                }
+        send_claimed(deps, outbox, attempt, now, until, &mut done).await;
+    }
+    done
+}
+
+/// Sends emails this caller holds claimed until `until` as their first attempt: the ones an
+/// order's transaction wrote claimed by its request ([`crate::ports::Handover`]).
+pub async fn deliver_claimed(
+    deps: &Deps,
+    emails: &[OutboxEmail],
+    until: OffsetDateTime,
+) -> Delivered {
+    let mut done = Delivered::default();
+    for outbox in emails {
+        let now = OffsetDateTime::now_utc();
+        send_claimed(deps, outbox, 1, now, until, &mut done).await;
+    }
+    done
+}
+
+/// Sends one claimed email (`attempt`: the claim's count) and records what became of it.
+async fn send_claimed(
+    deps: &Deps,
+    outbox: &OutboxEmail,
+    attempt: u32,
+    now: OffsetDateTime,
+    until: OffsetDateTime,
+    done: &mut Delivered,
+) {
+    let id = outbox.email_id.as_str();
+    // An address SES would refuse (the setup request's is checked when the session opens;
+    // this covers what was stored before that check) is never sent to SES.
+    let sent = match crate::emails::usable_address(&outbox.email.to) {
+        Some(_) => deps.mailer.send(&outbox.email).await,
+        None => Err(MailError::Refused(
+            "the recipient is not a usable email address".into(),
+        )),
+    };
+    match sent {
+        Ok(()) => {
+            done.sent += 1;
+            if let Err(e) = deps.outbox.sent(id).await {
+                // Sent but still listed: a flush after the claim lapses sends it again.
+                // Rare, and a repeated notice is better than a lost one.
+                tracing::warn!(email_id = id, error = %e, "could not clear a sent email from the outbox");
             }
-            Err(MailError::Unavailable(reason)) if attempt < MAX_SEND_ATTEMPTS => {
-                tracing::warn!(email_id = id, attempt, %reason, "email not sent; kept in the outbox for the next run");
-                done.left += 1;
-                if let Err(e) = deps.outbox.release(id, until).await {
-                    tracing::warn!(email_id = id, error = %e, "could not release the claim; the email waits for it to lapse");
-                }
+        }
+        Err(MailError::Unavailable(reason)) if attempt < MAX_SEND_ATTEMPTS => {
+            tracing::warn!(email_id = id, attempt, %reason, "email not sent; kept in the outbox for the next run");
+            done.left += 1;
+            if let Err(e) = deps.outbox.release(id, until).await {
+                tracing::warn!(email_id = id, error = %e, "could not release the claim; the email waits for it to lapse");
             }
-            Err(error) => {
-                let reason = match &error {
-                    MailError::Refused(reason) => format!("SES refused it: {reason}"),
-                    MailError::Unavailable(reason) => {
-                        format!("not sent in {attempt} attempts; the last: {reason}")
-                    }
-                };
-                // The address is the subscriber's: it is not logged, the email ID says whose.
-                tracing::error!(email_id = id, attempt, %reason, "OUTBOX_EMAIL_FAILED: email set aside, never to be sent");
-                match deps.outbox.failed(id, &reason, now).await {
-                    Ok(()) => done.failed += 1,
-                    Err(e) => {
-                        tracing::warn!(email_id = id, error = %e, "could not set the email aside; tried again next run");
-                        done.left += 1;
-                    }
+        }
+        Err(error) => {
+            let reason = match &error {
+                MailError::Refused(reason) => format!("SES refused it: {reason}"),
+                MailError::Unavailable(reason) => {
+                    format!("not sent in {attempt} attempts; the last: {reason}")
+                }
+            };
+            // The address is the subscriber's: it is not logged, the email ID says whose.
+            tracing::error!(email_id = id, attempt, %reason, "OUTBOX_EMAIL_FAILED: email set aside, never to be sent");
+            match deps.outbox.failed(id, &reason, now).await {
+                Ok(()) => done.failed += 1,
+                Err(e) => {
+                    tracing::warn!(email_id = id, error = %e, "could not set the email aside; tried again next run");
+                    done.left += 1;
                 }
             }
         }
     }
-    done
 }
 
 /// Sends what earlier attempts could not (called by the scheduled function), page after page

@@ -171,6 +171,66 @@ pub trait Orders: Send + Sync {
         &self,
         agreement_id: &AgreementId,
     ) -> Result<Option<Agreement>, StoreError>;
+    /// What an OrderRequest is decided on that its document alone names ([`OrderReads`]), read
+    /// consistently and at once: one request where the store can (DynamoDB: one BatchGetItem
+    /// per 100 keys).
+    async fn prefetch(&self, reads: &OrderReads) -> Result<OrderPrefetch, StoreError>;
+}
+
+/// The records an OrderRequest names by itself, before anything is authenticated.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OrderReads {
+    /// The buyer credentials the authentication looks up ([`crate::auth::buyer_lookups`]).
+    pub credentials: Vec<cxml::CredentialId>,
+    /// The document's payloadID: what each credential sent with it is read too.
+    pub payload_id: String,
+    /// The quotes (SupplierPartAuxiliaryID) and products (SupplierPartID) of its lines.
+    pub quote_ids: Vec<QuoteId>,
+    pub product_ids: Vec<String>,
+}
+
+/// What [`Orders::prefetch`] found: each key asked for, with its record or None.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OrderPrefetch {
+    /// Each credential with the integration that holds it ([`Integrations::find_by_buyer`]).
+    pub buyers: Vec<(cxml::CredentialId, Option<Integration>)>,
+    /// The orders recorded with the payloadID, each with the credential it came with
+    /// ([`OrderPlan::sender`]); only the ones found.
+    pub sent: Vec<(cxml::CredentialId, OrderRecord)>,
+    pub quotes: Vec<(QuoteId, Option<Quote>)>,
+    pub products: Vec<(String, Option<Product>)>,
+}
+
+/// Whether two buyer credentials are one: domains compared case-insensitively, identities
+/// exactly, both trimmed (as [`Integrations::find_by_buyer`] finds them).
+pub fn same_credential(a: &cxml::CredentialId, b: &cxml::CredentialId) -> bool {
+    a.domain.trim().eq_ignore_ascii_case(b.domain.trim()) && a.identity.trim() == b.identity.trim()
+}
+
+impl OrderPrefetch {
+    /// The order `credential` sent with the payloadID, if it was read.
+    pub fn sent_by(&self, credential: &cxml::CredentialId) -> Option<&OrderRecord> {
+        self.sent
+            .iter()
+            .find(|(c, _)| same_credential(c, credential))
+            .map(|(_, record)| record)
+    }
+
+    /// The quote as read: `Some(None)` when it was read and is not there, None when not read.
+    pub fn quote(&self, quote_id: &QuoteId) -> Option<Option<Quote>> {
+        self.quotes
+            .iter()
+            .find(|(id, _)| id == quote_id)
+            .map(|(_, q)| q.clone())
+    }
+
+    /// The product as read, as [`OrderPrefetch::quote`].
+    pub fn product(&self, product_id: &str) -> Option<Option<Product>> {
+        self.products
+            .iter()
+            .find(|(id, _)| id == product_id)
+            .map(|(_, p)| p.clone())
+    }
 }
 
 /// Invoice charges: stored with their order, queued when due, settled by the buyer's answer.
@@ -201,6 +261,10 @@ pub trait Charges: Send + Sync {
     /// Puts a queued charge back among the scheduled ones (indexed by its due date again), so
     /// the scheduled run queues it later; false if it was settled meanwhile.
     async fn reschedule(&self, job: &InvoiceJob) -> Result<bool, StoreError>;
+    /// Undoes the hand-over an order's transaction recorded ([`Handover`]) when the queue
+    /// refused the job: scheduled again and the queueing uncounted, so the next scheduled run
+    /// queues it; false if it is no longer queued once (nothing is written then).
+    async fn hand_back(&self, job: &InvoiceJob) -> Result<bool, StoreError>;
     /// Scheduled charges due at or before `now`, oldest due first, one page at a time
     /// (`cursor` is the `next` of the previous page).
     async fn due(
@@ -286,6 +350,8 @@ pub trait Confirmations: Send + Sync {
         until: OffsetDateTime,
     ) -> Result<bool, StoreError>;
     async fn release(&self, id: &ConfirmationId, until: OffsetDateTime) -> Result<(), StoreError>;
+    /// As [`Charges::hand_back`]: scheduled again, uncounted, if it is still queued once.
+    async fn hand_back(&self, confirmation: &Confirmation) -> Result<bool, StoreError>;
 }
 
 /// The supplier's account on the SAP Ariba Network, as the deployment holds it (a secret read
@@ -400,6 +466,32 @@ pub struct OrderPlan {
     pub cancelled_charges: Vec<ChargeId>,
     /// Confirmations to the Ariba Network, stored as scheduled.
     pub confirmations: Vec<Confirmation>,
+    /// The buyer credential the order came with ([`crate::auth::Authenticated::from`]): the
+    /// record is also kept under it by payloadID, where [`Orders::prefetch`] finds a
+    /// duplicate before the organisation is known.
+    pub sender: Option<cxml::CredentialId>,
+    /// Set when the request that places the order hands its due charges and confirmations to
+    /// the queue and sends its emails itself, right after the commit.
+    pub handover: Option<Handover>,
+}
+
+/// What the request placing an order does right after the commit, recorded by the commit
+/// itself, so that no write follows it: the charges due by `now` and the confirmations are
+/// stored as queued once (listed as stale from `requeue_at`; one the queue refuses is handed
+/// back, [`Charges::hand_back`]), and the outbox emails as claimed by the request until
+/// `claimed_until`, a first attempt (a flush sends what it did not, once the claim lapses).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Handover {
+    pub now: OffsetDateTime,
+    pub requeue_at: OffsetDateTime,
+    pub claimed_until: OffsetDateTime,
+}
+
+impl Handover {
+    /// Whether the request hands this charge to the queue: it is due by then.
+    pub fn queues(&self, job: &InvoiceJob) -> bool {
+        job.due <= self.now
+    }
 }
 
 impl OrderPlan {
@@ -414,6 +506,8 @@ impl OrderPlan {
             charges: Vec::new(),
             cancelled_charges: Vec::new(),
             confirmations: Vec::new(),
+            sender: None,
+            handover: None,
         }
     }
 }

@@ -40,6 +40,23 @@ pub(super) fn scheduled_charge_item(job: &InvoiceJob) -> Result<Item, StoreError
     Ok(charge_item)
 }
 
+/// A new charge due now as the order's transaction writes it for the request that hands it to
+/// the queue right after the commit: queued once, listed as stale from `requeue_at`.
+pub(super) fn queued_charge_item(
+    job: &InvoiceJob,
+    requeue_at: time::OffsetDateTime,
+) -> Result<Item, StoreError> {
+    let mut charge_item = item(pk(&job.charge_id), SK, job)?;
+    charge_item.insert("status".into(), s(ChargeStatus::Queued.as_str()));
+    charge_item.insert("GSI2PK".into(), s(QUEUED_CHARGES_INDEX));
+    charge_item.insert(
+        "GSI2SK".into(),
+        s(format!("{}#{}", rfc3339(requeue_at), job.charge_id)),
+    );
+    charge_item.insert("queueings".into(), AttributeValue::N("1".into()));
+    Ok(charge_item)
+}
+
 impl DynamoStore {
     /// A transaction step that cancels a charge, only while it is still scheduled and no
     /// dispatcher holds a claim on it (one may be posting its invoice right now).
@@ -140,6 +157,31 @@ impl Charges for DynamoStore {
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":scheduled", s(ChargeStatus::Scheduled.as_str()))
             .expression_attribute_values(":queued", s(ChargeStatus::Queued.as_str()))
+            .expression_attribute_values(":index", s(SCHEDULED_CHARGES_INDEX))
+            .expression_attribute_values(
+                ":sk",
+                s(format!("{}#{}", rfc3339(job.due), job.charge_id)),
+            )
+            .send()
+            .await;
+        condition_held(result)
+    }
+
+    async fn hand_back(&self, job: &InvoiceJob) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("PK", s(pk(&job.charge_id)))
+            .key("SK", s(SK))
+            .update_expression(
+                "SET #status = :scheduled, GSI2PK = :index, GSI2SK = :sk REMOVE queueings",
+            )
+            .condition_expression("#status = :queued AND queueings = :one")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":scheduled", s(ChargeStatus::Scheduled.as_str()))
+            .expression_attribute_values(":queued", s(ChargeStatus::Queued.as_str()))
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
             .expression_attribute_values(":index", s(SCHEDULED_CHARGES_INDEX))
             .expression_attribute_values(
                 ":sk",

@@ -36,6 +36,23 @@ pub(super) fn scheduled_confirmation_item(c: &Confirmation) -> Result<Item, Stor
     Ok(confirmation_item)
 }
 
+/// A new confirmation as the order's transaction writes it for the request that hands it to
+/// the queue right after the commit: queued once, listed as stale from `requeue_at`.
+pub(super) fn queued_confirmation_item(
+    c: &Confirmation,
+    requeue_at: time::OffsetDateTime,
+) -> Result<Item, StoreError> {
+    let mut confirmation_item = item(pk(&c.confirmation_id), SK, c)?;
+    confirmation_item.insert("status".into(), s(ConfirmationStatus::Queued.as_str()));
+    confirmation_item.insert("GSI2PK".into(), s(QUEUED_INDEX));
+    confirmation_item.insert(
+        "GSI2SK".into(),
+        s(format!("{}#{}", rfc3339(requeue_at), c.confirmation_id)),
+    );
+    confirmation_item.insert("queueings".into(), AttributeValue::N("1".into()));
+    Ok(confirmation_item)
+}
+
 fn unsettled_values() -> [(&'static str, &'static str); 2] {
     [
         (":scheduled", ConfirmationStatus::Scheduled.as_str()),
@@ -172,5 +189,30 @@ impl Confirmations for DynamoStore {
         until: time::OffsetDateTime,
     ) -> Result<(), StoreError> {
         DynamoStore::release(self, (pk(id), SK), until).await
+    }
+
+    async fn hand_back(&self, c: &Confirmation) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("PK", s(pk(&c.confirmation_id)))
+            .key("SK", s(SK))
+            .update_expression(
+                "SET #status = :scheduled, GSI2PK = :index, GSI2SK = :sk REMOVE queueings",
+            )
+            .condition_expression("#status = :queued AND queueings = :one")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":scheduled", s(ConfirmationStatus::Scheduled.as_str()))
+            .expression_attribute_values(":queued", s(ConfirmationStatus::Queued.as_str()))
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .expression_attribute_values(":index", s(SCHEDULED_INDEX))
+            .expression_attribute_values(
+                ":sk",
+                s(format!("{}#{}", rfc3339(c.created_at), c.confirmation_id)),
+            )
+            .send()
+            .await;
+        condition_held(result)
     }
 }

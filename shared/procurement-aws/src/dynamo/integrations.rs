@@ -13,7 +13,7 @@ use procurement::ports::{IntegrationWrite, Integrations};
 use super::{DynamoStore, Item, item, s, unavailable, unix_nanos};
 
 const SK: &str = "INTEGRATION";
-const CREDENTIAL_SK: &str = "CREDENTIAL";
+pub(super) const CREDENTIAL_SK: &str = "CREDENTIAL";
 
 /// The GSI1 key (and credential item key) of a buyer credential: domains are compared
 /// case-insensitively, identities exactly.

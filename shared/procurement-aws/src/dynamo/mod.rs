@@ -15,6 +15,7 @@
 //! | order       | `ORDER#<org>#<orderID>` | ORDER       |                                      |
 //! | order change| `ORDER#<org>#<orderID>` | `CHANGE#<type>#<payloadID>` |                      |
 //! | payload     | `PAYLOAD#<org>#<payloadID>` | ORDER       | (points at the order)                |
+//! | sent order  | `BUYER#<domain lc>#<identity>` | `PAYLOAD#<payloadID>` | a copy of the order record its buyer credential sent with that payloadID: found with the credential in the order's first read |
 //! | outbox email| `OUTBOX#<email>`        | OUTBOX      | GSI2 while waiting: `OUTBOX` / `<created>#<email>`; once set aside: `OUTBOX#failed` / `<failed at>#<email>`; `claimed_until` (Unix ms) while a sender holds it, `attempts` |
 //! | confirmation| `CONFIRMATION#<id>`     | CONFIRMATION| GSI2 until queued: `CONFIRMATION#scheduled` / `<created>#<id>` |
 //! | logged message | `MSGLOG#<org>`       | `MSG#<UTC time, ns>#<id>` | (`ttl`: 30 days after the exchange) |
@@ -43,7 +44,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem};
 use procurement::StoreError;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -83,6 +84,13 @@ impl Cancelled {
 
 /// DynamoDB's limit on the items of one TransactWriteItems call.
 const MAX_TRANSACTION_ITEMS: usize = 100;
+/// DynamoDB's limit on the keys of one BatchGetItem call.
+const MAX_BATCH_KEYS: usize = 100;
+/// Times a BatchGetItem asks again for the keys DynamoDB left unprocessed before giving up.
+const BATCH_ATTEMPTS: u64 = 6;
+
+/// An item's key.
+type Key = (String, String);
 
 fn rfc3339(t: time::OffsetDateTime) -> String {
     cxml::format_timestamp(t)
@@ -278,6 +286,69 @@ impl DynamoStore {
                 reason: "no readable status".into(),
             })?;
         Ok(Some((decode(found)?, status)))
+    }
+
+    /// Reads items by key, consistently, with BatchGetItem: each key once, at most
+    /// [`MAX_BATCH_KEYS`] a request. Keys DynamoDB leaves unprocessed (throttled, or past the
+    /// answer's 16 MB) are asked for again after a short growing pause, [`BATCH_ATTEMPTS`]
+    /// times, then the read is `Unavailable`. The items found, by key.
+    async fn batch_get(&self, keys: &[Key]) -> Result<HashMap<Key, Item>, StoreError> {
+        let mut unique: Vec<&Key> = Vec::with_capacity(keys.len());
+        for key in keys {
+            if !unique.contains(&key) {
+                unique.push(key);
+            }
+        }
+        let mut found = HashMap::new();
+        for chunk in unique.chunks(MAX_BATCH_KEYS) {
+            let mut wanted: Vec<Item> = chunk
+                .iter()
+                .map(|(pk, sk)| HashMap::from([("PK".into(), s(pk)), ("SK".into(), s(sk))]))
+                .collect();
+            let mut attempt = 0;
+            while !wanted.is_empty() {
+                attempt += 1;
+                if attempt > 1 {
+                    if attempt > BATCH_ATTEMPTS {
+                        return Err(StoreError::Unavailable(format!(
+                            "BatchGetItem left {} keys unprocessed after {BATCH_ATTEMPTS} attempts",
+                            wanted.len()
+                        )));
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(20 * attempt)).await;
+                }
+                let request = KeysAndAttributes::builder()
+                    .set_keys(Some(std::mem::take(&mut wanted)))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(unavailable)?;
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(unavailable)?;
+                for item in out
+                    .responses()
+                    .and_then(|r| r.get(&self.table))
+                    .into_iter()
+                    .flatten()
+                {
+                    let part = |name: &str| {
+                        item.get(name)
+                            .and_then(|v| v.as_s().ok())
+                            .cloned()
+                            .unwrap_or_default()
+                    };
+                    found.insert((part("PK"), part("SK")), item.clone());
+                }
+                if let Some(left) = out.unprocessed_keys().and_then(|u| u.get(&self.table)) {
+                    wanted = left.keys().to_vec();
+                }
+            }
+        }
+        Ok(found)
     }
 
     /// A transaction step that writes `item`, replacing what is there.

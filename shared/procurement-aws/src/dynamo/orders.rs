@@ -4,6 +4,10 @@
 //! A refused or test original gives way to the resend that corrects it: `ORDER` is overwritten
 //! only while it still holds the record of the payloadID the plan read.
 //!
+//! The record is also kept under the buyer credential it came with (`BUYER#<domain lc>#<identity>`
+//! / `PAYLOAD#<payloadID>`, next to the credential item), where the order's first read, one
+//! BatchGetItem of what the document names, finds a duplicate before the organisation is known.
+//!
 //! A payloadID is the sender's: nothing stops one organisation from sending another's, so the
 //! key is scoped by organisation. (Unscoped, a reused payloadID answered the other
 //! organisation's stored answer and kept the order from being recorded.) Records written
@@ -15,13 +19,14 @@ use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 use procurement::StoreError;
 use procurement::ids::{AgreementId, OrderId, OrgId};
 use procurement::model::{Agreement, AgreementStatus, OrderRecord};
-use procurement::ports::{OrderPlan, OrderSlot, Orders, Recorded};
+use procurement::ports::{OrderPlan, OrderPrefetch, OrderReads, OrderSlot, Orders, Recorded};
 
-use super::charges::scheduled_charge_item;
-use super::confirmations::scheduled_confirmation_item;
-use super::outbox::outbox_item;
+use super::charges::{queued_charge_item, scheduled_charge_item};
+use super::confirmations::{queued_confirmation_item, scheduled_confirmation_item};
+use super::integrations::{CREDENTIAL_SK, buyer_key};
+use super::outbox::{claimed_outbox_item, outbox_item};
 use super::quotes::{agreement_item, quote_item};
-use super::{DynamoStore, MAX_TRANSACTION_ITEMS, item, s, unavailable};
+use super::{DynamoStore, Key, MAX_TRANSACTION_ITEMS, decode, item, s, unavailable};
 
 /// The original order is unique per orderID; each update or delete per payloadID.
 fn order_key(record: &OrderRecord, slot: &OrderSlot) -> (String, String) {
@@ -45,6 +50,20 @@ fn order_key(record: &OrderRecord, slot: &OrderSlot) -> (String, String) {
 /// The key of a payloadID's record: the organisation's own.
 fn payload_pk(org_id: &OrgId, payload_id: &str) -> String {
     format!("PAYLOAD#{org_id}#{payload_id}")
+}
+
+/// The sort key of the order a buyer credential sent with `payload_id`, in the credential's
+/// partition.
+fn sent_sk(payload_id: &str) -> String {
+    format!("PAYLOAD#{payload_id}")
+}
+
+/// The record of a key a batch read found.
+fn decoded<T: serde::de::DeserializeOwned>(
+    found: &std::collections::HashMap<Key, super::Item>,
+    key: &Key,
+) -> Result<Option<T>, StoreError> {
+    found.get(key).map(decode).transpose()
 }
 
 fn payload_field(payload_id: &str) -> String {
@@ -98,18 +117,37 @@ impl Orders for DynamoStore {
                 AgreementStatus::Cancelled => self.put_step(agreement_item)?,
             });
         }
+        // What the placing request hands over right after the commit is recorded by it.
         for outbox in &plan.outbox {
-            steps.push(self.put_new(outbox_item(outbox)?)?);
+            steps.push(self.put_new(match plan.handover {
+                Some(h) => claimed_outbox_item(outbox, h.claimed_until)?,
+                None => outbox_item(outbox)?,
+            })?);
         }
         for job in &plan.charges {
-            steps.push(self.put_new(scheduled_charge_item(job)?)?);
+            steps.push(self.put_new(match plan.handover {
+                Some(h) if h.queues(job) => queued_charge_item(job, h.requeue_at)?,
+                _ => scheduled_charge_item(job)?,
+            })?);
         }
         let now = time::OffsetDateTime::now_utc();
         for charge_id in &plan.cancelled_charges {
             steps.push(self.cancel_charge_step(charge_id, now)?);
         }
         for confirmation in &plan.confirmations {
-            steps.push(self.put_new(scheduled_confirmation_item(confirmation)?)?);
+            steps.push(self.put_new(match plan.handover {
+                Some(h) => queued_confirmation_item(confirmation, h.requeue_at)?,
+                None => scheduled_confirmation_item(confirmation)?,
+            })?);
+        }
+        // Overwritten, not conditional: the payloadID's own key above keeps it once per
+        // organisation (a credential that moved to another organisation keeps no say).
+        if let Some(sender) = &plan.sender {
+            steps.push(self.put_step(item(
+                buyer_key(&sender.domain, &sender.identity),
+                &sent_sk(&record.payload_id),
+                record,
+            )?)?);
         }
         if steps.len() > MAX_TRANSACTION_ITEMS {
             return Err(StoreError::Conflict(format!(
@@ -164,5 +202,41 @@ impl Orders for DynamoStore {
     ) -> Result<Option<Agreement>, StoreError> {
         self.get(format!("AGREEMENT#{agreement_id}"), "AGREEMENT")
             .await
+    }
+
+    /// One BatchGetItem (per 100 keys): each credential's item (a copy of its integration) and
+    /// what it sent under the payloadID, the quotes and the products.
+    async fn prefetch(&self, reads: &OrderReads) -> Result<OrderPrefetch, StoreError> {
+        let credential_key = |c: &cxml::CredentialId| buyer_key(&c.domain, &c.identity);
+        let quote_key = |id: &procurement::ids::QuoteId| (format!("QUOTE#{id}"), "QUOTE".into());
+        let product_key = |id: &str| (format!("PRODUCT#{id}"), "PRODUCT".into());
+        let mut keys: Vec<Key> = Vec::new();
+        for credential in &reads.credentials {
+            keys.push((credential_key(credential), CREDENTIAL_SK.into()));
+            keys.push((credential_key(credential), sent_sk(&reads.payload_id)));
+        }
+        keys.extend(reads.quote_ids.iter().map(quote_key));
+        keys.extend(reads.product_ids.iter().map(|id| product_key(id)));
+        let found = self.batch_get(&keys).await?;
+        let mut prefetch = OrderPrefetch::default();
+        for credential in &reads.credentials {
+            let pk = credential_key(credential);
+            let integration = decoded(&found, &(pk.clone(), CREDENTIAL_SK.into()))?;
+            prefetch.buyers.push((credential.clone(), integration));
+            if let Some(sent) = decoded(&found, &(pk, sent_sk(&reads.payload_id)))? {
+                prefetch.sent.push((credential.clone(), sent));
+            }
+        }
+        for id in &reads.quote_ids {
+            prefetch
+                .quotes
+                .push((id.clone(), decoded(&found, &quote_key(id))?));
+        }
+        for id in &reads.product_ids {
+            prefetch
+                .products
+                .push((id.clone(), decoded(&found, &product_key(id))?));
+        }
+        Ok(prefetch)
     }
 }

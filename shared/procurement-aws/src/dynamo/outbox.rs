@@ -33,6 +33,18 @@ pub(super) fn outbox_item(outbox: &OutboxEmail) -> Result<Item, StoreError> {
     Ok(outbox_item)
 }
 
+/// An outbox email as an order's transaction writes it for the request that sends it right
+/// after the commit: claimed by it until `until`, its first attempt counted.
+pub(super) fn claimed_outbox_item(
+    outbox: &OutboxEmail,
+    until: time::OffsetDateTime,
+) -> Result<Item, StoreError> {
+    let mut claimed = outbox_item(outbox)?;
+    claimed.insert("claimed_until".into(), unix_millis(until));
+    claimed.insert("attempts".into(), AttributeValue::N("1".into()));
+    Ok(claimed)
+}
+
 fn key(email_id: &str) -> (String, &'static str) {
     (format!("OUTBOX#{email_id}"), SK)
 }

@@ -325,6 +325,8 @@ async fn a_quote_ordered_meanwhile_is_left_alone() {
         charges: Vec::new(),
         cancelled_charges: Vec::new(),
         confirmations: Vec::new(),
+        sender: None,
+        handover: None,
     };
     world.deps.orders.place(&plan).await.unwrap();
     let mut stale = quote.clone();

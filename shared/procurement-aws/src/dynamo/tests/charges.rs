@@ -438,3 +438,33 @@ async fn a_release_gives_back_only_our_own_claim() {
             .is_err()
     );
 }
+
+#[tokio::test]
+async fn a_hand_over_the_queue_refused_is_undone_only_while_it_is_the_one_queueing() {
+    let table = Table::new();
+    let job = invoice_job("agmt-1-1", at(0));
+    assert!(table.store.hand_back(&job).await.unwrap());
+    let call = table.only_call();
+    assert_update_of_charge(&call.body);
+    assert_eq!(
+        call.body["ConditionExpression"], "#status = :queued AND queueings = :one",
+        "queued once, by the order's transaction, and not settled since"
+    );
+    assert_eq!(
+        call.body["UpdateExpression"],
+        "SET #status = :scheduled, GSI2PK = :index, GSI2SK = :sk REMOVE queueings",
+        "the queueing that did not happen is not counted"
+    );
+    assert_eq!(value(&call.body, ":one"), &n(1));
+    assert_eq!(value(&call.body, ":index"), &s("CHARGE#scheduled"));
+    assert_eq!(
+        value(&call.body, ":sk"),
+        &stored(&job, ChargeStatus::Scheduled)["GSI2SK"],
+        "due again at once for the scheduled run"
+    );
+    table.then(Answer::condition_failed());
+    assert!(
+        !table.store.hand_back(&job).await.unwrap(),
+        "settled or queued again meanwhile"
+    );
+}

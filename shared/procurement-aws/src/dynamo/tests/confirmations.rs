@@ -226,3 +226,28 @@ async fn a_claim_and_its_release_are_conditional() {
     );
     assert_eq!(value(&calls[2].body, ":until"), &millis);
 }
+
+#[tokio::test]
+async fn a_hand_over_the_queue_refused_is_undone_only_while_it_is_the_one_queueing() {
+    let table = Table::new();
+    let c = confirmation("conf-1");
+    assert!(table.store.hand_back(&c).await.unwrap());
+    let call = table.only_call();
+    assert_key(&call.body);
+    assert_eq!(
+        call.body["ConditionExpression"],
+        "#status = :queued AND queueings = :one"
+    );
+    assert_eq!(
+        call.body["UpdateExpression"],
+        "SET #status = :scheduled, GSI2PK = :index, GSI2SK = :sk REMOVE queueings"
+    );
+    assert_eq!(value(&call.body, ":index"), &s("CONFIRMATION#scheduled"));
+    assert_eq!(
+        value(&call.body, ":sk"),
+        &stored(&c, ConfirmationStatus::Scheduled)["GSI2SK"],
+        "listed among the unqueued again, as when it was new"
+    );
+    table.then(Answer::condition_failed());
+    assert!(!table.store.hand_back(&c).await.unwrap());
+}

@@ -444,10 +444,41 @@ pub(super) fn assert_acceptable(calls: &[Call]) {
                     .is_some_and(|t| !t.is_empty()),
                 "a transaction carries its request token"
             );
+        } else if call.operation == "BatchGetItem" {
+            assert_acceptable_batch_get(&call.body);
         } else {
             assert_acceptable_body(&call.operation, &call.body);
         }
     }
+}
+
+/// A BatchGetItem: of this table only, 1 to 100 keys (PK and SK, non-empty strings), none
+/// twice (DynamoDB refuses a request that names one twice), read consistently.
+fn assert_acceptable_batch_get(body: &Value) {
+    let tables = names(&body["RequestItems"]);
+    assert_eq!(tables, BTreeSet::from([TABLE.to_string()]), "{body}");
+    let request = &body["RequestItems"][TABLE];
+    let keys = request["Keys"].as_array().expect("Keys");
+    assert!(
+        !keys.is_empty() && keys.len() <= super::MAX_BATCH_KEYS,
+        "a BatchGetItem reads 1 to 100 keys, not {}",
+        keys.len()
+    );
+    let mut seen = BTreeSet::new();
+    for k in keys {
+        assert_eq!(
+            names(k),
+            BTreeSet::from(["PK".to_string(), "SK".to_string()]),
+            "a key is PK and SK: {k}"
+        );
+        let key = key_of(&json!({ "Key": k }));
+        assert!(
+            !key.0.is_empty() && !key.1.is_empty(),
+            "empty key part: {k}"
+        );
+        assert!(seen.insert(key.clone()), "BatchGetItem names {key:?} twice");
+    }
+    assert_eq!(request["ConsistentRead"], true, "reads are consistent");
 }
 
 #[test]

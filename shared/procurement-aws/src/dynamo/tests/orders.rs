@@ -5,14 +5,17 @@
 use procurement::StoreError;
 use procurement::ids::ChargeId;
 use procurement::model::{AgreementStatus, InvoiceJob, OrderRecord, Quote, QuoteStatus};
-use procurement::ports::{OrderPlan, OrderSlot, Orders, Recorded};
-use serde_json::Value;
+use procurement::model::{Integration, Product};
+use procurement::ports::{
+    Handover, OrderPlan, OrderPrefetch, OrderReads, OrderSlot, Orders, Recorded,
+};
+use serde_json::{Value, json};
 
 use super::super::MAX_TRANSACTION_ITEMS;
 use super::super::rfc3339;
 use super::{
     Table, agreement, assert_consistent_get, at, confirmation, data_of, invoice_job, key, key_of,
-    order_record, outbox_email, record_item, s, steps, value,
+    n, order_record, outbox_email, record_item, s, steps, value,
 };
 use crate::recorded::Answer;
 
@@ -389,4 +392,210 @@ async fn a_payload_id_is_kept_per_organisation() {
         "PAYLOAD#other-org#new.payload@buyer.example",
         "ORDER",
     );
+}
+
+fn handover() -> Handover {
+    Handover {
+        now: at(0),
+        requeue_at: at(86_400),
+        claimed_until: at(120),
+    }
+}
+
+#[tokio::test]
+async fn what_the_placing_request_hands_over_is_written_handed_over_with_the_order() {
+    let table = Table::new();
+    let mut plan = full_plan();
+    plan.handover = Some(handover());
+    plan.sender = Some(cxml::CredentialId::new(" DUNS ", "buyer-1"));
+    assert_eq!(table.store.place(&plan).await.unwrap(), Recorded::Created);
+    let steps = steps(&table.only_call());
+    let at_key = |pk: &str, sk: &str| {
+        &steps
+            .iter()
+            .find(|(_, body)| key_of(body) == key(pk, sk))
+            .unwrap_or_else(|| panic!("no step for {pk} / {sk}"))
+            .1["Item"]
+    };
+    let email = at_key("OUTBOX#subscribed#agmt-1", "OUTBOX");
+    assert_eq!(email["GSI2PK"], s("OUTBOX"), "still listed for a flush");
+    assert_eq!(
+        email["claimed_until"],
+        n(at(120).unix_timestamp_nanos() / 1_000_000)
+    );
+    assert_eq!(
+        email["attempts"],
+        n(1),
+        "the request's send is the first attempt"
+    );
+
+    let due_now = at_key("CHARGE#agmt-1-1", "CHARGE");
+    assert_eq!(due_now["status"], s("queued"));
+    assert_eq!(due_now["GSI2PK"], s("CHARGE#queued"));
+    assert_eq!(
+        due_now["GSI2SK"],
+        s(&format!("{}#agmt-1-1", rfc3339(at(86_400))))
+    );
+    assert_eq!(due_now["queueings"], n(1));
+    let later = at_key("CHARGE#agmt-1-2", "CHARGE");
+    assert_eq!(
+        later["status"],
+        s("scheduled"),
+        "due tomorrow: the scheduled run's"
+    );
+    assert!(later.get("queueings").is_none());
+
+    let confirmation = at_key("CONFIRMATION#conf-1", "CONFIRMATION");
+    assert_eq!(confirmation["status"], s("queued"));
+    assert_eq!(confirmation["GSI2PK"], s("CONFIRMATION#queued"));
+    assert_eq!(confirmation["queueings"], n(1));
+
+    let (kind, sent) = steps.last().expect("steps");
+    assert_eq!(kind, "Put");
+    assert_eq!(
+        key_of(sent),
+        key("BUYER#duns#buyer-1", "PAYLOAD#new.payload@buyer.example"),
+        "next to the credential's item, as the credential item's key is made"
+    );
+    assert!(
+        sent.get("ConditionExpression").is_none(),
+        "overwritten: the payloadID's own key keeps the order once per organisation"
+    );
+    assert_eq!(data_of::<OrderRecord>(&sent["Item"]), plan.record);
+}
+
+fn reads(quotes: usize, products: usize) -> OrderReads {
+    OrderReads {
+        credentials: vec![cxml::CredentialId::new("DUNS", "buyer-1")],
+        payload_id: "new.payload@buyer.example".into(),
+        quote_ids: (0..quotes).map(|i| format!("q-{i}").into()).collect(),
+        product_ids: (0..products).map(|i| format!("prod-{i}")).collect(),
+    }
+}
+
+/// The keys a BatchGetItem asked for, in order.
+fn batch_keys(call: &crate::recorded::Call) -> Vec<(String, String)> {
+    assert_eq!(call.operation, "BatchGetItem");
+    call.body["RequestItems"][super::TABLE]["Keys"]
+        .as_array()
+        .expect("Keys")
+        .iter()
+        .map(|k| key_of(&json!({ "Key": k })))
+        .collect()
+}
+
+fn batch_answer(items: Vec<Value>, unprocessed: Option<Vec<Value>>) -> Answer {
+    let mut body = json!({ "Responses": { super::TABLE: items } });
+    if let Some(keys) = unprocessed {
+        body["UnprocessedKeys"] = json!({ super::TABLE: { "Keys": keys, "ConsistentRead": true } });
+    }
+    Answer::ok(body)
+}
+
+#[tokio::test]
+async fn the_first_read_of_an_order_is_one_consistent_batch_of_what_its_document_names() {
+    let table = Table::new();
+    let integration: Integration = procurement::demo::coupa_integration(at(0));
+    let earlier = order_record(cxml::OrderType::New);
+    let quote = ordered_quote();
+    table.then(batch_answer(
+        vec![
+            record_item(
+                "BUYER#duns#buyer-1",
+                "CREDENTIAL",
+                &integration,
+                &[("org_id", s("acme"))],
+            ),
+            record_item(
+                "BUYER#duns#buyer-1",
+                "PAYLOAD#new.payload@buyer.example",
+                &earlier,
+                &[],
+            ),
+            record_item("QUOTE#q-0", "QUOTE", &quote, &[("status", s("ordered"))]),
+        ],
+        None,
+    ));
+    let found = table.store.prefetch(&reads(1, 1)).await.unwrap();
+    assert_eq!(
+        batch_keys(&table.only_call()),
+        vec![
+            key("BUYER#duns#buyer-1", "CREDENTIAL"),
+            key("BUYER#duns#buyer-1", "PAYLOAD#new.payload@buyer.example"),
+            key("QUOTE#q-0", "QUOTE"),
+            key("PRODUCT#prod-0", "PRODUCT"),
+        ]
+    );
+    let credential = cxml::CredentialId::new("DUNS", "buyer-1");
+    assert_eq!(
+        found,
+        OrderPrefetch {
+            buyers: vec![(credential.clone(), Some(integration))],
+            sent: vec![(credential, earlier)],
+            quotes: vec![("q-0".into(), Some(quote))],
+            products: vec![("prod-0".into(), None::<Product>)],
+        },
+        "every key asked for answered, a missing one as None"
+    );
+}
+
+#[tokio::test]
+async fn keys_dynamodb_left_unprocessed_are_asked_for_again_and_only_they() {
+    let table = Table::new();
+    let quote = ordered_quote();
+    let unprocessed = json!({"PK": s("QUOTE#q-0"), "SK": s("QUOTE")});
+    table
+        .then(batch_answer(Vec::new(), Some(vec![unprocessed])))
+        .then(batch_answer(
+            vec![record_item("QUOTE#q-0", "QUOTE", &quote, &[])],
+            None,
+        ));
+    let found = table.store.prefetch(&reads(1, 0)).await.unwrap();
+    let calls = table.calls();
+    assert_eq!(calls.len(), 2);
+    assert_eq!(batch_keys(&calls[0]).len(), 3);
+    assert_eq!(batch_keys(&calls[1]), vec![key("QUOTE#q-0", "QUOTE")]);
+    assert_eq!(found.quotes, vec![("q-0".into(), Some(quote))]);
+    assert_eq!(
+        found.buyers[0].1, None,
+        "answered in the first round as not there"
+    );
+}
+
+#[tokio::test]
+async fn keys_left_unprocessed_on_every_attempt_make_the_read_unavailable() {
+    let table = Table::new();
+    let unprocessed = json!({"PK": s("QUOTE#q-0"), "SK": s("QUOTE")});
+    for _ in 0..super::super::BATCH_ATTEMPTS {
+        table.then(batch_answer(Vec::new(), Some(vec![unprocessed.clone()])));
+    }
+    let result = table.store.prefetch(&reads(1, 0)).await;
+    assert!(
+        matches!(result, Err(StoreError::Unavailable(_))),
+        "{result:?}"
+    );
+    assert_eq!(table.calls().len() as u64, super::super::BATCH_ATTEMPTS);
+}
+
+#[tokio::test]
+async fn a_read_of_more_than_100_keys_is_split_and_names_each_key_once() {
+    let table = Table::new();
+    let mut wanted = reads(70, 60);
+    // A document naming one quote on every line: each key is read once.
+    wanted.quote_ids.push("q-0".into());
+    wanted
+        .credentials
+        .push(cxml::CredentialId::new("duns", "buyer-1"));
+    table
+        .then(batch_answer(Vec::new(), None))
+        .then(batch_answer(Vec::new(), None));
+    let found = table.store.prefetch(&wanted).await.unwrap();
+    let calls = table.calls();
+    let sizes: Vec<usize> = calls.iter().map(|c| batch_keys(c).len()).collect();
+    assert_eq!(
+        sizes,
+        vec![100, 32],
+        "2 credential keys, 70 quotes, 60 products"
+    );
+    assert_eq!(found.quotes.len(), 71, "each quote asked for is answered");
 }
