@@ -1,6 +1,7 @@
 //! The paired benchmark: for each bench document, short blocks of (A) `cxml::parse`, (B) the
-//! tree step alone (`dom::decode` + `dom::parse_tree`) and (C) quick-xml's bare event loop
-//! over the same bytes (the floor), run in ABC, CBA, ABC, ... order for a few hundred rounds.
+//! tree step alone (`dom::decode` + `dom::parse_document`, the flat tree `parse` reads from)
+//! and (C) quick-xml's bare event loop over the same bytes (the floor), run in ABC, CBA, ABC,
+//! ... order for a few hundred rounds.
 //! Each round gives the ratios A/C and B/C of blocks run next to each other, so a noisy host
 //! (other processes, frequency changes) moves single ratios, not the median. It prints, per
 //! document, the median and the 10th–90th percentile of those ratios, then, last, the verdict:
@@ -42,8 +43,8 @@ fn floor(s: &str) {
 
 fn tree(bytes: &[u8]) {
     let text = cxml::dom::decode(bytes, cxml::Limits::default()).unwrap();
-    let root = cxml::dom::parse_tree(&text).unwrap();
-    black_box(root.children.len());
+    let doc = cxml::dom::parse_document(&text).unwrap();
+    black_box(doc.root().children().count());
 }
 
 /// Time of one iteration of `step`, averaged over a block of `n` iterations, in ns.

@@ -7,7 +7,7 @@
 //!
 //! Groups:
 //! - `parse/*`  `cxml::parse` (decode, element tree, typed model);
-//! - `tree/*`   `cxml::dom::parse_tree` alone (decode + tree, no typed extraction), to see
+//! - `tree/*`   `cxml::dom::parse_document` alone (decode + tree, no typed extraction), to see
 //!   which half of a parse costs what;
 //! - `floor/*`  quick-xml's event loop, nothing kept;
 //! - `write/*`  `cxml::to_xml`.
@@ -59,8 +59,8 @@ fn bench_parse(c: &mut Criterion) {
             b.iter(|| {
                 let text =
                     cxml::dom::decode(black_box(xml.as_bytes()), cxml::Limits::default()).unwrap();
-                let root = cxml::dom::parse_tree(&text).unwrap();
-                black_box(root.children.len());
+                let doc = cxml::dom::parse_document(&text).unwrap();
+                black_box(doc.root().children().count());
             })
         });
     }

@@ -2,11 +2,13 @@
 //! DTD (element order, timestamp formats, optional wrappers), strict where a wrong reading
 //! would cost money (amounts, currencies, quantities, identifiers).
 
+use std::fmt;
+
 use rust_decimal::Decimal;
 
 use crate::auth::SharedSecret;
 use crate::datetime::parse_timestamp;
-use crate::dom::{self, Element, Limits};
+use crate::dom::{self, Limits, Node};
 use crate::error::Rejection;
 use crate::model::*;
 use crate::money::{Currency, Money, parse_amount};
@@ -21,8 +23,8 @@ pub fn parse(bytes: &[u8]) -> Result<Cxml> {
 /// Reads a cXML document from raw bytes with explicit limits.
 pub fn parse_with(bytes: &[u8], limits: Limits) -> Result<Cxml> {
     let text = dom::decode(bytes, limits)?;
-    let root = dom::parse_tree(&text)?;
-    read_cxml(&root)
+    let doc = dom::parse_document(&text)?;
+    read_cxml(doc.root())
 }
 
 /// Attributes the DTD declares on the envelope elements. Anything else there means the
@@ -41,43 +43,43 @@ const STATUS_ATTRS: &[&str] = &["code", "text", "xml:lang"];
 const CREDENTIAL_ATTRS: &[&str] = &["domain", "type"];
 const MONEY_ATTRS: &[&str] = &["currency", "alternateAmount", "alternateCurrency"];
 
-fn check_attrs(el: &Element<'_>, allowed: &[&str]) -> Result<()> {
-    for (key, _) in &el.attrs {
+fn check_attrs(el: Node<'_, '_>, allowed: &[&str]) -> Result<()> {
+    for (key, _) in el.attrs() {
         let is_namespace = *key == "xmlns" || key.starts_with("xmlns:");
         if !is_namespace && !allowed.contains(key) {
             return Err(Rejection::bad_request(format!(
                 "attribute {key} is not allowed on element {}",
-                el.name
+                el.name()
             )));
         }
     }
     Ok(())
 }
 
-fn child<'e, 'a>(el: &'e Element<'a>, name: &str) -> Result<&'e Element<'a>> {
+fn child<'e, 'a>(el: Node<'e, 'a>, name: &str) -> Result<Node<'e, 'a>> {
     el.child(name)
-        .ok_or_else(|| Rejection::bad_request(format!("missing element {name} in {}", el.name)))
+        .ok_or_else(|| Rejection::bad_request(format!("missing element {name} in {}", el.name())))
 }
 
-fn attr<'e>(el: &'e Element<'_>, name: &str) -> Result<&'e str> {
+fn attr<'e>(el: Node<'e, '_>, name: &str) -> Result<&'e str> {
     el.attr(name).ok_or_else(|| {
-        Rejection::bad_request(format!("missing attribute {name} on element {}", el.name))
+        Rejection::bad_request(format!("missing attribute {name} on element {}", el.name()))
     })
 }
 
-fn text(el: &Element<'_>) -> String {
+fn text(el: Node<'_, '_>) -> String {
     el.trimmed_text().to_string()
 }
 
-fn child_text(el: &Element<'_>, name: &str) -> Result<String> {
+fn child_text(el: Node<'_, '_>, name: &str) -> Result<String> {
     child(el, name).map(text)
 }
 
-fn opt_child_text(el: &Element<'_>, name: &str) -> Option<String> {
+fn opt_child_text(el: Node<'_, '_>, name: &str) -> Option<String> {
     el.child(name).map(text)
 }
 
-fn opt_attr(el: &Element<'_>, name: &str) -> Option<String> {
+fn opt_attr(el: Node<'_, '_>, name: &str) -> Option<String> {
     el.attr(name).map(|v| v.trim().to_string())
 }
 
@@ -91,40 +93,40 @@ fn non_empty(value: String, what: &str, parent: &str) -> Result<String> {
     }
 }
 
-fn timestamp_attr(el: &Element<'_>, name: &str) -> Result<time::OffsetDateTime> {
+fn timestamp_attr(el: Node<'_, '_>, name: &str) -> Result<time::OffsetDateTime> {
     let raw = attr(el, name)?;
     parse_timestamp(raw).ok_or_else(|| {
         Rejection::bad_request(format!(
             "attribute {name} on element {} is not a timestamp: '{raw}' (expected ISO 8601, e.g. 2026-01-31T09:30:00+00:00)",
-            el.name
+            el.name()
         ))
     })
 }
 
-fn decimal_attr(el: &Element<'_>, name: &str) -> Result<Decimal> {
+fn decimal_attr(el: Node<'_, '_>, name: &str) -> Result<Decimal> {
     let raw = attr(el, name)?;
     parse_amount(raw).ok_or_else(|| {
         Rejection::bad_request(format!(
             "attribute {name} on element {} is not a number: '{raw}'",
-            el.name
+            el.name()
         ))
     })
 }
 
-fn uint_attr(el: &Element<'_>, name: &str) -> Result<Option<u32>> {
+fn uint_attr(el: Node<'_, '_>, name: &str) -> Result<Option<u32>> {
     match el.attr(name) {
         None => Ok(None),
         Some(raw) => raw.trim().parse().map(Some).map_err(|_| {
             Rejection::bad_request(format!(
                 "attribute {name} on element {} is not a whole number: '{raw}'",
-                el.name
+                el.name()
             ))
         }),
     }
 }
 
 /// Reads `<Money currency="USD">12.50</Money>`. `context` names the element holding it.
-fn money(el: &Element<'_>, context: &str) -> Result<Money> {
+fn money(el: Node<'_, '_>, context: &str) -> Result<Money> {
     check_attrs(el, MONEY_ATTRS)?;
     let currency = attr(el, "currency")?;
     let currency: Currency = currency
@@ -145,13 +147,13 @@ fn money(el: &Element<'_>, context: &str) -> Result<Money> {
 }
 
 /// Reads the Money inside a wrapper such as `<Total>` or `<UnitPrice>`.
-fn money_in(el: &Element<'_>, wrapper: &str) -> Result<Money> {
+fn money_in(el: Node<'_, '_>, wrapper: &str) -> Result<Money> {
     let wrapper_el = child(el, wrapper)?;
     money(child(wrapper_el, "Money")?, wrapper)
 }
 
 /// Like [`money_in`], but an absent wrapper or an empty `<Money currency="USD"/>` is `None`.
-fn opt_money_in(el: &Element<'_>, wrapper: &str) -> Result<Option<Money>> {
+fn opt_money_in(el: Node<'_, '_>, wrapper: &str) -> Result<Option<Money>> {
     match el.child(wrapper).and_then(|w| w.child("Money")) {
         Some(m) if m.trimmed_text().is_empty() => Ok(None),
         Some(m) => money(m, wrapper).map(Some),
@@ -159,7 +161,7 @@ fn opt_money_in(el: &Element<'_>, wrapper: &str) -> Result<Option<Money>> {
     }
 }
 
-fn read_cxml(root: &Element<'_>) -> Result<Cxml> {
+fn read_cxml(root: Node<'_, '_>) -> Result<Cxml> {
     check_attrs(root, CXML_ATTRS)?;
     let payload_id = non_empty(
         attr(root, "payloadID")?.trim().to_string(),
@@ -192,7 +194,7 @@ fn read_cxml(root: &Element<'_>) -> Result<Cxml> {
     })
 }
 
-fn read_credentials(el: &Element<'_>) -> Result<Vec<Credential>> {
+fn read_credentials(el: Node<'_, '_>) -> Result<Vec<Credential>> {
     let mut out = Vec::with_capacity(1);
     for c in el.children_named("Credential") {
         check_attrs(c, CREDENTIAL_ATTRS)?;
@@ -207,13 +209,13 @@ fn read_credentials(el: &Element<'_>) -> Result<Vec<Credential>> {
     if out.is_empty() {
         return Err(Rejection::bad_request(format!(
             "missing element Credential in {}",
-            el.name
+            el.name()
         )));
     }
     Ok(out)
 }
 
-fn read_header(el: &Element<'_>) -> Result<Header> {
+fn read_header(el: Node<'_, '_>) -> Result<Header> {
     let sender = child(el, "Sender")?;
     Ok(Header {
         from: read_credentials(child(el, "From")?)?,
@@ -223,34 +225,33 @@ fn read_header(el: &Element<'_>) -> Result<Header> {
     })
 }
 
-fn deployment_mode(el: &Element<'_>) -> Result<DeploymentMode> {
+fn deployment_mode(el: Node<'_, '_>) -> Result<DeploymentMode> {
     match el.attr("deploymentMode").map(str::trim) {
         None | Some("") | Some("production") => Ok(DeploymentMode::Production),
         Some("test") => Ok(DeploymentMode::Test),
         Some(other) => Err(Rejection::bad_request(format!(
             "deploymentMode on {} must be production or test, not '{other}'",
-            el.name
+            el.name()
         ))),
     }
 }
 
 /// The one element inside Request / Message / Response that says what the document is.
-fn payload_element<'e, 'a>(el: &'e Element<'a>, skip: &[&str]) -> Result<&'e Element<'a>> {
-    el.children
-        .iter()
-        .find(|c| !skip.contains(&c.name))
+fn payload_element<'e, 'a>(el: Node<'e, 'a>, skip: &[&str]) -> Result<Node<'e, 'a>> {
+    el.children()
+        .find(|c| !skip.contains(&c.name()))
         .ok_or_else(|| {
             Rejection::bad_request(format!(
                 "element {} is empty: it carries no request or message",
-                el.name
+                el.name()
             ))
         })
 }
 
-fn read_request(el: &Element<'_>) -> Result<Request> {
+fn read_request(el: Node<'_, '_>) -> Result<Request> {
     check_attrs(el, REQUEST_ATTRS)?;
     let payload_el = payload_element(el, &[])?;
-    let payload = match payload_el.name {
+    let payload = match payload_el.name() {
         "PunchOutSetupRequest" => {
             RequestPayload::PunchOutSetup(read_punchout_setup_request(payload_el)?)
         }
@@ -271,7 +272,7 @@ fn read_request(el: &Element<'_>) -> Result<Request> {
     })
 }
 
-fn read_status(el: &Element<'_>) -> Result<Status> {
+fn read_status(el: Node<'_, '_>) -> Result<Status> {
     check_attrs(el, STATUS_ATTRS)?;
     let raw = attr(el, "code")?;
     let code = raw
@@ -286,21 +287,21 @@ fn read_status(el: &Element<'_>) -> Result<Status> {
     })
 }
 
-fn read_response(el: &Element<'_>) -> Result<Response> {
+fn read_response(el: Node<'_, '_>) -> Result<Response> {
     check_attrs(el, RESPONSE_ATTRS)?;
     let status = read_status(child(el, "Status")?)?;
-    let payload = match el.children.iter().find(|c| c.name != "Status") {
+    let payload = match el.children().find(|c| c.name() != "Status") {
         None => None,
-        Some(p) if p.name == "PunchOutSetupResponse" => {
+        Some(p) if p.name() == "PunchOutSetupResponse" => {
             let start = child(p, "StartPage")?;
             Some(ResponsePayload::PunchOutSetup(PunchOutSetupResponse {
                 start_page_url: non_empty(child_text(start, "URL")?, "URL", "StartPage")?,
             }))
         }
-        Some(p) if p.name == "ProfileResponse" => {
+        Some(p) if p.name() == "ProfileResponse" => {
             Some(ResponsePayload::Profile(read_profile_response(p)?))
         }
-        Some(p) => Some(ResponsePayload::Other(p.name.to_string())),
+        Some(p) => Some(ResponsePayload::Other(p.name().to_string())),
     };
     Ok(Response {
         id: opt_attr(el, "Id"),
@@ -309,7 +310,7 @@ fn read_response(el: &Element<'_>) -> Result<Response> {
     })
 }
 
-fn read_profile_options(el: &Element<'_>) -> Result<Vec<ProfileOption>> {
+fn read_profile_options(el: Node<'_, '_>) -> Result<Vec<ProfileOption>> {
     el.children_named("Option")
         .map(|o| {
             Ok(ProfileOption {
@@ -320,7 +321,7 @@ fn read_profile_options(el: &Element<'_>) -> Result<Vec<ProfileOption>> {
         .collect()
 }
 
-fn read_profile_response(el: &Element<'_>) -> Result<ProfileResponse> {
+fn read_profile_response(el: Node<'_, '_>) -> Result<ProfileResponse> {
     let transactions = el
         .children_named("Transaction")
         .map(|t| {
@@ -338,11 +339,11 @@ fn read_profile_response(el: &Element<'_>) -> Result<ProfileResponse> {
     })
 }
 
-fn read_message(el: &Element<'_>) -> Result<Message> {
+fn read_message(el: Node<'_, '_>) -> Result<Message> {
     check_attrs(el, MESSAGE_ATTRS)?;
     let status = el.child("Status").map(read_status).transpose()?;
     let payload_el = payload_element(el, &["Status"])?;
-    let payload = match payload_el.name {
+    let payload = match payload_el.name() {
         "PunchOutOrderMessage" => {
             MessagePayload::PunchOutOrder(read_punchout_order_message(payload_el)?)
         }
@@ -357,7 +358,7 @@ fn read_message(el: &Element<'_>) -> Result<Message> {
     })
 }
 
-fn read_extrinsics(el: &Element<'_>) -> Result<Vec<Extrinsic>> {
+fn read_extrinsics(el: Node<'_, '_>) -> Result<Vec<Extrinsic>> {
     el.children_named("Extrinsic")
         .map(|e| {
             Ok(Extrinsic {
@@ -368,7 +369,7 @@ fn read_extrinsics(el: &Element<'_>) -> Result<Vec<Extrinsic>> {
         .collect()
 }
 
-fn read_description(el: &Element<'_>) -> Description {
+fn read_description(el: Node<'_, '_>) -> Description {
     Description {
         lang: el.attr("xml:lang").unwrap_or("en").to_string(),
         short_name: opt_child_text(el, "ShortName"),
@@ -376,7 +377,7 @@ fn read_description(el: &Element<'_>) -> Description {
     }
 }
 
-fn read_contact(el: &Element<'_>) -> Result<Contact> {
+fn read_contact(el: Node<'_, '_>) -> Result<Contact> {
     let name = child(el, "Name")?;
     Ok(Contact {
         role: opt_attr(el, "role"),
@@ -387,7 +388,7 @@ fn read_contact(el: &Element<'_>) -> Result<Contact> {
     })
 }
 
-fn read_postal_address(p: &Element<'_>) -> Result<PostalAddress> {
+fn read_postal_address(p: Node<'_, '_>) -> Result<PostalAddress> {
     let country = child(p, "Country")?;
     Ok(PostalAddress {
         name: opt_attr(p, "name"),
@@ -406,7 +407,7 @@ fn read_postal_address(p: &Element<'_>) -> Result<PostalAddress> {
     })
 }
 
-fn read_invoice_partner(el: &Element<'_>) -> Result<InvoicePartner> {
+fn read_invoice_partner(el: Node<'_, '_>) -> Result<InvoicePartner> {
     let contact = child(el, "Contact")?;
     let name = child(contact, "Name")?;
     Ok(InvoicePartner {
@@ -430,7 +431,7 @@ fn read_invoice_partner(el: &Element<'_>) -> Result<InvoicePartner> {
     })
 }
 
-fn read_tax_detail(el: &Element<'_>) -> Result<TaxDetail> {
+fn read_tax_detail(el: Node<'_, '_>) -> Result<TaxDetail> {
     Ok(TaxDetail {
         category: attr(el, "category")?.to_string(),
         percentage_rate: el
@@ -444,7 +445,7 @@ fn read_tax_detail(el: &Element<'_>) -> Result<TaxDetail> {
     })
 }
 
-fn read_address(wrapper: &Element<'_>) -> Result<Address> {
+fn read_address(wrapper: Node<'_, '_>) -> Result<Address> {
     let el = child(wrapper, "Address")?;
     let name = child(el, "Name")?;
     let postal = el
@@ -469,7 +470,7 @@ fn is_blank_address(a: &Address) -> bool {
         && a.email.is_none()
 }
 
-fn read_item_id(el: &Element<'_>, context: &str) -> Result<ItemId> {
+fn read_item_id(el: Node<'_, '_>, context: &dyn fmt::Display) -> Result<ItemId> {
     let id = child(el, "ItemID")?;
     let supplier_part_id = child_text(id, "SupplierPartID")?;
     if supplier_part_id.is_empty() {
@@ -485,7 +486,7 @@ fn read_item_id(el: &Element<'_>, context: &str) -> Result<ItemId> {
     })
 }
 
-fn read_item_detail(el: &Element<'_>, context: &str) -> Result<ItemDetail> {
+fn read_item_detail(el: Node<'_, '_>, context: &dyn fmt::Display) -> Result<ItemDetail> {
     let unit_price = child(el, "UnitPrice")
         .and_then(|p| child(p, "Money"))
         .and_then(|m| money(m, "UnitPrice"))
@@ -518,14 +519,32 @@ fn read_item_detail(el: &Element<'_>, context: &str) -> Result<ItemDetail> {
     })
 }
 
-fn line_context(kind: &str, line_number: Option<u32>, index: usize) -> String {
-    match line_number {
-        Some(n) => format!("{kind} line {n}"),
-        None => format!("{kind} #{}", index + 1),
+/// Names a line in error messages ("ItemOut line 3", "ItemIn #2"); formatted only when a
+/// message is, not once per line read.
+struct LineContext {
+    kind: &'static str,
+    line_number: Option<u32>,
+    index: usize,
+}
+
+impl fmt::Display for LineContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line_number {
+            Some(n) => write!(f, "{} line {n}", self.kind),
+            None => write!(f, "{} #{}", self.kind, self.index + 1),
+        }
     }
 }
 
-fn read_quantity(el: &Element<'_>, context: &str) -> Result<Decimal> {
+fn line_context(kind: &'static str, line_number: Option<u32>, index: usize) -> LineContext {
+    LineContext {
+        kind,
+        line_number,
+        index,
+    }
+}
+
+fn read_quantity(el: Node<'_, '_>, context: &dyn fmt::Display) -> Result<Decimal> {
     let q = decimal_attr(el, "quantity")
         .map_err(|e| Rejection::bad_request(format!("{context}: {}", e.text)))?;
     if q.is_sign_negative() {
@@ -536,7 +555,21 @@ fn read_quantity(el: &Element<'_>, context: &str) -> Result<Decimal> {
     Ok(q)
 }
 
-fn read_item_out(el: &Element<'_>, index: usize) -> Result<ItemOut> {
+/// Reads each `name` child (the lines of an order or a cart) into a vector sized once: a
+/// 500-line order's items would otherwise be copied at every doubling.
+fn read_lines<'d, 'a, T>(
+    el: Node<'d, 'a>,
+    name: &str,
+    read: fn(Node<'d, 'a>, usize) -> Result<T>,
+) -> Result<Vec<T>> {
+    let mut out = Vec::with_capacity(el.children_named(name).count());
+    for (i, line) in el.children_named(name).enumerate() {
+        out.push(read(line, i)?);
+    }
+    Ok(out)
+}
+
+fn read_item_out(el: Node<'_, '_>, index: usize) -> Result<ItemOut> {
     let line_number = uint_attr(el, "lineNumber")?;
     let context = line_context("ItemOut", line_number, index);
     Ok(ItemOut {
@@ -556,7 +589,7 @@ fn read_item_out(el: &Element<'_>, index: usize) -> Result<ItemOut> {
     })
 }
 
-fn read_item_in(el: &Element<'_>, index: usize) -> Result<ItemIn> {
+fn read_item_in(el: Node<'_, '_>, index: usize) -> Result<ItemIn> {
     let line_number = uint_attr(el, "lineNumber")?;
     let context = line_context("ItemIn", line_number, index);
     let detail = el
@@ -571,7 +604,7 @@ fn read_item_in(el: &Element<'_>, index: usize) -> Result<ItemIn> {
     })
 }
 
-fn read_punchout_setup_request(el: &Element<'_>) -> Result<PunchOutSetupRequest> {
+fn read_punchout_setup_request(el: Node<'_, '_>) -> Result<PunchOutSetupRequest> {
     check_attrs(el, &["operation"])?;
     let operation = match attr(el, "operation")?.trim() {
         "create" => PunchOutOperation::Create,
@@ -601,17 +634,13 @@ fn read_punchout_setup_request(el: &Element<'_>) -> Result<PunchOutSetupRequest>
         ship_to: el.child("ShipTo").map(read_address).transpose()?,
         selected_item: el
             .child("SelectedItem")
-            .map(|s| read_item_id(s, "SelectedItem"))
+            .map(|s| read_item_id(s, &"SelectedItem"))
             .transpose()?,
-        items: el
-            .children_named("ItemOut")
-            .enumerate()
-            .map(|(i, item)| read_item_out(item, i))
-            .collect::<Result<_>>()?,
+        items: read_lines(el, "ItemOut", read_item_out)?,
     })
 }
 
-fn read_charge(el: &Element<'_>, name: &str) -> Result<Option<Charge>> {
+fn read_charge(el: Node<'_, '_>, name: &str) -> Result<Option<Charge>> {
     let Some(c) = el.child(name) else {
         return Ok(None);
     };
@@ -632,7 +661,7 @@ fn read_charge(el: &Element<'_>, name: &str) -> Result<Option<Charge>> {
     }))
 }
 
-fn read_punchout_order_message(el: &Element<'_>) -> Result<PunchOutOrderMessage> {
+fn read_punchout_order_message(el: Node<'_, '_>) -> Result<PunchOutOrderMessage> {
     let header = child(el, "PunchOutOrderMessageHeader")?;
     check_attrs(header, &["operationAllowed", "quoteStatus"])?;
     let operation_allowed = match attr(header, "operationAllowed")?.trim() {
@@ -654,15 +683,11 @@ fn read_punchout_order_message(el: &Element<'_>) -> Result<PunchOutOrderMessage>
             shipping: read_charge(header, "Shipping")?,
             tax: read_charge(header, "Tax")?,
         },
-        items: el
-            .children_named("ItemIn")
-            .enumerate()
-            .map(|(i, item)| read_item_in(item, i))
-            .collect::<Result<_>>()?,
+        items: read_lines(el, "ItemIn", read_item_in)?,
     })
 }
 
-fn read_order_request(el: &Element<'_>) -> Result<OrderRequest> {
+fn read_order_request(el: Node<'_, '_>) -> Result<OrderRequest> {
     let h = child(el, "OrderRequestHeader")?;
     let order_type = match h.attr("type").map(str::trim) {
         None | Some("new") => OrderType::New,
@@ -679,11 +704,7 @@ fn read_order_request(el: &Element<'_>) -> Result<OrderRequest> {
         "orderID",
         "OrderRequestHeader",
     )?;
-    let items: Vec<ItemOut> = el
-        .children_named("ItemOut")
-        .enumerate()
-        .map(|(i, item)| read_item_out(item, i))
-        .collect::<Result<_>>()?;
+    let items: Vec<ItemOut> = read_lines(el, "ItemOut", read_item_out)?;
     if items.is_empty() {
         return Err(Rejection::bad_request(
             "missing element ItemOut in OrderRequest: an order needs at least one line",
@@ -724,7 +745,7 @@ fn read_order_request(el: &Element<'_>) -> Result<OrderRequest> {
     })
 }
 
-fn read_confirmation_request(el: &Element<'_>) -> Result<ConfirmationRequest> {
+fn read_confirmation_request(el: Node<'_, '_>) -> Result<ConfirmationRequest> {
     let h = child(el, "ConfirmationHeader")?;
     let reference = child(el, "OrderReference")?;
     Ok(ConfirmationRequest {
@@ -747,7 +768,7 @@ fn read_confirmation_request(el: &Element<'_>) -> Result<ConfirmationRequest> {
     })
 }
 
-fn read_invoice_detail_request(el: &Element<'_>) -> Result<InvoiceDetailRequest> {
+fn read_invoice_detail_request(el: Node<'_, '_>) -> Result<InvoiceDetailRequest> {
     let h = child(el, "InvoiceDetailRequestHeader")?;
     let raw_date = attr(h, "invoiceDate")?;
     let invoice_date = match parse_timestamp(raw_date) {
@@ -782,12 +803,11 @@ fn read_invoice_detail_request(el: &Element<'_>) -> Result<InvoiceDetailRequest>
     for order in el.children_named("InvoiceDetailOrder") {
         let info = child(order, "InvoiceDetailOrderInfo")?;
         let reference = info
-            .children
-            .iter()
-            .find(|c| c.name == "OrderReference" || c.name == "MasterAgreementReference")
+            .children()
+            .find(|c| c.name() == "OrderReference" || c.name() == "MasterAgreementReference")
             .map(|r| -> Result<OrderReference> {
                 Ok(OrderReference {
-                    kind: r.name.to_string(),
+                    kind: r.name().to_string(),
                     order_id: opt_attr(r, "orderID"),
                     document_payload_id: attr(child(r, "DocumentReference")?, "payloadID")?
                         .to_string(),
@@ -802,7 +822,7 @@ fn read_invoice_detail_request(el: &Element<'_>) -> Result<InvoiceDetailRequest>
             let line = uint_attr(item, "invoiceLineNumber")?.ok_or_else(|| {
                 Rejection::bad_request("missing attribute invoiceLineNumber on InvoiceDetailItem")
             })?;
-            let context = format!("InvoiceDetailItem line {line}");
+            let context = line_context("InvoiceDetailItem", Some(line), 0);
             let reference_el = child(item, "InvoiceDetailItemReference")?;
             items.push(InvoiceDetailItem {
                 invoice_line_number: line,

@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 pub enum Step {
     /// `cxml::parse`: decode, element tree, typed model.
     Parse,
-    /// `cxml::dom::decode` + `cxml::dom::parse_tree`: the tree step alone.
+    /// `cxml::dom::decode` + `cxml::dom::parse_document`: the tree step alone.
     Tree,
     /// quick-xml's bare event loop over the same bytes: the floor.
     Floor,
