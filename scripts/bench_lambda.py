@@ -270,6 +270,7 @@ class Result:
     p50_ms: float
     p99_ms: float
     aws_p50_ms: float  # of a warm invocation, the recording server's time (median)
+    cpu_per_inv_ms: float  # the function's CPU time per warm invocation (mean)
     rss_kb: int
     calls: dict
     invocations: int
@@ -313,12 +314,14 @@ def run_instance(flow: Flow, binary: Path, settings: dict, aws: RecordedAws, eve
 
             out["first_ms"] = once().duration_ns / 1e6
             out["warm"], out["warm_aws"], out["calls"] = [], [], {}
+            cpu_before = cpu_ms(proc.pid)
             for n in range(invocations):
                 outcome = once()
                 if n == 0:
                     out["calls"] = dict(aws.calls)
                 out["warm"].append(outcome.duration_ns / 1e6)
                 out["warm_aws"].append(aws.busy_ns / 1e6)
+            out["cpu_per_inv_ms"] = (cpu_ms(proc.pid) - cpu_before) / max(1, invocations)
             out["rss_kb"] = peak_rss_kb(proc.pid)
             return out
         finally:
@@ -342,7 +345,8 @@ def measure(flow: Flow, binary: Path, settings: dict, aws: RecordedAws, recordin
     med = lambda key: statistics.median(c[key] for c in colds)  # noqa: E731
     return Result(flow, med("init_ms"), med("init_aws_ms"), med("init_cpu_ms"), med("first_ms"),
                   statistics.median(last["warm"]), percentile(last["warm"], 0.99),
-                  statistics.median(last["warm_aws"]), max(c["rss_kb"] for c in colds),
+                  statistics.median(last["warm_aws"]), last["cpu_per_inv_ms"],
+                  max(c["rss_kb"] for c in colds),
                   last["calls"], invocations, settings["memory"],
                   [c["init_ms"] for c in colds])
 
@@ -363,7 +367,7 @@ def table(results: list[Result], zips: dict[str, int]) -> tuple[str, list[str]]:
     """The table, and the targets missed (`<function> <what>`)."""
     over: list[str] = []
     head = (f"{'function':<19} {'flow':<30} {'zip arm64':>9} {'init':>8} {'(AWS)':>7} {'init CPU':>8} {'first':>8} "
-            f"{'warm p50':>9} {'(AWS)':>8} {'warm p99':>9} {'peak RSS':>8}  {'requests/inv':<26} verdicts")
+            f"{'warm p50':>9} {'(AWS)':>8} {'warm p99':>9} {'CPU/inv':>8} {'peak RSS':>8}  {'requests/inv':<26} verdicts")
     lines = [head, "-" * len(head)]
     for r in results:
         b = r.flow.binary
@@ -381,7 +385,7 @@ def table(results: list[Result], zips: dict[str, int]) -> tuple[str, list[str]]:
         zip_text = f"{zip_mb:.2f} MB" if b in zips else "-"
         lines.append(
             f"{b:<19} {r.flow.flow:<30} {zip_text:>9} {r.init_ms:>5.1f} ms {r.init_aws_ms:>4.1f} ms {r.init_cpu_ms:>5.1f} ms "
-            f"{r.first_ms:>5.2f} ms {r.p50_ms:>6.2f} ms {r.aws_p50_ms:>5.2f} ms {r.p99_ms:>6.2f} ms "
+            f"{r.first_ms:>5.2f} ms {r.p50_ms:>6.2f} ms {r.aws_p50_ms:>5.2f} ms {r.p99_ms:>6.2f} ms {r.cpu_per_inv_ms:>5.2f} ms "
             f"{rss_mb:>5.1f} MB  {compact_calls(r.calls):<26} {', '.join(verdicts)}")
     return "\n".join(lines), over
 
