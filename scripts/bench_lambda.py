@@ -429,9 +429,9 @@ def main() -> int:
     raw = json.loads(RECORDING.read_text())
     results = []
     with RecordedAws() as aws:
+        # The buyer's invoice URL in the recording is this server's.
         recording = load_recording(raw, base_url=aws.url)
-        aws.table.__init__(recording["items"])
-        aws.secrets.update(recording["secrets"])
+        aws.load(recording)
         recording["bench"] = raw["bench"]
         for flow in flows:
             print(f"== {flow.binary}: {flow.flow}, {args.invocations} warm invocations",

@@ -213,6 +213,12 @@ class RecordedAws:
         self.server.shutdown()
         self.server.server_close()
 
+    def load(self, recording: dict) -> None:
+        """Answers from `recording` (as load_recording returns it) from now on."""
+        with self.lock:
+            self.table = Table(recording["items"])
+            self.secrets = dict(recording["secrets"])
+
     def take_calls(self) -> Counter[str]:
         """The requests since the last call, by operation (and busy_ns back to 0)."""
         with self.lock:
