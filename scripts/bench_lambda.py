@@ -197,7 +197,7 @@ def build_arm64(binaries: list[str]) -> dict[str, int]:
 
 
 def build_native(binaries: list[str]) -> dict[str, Path]:
-    packages = sorted({"admin-api": "punchout-setup"}.get(b, b) for b in binaries)
+    packages = sorted({{"admin-api": "punchout-setup"}.get(b, b) for b in binaries})
     cmd = ["cargo", "build", "--release", "--locked"]
     for p in packages:
         cmd += ["-p", p]
