@@ -7,7 +7,7 @@ ifdef CI
 export CARGO_INCREMENTAL := 0
 endif
 
-.PHONY: test lint unit e2e demo bench bench-paired fuzz tools inspect python-tools validate stack-tests build run stop redrive-dlq
+.PHONY: test lint unit e2e demo bench bench-paired bench-lambda fuzz tools inspect python-tools validate stack-tests build run stop redrive-dlq
 
 ## test: everything CI checks (installs its own tools first)
 test: tools validate stack-tests lint unit e2e
@@ -76,6 +76,14 @@ bench:
 ## bench-paired: only the paired parse/floor ratios and the verdict (about 10 s)
 bench-paired:
 	$(CARGO) bench -p cxml --bench paired
+
+## bench-lambda: the functions as template.yaml deploys them: arm64 zip sizes (cargo lambda, as
+## sam build), then init, first and warm invocations and peak RSS of x86_64 release builds under an
+## emulated Lambda Runtime API, AWS answered from a recording (scripts/bench_lambda.py, a few
+## minutes with the builds; ARGS="--invocations N --no-build"); the last line is the verdict
+bench-lambda:
+	scripts/ensure-tools.sh rust lambda
+	.venv/bin/python scripts/bench_lambda.py $(ARGS)
 
 ## inspect FILE=path: what a cXML document says, as JSON
 inspect:
