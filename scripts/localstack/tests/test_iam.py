@@ -90,6 +90,9 @@ class TemplatePolicies(unittest.TestCase):
         for pk in THE_CATALOGS + NOT_THE_CATALOGS:
             self.assertFalse(self.refused("punchout-setup", "GetItem", {"Key": put(pk)["Item"]}), pk)
         self.assertFalse(self.refused("punchout-setup", "Query", {}))
+        # A catalog page's first read: the session, its integration, organisation and product.
+        keys = [put(pk)["Item"] for pk in ("SESSION#s", "ORG#o", "PRODUCT#p")]
+        self.assertFalse(self.refused("punchout-setup", "BatchGetItem", {"RequestItems": {"t": {"Keys": keys}}}))
 
     def test_the_agreement_of_a_pre_approved_subscription_is_the_dispatchers_to_write(self):
         self.assertFalse(self.refused("invoice-dispatch", "TransactWriteItems",
