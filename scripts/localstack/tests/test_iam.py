@@ -94,6 +94,10 @@ class TemplatePolicies(unittest.TestCase):
         keys = [put(pk)["Item"] for pk in ("SESSION#s", "ORG#o", "PRODUCT#p")]
         self.assertFalse(self.refused("punchout-setup", "BatchGetItem", {"RequestItems": {"t": {"Keys": keys}}}))
 
+    def test_an_orders_first_read_is_one_batch(self):
+        keys = [put(pk)["Item"] for pk in ("BUYER#duns#b", "QUOTE#q", "PRODUCT#p")]
+        self.assertFalse(self.refused("order-request", "BatchGetItem", {"RequestItems": {"t": {"Keys": keys}}}))
+
     def test_the_agreement_of_a_pre_approved_subscription_is_the_dispatchers_to_write(self):
         self.assertFalse(self.refused("invoice-dispatch", "TransactWriteItems",
                                       transact(("Put", "QUOTE#q-1"), ("Put", "AGREEMENT#agmt-1"))))
