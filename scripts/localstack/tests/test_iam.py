@@ -90,6 +90,13 @@ class TemplatePolicies(unittest.TestCase):
         for pk in THE_CATALOGS + NOT_THE_CATALOGS:
             self.assertFalse(self.refused("punchout-setup", "GetItem", {"Key": put(pk)["Item"]}), pk)
         self.assertFalse(self.refused("punchout-setup", "Query", {}))
+        # A catalog page's first read: the session, its integration, organisation and product.
+        keys = [put(pk)["Item"] for pk in ("SESSION#s", "ORG#o", "PRODUCT#p")]
+        self.assertFalse(self.refused("punchout-setup", "BatchGetItem", {"RequestItems": {"t": {"Keys": keys}}}))
+
+    def test_an_orders_first_read_is_one_batch(self):
+        keys = [put(pk)["Item"] for pk in ("BUYER#duns#b", "QUOTE#q", "PRODUCT#p")]
+        self.assertFalse(self.refused("order-request", "BatchGetItem", {"RequestItems": {"t": {"Keys": keys}}}))
 
     def test_the_agreement_of_a_pre_approved_subscription_is_the_dispatchers_to_write(self):
         self.assertFalse(self.refused("invoice-dispatch", "TransactWriteItems",

@@ -569,6 +569,83 @@ async fn bad_tokens_missing_fields_and_wrong_routes_get_clear_pages() {
     assert_eq!(reply.status, 404);
 }
 
+/// A token names its organisation, so the page reads the session, integration and organisation
+/// at once; the stored session still decides. One whose organisation part was changed names
+/// no session (the whole token is the secret), a session stored under a token that names
+/// another organisation than its own opens nothing, and a token of before (the random part
+/// alone) still opens its session.
+#[tokio::test]
+async fn a_token_opens_only_a_session_of_the_organisation_it_names() {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use procurement::ports::Sessions;
+    let world = FakeWorld::demo().await;
+    let token = open_session(&world, &Setup::coupa()).await;
+    let (random, org) = token
+        .split_once('.')
+        .expect("the token names its organisation");
+    assert_eq!(
+        URL_SAFE_NO_PAD.decode(org).unwrap(),
+        demo::COUPA_ORG.as_bytes()
+    );
+    let digest = |t: &str| cxml::SecretDigest::of(t).to_hex();
+    let session = world
+        .store
+        .get(&digest(&token))
+        .await
+        .unwrap()
+        .expect("stored");
+
+    let elsewhere = format!("{random}.{}", URL_SAFE_NO_PAD.encode(demo::ARIBA_ORG));
+    // Stored under a token naming the Ariba organisation, the session is still Coupa's.
+    let forged = format!(
+        "{}.{}",
+        "e".repeat(64),
+        URL_SAFE_NO_PAD.encode(demo::ARIBA_ORG)
+    );
+    world
+        .store
+        .put(&Session {
+            token_digest: digest(&forged),
+            ..session.clone()
+        })
+        .await
+        .unwrap();
+    let unpadded = format!("{random}.{org}=");
+    for bad in [&elsewhere, &forged, &unpadded, &format!("{random}.")] {
+        let page = get(&world, "/punchout/start", &[("token", bad)]).await;
+        assert_eq!(page.status, 403, "{bad}");
+        let reply = request_approval(&world, bad, "prod-saas-upfront").await;
+        assert_eq!(reply.status, 403, "{bad}");
+        let quote_id = procurement::ids::QuoteId::for_request(&digest(bad), "prod-saas-upfront");
+        let stored = world.deps.quotes.get(&quote_id).await.unwrap();
+        assert!(stored.is_none(), "nothing requested with {bad}");
+    }
+
+    let legacy = "d".repeat(64);
+    world
+        .store
+        .put(&Session {
+            token_digest: digest(&legacy),
+            ..session
+        })
+        .await
+        .unwrap();
+    let page = get(&world, "/punchout/start", &[("token", &legacy)]).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let reply = request_approval(&world, &legacy, "prod-saas-upfront").await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+
+    // The product is read with the session: one read for the visit, none for the product.
+    let visits = world.store.visits.load(std::sync::atomic::Ordering::SeqCst);
+    let reply = request_approval(&world, &token, "prod-saas-fps").await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(
+        world.store.visits.load(std::sync::atomic::Ordering::SeqCst),
+        visits + 1
+    );
+}
+
 #[tokio::test]
 async fn a_disabled_integration_closes_open_sessions() {
     let world = FakeWorld::demo().await;

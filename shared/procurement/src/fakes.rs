@@ -21,7 +21,7 @@ use crate::ports::{
     AribaNetworkAccount, Catalog, Charges, Confirmations, Deps, IntegrationWrite, Integrations,
     InvoiceSender, MailError, Mailer, MessageLog, OpenBuyTokens, OrderPlan, OrderPrefetch,
     OrderReads, OrderSlot, Orders, Organizations, Outbox, Page, Queue, Quotes, Recorded, SendError,
-    Sessions, Stale, StoreError,
+    Sessions, Stale, StoreError, VisitReads, VisitRecords,
 };
 
 type ConfirmationRows = HashMap<
@@ -44,6 +44,8 @@ pub struct MemoryStore {
     sent: Mutex<HashMap<String, OrderRecord>>,
     /// Calls of [`Orders::prefetch`], for tests that check the order's first read.
     pub prefetches: std::sync::atomic::AtomicUsize,
+    /// Calls of [`Sessions::visit`], for tests that check a page's first read.
+    pub visits: std::sync::atomic::AtomicUsize,
     organizations: Mutex<HashMap<OrgId, Organization>>,
     quotes: Mutex<HashMap<QuoteId, Quote>>,
     agreements: Mutex<HashMap<AgreementId, Agreement>>,
@@ -252,6 +254,24 @@ impl Sessions for MemoryStore {
 
     async fn get(&self, token_digest: &str) -> Result<Option<Session>, StoreError> {
         Ok(lock(&self.sessions).get(token_digest).cloned())
+    }
+
+    async fn visit(&self, reads: &VisitReads) -> Result<VisitRecords, StoreError> {
+        self.visits
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        dynamo_key(format!("ORG#{}", reads.org_id), "INTEGRATION")?;
+        let mut found = VisitRecords {
+            session: Sessions::get(self, &reads.token_digest).await?,
+            integration: Integrations::get(self, &reads.org_id).await?,
+            org: Organizations::get(self, &reads.org_id).await?,
+            products: Vec::new(),
+        };
+        for product_id in &reads.product_ids {
+            found
+                .products
+                .push((product_id.clone(), self.get_product(product_id).await?));
+        }
+        Ok(found)
     }
 }
 

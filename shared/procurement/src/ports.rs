@@ -97,6 +97,29 @@ pub trait Organizations: Send + Sync {
 pub trait Sessions: Send + Sync {
     async fn put(&self, session: &Session) -> Result<(), StoreError>;
     async fn get(&self, token_digest: &str) -> Result<Option<Session>, StoreError>;
+    /// What a catalog page is decided on that its token and request name ([`VisitReads`]),
+    /// read consistently and at once: one request where the store can (DynamoDB: one
+    /// BatchGetItem).
+    async fn visit(&self, reads: &VisitReads) -> Result<VisitRecords, StoreError>;
+}
+
+/// The records a catalog page names before the session is read: the session (by its token's
+/// digest), the integration and record of the organisation the token names, and the products
+/// the page names. The session, once read, decides whether the rest is used.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VisitReads {
+    pub token_digest: String,
+    pub org_id: OrgId,
+    pub product_ids: Vec<String>,
+}
+
+/// What [`Sessions::visit`] found: each record asked for, or None.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VisitRecords {
+    pub session: Option<Session>,
+    pub integration: Option<Integration>,
+    pub org: Option<Organization>,
+    pub products: Vec<(String, Option<Product>)>,
 }
 
 /// Coupa Open Buy tokens, by their digest ([`crate::openbuy`]); expired ones are swept.

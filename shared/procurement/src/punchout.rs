@@ -1,17 +1,19 @@
 //! PunchOutSetupRequest and ProfileRequest: opening a punchout session; and the open session
 //! ("visit") behind a StartPage token, which every catalog page starts from.
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use cxml::{
     Body, Cxml, ProfileResponse, Rejection, RequestPayload, ResponsePayload, Status, Transaction,
 };
 use time::{Duration, OffsetDateTime};
 
 use crate::auth::authenticate;
-use crate::ids::random_hex;
+use crate::ids::{OrgId, random_hex};
 use crate::message_log::{self, Exchange};
 use crate::model::{Integration, Organization, ProcurementSystem, Product, Session};
 use crate::paths;
-use crate::ports::{Deps, StoreError};
+use crate::ports::{Deps, StoreError, VisitReads};
 use crate::refusal::Refusal;
 
 /// At most this many `ItemOut` lines of an `edit`/`inspect` request are kept in the session
@@ -69,7 +71,7 @@ async fn answer_setup(
                 ))
                 .into());
             }
-            let token = random_hex::<32>()
+            let token = session_token(&integration.org_id)
                 .map_err(|_| Rejection::internal("could not draw a session token; please retry"))?;
             let session = Session {
                 token_digest: cxml::SecretDigest::of(&token).to_hex(),
@@ -168,6 +170,9 @@ pub struct Visit {
     pub integration: Integration,
     /// The organisation's record; none means no private marketplace.
     pub org: Option<Organization>,
+    /// The products read with the session ([`open_visit_for`]), as stored: whether one is
+    /// offered to the organisation is [`Visit::offers`]'s to say.
+    pub products: Vec<(String, Option<Product>)>,
 }
 
 /// Why a StartPage token opens no visit.
@@ -196,36 +201,117 @@ impl Visit {
         self.session.operation != cxml::PunchOutOperation::Inspect
     }
 
+    /// The product as read with the session: `Some(None)` when it was read and is not there,
+    /// None when it was not read.
+    pub fn read_product(&self, product_id: &str) -> Option<Option<Product>> {
+        self.products
+            .iter()
+            .find(|(id, _)| id == product_id)
+            .map(|(_, p)| p.clone())
+    }
+
     /// Whether the product is offered to this organisation ([`crate::catalog::offered_to`]).
     pub fn offers(&self, product: &Product) -> bool {
         crate::catalog::offered_to(product, &self.session.org_id, self.org.as_ref())
     }
 }
 
+/// A StartPage token: 256 random bits (hex), then `.` and the organisation's ID (base64url),
+/// so a page reads the session, its integration and organisation at once
+/// ([`Sessions::visit`]). The whole token is the secret: the session is stored under its
+/// digest, so a token whose organisation part was changed names no session.
+///
+/// [`Sessions::visit`]: crate::ports::Sessions::visit
+fn session_token(org_id: &OrgId) -> Result<String, crate::ids::NoRandomness> {
+    Ok(format!(
+        "{}.{}",
+        random_hex::<32>()?,
+        URL_SAFE_NO_PAD.encode(org_id.as_str())
+    ))
+}
+
+/// The random part of a token is this long (hex).
+const TOKEN_RANDOM_HEX: usize = 64;
+
+/// The organisation a StartPage token names: `Some(None)` for a token of before tokens named
+/// one (the random part alone: its session names the organisation), None for no token of ours.
+fn token_org(token: &str) -> Option<Option<OrgId>> {
+    if token.len() > TOKEN_RANDOM_HEX + 1 + crate::limits::MAX_ID_BYTES.div_ceil(3) * 4 {
+        return None;
+    }
+    let (random, rest) = token.split_at_checked(TOKEN_RANDOM_HEX)?;
+    if !random.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    if rest.is_empty() {
+        return Some(None);
+    }
+    let encoded = rest.strip_prefix('.')?;
+    let org = String::from_utf8(URL_SAFE_NO_PAD.decode(encoded).ok()?).ok()?;
+    (!org.is_empty() && crate::limits::may_name_a_record(&org)).then(|| Some(OrgId::from(org)))
+}
+
 /// Resolves a StartPage token to its open session, integration and organisation.
 pub async fn open_visit(deps: &Deps, token: &str) -> Result<Visit, VisitRefused> {
-    if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(VisitRefused::Expired);
-    }
+    open_visit_for(deps, token, None).await
+}
+
+/// As [`open_visit`], reading the product the page names with the rest (kept in the visit
+/// for [`crate::quotes::visible_product`]): one request for the session, its integration,
+/// organisation and the product.
+pub async fn open_visit_for(
+    deps: &Deps,
+    token: &str,
+    product_id: Option<&str>,
+) -> Result<Visit, VisitRefused> {
+    let named = token_org(token).ok_or(VisitRefused::Expired)?;
     let digest = cxml::SecretDigest::of(token).to_hex();
-    let session = deps
+    let org_id = match named {
+        Some(org_id) => org_id,
+        // A token of before: its session names the organisation (one more read).
+        None => {
+            deps.sessions
+                .get(&digest)
+                .await?
+                .ok_or(VisitRefused::Expired)?
+                .org_id
+        }
+    };
+    let product_ids: Vec<String> = product_id
+        .filter(|id| crate::limits::may_name_a_record(id))
+        .map(str::to_string)
+        .into_iter()
+        .collect();
+    let records = deps
         .sessions
-        .get(&digest)
-        .await?
+        .visit(&VisitReads {
+            token_digest: digest,
+            org_id: org_id.clone(),
+            product_ids,
+        })
+        .await?;
+    // The stored session decides: the organisation read with it must be the session's own.
+    let session = records
+        .session
         .filter(|s| s.expires_at > OffsetDateTime::now_utc())
         .ok_or(VisitRefused::Expired)?;
+    if session.org_id != org_id {
+        tracing::warn!(
+            org_id = %session.org_id,
+            "a StartPage token names another organisation than its session's"
+        );
+        return Err(VisitRefused::Expired);
+    }
     tracing::Span::current().record("org_id", session.org_id.as_str());
-    let integration = deps
-        .integrations
-        .get(&session.org_id)
-        .await?
+    let integration = records
+        .integration
         .filter(Integration::enabled)
         .ok_or(VisitRefused::TurnedOff)?;
-    let org = deps.organizations.get(&session.org_id).await?;
     Ok(Visit {
         token: token.to_string(),
         session,
         integration,
-        org,
+        org: records.org,
+        products: records.products,
     })
 }

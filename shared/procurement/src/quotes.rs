@@ -85,11 +85,11 @@ pub async fn visible_product(
     if !crate::limits::may_name_a_record(product_id) {
         return Ok(None);
     }
-    Ok(deps
-        .catalog
-        .get_product(product_id)
-        .await?
-        .filter(|p| visit.offers(p)))
+    let product = match visit.read_product(product_id) {
+        Some(read) => read,
+        None => deps.catalog.get_product(product_id).await?,
+    };
+    Ok(product.filter(|p| visit.offers(p)))
 }
 
 /// Stores the quote for `product_id`, then either subscribes at once (pre-approved Free/BYOL)

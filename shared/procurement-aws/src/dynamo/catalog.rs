@@ -7,7 +7,7 @@ use procurement::ports::Catalog;
 
 use super::{DynamoStore, decode, item, s};
 
-const SK: &str = "PRODUCT";
+pub(super) const SK: &str = "PRODUCT";
 const CATALOG_INDEX: &str = "CATALOG";
 
 #[async_trait]

@@ -12,7 +12,7 @@ use procurement::ports::{IntegrationWrite, Integrations};
 
 use super::{DynamoStore, Item, item, s, unavailable, unix_nanos};
 
-const SK: &str = "INTEGRATION";
+pub(super) const SK: &str = "INTEGRATION";
 pub(super) const CREDENTIAL_SK: &str = "CREDENTIAL";
 
 /// The GSI1 key (and credential item key) of a buyer credential: domains are compared

@@ -149,6 +149,14 @@ fn item<T: Serialize>(pk: String, sk: &str, record: &T) -> Result<Item, StoreErr
     ]))
 }
 
+/// The record of a key a batch read ([`DynamoStore::batch_get`]) found.
+fn decoded<T: DeserializeOwned>(
+    found: &HashMap<Key, Item>,
+    key: &Key,
+) -> Result<Option<T>, StoreError> {
+    found.get(key).map(decode).transpose()
+}
+
 fn decode<T: DeserializeOwned>(item: &Item) -> Result<T, StoreError> {
     let key = item
         .get("PK")

@@ -26,7 +26,7 @@ use super::confirmations::{queued_confirmation_item, scheduled_confirmation_item
 use super::integrations::{CREDENTIAL_SK, buyer_key};
 use super::outbox::{claimed_outbox_item, outbox_item};
 use super::quotes::{agreement_item, quote_item};
-use super::{DynamoStore, Key, MAX_TRANSACTION_ITEMS, decode, item, s, unavailable};
+use super::{DynamoStore, Key, MAX_TRANSACTION_ITEMS, decoded, item, s, unavailable};
 
 /// The original order is unique per orderID; each update or delete per payloadID.
 fn order_key(record: &OrderRecord, slot: &OrderSlot) -> (String, String) {
@@ -56,14 +56,6 @@ fn payload_pk(org_id: &OrgId, payload_id: &str) -> String {
 /// partition.
 fn sent_sk(payload_id: &str) -> String {
     format!("PAYLOAD#{payload_id}")
-}
-
-/// The record of a key a batch read found.
-fn decoded<T: serde::de::DeserializeOwned>(
-    found: &std::collections::HashMap<Key, super::Item>,
-    key: &Key,
-) -> Result<Option<T>, StoreError> {
-    found.get(key).map(decode).transpose()
 }
 
 fn payload_field(payload_id: &str) -> String {

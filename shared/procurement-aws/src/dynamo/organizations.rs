@@ -11,7 +11,7 @@ use procurement::ports::Organizations;
 
 use super::{DynamoStore, Item, MAX_TRANSACTION_ITEMS, condition_held, item, s, unavailable};
 
-const SK: &str = "ORG";
+pub(super) const SK: &str = "ORG";
 
 /// Every AWS account of the organisation, once each (a transaction may not name an item twice).
 fn org_accounts(org: &Organization) -> BTreeSet<String> {

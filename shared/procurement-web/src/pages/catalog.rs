@@ -26,7 +26,7 @@ use procurement::cart::NotReopened;
 use procurement::cart::{self, CartDecision};
 use procurement::catalog::{SubscribeRefused, SubscribeRoute, route_subscribe, visible_products};
 use procurement::model::{Pricing, Product, Quote, QuoteLine};
-use procurement::punchout::{Visit, VisitRefused, open_visit};
+use procurement::punchout::{Visit, VisitRefused, open_visit, open_visit_for};
 use procurement::quotes::{self, Approval, EarlierCart, EarlierItem};
 use procurement::{Deps, paths};
 
@@ -263,9 +263,9 @@ pub async fn product(
     uri: Uri,
     query: Query,
 ) -> Result<Page, PageError> {
-    let visit = open_visit(&deps, query.get("token").unwrap_or("")).await?;
     let raw = uri.path().strip_prefix(paths::PRODUCTS).unwrap_or("");
     let id = decode_segment(raw).unwrap_or_default();
+    let visit = open_visit_for(&deps, query.get("token").unwrap_or(""), Some(&id)).await?;
     let product = quotes::visible_product(&deps, &visit, &id)
         .await?
         .ok_or_else(|| PageError::ProductUnavailable(Box::new(frame(&deps, &visit, ""))))?;
@@ -392,7 +392,9 @@ fn detail(deps: &Deps, visit: &Visit, product: &Product) -> Page {
 /// POST /catalog/request-approval: stores the quote, then either subscribes at once
 /// (pre-approved Free/BYOL) or returns the cart to the procurement system.
 pub async fn request_approval(State(deps): State<AppState>, form: Form) -> Result<Page, PageError> {
-    let visit = open_visit(&deps, required(&form, "token")?).await?;
+    // The product is read with the session (one request), its field checked after: an
+    // expired session says so first.
+    let visit = open_visit_for(&deps, required(&form, "token")?, form.field("product_id")).await?;
     let product_id = required(&form, "product_id")?;
     let system = visit.system();
     let approval = quotes::request_approval(&deps, &visit, product_id)

@@ -452,6 +452,25 @@ pub(super) fn assert_acceptable(calls: &[Call]) {
     }
 }
 
+/// The keys a BatchGetItem asked for, in order.
+pub(super) fn batch_keys(call: &crate::recorded::Call) -> Vec<(String, String)> {
+    assert_eq!(call.operation, "BatchGetItem");
+    call.body["RequestItems"][TABLE]["Keys"]
+        .as_array()
+        .expect("Keys")
+        .iter()
+        .map(|k| key_of(&json!({ "Key": k })))
+        .collect()
+}
+
+pub(super) fn batch_answer(items: Vec<Value>, unprocessed: Option<Vec<Value>>) -> Answer {
+    let mut body = json!({ "Responses": { TABLE: items } });
+    if let Some(keys) = unprocessed {
+        body["UnprocessedKeys"] = json!({ TABLE: { "Keys": keys, "ConsistentRead": true } });
+    }
+    Answer::ok(body)
+}
+
 /// A BatchGetItem: of this table only, 1 to 100 keys (PK and SK, non-empty strings), none
 /// twice (DynamoDB refuses a request that names one twice), read consistently.
 fn assert_acceptable_batch_get(body: &Value) {

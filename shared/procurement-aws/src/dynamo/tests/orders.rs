@@ -14,8 +14,8 @@ use serde_json::{Value, json};
 use super::super::MAX_TRANSACTION_ITEMS;
 use super::super::rfc3339;
 use super::{
-    Table, agreement, assert_consistent_get, at, confirmation, data_of, invoice_job, key, key_of,
-    n, order_record, outbox_email, record_item, s, steps, value,
+    Table, agreement, assert_consistent_get, at, batch_answer, batch_keys, confirmation, data_of,
+    invoice_job, key, key_of, n, order_record, outbox_email, record_item, s, steps, value,
 };
 use crate::recorded::Answer;
 
@@ -471,25 +471,6 @@ fn reads(quotes: usize, products: usize) -> OrderReads {
         quote_ids: (0..quotes).map(|i| format!("q-{i}").into()).collect(),
         product_ids: (0..products).map(|i| format!("prod-{i}")).collect(),
     }
-}
-
-/// The keys a BatchGetItem asked for, in order.
-fn batch_keys(call: &crate::recorded::Call) -> Vec<(String, String)> {
-    assert_eq!(call.operation, "BatchGetItem");
-    call.body["RequestItems"][super::TABLE]["Keys"]
-        .as_array()
-        .expect("Keys")
-        .iter()
-        .map(|k| key_of(&json!({ "Key": k })))
-        .collect()
-}
-
-fn batch_answer(items: Vec<Value>, unprocessed: Option<Vec<Value>>) -> Answer {
-    let mut body = json!({ "Responses": { super::TABLE: items } });
-    if let Some(keys) = unprocessed {
-        body["UnprocessedKeys"] = json!({ super::TABLE: { "Keys": keys, "ConsistentRead": true } });
-    }
-    Answer::ok(body)
 }
 
 #[tokio::test]
