@@ -9,12 +9,18 @@
    ClientRequestToken (within 10 minutes) with the first call's success instead of applying
    it again; moto ignores the token, so an SDK retry of an attempt whose answer was lost
    fails its own conditions. Successful tokens are remembered here the same way.
+3. `GET /moto-api/data.json?service=ses`: the models of the named services only, in the same
+   shape as the whole dump. The whole dump walks every tracked instance of every service (each
+   DynamoDB item among them), which on a full e2e table takes minutes on a busy host; the tests
+   read the emails SES accepted this way.
 """
 
 import functools
+import json
 import sys
 import threading
 import time
+import urllib.parse
 
 from moto.core.responses import ActionResult
 from moto.dynamodb.models import DynamoDBBackend
@@ -57,6 +63,38 @@ def _transact_write_items_once(self):
 
 
 DynamoHandler.transact_write_items = _transact_write_items_once
+
+
+def _model_data_of_services(request, full_url, headers):
+    """moto's `MotoAPIResponse.model_data` (moto 5.2.5), restricted to `?service=` when given."""
+    from moto.core.model_instances import model_data
+
+    wanted = urllib.parse.parse_qs(urllib.parse.urlsplit(full_url).query).get("service")
+    results: dict = {}
+    for service in sorted(model_data):
+        if wanted and service not in wanted:
+            continue
+        results[service] = {}
+        for name in sorted(model_data[service]):
+            results[service][name] = []
+            for instance in model_data[service][name].instances_tracked:
+                kept = {}
+                for attr in dir(instance):
+                    if attr.startswith("_"):
+                        continue
+                    try:
+                        value = getattr(instance, attr)
+                        json.dumps(value)
+                    except (TypeError, AttributeError, ValueError):
+                        continue
+                    kept[attr] = value
+                results[service][name].append(kept)
+    return 200, {"Content-Type": "application/javascript"}, json.dumps(results)
+
+
+from moto.moto_api._internal import urls as _moto_api_urls  # noqa: E402
+
+_moto_api_urls.url_paths["{0}/moto-api/data.json"] = _model_data_of_services
 
 if __name__ == "__main__":
     sys.exit(main())

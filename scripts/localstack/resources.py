@@ -214,7 +214,7 @@ def create_all(stack) -> None:
 
 def sent_emails(endpoint: str = ENDPOINT) -> list:
     """Emails accepted by moto's SES, from its internal data API (raises URLError if moto is down)."""
-    with urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=10) as r:
+    with urllib.request.urlopen(f"{endpoint}/moto-api/data.json?service=ses", timeout=10) as r:
         data = json.load(r)
     messages = []
     for model, items in (data.get("ses") or {}).items():
