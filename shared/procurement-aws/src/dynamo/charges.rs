@@ -168,28 +168,19 @@ impl Charges for DynamoStore {
     }
 
     async fn hand_back(&self, job: &InvoiceJob) -> Result<bool, StoreError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("PK", s(pk(&job.charge_id)))
-            .key("SK", s(SK))
-            .update_expression(
-                "SET #status = :scheduled, GSI2PK = :index, GSI2SK = :sk REMOVE queueings",
-            )
-            .condition_expression("#status = :queued AND queueings = :one")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":scheduled", s(ChargeStatus::Scheduled.as_str()))
-            .expression_attribute_values(":queued", s(ChargeStatus::Queued.as_str()))
-            .expression_attribute_values(":one", AttributeValue::N("1".into()))
-            .expression_attribute_values(":index", s(SCHEDULED_CHARGES_INDEX))
-            .expression_attribute_values(
-                ":sk",
-                s(format!("{}#{}", rfc3339(job.due), job.charge_id)),
-            )
-            .send()
-            .await;
-        condition_held(result)
+        DynamoStore::put_back_scheduled(
+            self,
+            (pk(&job.charge_id), SK),
+            (
+                ChargeStatus::Scheduled.as_str(),
+                ChargeStatus::Queued.as_str(),
+            ),
+            (
+                SCHEDULED_CHARGES_INDEX,
+                format!("{}#{}", rfc3339(job.due), job.charge_id),
+            ),
+        )
+        .await
     }
 
     async fn due(

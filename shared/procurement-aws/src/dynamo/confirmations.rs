@@ -192,27 +192,18 @@ impl Confirmations for DynamoStore {
     }
 
     async fn hand_back(&self, c: &Confirmation) -> Result<bool, StoreError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("PK", s(pk(&c.confirmation_id)))
-            .key("SK", s(SK))
-            .update_expression(
-                "SET #status = :scheduled, GSI2PK = :index, GSI2SK = :sk REMOVE queueings",
-            )
-            .condition_expression("#status = :queued AND queueings = :one")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":scheduled", s(ConfirmationStatus::Scheduled.as_str()))
-            .expression_attribute_values(":queued", s(ConfirmationStatus::Queued.as_str()))
-            .expression_attribute_values(":one", AttributeValue::N("1".into()))
-            .expression_attribute_values(":index", s(SCHEDULED_INDEX))
-            .expression_attribute_values(
-                ":sk",
-                s(format!("{}#{}", rfc3339(c.created_at), c.confirmation_id)),
-            )
-            .send()
-            .await;
-        condition_held(result)
+        DynamoStore::put_back_scheduled(
+            self,
+            (pk(&c.confirmation_id), SK),
+            (
+                ConfirmationStatus::Scheduled.as_str(),
+                ConfirmationStatus::Queued.as_str(),
+            ),
+            (
+                SCHEDULED_INDEX,
+                format!("{}#{}", rfc3339(c.created_at), c.confirmation_id),
+            ),
+        )
+        .await
     }
 }

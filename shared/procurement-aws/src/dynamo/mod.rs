@@ -564,4 +564,34 @@ impl DynamoStore {
         // Not held (not ours any more: lapsed and taken, or sent): nothing to give back.
         condition_held(result).map(|_| ())
     }
+
+    /// Puts a queued job (charge, confirmation) back among the scheduled ones under its
+    /// scheduled-index sort key `sk`, uncounted, only while its one queueing is this request's
+    /// (the queue refused it). False if it moved on meanwhile: nothing is written then.
+    async fn put_back_scheduled(
+        &self,
+        (pk, sk): (String, &str),
+        (scheduled, queued): (&str, &str),
+        (index, index_sk): (&str, String),
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("PK", s(pk))
+            .key("SK", s(sk))
+            .update_expression(
+                "SET #status = :scheduled, GSI2PK = :index, GSI2SK = :sk REMOVE queueings",
+            )
+            .condition_expression("#status = :queued AND queueings = :one")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":scheduled", s(scheduled))
+            .expression_attribute_values(":queued", s(queued))
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .expression_attribute_values(":index", s(index))
+            .expression_attribute_values(":sk", s(index_sk))
+            .send()
+            .await;
+        condition_held(result)
+    }
 }
