@@ -5,6 +5,7 @@ mod invoice_http;
 mod network_secret;
 #[cfg(feature = "test-util")]
 pub mod recorded;
+mod sdk_tls;
 mod secrets;
 mod ses;
 mod sqs;
@@ -15,6 +16,7 @@ pub use dynamo::DynamoStore;
 pub use invoice_http::HttpInvoiceSender;
 pub use network_secret::{NoAribaNetwork, SecretsManagerNetwork};
 use procurement::{Config, Deps};
+pub use sdk_tls::{SdkTrust, sdk_http_client};
 pub use secrets::{MIN_INVOICE_KEY_CHARS, read_invoice_key};
 pub use ses::SesMailer;
 pub use sqs::SqsQueue;
@@ -25,7 +27,9 @@ pub async fn aws_deps(config: Config, app: &'static str) -> Deps {
     // The SDK names the function in its user agent (`app/<binary>`): CloudTrail shows which
     // function made a call, and the local stack applies that function's IAM policy
     // (scripts/localstack/iam.py).
-    let loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    let loader = aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(
+        sdk_http_client(SdkTrust::from_env(|name| std::env::var_os(name))),
+    );
     let loader = match aws_config::AppName::new(app) {
         Ok(name) => loader.app_name(name),
         Err(_) => loader,
