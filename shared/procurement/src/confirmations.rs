@@ -22,6 +22,7 @@ use cxml::{
 use time::OffsetDateTime;
 
 use crate::config::Config;
+use crate::deadline::{Walk, walk_pages};
 use crate::delivery::{Answer, CLAIM_MARGIN, Delivery, JobOutcome, QueueRun, clip, read_answer};
 use crate::ids::ConfirmationId;
 use crate::message_log::{self, Exchange};
@@ -122,70 +123,63 @@ pub async fn queue_unqueued(
     stop_at: OffsetDateTime,
 ) -> Result<QueueRun, StoreError> {
     let mut run = QueueRun::default();
-    let mut cursor = None;
-    loop {
-        if OffsetDateTime::now_utc() >= stop_at {
-            run.unfinished = true;
-            return Ok(run);
-        }
-        let page = deps.confirmations.unqueued(PAGE_SIZE, cursor).await?;
-        for confirmation in &page.items {
-            if hand_to_queue(deps, &confirmation.confirmation_id, now).await {
-                run.queued += 1;
-            } else {
-                run.failed += 1;
-            }
-        }
-        match page.next {
-            Some(next) => cursor = Some(next),
-            None => break,
-        }
-    }
-    let mut cursor = None;
-    loop {
-        if OffsetDateTime::now_utc() >= stop_at {
-            run.unfinished = true;
-            return Ok(run);
-        }
-        let page = deps
-            .confirmations
-            .stale_queued(now, PAGE_SIZE, cursor)
-            .await?;
-        for stale in &page.items {
-            let id = &stale.job.confirmation_id;
-            // The index lags the table: a consistent read says whether it is still queued.
-            match deps.confirmations.get(id).await {
-                Ok(Some((_, ConfirmationStatus::Queued))) => {}
-                Ok(_) => continue,
-                Err(e) => {
-                    tracing::warn!(confirmation_id = %id, error = %e, "confirmation unreadable; left for the next run");
+    let unqueued = walk_pages(
+        stop_at,
+        async |cursor| deps.confirmations.unqueued(PAGE_SIZE, cursor).await,
+        async |confirmations| {
+            for confirmation in &confirmations {
+                if hand_to_queue(deps, &confirmation.confirmation_id, now).await {
+                    run.queued += 1;
+                } else {
                     run.failed += 1;
-                    continue;
                 }
             }
-            if stale.queueings >= deps.config.job_max_queueings {
-                match give_up_dead_lettered(deps, stale, now).await {
-                    Ok(true) => run.dead_lettered += 1,
-                    Ok(false) => {}
+        },
+    )
+    .await?;
+    if unqueued == Walk::OutOfTime {
+        run.unfinished = true;
+        return Ok(run);
+    }
+    let stale = walk_pages(
+        stop_at,
+        async |cursor| deps.confirmations.stale_queued(now, PAGE_SIZE, cursor).await,
+        async |stale_ones| {
+            for stale in &stale_ones {
+                let id = &stale.job.confirmation_id;
+                // The index lags the table: a consistent read says whether it is still queued.
+                match deps.confirmations.get(id).await {
+                    Ok(Some((_, ConfirmationStatus::Queued))) => {}
+                    Ok(_) => continue,
                     Err(e) => {
-                        tracing::warn!(confirmation_id = %id, error = %e, "dead-lettered confirmation not recorded; left for the next run");
+                        tracing::warn!(confirmation_id = %id, error = %e, "confirmation unreadable; left for the next run");
                         run.failed += 1;
+                        continue;
                     }
                 }
-                continue;
+                if stale.queueings >= deps.config.job_max_queueings {
+                    match give_up_dead_lettered(deps, stale, now).await {
+                        Ok(true) => run.dead_lettered += 1,
+                        Ok(false) => {}
+                        Err(e) => {
+                            tracing::warn!(confirmation_id = %id, error = %e, "dead-lettered confirmation not recorded; left for the next run");
+                            run.failed += 1;
+                        }
+                    }
+                    continue;
+                }
+                tracing::warn!(confirmation_id = %id, queueings = stale.queueings, "confirmation still queued at its requeue time (its job was dead-lettered or lost); queued again");
+                if hand_to_queue(deps, id, now).await {
+                    run.requeued += 1;
+                } else {
+                    run.failed += 1;
+                }
             }
-            tracing::warn!(confirmation_id = %id, queueings = stale.queueings, "confirmation still queued at its requeue time (its job was dead-lettered or lost); queued again");
-            if hand_to_queue(deps, id, now).await {
-                run.requeued += 1;
-            } else {
-                run.failed += 1;
-            }
-        }
-        match page.next {
-            Some(next) => cursor = Some(next),
-            None => return Ok(run),
-        }
-    }
+        },
+    )
+    .await?;
+    run.unfinished = stale == Walk::OutOfTime;
+    Ok(run)
 }
 
 /// Records a confirmation failed whose job was handed to the queue as often as allowed

@@ -19,6 +19,7 @@ use sha2::Sha256;
 use time::{Duration, OffsetDateTime};
 
 use crate::config::Config;
+use crate::deadline::{Walk, walk_pages};
 use crate::delivery::{
     Answer, CLAIM_MARGIN, Delivery, InvoiceMessage, JobOutcome, QueueRun, clip, read_answer,
 };
@@ -735,82 +736,78 @@ pub async fn queue_due_charges(
     stop_at: OffsetDateTime,
 ) -> Result<QueueRun, StoreError> {
     let mut run = QueueRun::default();
-    let mut cursor = None;
-    loop {
-        if OffsetDateTime::now_utc() >= stop_at {
-            run.unfinished = true;
-            return Ok(run);
-        }
-        let page = deps.charges.due(now, PAGE_SIZE, cursor).await?;
-        for job in page.items.iter().filter(|j| j.due <= now) {
-            // The index lags the table: a consistent read says whether it is still waiting.
-            match deps.charges.status(&job.charge_id).await {
-                Ok(Some(ChargeStatus::Scheduled)) => {}
-                Ok(_) => continue,
-                Err(e) => {
-                    tracing::warn!(charge_id = %job.charge_id, error = %e, "charge status unreadable; left for the next run");
-                    run.failed += 1;
-                    continue;
-                }
-            }
-            if hand_to_queue(deps, job, now).await {
-                run.queued += 1;
-            } else {
-                run.failed += 1;
-            }
-        }
-        match page.next {
-            Some(next) => cursor = Some(next),
-            None => break,
-        }
-    }
-    let mut cursor = None;
-    loop {
-        if OffsetDateTime::now_utc() >= stop_at {
-            run.unfinished = true;
-            return Ok(run);
-        }
-        let page = deps.charges.stale_queued(now, PAGE_SIZE, cursor).await?;
-        for stale in &page.items {
-            let job = &stale.job;
-            match deps.charges.status(&job.charge_id).await {
-                Ok(Some(ChargeStatus::Queued)) => {}
-                Ok(_) => continue,
-                Err(e) => {
-                    tracing::warn!(charge_id = %job.charge_id, error = %e, "charge status unreadable; left for the next run");
-                    run.failed += 1;
-                    continue;
-                }
-            }
-            if stale.queueings >= deps.config.job_max_queueings {
-                match give_up_dead_lettered(deps, stale, now).await {
-                    Ok(true) => run.dead_lettered += 1,
-                    Ok(false) => {}
+    let due = walk_pages(
+        stop_at,
+        async |cursor| deps.charges.due(now, PAGE_SIZE, cursor).await,
+        async |jobs| {
+            for job in jobs.iter().filter(|j| j.due <= now) {
+                // The index lags the table: a consistent read says whether it is still waiting.
+                match deps.charges.status(&job.charge_id).await {
+                    Ok(Some(ChargeStatus::Scheduled)) => {}
+                    Ok(_) => continue,
                     Err(e) => {
-                        tracing::warn!(charge_id = %job.charge_id, error = %e, "dead-lettered charge not recorded; left for the next run");
+                        tracing::warn!(charge_id = %job.charge_id, error = %e, "charge status unreadable; left for the next run");
                         run.failed += 1;
+                        continue;
                     }
                 }
-                continue;
+                if hand_to_queue(deps, job, now).await {
+                    run.queued += 1;
+                } else {
+                    run.failed += 1;
+                }
             }
-            tracing::warn!(
-                charge_id = %job.charge_id,
-                org_id = %job.org_id,
-                order_id = %job.order_id,
-                queueings = stale.queueings,
-                "charge still queued at its requeue time (its job was dead-lettered or lost); queued again"
-            );
-            if hand_to_queue(deps, job, now).await {
-                run.requeued += 1;
-            } else {
-                run.failed += 1;
-            }
-        }
-        match page.next {
-            Some(next) => cursor = Some(next),
-            None => return Ok(run),
-        }
+        },
+    )
+    .await?;
+    if due == Walk::OutOfTime {
+        run.unfinished = true;
+        return Ok(run);
     }
+    let stale = walk_pages(
+        stop_at,
+        async |cursor| deps.charges.stale_queued(now, PAGE_SIZE, cursor).await,
+        async |stale_ones| {
+            for stale in &stale_ones {
+                let job = &stale.job;
+                match deps.charges.status(&job.charge_id).await {
+                    Ok(Some(ChargeStatus::Queued)) => {}
+                    Ok(_) => continue,
+                    Err(e) => {
+                        tracing::warn!(charge_id = %job.charge_id, error = %e, "charge status unreadable; left for the next run");
+                        run.failed += 1;
+                        continue;
+                    }
+                }
+                if stale.queueings >= deps.config.job_max_queueings {
+                    match give_up_dead_lettered(deps, stale, now).await {
+                        Ok(true) => run.dead_lettered += 1,
+                        Ok(false) => {}
+                        Err(e) => {
+                            tracing::warn!(charge_id = %job.charge_id, error = %e, "dead-lettered charge not recorded; left for the next run");
+                            run.failed += 1;
+                        }
+                    }
+                    continue;
+                }
+                tracing::warn!(
+                    charge_id = %job.charge_id,
+                    org_id = %job.org_id,
+                    order_id = %job.order_id,
+                    queueings = stale.queueings,
+                    "charge still queued at its requeue time (its job was dead-lettered or lost); queued again"
+                );
+                if hand_to_queue(deps, job, now).await {
+                    run.requeued += 1;
+                } else {
+                    run.failed += 1;
+                }
+            }
+        },
+    )
+    .await?;
+    run.unfinished = stale == Walk::OutOfTime;
+    Ok(run)
 }
 
 /// Hands one charge to the invoice queue and marks it queued; false if SQS refused it.

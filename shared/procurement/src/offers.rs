@@ -18,6 +18,7 @@ use futures_util::StreamExt;
 use futures_util::stream;
 use time::OffsetDateTime;
 
+use crate::deadline::{Walk, walk_pages};
 use crate::emails;
 use crate::model::{Product, Quote, QuoteStatus};
 use crate::ports::{Deps, StoreError};
@@ -69,52 +70,51 @@ pub async fn expire_lapsed_offers(
     let mut run = ExpiryRun::default();
     // Many quotes share a product: read each product once per run.
     let mut products: HashMap<String, Option<Product>> = HashMap::new();
-    let mut cursor = None;
-    loop {
-        if OffsetDateTime::now_utc() >= stop_at {
-            tracing::warn!(
-                checked = run.checked,
-                "expiry check out of time; the next run goes on"
-            );
-            run.unfinished = true;
-            return Ok(run);
-        }
-        let page = deps.quotes.pending_offer_quotes(PAGE_SIZE, cursor).await?;
-        let mut lapsed: Vec<&Quote> = Vec::new();
-        for quote in &page.items {
-            run.checked += 1;
-            if !products.contains_key(&quote.product_id) {
-                match deps.catalog.get_product(&quote.product_id).await {
-                    Ok(product) => {
-                        products.insert(quote.product_id.clone(), product);
-                    }
-                    Err(e) => {
-                        tracing::warn!(quote_id = %quote.quote_id, error = %e, "product unreadable; quote checked next run");
-                        run.errors += 1;
-                        continue;
+    let walk = walk_pages(
+        stop_at,
+        async |cursor| deps.quotes.pending_offer_quotes(PAGE_SIZE, cursor).await,
+        async |quotes| {
+            let mut lapsed: Vec<&Quote> = Vec::new();
+            for quote in &quotes {
+                run.checked += 1;
+                if !products.contains_key(&quote.product_id) {
+                    match deps.catalog.get_product(&quote.product_id).await {
+                        Ok(product) => {
+                            products.insert(quote.product_id.clone(), product);
+                        }
+                        Err(e) => {
+                            tracing::warn!(quote_id = %quote.quote_id, error = %e, "product unreadable; quote checked next run");
+                            run.errors += 1;
+                            continue;
+                        }
                     }
                 }
+                let product = products.get(&quote.product_id).and_then(Option::as_ref);
+                if quote.status == QuoteStatus::PendingApproval && offer_lapsed(quote, product, now) {
+                    lapsed.push(quote);
+                }
             }
-            let product = products.get(&quote.product_id).and_then(Option::as_ref);
-            if quote.status == QuoteStatus::PendingApproval && offer_lapsed(quote, product, now) {
-                lapsed.push(quote);
+            let mut writes = stream::iter(lapsed)
+                .map(|quote| expire(deps, quote))
+                .buffer_unordered(CONCURRENT_WRITES);
+            while let Some(written) = writes.next().await {
+                match written {
+                    Ok(true) => run.expired += 1,
+                    Ok(false) => {}
+                    Err(()) => run.errors += 1,
+                }
             }
-        }
-        let mut writes = stream::iter(lapsed)
-            .map(|quote| expire(deps, quote))
-            .buffer_unordered(CONCURRENT_WRITES);
-        while let Some(written) = writes.next().await {
-            match written {
-                Ok(true) => run.expired += 1,
-                Ok(false) => {}
-                Err(()) => run.errors += 1,
-            }
-        }
-        match page.next {
-            Some(next) => cursor = Some(next),
-            None => return Ok(run),
-        }
+        },
+    )
+    .await?;
+    if walk == Walk::OutOfTime {
+        tracing::warn!(
+            checked = run.checked,
+            "expiry check out of time; the next run goes on"
+        );
+        run.unfinished = true;
     }
+    Ok(run)
 }
 
 /// Marks one lapsed quote expired with its notice in the outbox. False if it left pending

@@ -6,6 +6,7 @@
 
 use time::OffsetDateTime;
 
+use crate::deadline::{Walk, walk_pages};
 use crate::model::OutboxEmail;
 use crate::ports::{Deps, MailError};
 
@@ -137,22 +138,19 @@ pub async fn flush_outbox(
     stop_at: OffsetDateTime,
 ) -> Result<Delivered, crate::StoreError> {
     let mut total = Delivered::default();
-    let mut cursor = None;
-    loop {
-        if OffsetDateTime::now_utc() >= stop_at {
-            total.unfinished = true;
-            return Ok(total);
-        }
-        let page = deps.outbox.pending(FLUSH_BATCH, cursor).await?;
-        let done = deliver(deps, &page.items).await;
-        total.sent += done.sent;
-        total.failed += done.failed;
-        total.left += done.left;
-        match page.next {
-            Some(next) => cursor = Some(next),
-            None => return Ok(total),
-        }
-    }
+    let walk = walk_pages(
+        stop_at,
+        async |cursor| deps.outbox.pending(FLUSH_BATCH, cursor).await,
+        async |emails| {
+            let done = deliver(deps, &emails).await;
+            total.sent += done.sent;
+            total.failed += done.failed;
+            total.left += done.left;
+        },
+    )
+    .await?;
+    total.unfinished = walk == Walk::OutOfTime;
+    Ok(total)
 }
 
 #[cfg(test)]

@@ -25,6 +25,7 @@ use time::OffsetDateTime;
 
 use crate::cart::{self, CartDecision, NotReopened, Unsupported};
 use crate::config::Config;
+use crate::deadline::{Walk, walk_pages};
 use crate::delivery::{JobOutcome, QueueRun};
 use crate::ids::{AgreementId, NoRandomness, QuoteId};
 use crate::model::{Agreement, AgreementStatus, Product, Quote, QuoteLine, QuoteStatus};
@@ -287,30 +288,28 @@ pub async fn queue_awaiting_agreements(
     stop_at: OffsetDateTime,
 ) -> Result<QueueRun, StoreError> {
     let mut run = QueueRun::default();
-    let mut cursor = None;
-    loop {
-        if OffsetDateTime::now_utc() >= stop_at {
-            run.unfinished = true;
-            return Ok(run);
-        }
-        let page = deps
-            .quotes
-            .awaiting_agreement(now - AGREEMENT_JOB_GRACE, 100, cursor)
-            .await?;
-        for quote in &page.items {
-            match deps.queue.enqueue_subscription(&quote.quote_id).await {
-                Ok(()) => run.queued += 1,
-                Err(error) => {
-                    tracing::warn!(quote_id = %quote.quote_id, %error, "SUBSCRIPTION_NOT_QUEUED");
-                    run.failed += 1;
+    let walk = walk_pages(
+        stop_at,
+        async |cursor| {
+            deps.quotes
+                .awaiting_agreement(now - AGREEMENT_JOB_GRACE, 100, cursor)
+                .await
+        },
+        async |quotes| {
+            for quote in &quotes {
+                match deps.queue.enqueue_subscription(&quote.quote_id).await {
+                    Ok(()) => run.queued += 1,
+                    Err(error) => {
+                        tracing::warn!(quote_id = %quote.quote_id, %error, "SUBSCRIPTION_NOT_QUEUED");
+                        run.failed += 1;
+                    }
                 }
             }
-        }
-        match page.next {
-            Some(next) => cursor = Some(next),
-            None => return Ok(run),
-        }
-    }
+        },
+    )
+    .await?;
+    run.unfinished = walk == Walk::OutOfTime;
+    Ok(run)
 }
 
 /// How long a pre-approved quote's own job has before the scheduled run queues another: far
