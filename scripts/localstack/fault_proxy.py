@@ -9,6 +9,11 @@ service:
                                                                 unanswered, as by a stopped
                                                                 moto or a closed port
     POST /__faults {"service": "ses", "mode": "error500"}      an AWS-shaped 500
+    POST /__faults {"service": "dynamodb", "mode": "hang"}     the request is read and never
+                                                                answered, as by an endpoint
+                                                                that accepts and stalls; held
+                                                                until the fault is lifted
+                                                                (then dropped) or HANG_LIMIT
     POST /__faults {"service": "*", "mode": "pass"}            every service passes again
     GET  /__faults                                             the current faults, as JSON
 
@@ -33,7 +38,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from localstack import iam
 
-MODES = ("pass", "refuse", "error500")
+MODES = ("pass", "refuse", "error500", "hang")
+# The longest a hung request is held: past any SDK timeout of the functions, short of the
+# e2e client's own 120 s.
+HANG_LIMIT = 90.0
 CONTROL_PATH = "/__faults"
 IAM_PATH = "/__iam"
 _SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/[^/]+/([^/]+)/aws4_request")
@@ -53,7 +61,7 @@ class Faults:
     """The fault of each service; thread-safe."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         self._modes: dict[str, str] = {}
 
     def set(self, service: str, mode: str) -> None:
@@ -66,10 +74,19 @@ class Faults:
                 self._modes.pop(service, None)
             else:
                 self._modes[service] = mode
+            self._lock.notify_all()
 
     def mode(self, service: str | None) -> str:
         with self._lock:
-            return self._modes.get(service or "", self._modes.get("*", "pass"))
+            return self._mode(service)
+
+    def _mode(self, service: str | None) -> str:
+        return self._modes.get(service or "", self._modes.get("*", "pass"))
+
+    def hold(self, service: str | None, limit: float = HANG_LIMIT) -> None:
+        """Returns once `service` no longer hangs, or after `limit` seconds."""
+        with self._lock:
+            self._lock.wait_for(lambda: self._mode(service) != "hang", timeout=limit)
 
     def snapshot(self) -> dict[str, str]:
         with self._lock:
@@ -118,7 +135,9 @@ def make_handler(upstream: str, faults: Faults,
             body = self._body()
             service = service_of(self.headers.get("Authorization"))
             mode = faults.mode(service)
-            if mode == "refuse":
+            if mode == "hang":
+                faults.hold(service)
+            if mode in ("refuse", "hang"):
                 # No answer at all: the client sees the connection closed under it.
                 self.close_connection = True
                 try:

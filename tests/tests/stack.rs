@@ -3418,6 +3418,44 @@ mod faults {
         );
     }
 
+    /// API Gateway's integration timeout: the HTTP API gives up on its Lambda integration after
+    /// 30 s (template.yaml `TimeoutInMillis: 30000`, the most AWS allows: "Quotas for
+    /// configuring and running an HTTP API") and answers an error of its own, with no cXML in
+    /// it. The order function must answer before.
+    const API_GATEWAY_INTEGRATION_TIMEOUT: Duration = Duration::from_secs(30);
+
+    #[tokio::test]
+    async fn dynamodb_stalling_during_an_order_is_answered_in_cxml_before_the_gateway_gives_up() {
+        let _ses = SES.write().await;
+        let stack = stack().await;
+        let endpoint = BuyerEndpoint::start(0).await.unwrap();
+        let (party, quote_id, po) =
+            approved(&stack, &endpoint, "fault-stall", "prod-saas-upfront").await;
+        let _lift = Faulted(&stack);
+        // DynamoDB accepts each request and never answers (the proxy holds it for 90 s).
+        cut(&stack, "dynamodb", "hang").await;
+        let answered = tokio::time::timeout(
+            API_GATEWAY_INTEGRATION_TIMEOUT,
+            send_order(&stack, &party, &po),
+        )
+        .await;
+        let (code, text) = answered.expect("the gateway gave up first: the buyer got no cXML");
+        // A 5xx in cXML: Coupa and Ariba resend the PO.
+        assert!(code >= 500, "{code} {text}");
+        assert!(!text.contains("secret"), "{text}");
+
+        cut(&stack, "dynamodb", "pass").await;
+        let (code, text) = send_order(&stack, &party, &po).await;
+        assert_eq!(code, 200, "{text}");
+        assert_eq!(agreements_of_quote(&stack, &quote_id).await, 1);
+        assert_eq!(wait_emails(&stack, &po.order_id, 1).await, 1);
+        assert_eq!(
+            wait_invoices(&endpoint, 1, INVOICE_WAIT).await.len(),
+            1,
+            "the upfront charge is invoiced once"
+        );
+    }
+
     #[tokio::test]
     async fn ses_failing_during_an_order_delays_the_email_and_sends_it_once() {
         let _ses = SES.write().await;

@@ -80,6 +80,27 @@ class FaultProxy(unittest.TestCase):
         self.assertEqual(self.post("/", b"{}", {"Authorization": SES_AUTH})[0], 200)
         self.assertEqual(self.post("/", b"{}", {"Authorization": DYNAMODB_AUTH})[0], 200)
 
+    def test_a_hung_request_is_held_unanswered_until_the_fault_is_lifted(self):
+        self.post("/__faults", json.dumps({"service": "dynamodb", "mode": "hang"}).encode(), {})
+        outcome: dict[str, object] = {}
+        answered = threading.Event()
+
+        def call():
+            try:
+                outcome["answer"] = self.post("/", b"{}", {"Authorization": DYNAMODB_AUTH})
+            except (http.client.HTTPException, ConnectionError) as e:
+                outcome["dropped"] = e
+            answered.set()
+
+        threading.Thread(target=call, daemon=True).start()
+        # Other services pass meanwhile.
+        self.assertEqual(self.post("/", b"{}", {"Authorization": SES_AUTH})[0], 200)
+        self.assertFalse(answered.is_set(), "a hung request was answered")
+        self.post("/__faults", json.dumps({"service": "*", "mode": "pass"}).encode(), {})
+        self.assertTrue(answered.wait(10), "a lifted hang still holds the request")
+        self.assertIn("dropped", outcome, "a hung request is dropped, never answered")
+        self.assertEqual(self.post("/", b"{}", {"Authorization": DYNAMODB_AUTH})[0], 200)
+
     def test_an_unknown_mode_is_refused(self):
         status, body = self.post("/__faults", json.dumps({"service": "ses", "mode": "explode"}).encode(), {})
         self.assertEqual(status, 400, body)

@@ -11,6 +11,9 @@ mod ses;
 mod sqs;
 
 use std::sync::Arc;
+use std::time::Duration;
+
+use aws_config::timeout::TimeoutConfig;
 
 pub use dynamo::DynamoStore;
 pub use invoice_http::HttpInvoiceSender;
@@ -21,15 +24,33 @@ pub use secrets::{MIN_INVOICE_KEY_CHARS, read_invoice_key};
 pub use ses::SesMailer;
 pub use sqs::SqsQueue;
 
+/// How long one attempt of a function's AWS call may take before it is abandoned and retried
+/// (the SDK's standard retry, 3 attempts; DynamoDB transactions carry an idempotency token, the
+/// same on each attempt). DynamoDB, SQS, SES and Secrets Manager answer in milliseconds from the
+/// function's own region: an attempt this long is an endpoint that accepted and stalled.
+pub const AWS_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long a whole AWS call may take, its retries and back-off included. Without it a stalled
+/// endpoint held a request until the function's timeout: for the HTTP functions API Gateway's
+/// 30 s, and then the buyer's system got the gateway's own error with no cXML Response; now it
+/// gets a cXML 500 it resends, with time to spare for the other calls of the flow.
+pub const AWS_OPERATION_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Loads AWS configuration (region, credentials, and `AWS_ENDPOINT_URL` for local stacks)
 /// and builds the adapters. Call once per Lambda instance, in `main`.
 pub async fn aws_deps(config: Config, app: &'static str) -> Deps {
     // The SDK names the function in its user agent (`app/<binary>`): CloudTrail shows which
     // function made a call, and the local stack applies that function's IAM policy
     // (scripts/localstack/iam.py).
-    let loader = aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(
-        sdk_http_client(SdkTrust::from_env(|name| std::env::var_os(name))),
-    );
+    let loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(sdk_http_client(SdkTrust::from_env(|name| {
+            std::env::var_os(name)
+        })))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .operation_attempt_timeout(AWS_ATTEMPT_TIMEOUT)
+                .operation_timeout(AWS_OPERATION_TIMEOUT)
+                .build(),
+        );
     let loader = match aws_config::AppName::new(app) {
         Ok(name) => loader.app_name(name),
         Err(_) => loader,
